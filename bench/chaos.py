@@ -1,0 +1,209 @@
+"""Chaos: workers killed with SIGKILL while they publish; every post still goes out once.
+
+    python bench/chaos.py [--quick] [--database sqlite|postgresql] [--deliveries N] [--kills K]
+
+The scenario (``run_chaos``; ``tests/test_chaos.py`` runs it in the suite):
+
+1. A throw-away installation (``bench/_support.Installation``: its own data folder and a
+   SQLite file or a dedicated PostgreSQL database) with a Bluesky channel on a fresh account
+   of the local Bluesky network.
+2. ``deliveries`` posts scheduled through ``create_post`` at random moments within
+   ``spread`` seconds, a few seconds ahead.
+3. ``workers`` worker processes (``run_worker``, the code behind ``socialdesk worker``). From
+   the first due moment on, a random worker is killed with SIGKILL at a random moment,
+   ``kills`` times, and a fresh one started in its place.
+4. The workers run until every delivery has reached an end state (bounded by ``timeout``).
+5. The account's records are listed on the server (``com.atproto.repo.list_records``):
+   ``lost`` counts posts that are not there, ``duplicated`` extra copies of one post.
+
+Timers: in the worker processes the claim lease is 10 s (production: 5 minutes), the
+sweeper's grace for a lost task 3 s (production: 30 s) and the sweep runs every second
+(production: 5 s). These are how long the engine waits before it takes a claim or a queued
+task as abandoned; with production values, recovering a delivery whose worker was killed
+mid-call takes five minutes of waiting, which no bounded test can afford. Nothing else is
+changed: recovery goes through the engine's own sweep, reconcile and retry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._support import (  # noqa: E402
+    Installation,
+    bluesky_network,
+    records_on_server,
+    stop_cleanly_on_signals,
+    wait_until,
+)
+
+CHAOS_TIMERS = {"lease_s": 10, "sweep_grace_s": 3, "heartbeat_s": 1}
+END_STATES = ("published", "failed", "missed", "cancelled")
+
+
+def log(message: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_chaos(
+    network: Any,
+    database: str = "sqlite",
+    *,
+    deliveries: int = 200,
+    kills: int = 5,
+    workers: int = 2,
+    spread: float = 3.0,
+    timeout: float = 60.0,
+    pg_url: str = "",
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Run the scenario against ``network`` (``tests.peers.BlueskyNetwork``); the figures."""
+    rng = random.Random(seed)
+    started = time.monotonic()
+    account = network.create_account("chaos")
+    prefix = f"chaos {account.handle.split('.')[0]}"
+    with Installation(database, pg_url) as site:
+        for _ in range(workers):
+            site.start_worker(**CHAOS_TIMERS)
+        lead = 3 + deliveries * 0.03
+        first_due = time.time() + lead
+        times = sorted(first_due + rng.uniform(0, spread) for _ in range(deliveries))
+        credentials = {
+            "handle": account.handle,
+            "app_password": account.app_password,
+            "pds_url": network.pds_url,
+        }
+        site.child("seed", times=times, bluesky=credentials, prefix=prefix)
+        log(f"{deliveries} posts due within {spread:.0f} s on {database}, {workers} workers")
+
+        time.sleep(max(0.0, first_due - time.time()))
+        kill_log = []
+        for _ in range(kills):
+            time.sleep(rng.uniform(0.5, 2.0))
+            live = [w for w in site.workers if w.poll() is None]
+            victim = rng.choice(live)
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait()
+            site.workers.remove(victim)
+            snapshot = site.states()
+            kill_log.append(
+                {
+                    "at_s": round(time.time() - first_due, 2),
+                    "published": snapshot.get("published", 0),
+                    "publishing": snapshot.get("publishing", 0),
+                }
+            )
+            site.start_worker(**CHAOS_TIMERS)
+        log(f"{kills} kills: {kill_log}")
+
+        settled = wait_until(
+            lambda: sum(site.states().get(s, 0) for s in END_STATES) >= deliveries,
+            timeout=timeout,
+            step=0.5,
+        )
+        site.stop_workers()
+        states = site.states()
+        recovered = site.query(
+            "SELECT COUNT(DISTINCT delivery_id) FROM publishing_deliverytransition "
+            "WHERE reason LIKE 'lease of % expired%'"
+        )[0][0]
+        rows = site.child("published")
+
+    on_server = Counter(
+        record["text"]
+        for record in records_on_server(network.client(account), account.did)
+        if record["text"].startswith(f"{prefix} #")
+    )
+    expected = [f"{prefix} #{number}" for number in range(deliveries)]
+    lost = sum(1 for text in expected if on_server[text] == 0)
+    duplicated = sum(count - 1 for count in on_server.values() if count > 1)
+    result = {
+        "database": database,
+        "deliveries": deliveries,
+        "workers": workers,
+        "kills": len(kill_log),
+        "lost": lost,
+        "duplicated": duplicated,
+        "on_server": sum(on_server.values()),
+        "states": states,
+        "settled": settled,
+        "recovered_after_mid_call_kill": recovered,
+        "published_without_remote_id": sum(
+            1 for _pk, state, _s, _p, remote in rows if state == "published" and not remote
+        ),
+        "kill_log": kill_log,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    log(json.dumps(result))
+    return result
+
+
+def write_markdown(results: list[dict[str, Any]]) -> None:
+    from bench.publishing import BENCHMARKS
+
+    lines = [
+        "## Chaos — " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "",
+        "`python bench/chaos.py`: posts due within a few seconds to the local Bluesky network,",
+        "worker processes killed with SIGKILL at random moments and restarted, then the posts",
+        "counted on the server (timers shortened as `bench/chaos.py` explains).",
+        "",
+        "| database | deliveries | workers | kills | on server | lost | duplicated | "
+        "recovered after a mid-call kill | seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['database']} | {r['deliveries']} | {r['workers']} | {r['kills']} | "
+            f"{r['on_server']} | {r['lost']} | {r['duplicated']} | "
+            f"{r['recovered_after_mid_call_kill']} | {r['seconds']} |"
+        )
+    section = "\n".join(lines) + "\n"
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n\n"
+    if "## Chaos" in text:
+        text = text[: text.index("## Chaos")]
+    BENCHMARKS.write_text(text.rstrip("\n") + "\n\n" + section)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one database, fewer posts")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--deliveries", type=int)
+    parser.add_argument("--kills", type=int)
+    args = parser.parse_args()
+    stop_cleanly_on_signals()
+    databases = args.database or (["sqlite"] if args.quick else ["sqlite", "postgresql"])
+    deliveries = args.deliveries or (100 if args.quick else 200)
+    kills = args.kills or (4 if args.quick else 6)
+    with bluesky_network() as network:
+        results = [
+            run_chaos(network, database, deliveries=deliveries, kills=kills)
+            for database in databases
+        ]
+    if not args.quick:
+        write_markdown(results)
+    print(
+        json.dumps(
+            {
+                "kills": sum(r["kills"] for r in results),
+                "deliveries": sum(r["deliveries"] for r in results),
+                "lost": sum(r["lost"] for r in results),
+                "duplicated": sum(r["duplicated"] for r in results),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

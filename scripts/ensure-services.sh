@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Start the real services the test suite uses when they are not running, or say how to.
+set -uo pipefail
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "PostgreSQL is not running on 127.0.0.1:5432; starting it…"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start 2>&1 || true
+  for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "PostgreSQL could not be started. Start it with:" >&2
+    echo "  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start" >&2
+    exit 1
+  fi
+fi
+
+# Screenshots should show posts' emoji as a person sees them, not as empty boxes.
+if ! fc-list 2>/dev/null | grep -qi "color emoji"; then
+  (apt-get install -y -qq fonts-noto-color-emoji >/dev/null 2>&1 ||
+    (apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null 2>&1)) ||
+    echo "Note: no colour emoji font (apt-get install fonts-noto-color-emoji); screenshots show boxes."
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Chromium is missing; installing Debian's chromium for the browser tests…"
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || {
+    echo "Could not install Chromium. Install it with: apt-get install -y chromium" >&2
+    exit 1
+  }
+fi
+
+# The local Bluesky network the connector tests run against: built once (~2-3 minutes) into a
+# cache folder outside the clone, instant afterwards.
+bash "$(dirname "$0")/../peers/bluesky/install.sh" >/dev/null || {
+  echo "Could not build the local Bluesky network. Try: bash peers/bluesky/install.sh" >&2
+  exit 1
+}

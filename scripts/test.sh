@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make test`: lint, types, migrations check, then the whole suite on SQLite and PostgreSQL.
+# The output ends with one summary line per database.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export SOCIALDESK_DATA_DIR="${SOCIALDESK_DATA_DIR:-$(mktemp -d /tmp/socialdesk-test.XXXXXX)}"
+mkdir -p artifacts
+
+step() { echo; echo "== $*"; }
+
+step "ruff"
+ruff check . && ruff format --check . || exit 1
+step "mypy"
+mypy socialdesk || exit 1
+step "migrations are up to date"
+socialdesk makemigrations --check --dry-run || exit 1
+step "services"
+bash scripts/ensure-services.sh || exit 1
+
+summary() {  # database, junit file -> "database: N passed, N failed"
+  python - "$1" "$2" <<'PY'
+import sys, xml.etree.ElementTree as ET
+name, path = sys.argv[1], sys.argv[2]
+try:
+    root = ET.parse(path).getroot()
+except (OSError, ET.ParseError):
+    print(f"{name}: 0 passed, 1 failed")
+    raise SystemExit
+suites = [root] if root.tag == "testsuite" else list(root)
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+line = f"{name}: {tests - bad - skipped} passed, {bad} failed"
+print(line + (f", {skipped} skipped" if skipped else ""))
+PY
+}
+
+status=0
+step "pytest on SQLite"
+DATABASE_URL="" pytest --junitxml=artifacts/junit-sqlite.xml "$@" || status=1
+step "pytest on PostgreSQL"
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/socialdesk" SECRET_KEY=test-only-secret \
+  pytest --junitxml=artifacts/junit-postgresql.xml "$@" || status=1
+
+echo
+summary sqlite artifacts/junit-sqlite.xml
+summary postgresql artifacts/junit-postgresql.xml
+exit $status

@@ -1,0 +1,313 @@
+"""Plumbing shared by every API router: authentication, authorization, problem details,
+input types and cursor pagination.
+
+Each operation states its permission twice, on purpose: ``perm("posts.view")`` puts it in the
+OpenAPI document (``x-permission``) and ``authorize(request, slug, "posts.view")`` checks it.
+``tests/test_authorization_matrix.py`` calls every operation as every role, so the two can
+never drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
+from ninja.utils import check_csrf
+from pydantic import AfterValidator, AwareDatetime
+
+from socialdesk.workspaces import access
+from socialdesk.workspaces.models import ApiToken, Membership, User
+
+# Ids are 64-bit in every database; bigger numbers are refused before they reach SQL.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Slug = Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]+$", max_length=60)]
+
+# A token's last_used_at is written at most this often, so reads do not turn into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL characters in text; refuse them as bad input, not a 500.
+    if "\x00" in value:
+        raise ValueError("Text may not contain NUL (\\x00) characters.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Python allows offsets up to ±24 h, PostgreSQL only ±16 h: store and compare in UTC.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("This time is outside the years 1 to 9999 in UTC.") from None
+
+
+# An aware datetime, converted to UTC; a time without an offset is refused (see
+# ``_pydantic_message``) because it would mean a different moment in every time zone.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+def perm(permission: str) -> dict[str, Any]:
+    """The OpenAPI extension naming the permission an operation checks."""
+    return {"x-permission": permission}
+
+
+# --- Authentication -----------------------------------------------------------------------
+
+
+class BearerAuth(HttpBearer):
+    """``Authorization: Bearer sd_...``: the token acts as its user, in its workspace only."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if not token.startswith(ApiToken.PREFIX) or "\x00" in token:
+            return None
+        try:
+            api_token = ApiToken.objects.select_related("user").get(token_hash=ApiToken.hash(token))
+        except ApiToken.DoesNotExist:
+            return None
+        if not api_token.user.is_active:
+            return None
+        now = timezone.now()
+        if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
+            # A plain UPDATE: concurrent requests with one token never overwrite other fields.
+            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+        request.api_token = api_token  # type: ignore[attr-defined]
+        return api_token.user
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The web UI's session cookie; unsafe methods need the CSRF token (``X-CSRFToken``).
+
+    Unlike ninja's own class, a request without a signed-in session is simply not
+    authenticated by this method (so it answers 401), rather than failing the CSRF check.
+    """
+
+    def __call__(self, request: HttpRequest) -> User | None:
+        if not request.user.is_authenticated:
+            return None
+        if check_csrf(request) is not None:
+            raise HttpError(
+                403, "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."
+            )
+        return request.user  # type: ignore[return-value]
+
+
+API_AUTH = [BearerAuth(), SessionAuth()]
+
+
+def caller(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def token_of(request: HttpRequest) -> ApiToken | None:
+    return getattr(request, "api_token", None)
+
+
+def authorize(request: HttpRequest, slug: str, permission: str) -> Membership:
+    """The caller's membership in workspace ``slug`` if it holds ``permission`` (404/403)."""
+    return access.authorize(caller(request), slug, permission, token=token_of(request))
+
+
+def authorize_unscoped(request: HttpRequest, permission: str) -> None:
+    """For operations outside any workspace: only a token's scope can refuse them."""
+    token = token_of(request)
+    if token is not None and not token.allows(permission):
+        raise PermissionDenied(f"This API token's scope does not allow {permission}.")
+
+
+# --- Problem details (RFC 9457) -----------------------------------------------------------
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+PROBLEM_TYPE = "urn:socialdesk:problem:"
+ERROR_RESPONSES: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: Problem}
+
+
+def responses(ok: Any, status: int = 200) -> dict[int, Any]:
+    """A response map: the success schema plus the documented problem responses."""
+    return {status: ok, **ERROR_RESPONSES}
+
+
+def problem(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+) -> HttpResponse:
+    body = {
+        "type": PROBLEM_TYPE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
+    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+
+
+def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
+    """``("body", "payload", "labels", 0)`` → ``labels.0``; drop ninja's wrapper names."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "form", "file", "header", "cookie"}:
+        parts = parts[1:]
+        if parts and parts[0] in {"payload", "filters", "params"}:
+            parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    if error.get("type") == "timezone_aware":
+        return "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00."
+    message = str(error.get("msg", "Invalid value."))
+    return message.removeprefix("Value error, ")
+
+
+def on_ninja_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = [
+        {"field": _field_name(e.get("loc", ())), "message": _pydantic_message(e)}
+        for e in exc.errors
+    ]
+    return problem(
+        422,
+        "invalid-input",
+        "Invalid input",
+        "Some fields are not valid; see errors.",
+        errors,
+    )
+
+
+def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    errors: list[dict[str, str]] = []
+    if hasattr(exc, "error_dict"):
+        for name, messages in exc.message_dict.items():
+            field = "body" if name == "__all__" else name
+            errors.extend({"field": field, "message": m} for m in messages)
+    else:
+        errors = [{"field": "body", "message": m} for m in exc.messages]
+    return problem(
+        422, "invalid-input", "Invalid input", "Some fields are not valid; see errors.", errors
+    )
+
+
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(404, "not-found", "Not found", str(exc) or "Not found.")
+
+
+def on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(403, "forbidden", "Forbidden", str(exc) or "You may not do this.")
+
+
+def on_authentication_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    response = problem(
+        401,
+        "unauthenticated",
+        "Not signed in",
+        "Send an API token as 'Authorization: Bearer sd_...' or sign in.",
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="socialdesk"'
+    return response
+
+
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    kinds = {400: "bad-request", 403: "forbidden", 404: "not-found", 409: "conflict"}
+    kind = kinds.get(exc.status_code, "error")
+    return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc))
+
+
+def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    # Services check uniqueness first; this answers the rare lost race.
+    return problem(
+        409,
+        "conflict",
+        "Conflict",
+        "This clashes with a record that was saved at the same moment; try again.",
+    )
+
+
+def install_problem_handlers(api: Any) -> None:
+    api.add_exception_handler(NinjaValidationError, on_ninja_validation_error)
+    api.add_exception_handler(DjangoValidationError, on_django_validation_error)
+    api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(PermissionDenied, on_permission_denied)
+    api.add_exception_handler(AuthenticationError, on_authentication_error)
+    api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(IntegrityError, on_integrity_error)
+
+
+def invalid(field: str, message: str) -> DjangoValidationError:
+    return DjangoValidationError({field: [message]})
+
+
+# --- Cursor pagination --------------------------------------------------------------------
+
+M = TypeVar("M")
+
+
+def _encode_cursor(created_at: datetime, pk: int) -> str:
+    raw = json.dumps([created_at.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(created)
+        if timezone.is_naive(moment) or not isinstance(pk, int) or not 0 < pk <= MAX_ID:
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise invalid(
+            "cursor", "This cursor is not one the API gave out; start again without it."
+        ) from None
+    return moment, pk
+
+
+def paginate(queryset: QuerySet, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Newest first by (created_at, id): a keyset walk that never repeats or skips a row,
+    whatever is created meanwhile. The cursor is opaque to clients."""
+    queryset = queryset.order_by("-created_at", "-id")
+    if cursor:
+        created_at, pk = _decode_cursor(cursor)
+        queryset = queryset.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+        )
+    rows = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(last.created_at, last.pk)
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+LIMIT_DESCRIPTION = "How many items to return, 1 to 100."
+CURSOR_DESCRIPTION = "The next_cursor of the previous page; omit it for the first page."

@@ -1,0 +1,511 @@
+"""API: posts, media, and the taxonomy (labels, pillars, campaigns).
+
+No ``from __future__ import annotations`` here: the taxonomy routes are made by one function
+for three models, and ninja reads their parameter types at import time.
+"""
+
+import inspect
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from socialdesk.api_support import (
+    CURSOR_DESCRIPTION,
+    LIMIT_DESCRIPTION,
+    Id,
+    Moment,
+    Slug,
+    Text,
+    authorize,
+    caller,
+    invalid,
+    paginate,
+    perm,
+    responses,
+)
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.workspaces.access import get_in_workspace
+from socialdesk.workspaces.services import save_owned
+
+from . import media as media_service
+from . import services
+from .models import Campaign, Label, MediaAsset, Pillar, Post
+
+router = Router()
+HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
+TAXONOMY_TAGS = ["taxonomy"]
+
+
+# --- Posts --------------------------------------------------------------------------------
+
+
+class DeliverySummary(Schema):
+    id: int
+    channel_id: int
+    state: str
+    scheduled_at: datetime | None
+
+
+class PostOut(Schema):
+    id: int
+    title: str
+    text: str
+    media_ids: list[int]
+    label_ids: list[int]
+    pillar_id: int | None
+    campaign_id: int | None
+    author_id: int | None
+    version: int = Field(description="The number of the latest version.")
+    deliveries: list[DeliverySummary]
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_media_ids(obj: Post) -> list[int]:
+        return sorted(m.pk for m in obj.media.all())
+
+    @staticmethod
+    def resolve_label_ids(obj: Post) -> list[int]:
+        return sorted(label.pk for label in obj.labels.all())
+
+    @staticmethod
+    def resolve_version(obj: Post) -> int:
+        return max((v.number for v in obj.versions.all()), default=0)
+
+    @staticmethod
+    def resolve_deliveries(obj: Post) -> list[Delivery]:
+        return list(obj.deliveries.all())
+
+
+class PostIn(Schema):
+    title: Text = Field("", max_length=200, description="Internal name, not published.")
+    text: Text = ""
+    channel_ids: list[Id] = []
+    media_ids: list[Id] = []
+    label_ids: list[Id] = []
+    pillar_id: Id | None = None
+    campaign_id: Id | None = None
+    scheduled_at: Moment | None = Field(
+        None, description="When to publish, with its UTC offset; none: the deliveries are drafts."
+    )
+
+
+class PostPatch(Schema):
+    """Send only what changes; null clears pillar_id, campaign_id or scheduled_at."""
+
+    title: Text | None = Field(None, max_length=200)
+    text: Text | None = None
+    channel_ids: list[Id] | None = None
+    media_ids: list[Id] | None = None
+    label_ids: list[Id] | None = None
+    pillar_id: Id | None = None
+    campaign_id: Id | None = None
+    scheduled_at: Moment | None = None
+
+
+class PostPage(Schema):
+    items: list[PostOut]
+    next_cursor: str | None
+
+
+class PostFilters(Schema):
+    from_: Moment | None = Field(
+        None, alias="from", description="Deliveries scheduled at or after this time."
+    )
+    to: Moment | None = Field(None, description="Deliveries scheduled before this time.")
+    channel: Id | None = Field(None, description="Has a delivery to this channel.")
+    state: DeliveryState | None = Field(None, description="Has a delivery in this state.")
+    label: Id | None = None
+    pillar: Id | None = None
+    campaign: Id | None = None
+    cursor: str | None = Field(None, max_length=200, description=CURSOR_DESCRIPTION)
+    limit: int = Field(50, ge=1, le=100, description=LIMIT_DESCRIPTION)
+
+
+def _posts(workspace: Any) -> QuerySet[Post]:
+    return Post.objects.filter(workspace=workspace).prefetch_related(
+        "media", "labels", "deliveries", "versions"
+    )
+
+
+def _delivery_conditions(filters: Any) -> dict[str, Any]:
+    """Delivery filters shared by posts and deliveries; from/to is a half-open range."""
+    if filters.from_ and filters.to and filters.to <= filters.from_:
+        raise invalid("to", "'to' must be later than 'from'.")
+    conditions: dict[str, Any] = {}
+    if filters.from_:
+        conditions["scheduled_at__gte"] = filters.from_
+    if filters.to:
+        conditions["scheduled_at__lt"] = filters.to
+    if filters.channel:
+        conditions["channel_id"] = filters.channel
+    if filters.state:
+        conditions["state"] = filters.state
+    return conditions
+
+
+def _content(payload: Schema) -> services.PostContent:
+    data = payload.dict(exclude_unset=True)
+    cleared = {name for name, value in data.items() if value is None}
+    values = {name: value for name, value in data.items() if value is not None}
+    return services.PostContent(**values, cleared=cleared)
+
+
+@router.get(
+    "/workspaces/{slug}/posts",
+    response=responses(PostPage),
+    operation_id="posts_list",
+    openapi_extra=perm("posts.view"),
+    tags=["posts"],
+)
+def posts_list(request: HttpRequest, slug: Slug, filters: Query[PostFilters]) -> dict:
+    """Posts, newest first. Delivery filters (from, to, channel, state) match posts that have
+    one delivery meeting all of them."""
+    membership = authorize(request, slug, "posts.view")
+    posts = _posts(membership.workspace)
+    conditions = _delivery_conditions(filters)
+    if conditions:
+        matching = Delivery.objects.filter(workspace=membership.workspace, **conditions)
+        posts = posts.filter(pk__in=matching.values("post_id"))
+    if filters.label:
+        posts = posts.filter(
+            pk__in=Post.labels.through.objects.filter(label_id=filters.label).values("post_id")
+        )
+    if filters.pillar:
+        posts = posts.filter(pillar_id=filters.pillar)
+    if filters.campaign:
+        posts = posts.filter(campaign_id=filters.campaign)
+    return paginate(posts, filters.cursor, filters.limit)
+
+
+@router.post(
+    "/workspaces/{slug}/posts",
+    response=responses(PostOut, 201),
+    operation_id="posts_create",
+    openapi_extra=perm("posts.create"),
+    tags=["posts"],
+)
+def posts_create(request: HttpRequest, slug: Slug, payload: PostIn) -> Status:
+    """Create a post with a delivery per channel (scheduled when scheduled_at is given)."""
+    membership = authorize(request, slug, "posts.create")
+    post = services.create_post(membership.workspace, caller(request), _content(payload))
+    return Status(201, _posts(membership.workspace).get(pk=post.pk))
+
+
+@router.get(
+    "/workspaces/{slug}/posts/{post_id}",
+    response=responses(PostOut),
+    operation_id="posts_read",
+    openapi_extra=perm("posts.view"),
+    tags=["posts"],
+)
+def posts_read(request: HttpRequest, slug: Slug, post_id: Id) -> Post:
+    membership = authorize(request, slug, "posts.view")
+    return get_in_workspace(Post, membership.workspace, pk=post_id)
+
+
+@router.patch(
+    "/workspaces/{slug}/posts/{post_id}",
+    response=responses(PostOut),
+    operation_id="posts_update",
+    openapi_extra=perm("posts.edit"),
+    tags=["posts"],
+)
+def posts_update(request: HttpRequest, slug: Slug, post_id: Id, payload: PostPatch) -> Post:
+    """Change a post; a change of text or media records a new version."""
+    membership = authorize(request, slug, "posts.edit")
+    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    services.update_post(post, caller(request), _content(payload))
+    return _posts(membership.workspace).get(pk=post.pk)
+
+
+@router.delete(
+    "/workspaces/{slug}/posts/{post_id}",
+    response=responses(None, 204),
+    operation_id="posts_delete",
+    openapi_extra=perm("posts.delete"),
+    tags=["posts"],
+)
+def posts_delete(request: HttpRequest, slug: Slug, post_id: Id) -> Status:
+    """Delete a post that has not been published."""
+    membership = authorize(request, slug, "posts.delete")
+    services.delete_post(get_in_workspace(Post, membership.workspace, pk=post_id))
+    return Status(204, None)
+
+
+# --- Media --------------------------------------------------------------------------------
+
+
+class MediaOut(Schema):
+    id: int
+    url: str
+    original_name: str
+    kind: str
+    mime_type: str
+    size: int = Field(description="Bytes.")
+    width: int | None
+    height: int | None
+    alt_text: str
+    checksum: str = Field(description="SHA-256 of the file, hex.")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_url(obj: MediaAsset) -> str:
+        return obj.file.url
+
+
+class MediaPage(Schema):
+    items: list[MediaOut]
+    next_cursor: str | None
+
+
+class MediaPatch(Schema):
+    alt_text: Text = Field(max_length=media_service.MAX_ALT_TEXT)
+
+
+@router.post(
+    "/workspaces/{slug}/media",
+    response=responses(MediaOut, 201),
+    operation_id="media_upload",
+    openapi_extra=perm("media.upload"),
+    tags=["media"],
+)
+def media_upload(
+    request: HttpRequest,
+    slug: Slug,
+    file: UploadedFile = File(...),  # noqa: B008
+    alt_text: str = Form("", max_length=media_service.MAX_ALT_TEXT),  # noqa: B008
+) -> Status:
+    """Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, MOV) as multipart form data."""
+    membership = authorize(request, slug, "media.upload")
+    return Status(
+        201, media_service.upload_media(membership.workspace, caller(request), file, alt_text)
+    )
+
+
+@router.get(
+    "/workspaces/{slug}/media",
+    response=responses(MediaPage),
+    operation_id="media_list",
+    openapi_extra=perm("media.view"),
+    tags=["media"],
+)
+def media_list(
+    request: HttpRequest,
+    slug: Slug,
+    cursor: str | None = Query(None, max_length=200, description=CURSOR_DESCRIPTION),  # noqa: B008
+    limit: int = Query(50, ge=1, le=100, description=LIMIT_DESCRIPTION),  # noqa: B008
+) -> dict:
+    membership = authorize(request, slug, "media.view")
+    return paginate(MediaAsset.objects.filter(workspace=membership.workspace), cursor, limit)
+
+
+@router.get(
+    "/workspaces/{slug}/media/{media_id}",
+    response=responses(MediaOut),
+    operation_id="media_read",
+    openapi_extra=perm("media.view"),
+    tags=["media"],
+)
+def media_read(request: HttpRequest, slug: Slug, media_id: Id) -> MediaAsset:
+    membership = authorize(request, slug, "media.view")
+    return get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+
+
+@router.patch(
+    "/workspaces/{slug}/media/{media_id}",
+    response=responses(MediaOut),
+    operation_id="media_update",
+    openapi_extra=perm("media.upload"),
+    tags=["media"],
+)
+def media_update(request: HttpRequest, slug: Slug, media_id: Id, payload: MediaPatch) -> MediaAsset:
+    """Change the alt text."""
+    membership = authorize(request, slug, "media.upload")
+    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+    return media_service.update_alt_text(asset, payload.alt_text)
+
+
+@router.delete(
+    "/workspaces/{slug}/media/{media_id}",
+    response=responses(None, 204),
+    operation_id="media_delete",
+    openapi_extra=perm("media.delete"),
+    tags=["media"],
+)
+def media_delete(request: HttpRequest, slug: Slug, media_id: Id) -> Status:
+    """Delete media that no published post shows."""
+    membership = authorize(request, slug, "media.delete")
+    media_service.delete_media(get_in_workspace(MediaAsset, membership.workspace, pk=media_id))
+    return Status(204, None)
+
+
+# --- Labels, pillars, campaigns -----------------------------------------------------------
+
+
+class LabelOut(Schema):
+    id: int
+    name: str
+    color: str
+
+
+class LabelIn(Schema):
+    name: Text = Field(min_length=1, max_length=60)
+    color: str = Field("#6b7280", pattern=HEX_COLOR, description="A CSS hex colour.")
+
+
+class LabelPatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=60)
+    color: str | None = Field(None, pattern=HEX_COLOR)
+
+
+class PillarOut(Schema):
+    id: int
+    name: str
+    description: str
+    color: str
+    target_share: int = Field(description="Percent of the mix, 0 to 100.")
+
+
+class PillarIn(Schema):
+    name: Text = Field(min_length=1, max_length=60)
+    description: Text = Field("", max_length=300)
+    color: str = Field("#2563eb", pattern=HEX_COLOR)
+    target_share: int = Field(0, ge=0, le=100)
+
+
+class PillarPatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=60)
+    description: Text | None = Field(None, max_length=300)
+    color: str | None = Field(None, pattern=HEX_COLOR)
+    target_share: int | None = Field(None, ge=0, le=100)
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    goal: str
+    budget: Decimal
+    utm_campaign: str
+
+
+class CampaignIn(Schema):
+    name: Text = Field(min_length=1, max_length=120)
+    starts_on: date
+    ends_on: date = Field(description="On or after starts_on.")
+    goal: Text = Field("", max_length=300)
+    budget: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
+    utm_campaign: str = Field("", max_length=100, pattern=r"^[-a-zA-Z0-9_]*$")
+
+
+class CampaignPatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=120)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    goal: Text | None = Field(None, max_length=300)
+    budget: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    utm_campaign: str | None = Field(None, max_length=100, pattern=r"^[-a-zA-Z0-9_]*$")
+
+
+def _save_simple(obj: Model, fields: list[str] | None = None) -> Model:
+    return save_owned(obj, fields=fields)
+
+
+def _save_campaign(obj: Model, fields: list[str] | None = None) -> Model:
+    return services.save_campaign(obj, fields)  # type: ignore[arg-type]
+
+
+def _taxonomy_routes(
+    plural: str, model: type[Model], out: type, create: type, patch: type, save: Any
+) -> None:
+    """CRUD for one taxonomy model: anyone reads, owners and managers change."""
+    name = model._meta.verbose_name
+    id_name = f"{name}_id"
+    collection = f"/workspaces/{{slug}}/{plural}"
+    item = f"{collection}/{{{id_name}}}"
+
+    def list_(request: HttpRequest, slug: Slug) -> QuerySet:
+        membership = authorize(request, slug, "taxonomy.view")
+        return model._default_manager.filter(workspace=membership.workspace)
+
+    def create_(request: HttpRequest, slug: Slug, payload: create) -> Status:  # type: ignore[valid-type]
+        membership = authorize(request, slug, "taxonomy.manage")
+        obj = model(workspace=membership.workspace, **payload.dict())  # type: ignore[attr-defined]
+        return Status(201, save(obj))
+
+    def read_(request: HttpRequest, slug: Slug, **ids: int) -> Model:
+        membership = authorize(request, slug, "taxonomy.view")
+        return get_in_workspace(model, membership.workspace, pk=ids[id_name])
+
+    def update_(request: HttpRequest, slug: Slug, payload: patch, **ids: int) -> Model:  # type: ignore[valid-type]
+        membership = authorize(request, slug, "taxonomy.manage")
+        obj = get_in_workspace(model, membership.workspace, pk=ids[id_name])
+        changes = payload.dict(exclude_none=True)  # type: ignore[attr-defined]
+        for field, value in changes.items():
+            setattr(obj, field, value)
+        return save(obj, list(changes))
+
+    def delete_(request: HttpRequest, slug: Slug, **ids: int) -> Status:
+        membership = authorize(request, slug, "taxonomy.manage")
+        get_in_workspace(model, membership.workspace, pk=ids[id_name]).delete()
+        return Status(204, None)
+
+    # The id's name differs per model: give the item handlers a real parameter for it.
+    for handler in (read_, update_, delete_):
+        _with_id_parameter(handler, id_name)
+
+    router.get(
+        collection,
+        response=responses(list[out]),  # type: ignore[valid-type]
+        operation_id=f"{plural}_list",
+        openapi_extra=perm("taxonomy.view"),
+        tags=TAXONOMY_TAGS,
+    )(list_)
+    router.post(
+        collection,
+        response=responses(out, 201),
+        operation_id=f"{plural}_create",
+        openapi_extra=perm("taxonomy.manage"),
+        tags=TAXONOMY_TAGS,
+    )(create_)
+    router.get(
+        item,
+        response=responses(out),
+        operation_id=f"{plural}_read",
+        openapi_extra=perm("taxonomy.view"),
+        tags=TAXONOMY_TAGS,
+    )(read_)
+    router.patch(
+        item,
+        response=responses(out),
+        operation_id=f"{plural}_update",
+        openapi_extra=perm("taxonomy.manage"),
+        tags=TAXONOMY_TAGS,
+    )(update_)
+    router.delete(
+        item,
+        response=responses(None, 204),
+        operation_id=f"{plural}_delete",
+        openapi_extra=perm("taxonomy.manage"),
+        tags=TAXONOMY_TAGS,
+    )(delete_)
+
+
+def _with_id_parameter(handler: Any, id_name: str) -> None:
+    signature = inspect.signature(handler)
+    params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params.append(inspect.Parameter(id_name, inspect.Parameter.KEYWORD_ONLY, annotation=Id))
+    handler.__signature__ = signature.replace(parameters=params)
+    handler.__annotations__ = {**handler.__annotations__, id_name: Id}
+
+
+_taxonomy_routes("labels", Label, LabelOut, LabelIn, LabelPatch, _save_simple)
+_taxonomy_routes("pillars", Pillar, PillarOut, PillarIn, PillarPatch, _save_simple)
+_taxonomy_routes("campaigns", Campaign, CampaignOut, CampaignIn, CampaignPatch, _save_campaign)

@@ -1,0 +1,349 @@
+"""Forms of the post pages: the list's filters and the simple editor.
+
+Forms only parse and present; the rules (what belongs to the workspace, what is in the past,
+what may be removed) are ``content.services``'s, whose errors the views put next to fields.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from socialdesk.networks.bluesky import MAX_IMAGES
+from socialdesk.networks.models import Channel
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.web.helpers import LocalTimeError, aware_from_local
+from socialdesk.workspaces.models import Workspace
+
+from .media import MAX_ALT_TEXT
+from .models import Campaign, Label, MediaAsset, Pillar, Post
+from .services import PostContent
+
+
+class ChannelChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_network_display()} · {obj.handle}"
+
+
+class ChannelsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.get_network_display()} · {obj.handle}"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class PostFilterForm(forms.Form):
+    """The post list's filters, read from the query string; an invalid filter is ignored."""
+
+    start = forms.DateField(label="From", required=False, widget=DateInput())
+    end = forms.DateField(label="To", required=False, widget=DateInput())
+    channel = ChannelChoiceField(
+        label="Channel", queryset=Channel.objects.none(), required=False, empty_label="All"
+    )
+    state = forms.ChoiceField(
+        label="State", choices=[("", "All"), *DeliveryState.choices], required=False
+    )
+    label = forms.ModelChoiceField(
+        label="Label", queryset=Label.objects.none(), required=False, empty_label="All"
+    )
+    pillar = forms.ModelChoiceField(
+        label="Pillar", queryset=Pillar.objects.none(), required=False, empty_label="All"
+    )
+    campaign = forms.ModelChoiceField(
+        label="Campaign", queryset=Campaign.objects.none(), required=False, empty_label="All"
+    )
+
+    def __init__(self, data: Any, workspace: Workspace) -> None:
+        super().__init__(data)
+        self.workspace = workspace
+        scoped = {
+            "channel": Channel,
+            "label": Label,
+            "pillar": Pillar,
+            "campaign": Campaign,
+        }
+        for name, model in scoped.items():
+            self.fields[name].queryset = model.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+
+    @property
+    def active(self) -> bool:
+        return any(self.filters().values())
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_bound or not self.is_valid():
+            return getattr(self, "cleaned_data", {}) if self.is_bound else {}
+        return self.cleaned_data
+
+    def apply(self, posts: QuerySet[Post]) -> QuerySet[Post]:
+        """Narrow ``posts``; the channel, state and dates must hold for one same delivery."""
+        values = self.filters()
+        deliveries = Delivery.objects.in_workspace(self.workspace)
+        narrowed = False
+        if values.get("channel"):
+            deliveries = deliveries.filter(channel=values["channel"])
+            narrowed = True
+        if values.get("state"):
+            deliveries = deliveries.filter(state=values["state"])
+            narrowed = True
+        zone = self.workspace.zone
+        # Days are the workspace's days. A midnight that DST skips (a few zones) starts the
+        # day an hour late here; accepted for a filter.
+        if values.get("start"):
+            since = datetime.combine(values["start"], time.min, tzinfo=zone)
+            deliveries = deliveries.filter(scheduled_at__gte=since)
+            narrowed = True
+        if values.get("end"):
+            until = datetime.combine(values["end"] + timedelta(days=1), time.min, tzinfo=zone)
+            deliveries = deliveries.filter(scheduled_at__lt=until)
+            narrowed = True
+        if narrowed:
+            posts = posts.filter(pk__in=deliveries.values("post_id"))
+        if values.get("label"):
+            posts = posts.filter(labels=values["label"])
+        if values.get("pillar"):
+            posts = posts.filter(pillar=values["pillar"])
+        if values.get("campaign"):
+            posts = posts.filter(campaign=values["campaign"])
+        return posts
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock date and time in ``zone``, cleaned to an aware UTC datetime.
+
+    Django's own field would read the time in the *active* zone; a post is planned in its
+    workspace's zone, whatever the server's or the browser's.
+    """
+
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        )
+        super().__init__(**kwargs)
+        self.zone = zoneinfo.ZoneInfo("UTC")
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return value.astimezone(self.zone).replace(tzinfo=None)
+        return value
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        naive: datetime | None = None
+        if isinstance(value, datetime):
+            naive = value.replace(tzinfo=None)
+        else:
+            for pattern in self.input_formats:
+                try:
+                    naive = datetime.strptime(str(value).strip(), pattern)
+                    break
+                except ValueError:
+                    continue
+            if naive is None:
+                raise forms.ValidationError(
+                    "Enter a date and time, e.g. 2026-12-01 09:00.", code="invalid"
+                )
+        try:
+            return aware_from_local(naive, self.zone)
+        except LocalTimeError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+def _to_minute(value: datetime | None) -> datetime | None:
+    return value.replace(second=0, microsecond=0) if value else None
+
+
+# Service field names → editor field names, for errors.
+SERVICE_FIELDS = {
+    "channel_ids": "channels",
+    "label_ids": "labels",
+    "pillar_id": "pillar",
+    "campaign_id": "campaign",
+    "media_ids": None,
+    "post": None,
+}
+
+
+class PostForm(forms.Form):
+    """The simple editor: shared text, title, channels, one time for all, taxonomy."""
+
+    text = forms.CharField(
+        label="Text",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "data-count": "text-count"}),
+        error_messages={"required": "Write the post's text."},
+    )
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        required=False,
+        help_text="An internal name to find the post by; it is not published.",
+    )
+    channels = ChannelsField(
+        label="Channels",
+        queryset=Channel.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    scheduled_at = LocalDateTimeField(label="Publish at", required=False)
+    labels = forms.ModelMultipleChoiceField(
+        label="Labels",
+        queryset=Label.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    pillar = forms.ModelChoiceField(
+        label="Pillar", queryset=Pillar.objects.none(), required=False, empty_label="No pillar"
+    )
+    campaign = forms.ModelChoiceField(
+        label="Campaign",
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label="No campaign",
+    )
+
+    def __init__(self, *args: Any, workspace: Workspace, post: Post | None = None, **kwargs: Any):
+        if post is not None and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_for(post)
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.post = post
+        self._add_media_fields()
+        self.fields["channels"].queryset = Channel.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        self.fields["labels"].queryset = Label.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        self.fields["pillar"].queryset = Pillar.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        self.fields["campaign"].queryset = Campaign.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        when: LocalDateTimeField = self.fields["scheduled_at"]  # type: ignore[assignment]
+        when.zone = workspace.zone
+        when.help_text = (
+            f"Your workspace's time ({workspace.time_zone}). Leave empty to keep it a draft."
+        )
+
+    def _add_media_fields(self) -> None:
+        """Per attached image: its alt text and a "remove" box; then one upload slot (file and
+        alt text) per image the post may still take. Plain fields, so the editor works as a
+        multipart form without JavaScript."""
+        self.attached = list(self.post.media.order_by("id")) if self.post is not None else []
+        for asset in self.attached:
+            self.fields[f"alt_media_{asset.pk}"] = forms.CharField(
+                # "Describe", not "Alt text": the editor's "Text" label must stay unique.
+                label=f"Describe {asset}",
+                required=False,
+                max_length=MAX_ALT_TEXT,
+                initial=asset.alt_text,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            self.fields[f"remove_media_{asset.pk}"] = forms.BooleanField(
+                label=f"Remove {asset}", required=False
+            )
+        self.upload_slots = []
+        for number in range(1, max(0, MAX_IMAGES - len(self.attached)) + 1):
+            self.fields[f"image_{number}"] = forms.FileField(
+                label=f"Image {number}",
+                required=False,
+                widget=forms.ClearableFileInput(
+                    attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}
+                ),
+            )
+            self.fields[f"alt_{number}"] = forms.CharField(
+                label=f"Describe image {number}",
+                required=False,
+                max_length=MAX_ALT_TEXT,
+                widget=forms.Textarea(
+                    attrs={"rows": 2, "placeholder": "Alt text: what the image shows"}
+                ),
+            )
+            self.upload_slots.append((self[f"image_{number}"], self[f"alt_{number}"]))
+
+    @property
+    def attached_rows(self) -> list[tuple[Any, Any, Any]]:
+        """(asset, alt text field, remove field) per attached image, for the template."""
+        return [
+            (asset, self[f"alt_media_{asset.pk}"], self[f"remove_media_{asset.pk}"])
+            for asset in self.attached
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Alt text is required for an image of a post that is being scheduled: networks show
+        # it to people who cannot see the image, and it cannot be added once published.
+        if data.get("scheduled_at"):
+            for number in range(1, len(self.upload_slots) + 1):
+                if data.get(f"image_{number}") and not data.get(f"alt_{number}", "").strip():
+                    self.add_error(
+                        f"alt_{number}",
+                        "Describe this image before scheduling the post (alt text).",
+                    )
+            for asset in self.attached:
+                removed = data.get(f"remove_media_{asset.pk}")
+                if not removed and not data.get(f"alt_media_{asset.pk}", "").strip():
+                    self.add_error(
+                        f"alt_media_{asset.pk}",
+                        f"Describe {asset} before scheduling the post (alt text).",
+                    )
+        return data
+
+    def media_plan(
+        self,
+    ) -> tuple[list[MediaAsset], dict[MediaAsset, str], list[tuple[int, Any, str]]]:
+        """What to do with images: the attached ones to keep, their alt texts, and the new
+        files to upload, each as (slot number, file, alt text)."""
+        data = self.cleaned_data
+        kept = [a for a in self.attached if not data.get(f"remove_media_{a.pk}")]
+        alts = {a: data.get(f"alt_media_{a.pk}", "") for a in kept}
+        uploads = [
+            (n, data[f"image_{n}"], data.get(f"alt_{n}", ""))
+            for n in range(1, len(self.upload_slots) + 1)
+            if data.get(f"image_{n}")
+        ]
+        return kept, alts, uploads
+
+    @staticmethod
+    def initial_for(post: Post) -> dict[str, Any]:
+        deliveries = list(post.deliveries.all())
+        times = sorted(d.scheduled_at for d in deliveries if d.scheduled_at)
+        return {
+            "text": post.text,
+            "title": post.title,
+            "channels": [d.channel_id for d in deliveries],
+            "scheduled_at": times[0] if times else None,
+            "labels": list(post.labels.values_list("pk", flat=True)),
+            "pillar": post.pillar_id,
+            "campaign": post.campaign_id,
+        }
+
+    def content(self) -> PostContent:
+        """What to give ``create_post``/``update_post``; on update, an unchanged time is left
+        alone (so editing the text of a post whose time has passed is not refused)."""
+        data = self.cleaned_data
+        content = PostContent(
+            text=data["text"],
+            title=data["title"],
+            channel_ids=[c.pk for c in data["channels"]],
+            label_ids=[label.pk for label in data["labels"]],
+            pillar_id=data["pillar"].pk if data["pillar"] else None,
+            campaign_id=data["campaign"].pk if data["campaign"] else None,
+            scheduled_at=data["scheduled_at"],
+        )
+        if self.post is not None:
+            if data["scheduled_at"] is None:
+                content.cleared.add("scheduled_at")
+            elif data["scheduled_at"] == _to_minute(self.initial.get("scheduled_at")):
+                content.scheduled_at = None
+            for name in ("pillar", "campaign"):
+                if data[name] is None:
+                    content.cleared.add(f"{name}_id")
+        return content

@@ -1,0 +1,327 @@
+"""Operations on posts that the API, the web UI, the CLI and the demo all call.
+
+Each function validates everything first and then writes inside one transaction, so bad input
+raises ``django.core.exceptions.ValidationError`` (a dict of field → messages) and leaves no
+half-written record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from socialdesk.networks.models import Channel
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.publishing.states import transition
+from socialdesk.publishing.tasks import enqueue_delivery
+from socialdesk.workspaces.models import User, Workspace
+from socialdesk.workspaces.services import save_owned
+
+from .models import Campaign, Label, MediaAsset, MediaKind, Pillar, Post, PostVersion
+
+MAX_TEXT = 10_000
+
+
+@dataclass
+class PostContent:
+    """What a person can set on a post; ``None`` means "leave as it is" on update."""
+
+    text: str | None = None
+    title: str | None = None
+    channel_ids: list[int] | None = None
+    media_ids: list[int] | None = None
+    label_ids: list[int] | None = None
+    pillar_id: int | None = None
+    campaign_id: int | None = None
+    scheduled_at: datetime | None = None
+    # Fields explicitly set to null (pillar, campaign, scheduled_at) on update.
+    cleared: set[str] = field(default_factory=set)
+
+
+def _in_workspace(model: type[Model], workspace: Workspace, ids: Iterable[int], name: str) -> list:
+    ids = list(dict.fromkeys(ids))
+    found = {obj.pk: obj for obj in model._default_manager.filter(workspace=workspace, pk__in=ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ValidationError(
+            {
+                name: [
+                    f"No such {model._meta.verbose_name} in this workspace: "
+                    f"{', '.join(map(str, missing))}."
+                ]
+            }
+        )
+    return [found[i] for i in ids]
+
+
+def _resolve(workspace: Workspace, content: PostContent) -> dict:
+    """Check every reference belongs to ``workspace``; collect all field errors at once."""
+    errors: dict[str, list[str]] = {}
+    resolved: dict = {}
+    if content.text is not None and len(content.text) > MAX_TEXT:
+        errors["text"] = [f"Text is {len(content.text)} characters; the limit is {MAX_TEXT}."]
+    if content.scheduled_at is not None:
+        if timezone.is_naive(content.scheduled_at):
+            errors["scheduled_at"] = [
+                "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00."
+            ]
+        elif content.scheduled_at <= timezone.now():
+            errors["scheduled_at"] = ["This time is in the past; choose a time in the future."]
+    lookups = [
+        ("channel_ids", Channel, content.channel_ids),
+        ("media_ids", MediaAsset, content.media_ids),
+        ("label_ids", Label, content.label_ids),
+    ]
+    for name, model, ids in lookups:
+        if ids is not None:
+            try:
+                resolved[name] = _in_workspace(model, workspace, ids, name)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    for name, model, pk in [
+        ("pillar_id", Pillar, content.pillar_id),
+        ("campaign_id", Campaign, content.campaign_id),
+    ]:
+        if pk is not None:
+            try:
+                resolved[name] = _in_workspace(model, workspace, [pk], name)[0]
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def _record_version(post: Post, author: User | None) -> PostVersion:
+    last = post.versions.order_by("-number").first()
+    media_ids = list(post.media.order_by("id").values_list("id", flat=True))
+    if last is not None and last.text == post.text and last.media_ids == media_ids:
+        return last
+    return PostVersion.objects.create(
+        post=post,
+        number=(last.number + 1) if last else 1,
+        text=post.text,
+        media_ids=media_ids,
+        created_by=author,
+    )
+
+
+def _sync_deliveries(
+    post: Post, channels: list[Channel], scheduled_at: datetime | None, actor: User | None
+) -> None:
+    """Make the post's deliveries match ``channels``; only unsent ones may be removed."""
+    existing = {d.channel_id: d for d in post.deliveries.all()}
+    wanted = {c.pk for c in channels}
+    removable = {DeliveryState.DRAFT, DeliveryState.SCHEDULED, DeliveryState.CANCELLED}
+    for channel_id, delivery in existing.items():
+        if channel_id not in wanted:
+            if delivery.state not in removable:
+                state = delivery.get_state_display().lower()
+                message = f"The delivery to {delivery.channel} is {state} and cannot be removed."
+                raise ValidationError({"channel_ids": [message]})
+            delivery.delete()
+    for channel in channels:
+        if channel.pk not in existing:
+            delivery = Delivery.objects.create(
+                workspace_id=post.workspace_id, post=post, channel=channel
+            )
+            _move_to_time(delivery, scheduled_at, actor)
+
+
+def _move_to_time(delivery: Delivery, scheduled_at: datetime | None, actor: User | None) -> None:
+    """Give an unsent delivery its time (None: back to draft) through the state graph, so
+    the move is recorded and the worker is woken at the due time."""
+    if scheduled_at is None:
+        if delivery.state == DeliveryState.SCHEDULED:
+            transition(
+                delivery,
+                DeliveryState.DRAFT,
+                "unscheduled in the post editor",
+                actor,
+                scheduled_at=None,
+                enqueued_for=None,
+            )
+        return
+    if delivery.state == DeliveryState.SCHEDULED and delivery.scheduled_at == scheduled_at:
+        return
+    reason = "scheduled" if delivery.state == DeliveryState.DRAFT else "rescheduled"
+    transition(
+        delivery,
+        DeliveryState.SCHEDULED,
+        f"{reason} in the post editor",
+        actor,
+        scheduled_at=scheduled_at,
+    )
+    enqueue_delivery(delivery, run_after=scheduled_at)
+
+
+def _set_time(post: Post, scheduled_at: datetime | None, actor: User | None) -> None:
+    """Move the unsent deliveries of the post to ``scheduled_at`` (None: back to draft)."""
+    unsent = post.deliveries.select_for_update().filter(
+        state__in=[DeliveryState.DRAFT, DeliveryState.SCHEDULED]
+    )
+    for delivery in unsent:
+        _move_to_time(delivery, scheduled_at, actor)
+
+
+def _check_alt_text(media: list[MediaAsset], scheduled: bool) -> None:
+    """A scheduled post's images must be described: alt text is all a screen reader gets."""
+    if not scheduled:
+        return
+    missing = [
+        str(asset)
+        for asset in media
+        if asset.kind != MediaKind.VIDEO and not asset.alt_text.strip()
+    ]
+    if missing:
+        raise ValidationError(
+            {"media_ids": [f"Add alt text to {', '.join(missing)} before scheduling the post."]}
+        )
+
+
+def create_post(workspace: Workspace, author: User | None, content: PostContent) -> Post:
+    """Create a post, its first version, and a delivery per chosen channel.
+
+    With ``scheduled_at`` the deliveries are scheduled, otherwise they are drafts.
+    """
+    resolved = _resolve(workspace, content)
+    _check_alt_text(resolved.get("media_ids", []), content.scheduled_at is not None)
+    with transaction.atomic():
+        post = Post.objects.create(
+            workspace=workspace,
+            author=author,
+            title=content.title or "",
+            text=content.text or "",
+            pillar=resolved.get("pillar_id"),
+            campaign=resolved.get("campaign_id"),
+        )
+        post.media.set(resolved.get("media_ids", []))
+        post.labels.set(resolved.get("label_ids", []))
+        _sync_deliveries(post, resolved.get("channel_ids", []), content.scheduled_at, author)
+        _record_version(post, author)
+    return post
+
+
+def update_post(post: Post, editor: User | None, content: PostContent) -> Post:
+    """Change a post; a change of text or media records a new version."""
+    resolved = _resolve(Workspace(pk=post.workspace_id), content)
+    stays_scheduled = "scheduled_at" not in content.cleared and (
+        post.deliveries.filter(state=DeliveryState.SCHEDULED).exists()
+    )
+    _check_alt_text(
+        resolved["media_ids"] if "media_ids" in resolved else list(post.media.all()),
+        content.scheduled_at is not None or stays_scheduled,
+    )
+    with transaction.atomic():
+        changed: list[str] = []
+        if content.text is not None:
+            post.text = content.text
+            changed.append("text")
+        if content.title is not None:
+            post.title = content.title
+            changed.append("title")
+        if "pillar_id" in resolved or "pillar_id" in content.cleared:
+            post.pillar = resolved.get("pillar_id")
+            changed.append("pillar")
+        if "campaign_id" in resolved or "campaign_id" in content.cleared:
+            post.campaign = resolved.get("campaign_id")
+            changed.append("campaign")
+        post.save(update_fields=[*changed, "updated_at"])
+        if "media_ids" in resolved:
+            post.media.set(resolved["media_ids"])
+        if "label_ids" in resolved:
+            post.labels.set(resolved["label_ids"])
+        if content.scheduled_at is not None or "scheduled_at" in content.cleared:
+            _set_time(post, content.scheduled_at, editor)
+        if "channel_ids" in resolved:
+            first = post.deliveries.exclude(scheduled_at=None).first()
+            _sync_deliveries(
+                post,
+                resolved["channel_ids"],
+                content.scheduled_at or (first and first.scheduled_at),
+                editor,
+            )
+        _record_version(post, editor)
+    return post
+
+
+def delete_post(post: Post) -> None:
+    """Delete a post unless one of its deliveries is already out or on its way."""
+    sent = post.deliveries.filter(
+        state__in=[DeliveryState.PUBLISHING, DeliveryState.PUBLISHED, DeliveryState.UNKNOWN]
+    )
+    if sent.exists():
+        raise ValidationError(
+            {
+                "post": [
+                    "This post has been published or is publishing; delete it on the network "
+                    "first, then here."
+                ]
+            }
+        )
+    post.delete()
+
+
+def save_campaign(campaign: Campaign, fields: list[str] | None = None) -> Campaign:
+    """Validate and save a campaign: it ends on or after the day it starts, its budget is not
+    negative, and its name is unique in the workspace."""
+    errors: dict[str, list[str]] = {}
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        errors["ends_on"] = ["A campaign ends on or after the day it starts."]
+    if campaign.budget is not None and campaign.budget < 0:
+        errors["budget"] = ["The budget cannot be negative."]
+    return save_owned(campaign, errors, fields)
+
+
+EDITABLE_DELIVERY_STATES = (DeliveryState.DRAFT, DeliveryState.SCHEDULED)
+
+
+def update_delivery(
+    delivery: Delivery,
+    text_override: str | None = None,
+    first_comment: str | None = None,
+    media_override_ids: list[int] | None = None,
+) -> Delivery:
+    """Change what one delivery publishes; ``None`` leaves a field as it is.
+
+    Only a draft or scheduled delivery can change: once the dispatcher has claimed it, the
+    network has (or may have) the content already. The state is re-read under a row lock, so
+    an edit never races the dispatcher's claim.
+    """
+    errors: dict[str, list[str]] = {}
+    for name, value in [("text_override", text_override), ("first_comment", first_comment)]:
+        if value is not None and len(value) > MAX_TEXT:
+            errors[name] = [f"Text is {len(value)} characters; the limit is {MAX_TEXT}."]
+    media: list[MediaAsset] | None = None
+    if media_override_ids is not None:
+        try:
+            workspace = Workspace(pk=delivery.workspace_id)
+            media = _in_workspace(MediaAsset, workspace, media_override_ids, "media_override")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if locked.state not in EDITABLE_DELIVERY_STATES:
+            state = locked.get_state_display().lower()
+            raise ValidationError(
+                {"state": [f"This delivery is {state}; only draft or scheduled ones can change."]}
+            )
+        changed = []
+        if text_override is not None:
+            locked.text_override = text_override
+            changed.append("text_override")
+        if first_comment is not None:
+            locked.first_comment = first_comment
+            changed.append("first_comment")
+        locked.save(update_fields=[*changed, "updated_at"])
+        if media is not None:
+            locked.media_override.set(media)
+    return locked

@@ -1,0 +1,180 @@
+"""The one small interface every network connector implements, and its one error type.
+
+A connector knows one network and nothing about the database: the publishing engine turns a
+delivery into a ``DeliveryContent`` and a stable idempotency key, calls the connector, and
+decides what to do from the ``Published`` it gets back or the ``ConnectorError`` it catches.
+
+- ``validate(content)`` lists what breaks the network's rules, without calling the network, so
+  scheduling can refuse bad content with messages that say what to fix.
+- ``publish(content, idempotency_key)`` makes the post (and its thread and first comment) and
+  returns where it lives. Called again with the same key after a failure or a crash, it must not
+  post twice: it finishes what is missing and returns the same ``Published``.
+- ``find_published(idempotency_key, content)`` answers "does the account already have this
+  post?" for a delivery whose outcome is unknown, before anything is retried.
+- ``delete(remote_id)`` removes a published post; ``check_connection()`` says whose account the
+  stored credentials open, or raises.
+
+Modelled on Healthchecks' ``Transport``/``TransportError(permanent=...)``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+
+class ConnectorError(Exception):
+    """Anything that went wrong talking to a network, said in a way the engine can act on.
+
+    ``permanent``: retrying the same call cannot succeed (content rejected by the network,
+    authorization revoked); the delivery fails, or waits for a person, instead of retrying.
+    ``retry_after``: when the network said it may be asked again (aware, UTC), for 429s.
+    ``auth_revoked``: the stored credentials no longer work; the channel needs reconnecting and
+    its due deliveries pause rather than fail. Always also ``permanent``.
+    ``message`` is shown to people: it carries the network's own words where there are some,
+    and never a credential.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: datetime | None = None,
+        auth_revoked: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent or auth_revoked
+        self.retry_after = retry_after
+        self.auth_revoked = auth_revoked
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectorError({self.message!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after!r}, auth_revoked={self.auth_revoked})"
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken network rule: the field it is about and what to fix, in words for people."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file to attach, read from disk at publish time. ``mime_type`` is the stored, checked
+    type (the media library sniffs it on upload); ``alt_text`` describes it for people who
+    cannot see it."""
+
+    path: Path
+    mime_type: str
+    alt_text: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """A link shown as a card under the post. Title and description are given, not fetched:
+    the connector never fetches third-party pages."""
+
+    url: str
+    title: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryContent:
+    """What to publish on one channel, already resolved from the post and its overrides.
+
+    ``thread`` holds the parts that follow ``text``, each a reply to the one before;
+    ``first_comment`` is a reply to the main post. ``language`` is an optional BCP 47 tag.
+    """
+
+    text: str
+    media: Sequence[MediaFile] = ()
+    link: LinkCard | None = None
+    thread: Sequence[str] = ()
+    first_comment: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a published post lives: the network's id for it and a URL people can open."""
+
+    remote_id: str
+    remote_url: str
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """The account the credentials open, as the network names it."""
+
+    remote_account_id: str
+    handle: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A budget the network publishes, per account: ``points`` of ``unit`` per ``window``.
+
+    Several limits may count the same unit over different windows (Bluesky: write points per
+    hour and per day); ``Connector.cost(content)`` says how many of each unit one publication
+    spends.
+    """
+
+    unit: str
+    points: int
+    window: timedelta
+
+
+class Connector(abc.ABC):
+    """One network. Subclasses set ``network`` (a ``networks.models.Network`` value) and
+    ``rate_limits``, and implement ``cost`` and the five methods below. Every network failure
+    is raised as a ``ConnectorError``; any other exception is a bug."""
+
+    network: ClassVar[str]
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+
+    @abc.abstractmethod
+    def cost(self, content: DeliveryContent) -> dict[str, int]:
+        """How much of each rate-limit unit one ``publish(content)`` spends."""
+
+    @abc.abstractmethod
+    def validate(self, content: DeliveryContent) -> list[Problem]:
+        """The network's rules this content breaks; empty when it can be published. Makes no
+        network call."""
+
+    @abc.abstractmethod
+    def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
+        """Publish, at most once per ``idempotency_key`` (see the module docstring)."""
+
+    @abc.abstractmethod
+    def find_published(
+        self, idempotency_key: str, content: DeliveryContent | None = None
+    ) -> Published | None:
+        """The post published for this key (or, on networks without keys, with this content
+        recently), or None when the account has no such post."""
+
+    @abc.abstractmethod
+    def delete(self, remote_id: str) -> None:
+        """Remove a published post. Deleting one that is already gone is not an error."""
+
+    @abc.abstractmethod
+    def check_connection(self) -> AccountInfo:
+        """Whose account the credentials open; raises ``ConnectorError`` when they do not."""

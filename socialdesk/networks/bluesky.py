@@ -1,0 +1,544 @@
+"""Bluesky (AT Protocol) through the ``atproto`` SDK.
+
+Connects with a handle and an app password to a PDS (``https://bsky.social`` or a self-hosted
+one). Tested against a real local network (PLC, PDS, AppView from ``@atproto/dev-env``) that
+the test suite starts: see ``peers/bluesky/`` and ``tests/peers.py``.
+
+Sessions: after the first login the session (access and refresh tokens) is exported as the
+SDK's session string and handed to ``on_credentials_change`` to be stored with the channel's
+encrypted credentials, so later calls do not log in again. The SDK refreshes the access token
+before it expires (and reports the new string the same way); when the stored session is
+refused, the connector logs in once more with the app password before calling the
+authorization revoked.
+
+Exactly once: Bluesky takes no idempotency header, but a record's key (rkey) is chosen by the
+writer. Each record of a delivery (main post, thread parts, first comment) gets a TID derived
+from the delivery's idempotency key, so a repeated create of the same record is refused by the
+PDS (it answers 500) instead of posting twice; the connector then reads the record at that key
+back and carries on. ``find_published`` reads the main post's key.
+
+Rich text: links, mentions and hashtags become facets with UTF-8 byte offsets, found by the
+SDK's own detector (mentions are resolved to DIDs through the PDS); text length is counted in
+grapheme clusters (``regex``'s ``\\X``), as Bluesky counts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import pydantic
+import regex
+from atproto import AtUri, Client, Request, Session, SessionEvent, models
+from atproto_client import exceptions as sdk
+from atproto_client.models.common import XrpcError
+from PIL import Image, UnidentifiedImageError
+
+from .base import (
+    AccountInfo,
+    Connector,
+    ConnectorError,
+    DeliveryContent,
+    MediaFile,
+    Problem,
+    Published,
+    RateLimit,
+)
+
+T = TypeVar("T")
+
+DEFAULT_PDS = "https://bsky.social"
+DEFAULT_WEB = "https://bsky.app"
+POST = "app.bsky.feed.post"
+
+MAX_GRAPHEMES = 300
+MAX_TEXT_BYTES = 3000  # the lexicon's maxLength, in UTF-8 bytes: long emoji sequences hit it
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images: image blob maxSize
+MAX_ALT_GRAPHEMES = 2000  # what the Bluesky app accepts
+IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF"}
+
+# Error names with which a PDS says the session or the account no longer works.
+AUTH_ERRORS = {
+    "AuthenticationRequired",
+    "ExpiredToken",
+    "InvalidToken",
+    "AccountTakedown",
+    "AccountDeactivated",
+    "AuthFactorTokenRequired",
+}
+
+_GRAPHEME = regex.compile(r"\X")
+
+
+def grapheme_count(text: str) -> int:
+    """User-perceived characters (extended grapheme clusters): 👩‍👩‍👧 and é count once."""
+    return len(_GRAPHEME.findall(text))
+
+
+# TIDs: 13 characters of base32-sortable, 53 bits of microseconds then 10 bits of clock id.
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_TID_EPOCH_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
+
+
+def record_key(idempotency_key: str) -> str:
+    """A valid TID, always the same for the same key.
+
+    Its timestamp is not the posting time (clients show ``createdAt``): it is taken from a hash
+    of the key and kept within 2023–2025, in the past, where any PDS accepts it; 56 bits of hash
+    make two keys meeting on one account unlikely, and ``publish`` checks the text anyway.
+    """
+    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+    micros = _TID_EPOCH_US + (digest >> 10) % (1 << 46)
+    value = (micros << 10) | (digest & 0x3FF)
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+class BlueskyConnector(Connector):
+    """One Bluesky account. Not thread-safe: make one per worker thread."""
+
+    network = "bluesky"
+    # Bluesky's published PDS write limits, per account: a create costs 3 points,
+    # an update 2, a delete 1 (docs.bsky.app, "Rate Limits").
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (
+        RateLimit("write points", 5_000, timedelta(hours=1)),
+        RateLimit("write points", 35_000, timedelta(days=1)),
+    )
+    CREATE_POINTS = 3
+    DELETE_POINTS = 1
+
+    def __init__(
+        self,
+        handle: str,
+        app_password: str,
+        *,
+        pds_url: str = DEFAULT_PDS,
+        session: str = "",
+        on_credentials_change: Callable[[dict[str, str]], None] | None = None,
+        web_url: str = DEFAULT_WEB,
+        timeout: float = 20.0,
+    ) -> None:
+        self.handle = handle.removeprefix("@")
+        self._app_password = app_password
+        self.pds_url = pds_url.rstrip("/") or DEFAULT_PDS
+        self.session = session
+        self.web_url = web_url.rstrip("/")
+        self._on_credentials_change = on_credentials_change
+        self._timeout = timeout
+        self._client: Client | None = None
+        self._did = ""
+
+    def __repr__(self) -> str:
+        return f"<BlueskyConnector {self.handle} at {self.pds_url}>"
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Mapping[str, str],
+        on_credentials_change: Callable[[dict[str, str]], None] | None = None,
+    ) -> BlueskyConnector:
+        """Build from what ``credentials()`` returned (a channel's decrypted credentials)."""
+        return cls(
+            credentials["handle"],
+            credentials["app_password"],
+            pds_url=credentials.get("pds_url") or DEFAULT_PDS,
+            session=credentials.get("session", ""),
+            on_credentials_change=on_credentials_change,
+        )
+
+    def credentials(self) -> dict[str, str]:
+        """What to store (encrypted) to reconnect later without asking the person again."""
+        return {
+            "handle": self.handle,
+            "app_password": self._app_password,
+            "pds_url": self.pds_url,
+            "session": self.session,
+        }
+
+    # -- the connector interface ------------------------------------------------------------
+
+    def cost(self, content: DeliveryContent) -> dict[str, int]:
+        records = 1 + len(content.thread) + (1 if content.first_comment else 0)
+        return {"write points": self.CREATE_POINTS * records}
+
+    def validate(self, content: DeliveryContent) -> list[Problem]:
+        problems = _text_problems("text", content.text, "The text")
+        if not content.text.strip() and not content.media:
+            problems.append(Problem("text", "Write some text or attach an image."))
+        for number, part in enumerate(content.thread, start=2):
+            problems += _text_problems("thread", part, f"Part {number} of the thread")
+            if not part.strip():
+                problems.append(Problem("thread", f"Part {number} of the thread is empty."))
+        problems += _text_problems("first_comment", content.first_comment, "The first comment")
+        if len(content.media) > MAX_IMAGES:
+            problems.append(
+                Problem(
+                    "media",
+                    f"Bluesky takes up to {MAX_IMAGES} images a post; "
+                    f"this one has {len(content.media)}.",
+                )
+            )
+        for media in content.media:
+            problems += _media_problems(media)
+        if content.link:
+            if not content.link.url.startswith(("https://", "http://")):
+                problems.append(Problem("link", "The link card needs an http(s) address."))
+            if content.media:
+                problems.append(
+                    Problem(
+                        "link",
+                        "Bluesky shows either images or a link card under a post, not both: "
+                        "remove the card or the images.",
+                    )
+                )
+        return problems
+
+    def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
+        problems = self.validate(content)
+        if problems:
+            raise ConnectorError(" ".join(str(p) for p in problems), permanent=True)
+
+        def run(client: Client) -> Published:
+            root = self._create_or_find(
+                client,
+                record_key(idempotency_key),
+                self._record(client, content.text, content, embed=self._embed(client, content)),
+            )
+            parent = root
+            for number, part in enumerate(content.thread, start=2):
+                reply = models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)
+                parent = self._create_or_find(
+                    client,
+                    record_key(f"{idempotency_key}#part-{number}"),
+                    self._record(client, part, content, reply=reply),
+                )
+            if content.first_comment:
+                reply = models.AppBskyFeedPost.ReplyRef(root=root, parent=root)
+                self._create_or_find(
+                    client,
+                    record_key(f"{idempotency_key}#first-comment"),
+                    self._record(client, content.first_comment, content, reply=reply),
+                )
+            return self._published(root.uri)
+
+        return self._call(run)
+
+    def find_published(
+        self, idempotency_key: str, content: DeliveryContent | None = None
+    ) -> Published | None:
+        def run(client: Client) -> Published | None:
+            found = self._get_post(client, record_key(idempotency_key))
+            if found is None:
+                return None
+            if content is not None and _text_of(found) != content.text:
+                return None  # the key is taken by another post: not ours
+            return self._published(found.uri)
+
+        return self._call(run)
+
+    def delete(self, remote_id: str) -> None:
+        uri = AtUri.from_str(remote_id)
+
+        def run(client: Client) -> None:
+            client.com.atproto.repo.delete_record(
+                models.ComAtprotoRepoDeleteRecord.Data(
+                    repo=uri.host, collection=uri.collection, rkey=uri.rkey
+                )
+            )
+
+        self._call(run)
+
+    def check_connection(self) -> AccountInfo:
+        def run(client: Client) -> AccountInfo:
+            session = client.com.atproto.server.get_session()
+            display_name = ""
+            try:
+                profile = client.com.atproto.repo.get_record(
+                    models.ComAtprotoRepoGetRecord.Params(
+                        repo=session.did, collection="app.bsky.actor.profile", rkey="self"
+                    )
+                )
+                display_name = getattr(profile.value, "display_name", None) or ""
+            except sdk.BadRequestError:
+                pass  # no profile record yet: the account works all the same
+            return AccountInfo(session.did, session.handle, display_name)
+
+        return self._call(run)
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def _call(self, action: Callable[[Client], T]) -> T:
+        """Run ``action`` with a logged-in client, mapping every failure to ConnectorError.
+
+        A refused stored session (expired or revoked refresh token) is replaced by one fresh
+        login with the app password and the action runs once more; that is safe for creates
+        because the PDS refused the call before doing anything.
+        """
+        with _translated_errors():
+            client = self._logged_in_client()
+            try:
+                return action(client)
+            except (sdk.UnauthorizedError, sdk.BadRequestError, sdk.LoginRequiredError) as error:
+                if not self.session or not _is_auth_error(error):
+                    raise
+                self._login(client)
+                return action(client)
+
+    def _logged_in_client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        client = Client(self.pds_url, request=Request(timeout=self._timeout))
+        client.on_session_change(self._session_changed)
+        if self.session:
+            try:
+                client.login(session_string=self.session, fetch_bsky_profile=False)
+            except ValueError:  # a malformed stored string: start over
+                self._login(client)
+        else:
+            self._login(client)
+        self._client = client
+        return client
+
+    def _login(self, client: Client) -> None:
+        self.session = ""
+        client.login(self.handle, self._app_password, fetch_bsky_profile=False)
+
+    def _session_changed(self, event: SessionEvent, session: Session) -> None:
+        self._did = session.did
+        if event == SessionEvent.IMPORT:
+            return
+        self.session = session.export()
+        if session.handle:
+            self.handle = session.handle
+        if self._on_credentials_change is not None:
+            self._on_credentials_change(self.credentials())
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        client: Client,
+        text: str,
+        content: DeliveryContent,
+        *,
+        embed: Any = None,
+        reply: models.AppBskyFeedPost.ReplyRef | None = None,
+    ) -> models.AppBskyFeedPost.Record:
+        return models.AppBskyFeedPost.Record(
+            text=text,
+            created_at=client.get_current_time_iso(),
+            facets=client.detect_facets(text) or None,
+            embed=embed,
+            reply=reply,
+            langs=[content.language] if content.language else None,
+        )
+
+    def _embed(self, client: Client, content: DeliveryContent) -> Any:
+        if content.media:
+            return models.AppBskyEmbedImages.Main(
+                images=[self._upload_image(client, media) for media in content.media]
+            )
+        if content.link:
+            return models.AppBskyEmbedExternal.Main(
+                external=models.AppBskyEmbedExternal.External(
+                    uri=content.link.url,
+                    title=content.link.title,
+                    description=content.link.description,
+                )
+            )
+        return None
+
+    def _upload_image(self, client: Client, media: MediaFile) -> models.AppBskyEmbedImages.Image:
+        data = media.path.read_bytes()
+        blob = client.com.atproto.repo.upload_blob(data, headers={"Content-Type": media.mime_type})
+        aspect_ratio = None
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                aspect_ratio = models.AppBskyEmbedDefs.AspectRatio(
+                    width=image.width, height=image.height
+                )
+        except (UnidentifiedImageError, OSError):
+            pass  # the aspect ratio only helps clients lay the image out before loading it
+        return models.AppBskyEmbedImages.Image(
+            alt=media.alt_text, image=blob.blob, aspect_ratio=aspect_ratio
+        )
+
+    def _create_or_find(
+        self, client: Client, rkey: str, record: models.AppBskyFeedPost.Record
+    ) -> models.ComAtprotoRepoStrongRef.Main:
+        """Create the record at ``rkey``, or return it when an earlier attempt already did."""
+        try:
+            created = client.com.atproto.repo.create_record(
+                models.ComAtprotoRepoCreateRecord.Data(
+                    repo=self._did, collection=POST, rkey=rkey, record=record, validate=True
+                )
+            )
+            return models.ComAtprotoRepoStrongRef.Main(uri=created.uri, cid=created.cid)
+        except (sdk.RequestException, sdk.NetworkError) as error:
+            # A taken key answers 500; a timeout may hide a create that happened. Either way,
+            # what is at the key decides. A 429 or an answer we got for sure is not ambiguous.
+            if isinstance(error, sdk.RateLimitExceededError):
+                raise
+            status = error.response.status_code if error.response is not None else None
+            if status is not None and status < 500 and status != 409:
+                raise
+            existing = self._get_post(client, rkey)
+            if existing is None:
+                raise
+            if _text_of(existing) != record.text:
+                raise ConnectorError(
+                    f"Another post already uses this delivery's record key ({rkey}); "
+                    "it was not published again.",
+                    permanent=True,
+                ) from error
+            return models.ComAtprotoRepoStrongRef.Main(uri=existing.uri, cid=existing.cid or "")
+
+    def _get_post(
+        self, client: Client, rkey: str
+    ) -> models.ComAtprotoRepoGetRecord.Response | None:
+        try:
+            return client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=self._did, collection=POST, rkey=rkey)
+            )
+        except sdk.BadRequestError as error:
+            if _error_name(error) == "RecordNotFound":
+                return None
+            raise
+
+    def _published(self, uri: str) -> Published:
+        at_uri = AtUri.from_str(uri)
+        return Published(uri, f"{self.web_url}/profile/{at_uri.host}/post/{at_uri.rkey}")
+
+
+def _text_of(record: models.ComAtprotoRepoGetRecord.Response) -> str:
+    return getattr(record.value, "text", None) or ""
+
+
+def _text_problems(field: str, text: str, what: str) -> list[Problem]:
+    problems = []
+    count = grapheme_count(text)
+    if count > MAX_GRAPHEMES:
+        problems.append(
+            Problem(
+                field,
+                f"{what} has {count} characters; Bluesky allows {MAX_GRAPHEMES}. "
+                f"Remove {count - MAX_GRAPHEMES}.",
+            )
+        )
+    elif len(text.encode()) > MAX_TEXT_BYTES:
+        problems.append(
+            Problem(
+                field,
+                f"{what} is too long for Bluesky once encoded ({len(text.encode())} bytes, "
+                f"at most {MAX_TEXT_BYTES}): combined emoji count for several bytes each.",
+            )
+        )
+    return problems
+
+
+def _media_problems(media: MediaFile) -> list[Problem]:
+    problems = []
+    name = media.path.name
+    if media.mime_type not in IMAGE_TYPES:
+        kinds = ", ".join(IMAGE_TYPES.values())
+        problems.append(
+            Problem("media", f"{name} is {media.mime_type}; Bluesky posts take {kinds} images.")
+        )
+    try:
+        size = media.size
+    except OSError:
+        problems.append(Problem("media", f"{name} cannot be read."))
+    else:
+        if size > MAX_IMAGE_BYTES:
+            problems.append(
+                Problem(
+                    "media",
+                    f"{name} is {size / 1_000_000:.1f} MB; Bluesky takes images up to "
+                    f"{MAX_IMAGE_BYTES / 1_000_000:g} MB.",
+                )
+            )
+    alt = grapheme_count(media.alt_text)
+    if alt > MAX_ALT_GRAPHEMES:
+        problems.append(
+            Problem(
+                "media",
+                f"The alt text of {name} has {alt} characters; Bluesky allows {MAX_ALT_GRAPHEMES}.",
+            )
+        )
+    return problems
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def _error_name(error: sdk.RequestErrorBase) -> str:
+    content = error.response.content if error.response is not None else None
+    return content.error if isinstance(content, XrpcError) else ""
+
+
+def _error_message(error: sdk.RequestErrorBase) -> str:
+    content = error.response.content if error.response is not None else None
+    if isinstance(content, XrpcError):
+        return content.message or content.error
+    return ""
+
+
+def _is_auth_error(error: Exception) -> bool:
+    if isinstance(error, sdk.UnauthorizedError | sdk.LoginRequiredError):
+        return True
+    return isinstance(error, sdk.BadRequestError) and _error_name(error) in AUTH_ERRORS
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turn what the SDK and httpx raise into ConnectorError (see base.ConnectorError)."""
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except sdk.RateLimitExceededError as error:
+        retry_after = error.reset_at
+        if retry_after is None and error.retry_after is not None:
+            retry_after = datetime.now(UTC) + timedelta(seconds=error.retry_after)
+        raise ConnectorError(
+            "Bluesky's rate limit is reached for this account.", retry_after=retry_after
+        ) from error
+    except (sdk.UnauthorizedError, sdk.BadRequestError, sdk.LoginRequiredError) as error:
+        if _is_auth_error(error):
+            detail = _error_message(error) if isinstance(error, sdk.RequestErrorBase) else ""
+            raise ConnectorError(
+                "Bluesky refused the account's credentials"
+                + (f" ({detail})" if detail else "")
+                + ": reconnect the channel with a new app password.",
+                auth_revoked=True,
+            ) from error
+        raise ConnectorError(
+            f"Bluesky rejected the post: {_error_message(error) or error}", permanent=True
+        ) from error
+    except sdk.NetworkError as error:  # transport failures, timeouts, 409, 413, 502
+        status = error.response.status_code if error.response is not None else None
+        if status == 413:
+            raise ConnectorError("Bluesky refused a file as too large.", permanent=True) from error
+        what = f"answered {status}" if status else "could not be reached"
+        raise ConnectorError(f"Bluesky {what}; it will be tried again.") from error
+    except sdk.RequestException as error:
+        status = error.response.status_code if error.response is not None else None
+        if status is not None and 400 <= status < 500 and status != 408:
+            raise ConnectorError(
+                f"Bluesky refused the request ({status}): {_error_message(error) or error}",
+                permanent=True,
+            ) from error
+        raise ConnectorError(f"Bluesky answered {status}; it will be tried again.") from error
+    except httpx.HTTPError as error:
+        raise ConnectorError(f"Bluesky could not be reached ({error}).") from error
+    except (pydantic.ValidationError, sdk.ModelError) as error:
+        raise ConnectorError(f"Bluesky would reject this post: {error}", permanent=True) from error

@@ -1,0 +1,69 @@
+"""Channels: one connected account on one network."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.db import models
+
+from socialdesk import crypto
+from socialdesk.workspaces.models import WorkspaceOwned, validate_time_zone
+
+
+class Network(models.TextChoices):
+    PAGE = "page", "Public page"
+    BLUESKY = "bluesky", "Bluesky"
+    MASTODON = "mastodon", "Mastodon"
+
+
+class ChannelStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class Channel(WorkspaceOwned):
+    """An account on a network. Its credentials are encrypted at rest and never logged."""
+
+    network = models.CharField(max_length=20, choices=Network.choices)
+    handle = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=200, blank=True)
+    remote_account_id = models.CharField(max_length=300, blank=True)
+    credentials_encrypted = models.TextField(blank=True, default="", editable=False)
+    # Empty means: use the workspace's time zone.
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    status = models.CharField(
+        max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["network", "handle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "network", "handle"], name="one_channel_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_network_display()} {self.handle}"
+
+    def __repr__(self) -> str:
+        # Never let credentials reach a log line through repr().
+        return f"<Channel {self.pk} {self.network}:{self.handle}>"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return crypto.decrypt_json(self.credentials_encrypted)
+
+    def set_credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = crypto.encrypt_json(value)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone) if self.time_zone else self.workspace.zone
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == ChannelStatus.CONNECTED

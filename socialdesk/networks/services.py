@@ -1,0 +1,262 @@
+"""Connecting, reconnecting and disconnecting channels: the operations the web UI and the API
+share.
+
+Every operation asks the network first and writes only when it answered yes, so a refused
+app password or an unreachable server leaves the channel exactly as it was (and a new channel
+is not created at all). Errors are ``ValidationError`` s keyed by the form's field names
+(``handle``, ``app_password``, ``pds_url``), carrying the network's own words.
+
+Credentials (app password, session tokens) go only into ``Channel.set_credentials`` (encrypted
+at rest); they are never put in a message, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.workspaces.models import Workspace
+
+from .base import AccountInfo, ConnectorError
+from .bluesky import DEFAULT_PDS, BlueskyConnector
+from .models import Channel, ChannelStatus, Network
+
+# Delivery states whose last error says something about the channel now.
+_ERROR_STATES = (
+    DeliveryState.SCHEDULED,
+    DeliveryState.WAITING_RETRY,
+    DeliveryState.FAILED,
+    DeliveryState.UNKNOWN,
+)
+
+
+@dataclass(frozen=True)
+class BlueskyLogin:
+    """What a person types to connect a Bluesky account."""
+
+    handle: str
+    app_password: str
+    pds_url: str = DEFAULT_PDS
+
+
+def channels_of(workspace: Workspace) -> QuerySet[Channel]:
+    """The workspace's channels, each annotated with ``last_error``: the latest error of one
+    of its deliveries that is still waiting, failed or unsettled (empty when there is none).
+
+    The error is read from the deliveries rather than stored on the channel, because that is
+    where the engine records what the network said.
+    """
+    latest = (
+        Delivery.objects.filter(channel=OuterRef("pk"), state__in=_ERROR_STATES)
+        .exclude(last_error="")
+        .order_by("-updated_at", "-id")
+        .values("last_error")[:1]
+    )
+    return Channel.objects.in_workspace(workspace).annotate(last_error=Subquery(latest))  # type: ignore[attr-defined, no-any-return]
+
+
+def clean_login(login: BlueskyLogin) -> BlueskyLogin:
+    """Normalise the handle (no ``@``, lower case) and the PDS address; refuse what cannot
+    work before any network call."""
+    errors: dict[str, list[str]] = {}
+    handle = login.handle.strip().removeprefix("@").lower()
+    if not handle or " " in handle or "." not in handle:
+        errors["handle"] = ["Enter the account's full handle, e.g. bakery.bsky.social."]
+    pds_url = (login.pds_url or DEFAULT_PDS).strip().rstrip("/")
+    parts = urlsplit(pds_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors["pds_url"] = ["Enter the server's address, e.g. https://bsky.social."]
+    app_password = login.app_password.strip()
+    if not app_password:
+        errors["app_password"] = [
+            "Enter an app password (Bluesky: Settings → Privacy and security → App passwords)."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    return BlueskyLogin(handle, app_password, pds_url)
+
+
+def _refusal(error: ConnectorError, pds_url: str) -> ValidationError:
+    """The network's answer, put next to the field the person should change."""
+    if error.auth_revoked:
+        detail = _network_words(error)
+        return ValidationError(
+            {
+                "app_password": [
+                    "Bluesky refused this handle and app password"
+                    + (f" ({detail})" if detail else "")
+                    + ". Check the handle, or create a new app password and paste it here."
+                ]
+            }
+        )
+    if not error.permanent:
+        return ValidationError(
+            {"pds_url": [f"{pds_url} did not answer as a Bluesky server: {error.message}"]}
+        )
+    return ValidationError({"handle": [error.message]})
+
+
+def _network_words(error: ConnectorError) -> str:
+    """The message the server sent with a refusal, if it sent one (never a credential)."""
+    response = getattr(error.__cause__, "response", None)
+    content = getattr(response, "content", None)
+    return str(getattr(content, "message", "") or "")
+
+
+def _check(login: BlueskyLogin, session: str = "") -> tuple[AccountInfo, BlueskyConnector]:
+    connector = BlueskyConnector(
+        login.handle, login.app_password, pds_url=login.pds_url, session=session
+    )
+    try:
+        return connector.check_connection(), connector
+    except ConnectorError as error:
+        raise _refusal(error, login.pds_url) from None
+
+
+def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = "") -> Channel:
+    """Connect a Bluesky account as a channel of ``workspace``.
+
+    Logs in with the app password (``check_connection``); on success stores the credentials
+    and the session encrypted, the account's DID as ``remote_account_id`` and its display name.
+    When the workspace already has this account as a channel (same DID or handle), that
+    channel is reconnected instead of a second one being made; one that is still connected
+    is refused on ``handle``.
+    """
+    login = clean_login(login)
+    existing = (
+        Channel.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        .filter(network=Network.BLUESKY, handle=login.handle)
+        .first()
+    )
+    if existing is not None:
+        return _reconnect_or_refuse(existing, login)
+    account, connector = _check(login)
+    existing = (
+        Channel.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        .filter(network=Network.BLUESKY, remote_account_id=account.remote_account_id)
+        .first()
+    )
+    if existing is not None:
+        return _reconnect_or_refuse(existing, login)
+    channel = Channel(
+        workspace=workspace,
+        network=Network.BLUESKY,
+        handle=account.handle,
+        display_name=account.display_name[:200],
+        remote_account_id=account.remote_account_id,
+        time_zone=time_zone,
+        status=ChannelStatus.CONNECTED,
+    )
+    channel.set_credentials(connector.credentials())
+    try:
+        channel.full_clean(exclude=["workspace"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"handle": [f"{account.handle} is already a channel of this workspace."]}
+        ) from None
+    return channel
+
+
+def _reconnect_or_refuse(channel: Channel, login: BlueskyLogin) -> Channel:
+    if channel.is_connected:
+        raise ValidationError(
+            {
+                "handle": [
+                    f"{channel.handle} is already connected here. To give it a new app "
+                    "password, use Reconnect in the channel list."
+                ]
+            }
+        )
+    return reconnect_bluesky(channel, login.app_password, login.pds_url)
+
+
+def reconnect_bluesky(channel: Channel, app_password: str, pds_url: str = "") -> Channel:
+    """Give a Bluesky channel a new app password (and, for self-hosted accounts, a new PDS
+    address), and mark it connected.
+
+    The new app password is checked with a fresh login first: a refused one changes nothing.
+    A stored session that still works is kept (refreshed if the server renews it); only when
+    it no longer works is the fresh login's session stored instead. A stored session or any
+    other stored credential is never replaced by an empty one (postiz PR #1884 lost refresh
+    tokens that way). The login must open the channel's own account (same DID).
+    """
+    stored = channel.credentials
+    login = clean_login(
+        BlueskyLogin(
+            channel.handle,
+            app_password,
+            pds_url or stored.get("pds_url") or DEFAULT_PDS,
+        )
+    )
+    account, fresh = _check(login)
+    if channel.remote_account_id and account.remote_account_id != channel.remote_account_id:
+        raise ValidationError(
+            {
+                "app_password": [
+                    f"This app password opens {account.handle}, not {channel.handle}: "
+                    "connect that account as a channel of its own."
+                ]
+            }
+        )
+    session = _working_session(login, stored.get("session", "")) or fresh.session
+    credentials = {**stored, **{k: v for k, v in fresh.credentials().items() if v}}
+    credentials["session"] = session or stored.get("session", "")
+    channel.set_credentials(credentials)
+    channel.remote_account_id = account.remote_account_id
+    channel.display_name = account.display_name[:200] or channel.display_name
+    channel.status = ChannelStatus.CONNECTED
+    channel.save(
+        update_fields=["credentials_encrypted", "remote_account_id", "display_name", "status"]
+    )
+    return channel
+
+
+def _working_session(login: BlueskyLogin, session: str) -> str:
+    """``session`` (possibly refreshed) when the server still accepts it, else "".
+
+    The connector is given no app password, so a refused session cannot turn into a new
+    login here: it fails, and the caller keeps the fresh login's session instead.
+    """
+    if not session:
+        return ""
+    probe = BlueskyConnector(login.handle, "", pds_url=login.pds_url, session=session)
+    try:
+        probe.check_connection()
+    # ValueError: the SDK's refusal to log in without a password, when the stored string is
+    # not a session at all.
+    except (ConnectorError, ValueError):
+        return ""
+    return probe.session
+
+
+def disconnect(channel: Channel) -> Channel:
+    """Stop publishing to ``channel`` and forget its secrets.
+
+    The app password and session tokens are erased (revoke the app password on the network
+    too); the handle, the server's address and the DID stay so the channel can be reconnected
+    with a new app password, and its posts keep their history. Scheduled deliveries are not
+    sent while it is disconnected: scheduling and sending both refuse a disconnected channel.
+    """
+    stored = channel.credentials
+    kept = {key: stored[key] for key in ("handle", "pds_url") if stored.get(key)}
+    channel.set_credentials(kept)
+    channel.status = ChannelStatus.DISCONNECTED
+    channel.save(update_fields=["credentials_encrypted", "status"])
+    return channel
+
+
+def pending_deliveries(channel: Channel) -> int:
+    """How many of the channel's deliveries are still to be sent (shown before disconnecting)."""
+    return channel.deliveries.filter(
+        state__in=[DeliveryState.SCHEDULED, DeliveryState.WAITING_RETRY]
+    ).count()

@@ -1,0 +1,14 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views
+
+urlpatterns = [
+    path("@<slug:slug>", views.page, name="public_page"),
+    path(
+        "@<slug:slug>/",
+        RedirectView.as_view(pattern_name="public_page", query_string=True, permanent=True),
+    ),
+    path("@<slug:slug>/<int:entry_id>", views.entry, name="public_entry"),
+    path("@<slug:slug>/feed.<str:kind>", views.feed, name="public_feed"),
+]

@@ -1,0 +1,97 @@
+"""The public page, one entry's page, and the three feeds. No login, read only.
+
+Every response carries an ETag and a Last-Modified computed from a cheap fingerprint of the
+page (``services.page_version``) before anything is rendered, and a conditional request
+whose copy is still current gets 304 without rendering (Django's ``condition``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import condition, require_safe
+
+from . import feeds
+from .models import PageEntry
+from .services import PageVersion, page_state, page_version, public_workspace
+
+PER_PAGE = 10
+# Short: a page that changes at the minute a post is due should show it soon; the ETag makes
+# the revalidation cheap.
+MAX_AGE = 60
+
+FEED_TYPES = {
+    "atom": ("application/atom+xml; charset=utf-8", feeds.atom),
+    "rss": ("application/rss+xml; charset=utf-8", feeds.rss),
+    "json": ("application/feed+json; charset=utf-8", feeds.json_feed),
+}
+
+
+def _version(request: HttpRequest, slug: str, **kwargs: Any) -> PageVersion:
+    """Computed once per request, for both validators and the view."""
+    cached = getattr(request, "_page_version", None)
+    if cached is None:
+        workspace = public_workspace(slug)
+        extra = (request.resolver_match.url_name if request.resolver_match else "", kwargs)
+        cached = (workspace, page_version(workspace, *extra, sorted(request.GET.items())))
+        request._page_version = cached  # type: ignore[attr-defined]
+    return cached[1]
+
+
+def _conditional(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
+        response = condition(
+            etag_func=lambda r, slug, **kw: f'"{_version(r, slug, **kw).etag_seed}"',
+            last_modified_func=lambda r, slug, **kw: _version(r, slug, **kw).last_modified,
+        )(view)(request, slug, **kwargs)
+        patch_cache_control(response, public=True, max_age=MAX_AGE)
+        return response
+
+    return require_safe(wrapped)
+
+
+def _tag(request: HttpRequest) -> str:
+    return request.GET.get("tag", "").strip().lstrip("#").lower()[:100]
+
+
+@_conditional
+def page(request: HttpRequest, slug: str) -> HttpResponse:
+    workspace, version = request._page_version  # type: ignore[attr-defined]
+    tag = _tag(request)
+    visible = PageEntry.objects.visible(workspace)
+    if tag:
+        visible = visible.tagged(tag)
+    paginator = Paginator(visible, PER_PAGE)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    state = page_state(workspace, version, entries=list(page_obj.object_list), tag=tag)
+    return render(
+        request,
+        "page/page.html",
+        {"state": state, "page_obj": page_obj, "tag": tag, "entry": None},
+    )
+
+
+@_conditional
+def entry(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse:
+    workspace, version = request._page_version  # type: ignore[attr-defined]
+    found = PageEntry.objects.visible(workspace).filter(pk=entry_id).first()
+    if found is None:
+        raise Http404("No such post on this page.")
+    state = page_state(workspace, version, entries=[found])
+    return render(request, "page/entry.html", {"state": state, "entry": found})
+
+
+@_conditional
+def feed(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    if kind not in FEED_TYPES:
+        raise Http404("Feeds: feed.atom, feed.rss, feed.json.")
+    workspace, version = request._page_version  # type: ignore[attr-defined]
+    content_type, write = FEED_TYPES[kind]
+    return HttpResponse(write(page_state(workspace, version)), content_type=content_type)

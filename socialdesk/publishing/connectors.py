@@ -1,0 +1,129 @@
+"""The seam between the publishing engine and the network connectors.
+
+A connector (``socialdesk.networks.base.Connector``) knows one network and nothing about the
+database. The engine turns a delivery into a ``DeliveryContent`` (``content_for``) and a
+stable idempotency key (``Delivery.idempotency_key``), and uses three methods:
+
+- ``validate(content)``: the network's rules the content breaks (``Problem`` s), checked at
+  schedule time and again at send time;
+- ``publish(content, idempotency_key)``: one call per attempt; the connector's contract is
+  that a repeat with the same key never posts twice;
+- ``find_published(idempotency_key, content)``: asked before any retry of a delivery whose
+  outcome is unknown.
+
+A ``ConnectorError`` is the network's answer, and says what to do (retry, when, fail, or
+pause for reconnection). Any other exception out of ``publish`` (a bug, a crash) leaves the
+outcome unknown.
+
+``connector_for(channel)`` finds the connector for a channel's network in ``REGISTRY``, or
+returns None when there is none (yet): scheduling then skips content validation and sending
+fails with a clear message. The page network registers itself here when it arrives
+(issue 6); tests put a fake in ``REGISTRY`` with ``monkeypatch.setitem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialdesk.networks.base import (
+    Connector,
+    ConnectorError,
+    DeliveryContent,
+    MediaFile,
+    Problem,
+)
+from socialdesk.networks.models import Channel, Network
+
+if TYPE_CHECKING:
+    from .models import Delivery
+
+
+def _bluesky(channel: Channel) -> Connector | None:
+    from socialdesk.networks.bluesky import BlueskyConnector
+
+    credentials = channel.credentials
+    if not credentials.get("handle") or not credentials.get("app_password"):
+        return None
+
+    def store(fresh: dict[str, str]) -> None:
+        # The SDK refreshed the session: keep it, so the next call does not log in again.
+        channel.set_credentials(fresh)
+        Channel.objects.filter(pk=channel.pk).update(
+            credentials_encrypted=channel.credentials_encrypted
+        )
+
+    return BlueskyConnector.from_credentials(credentials, on_credentials_change=store)
+
+
+def _page(channel: Channel) -> Connector | None:
+    from socialdesk.networks.page import PageConnector
+
+    return PageConnector(channel)
+
+
+def _mastodon(channel: Channel) -> Connector | None:
+    from socialdesk.networks.mastodon import MastodonConnector
+
+    credentials = channel.credentials
+    if not credentials.get("instance_url") or not credentials.get("access_token"):
+        return None
+    # Instance limits are cached per channel (see networks.mastodon).
+    return MastodonConnector.from_credentials(credentials, cache_key=f"channel-{channel.pk}")
+
+
+# network → factory building a connector for one channel (None: it cannot be built).
+REGISTRY: dict[str, Callable[[Channel], Connector | None]] = {
+    Network.PAGE: _page,
+    Network.BLUESKY: _bluesky,
+    Network.MASTODON: _mastodon,
+}
+
+
+def connector_for(channel: Channel) -> Connector | None:
+    factory = REGISTRY.get(channel.network)
+    return factory(channel) if factory is not None else None
+
+
+def content_for(delivery: Delivery) -> DeliveryContent:
+    """What to publish for ``delivery``: its text and media overrides, else the post's."""
+    assets = list(delivery.media_override.order_by("id")) or list(
+        delivery.post.media.order_by("id")
+    )
+    return DeliveryContent(
+        text=delivery.text,
+        media=[MediaFile(Path(a.file.path), a.mime_type, a.alt_text) for a in assets],
+        first_comment=delivery.first_comment,
+    )
+
+
+def problem_text(problem: Problem | str) -> tuple[str, str]:
+    """``(field, message)`` of one problem a connector reported."""
+    if isinstance(problem, Problem):
+        return problem.field, problem.message
+    return "text", str(problem)
+
+
+def is_connector_error(exc: BaseException) -> bool:
+    """True when the network answered: the connector says what to do next."""
+    return isinstance(exc, ConnectorError)
+
+
+def retry_after_seconds(exc: BaseException, now: datetime) -> float | None:
+    """The network's "retry after" as seconds from ``now`` (a time, or a number of seconds)."""
+    value = getattr(exc, "retry_after", None)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return max(0.0, (value - now).total_seconds())
+    return max(0.0, float(value))
+
+
+def remote_identity(result: Any) -> tuple[str, str]:
+    """``(remote_id, remote_url)`` of a ``Published`` (or of a ``(id, url)`` pair)."""
+    if isinstance(result, tuple):
+        remote_id, remote_url = result
+        return str(remote_id or ""), str(remote_url or "")
+    return str(getattr(result, "remote_id", "") or ""), str(getattr(result, "remote_url", "") or "")

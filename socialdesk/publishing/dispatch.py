@@ -1,0 +1,542 @@
+"""Claiming, sending and sweeping: how a due delivery goes out exactly once.
+
+The guarantees, and how they are kept:
+
+- **One worker per delivery.** ``claim`` moves ``scheduled`` (due) or ``waiting_retry``
+  (retry time come) to ``publishing`` with a compare-and-set (``states.transition``) and a
+  lease (``lease_expires_at``); whoever loses the race gets None and does nothing. This
+  holds on SQLite and on PostgreSQL (where a concurrent UPDATE waits for the winner and then
+  finds the state changed), on one machine or many.
+- **One network call per attempt**, carrying the delivery's ``idempotency_key``; every
+  outcome is recorded as a transition, and every later move of an attempt is made only by
+  the worker that holds the claim (``claimed_by``).
+- **Never twice.** A ``ConnectorError`` is the network's answer; a transient one may be
+  retried, because a connector's ``publish`` never posts twice for the same idempotency key
+  (``networks.base``; Bluesky chooses the record key from it). Anything else raised during
+  the call (a crash, a bug) means the outcome is unknown: the delivery becomes ``unknown``
+  and is reconciled by asking the network (``find_published``) before any retry. A worker
+  that dies mid-attempt leaves a lease that expires; the sweeper then marks the delivery
+  ``unknown`` too, never ``scheduled``. ``LEASE`` is far longer than any connector's own
+  timeout, so a lease does not expire under a worker still waiting for the network.
+- **Never dropped silently.** ``sweep`` re-enqueues every delivery that is due and not in
+  flight (a lost queue, a killed worker, an expired lease, a retry whose time has come) and
+  turns a delivery later than its workspace's ``late_window`` into ``missed`` rather than
+  publishing it blindly.
+- **Transient failures** retry with exponential backoff and jitter, at most
+  ``MAX_ATTEMPTS`` network calls; a 429's ``retry_after`` is honoured (never earlier).
+  **Permanent failures** fail with the network's own message in ``last_error``.
+- **Revoked authorization** marks the channel ``needs_reconnect`` and *pauses* the delivery:
+  back to ``scheduled`` with its time kept and attempts reset. The sweeper skips deliveries
+  of channels that are not connected; once the channel is reconnected, the next sweep sends
+  whatever is still within the late window, and the rest becomes ``missed``. A paused
+  delivery is not failed, because nothing is wrong with it.
+- **Paced to the networks' budgets** (issue 3, item 7): a claim first checks, under a lock
+  on the channel row, that the attempt's ``cost`` fits every limit the connector declares,
+  and records the spend in the same transaction (``pacing``). When it does not fit, no
+  network call is made: the delivery stays ``scheduled`` (or ``waiting_retry``), recorded
+  with a "paced: …" reason, and is queued for when the window has room.
+- **Re-checked at send time**: the channel is still connected, the post still has any
+  approval the workspace requires (else back to ``draft``), the network still accepts the
+  content, and the delivery is still due and not too late.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from socialdesk.networks.base import ConnectorError, RateLimit
+from socialdesk.networks.models import Channel, ChannelStatus
+from socialdesk.workspaces.models import Workspace
+
+from . import pacing
+from .connectors import (
+    connector_for,
+    content_for,
+    is_connector_error,
+    problem_text,
+    remote_identity,
+    retry_after_seconds,
+)
+from .models import Delivery, DeliveryState
+from .services import approval_required_and_missing, channel_problem
+from .states import GRAPH, TransitionConflict, transition
+from .tasks import enqueue_delivery
+
+log = logging.getLogger(__name__)
+S = DeliveryState
+
+# How long a claim lasts. Connectors time out their own calls well before this (tens of
+# seconds); a lease that runs out means the worker died, not that the network is slow.
+LEASE = timedelta(minutes=5)
+# Network calls per delivery before a transient failure becomes final.
+MAX_ATTEMPTS = 5
+# Backoff after the n-th failed attempt: BACKOFF_BASE * 2**(n-1), at most BACKOFF_CAP, then
+# "equal jitter" (a random half of it added to the other half) so that the deliveries of one
+# outage do not all come back in the same second.
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=30)
+# How long after a queued task's due time the sweeper waits before taking it as lost.
+SWEEP_GRACE = timedelta(seconds=30)
+# At most this many deliveries per kind per sweep, so that one sweep stays short.
+SWEEP_BATCH = 1000
+
+
+def backoff(attempt: int) -> timedelta:
+    """The delay before retrying after the ``attempt``-th failed attempt (1-based)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    half = ceiling / 2
+    return half + half * random.random()  # noqa: S311 - jitter, not security
+
+
+def too_late(delivery: Delivery, now: datetime) -> bool:
+    """Later than the workspace's late window: publishing now would surprise people."""
+    if delivery.scheduled_at is None:
+        return False
+    return now - delivery.scheduled_at > delivery.workspace.late_window
+
+
+def _load(delivery_id: int) -> Delivery | None:
+    return (
+        Delivery.objects.select_related("channel", "workspace", "post")
+        .filter(pk=delivery_id)
+        .first()
+    )
+
+
+def _worker(worker_id: str) -> str:
+    return f"system: worker {worker_id}"
+
+
+def claim(delivery_id: int, worker_id: str, now: datetime | None = None) -> Delivery | None:
+    """Take a due delivery for one attempt: ``publishing``, leased to ``worker_id``.
+
+    Returns None (and changes nothing) when the delivery is gone, not due, not in a state
+    that can be sent, or someone else claimed or moved it first. Counts the attempt.
+    """
+    now = now or timezone.now()
+    delivery = _load(delivery_id)
+    if delivery is None:
+        return None
+    if delivery.state == S.SCHEDULED:
+        if delivery.scheduled_at is None or delivery.scheduled_at > now:
+            return None
+        where = {"scheduled_at__lte": now}
+    elif delivery.state == S.WAITING_RETRY:
+        if delivery.retry_at is not None and delivery.retry_at > now:
+            return None
+        where = {"retry_at__lte": now} if delivery.retry_at is not None else {}
+    else:
+        return None
+    # Pacing (issue 3, item 7; see ``pacing``): what this attempt would spend of the
+    # channel's declared budgets, worked out before taking the lock.
+    limits, cost = _budget(delivery)
+    too_big = None
+    try:
+        with transaction.atomic():
+            if cost:
+                pacing.lock_channel(delivery.channel_id)
+                blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
+                if blocked is not None and blocked.until is not None:
+                    _defer(delivery, blocked, where, worker_id, now)
+                    return None
+                too_big = blocked
+            transition(
+                delivery,
+                S.PUBLISHING,
+                f"claimed by {worker_id}",
+                _worker(worker_id),
+                where=where,
+                lease_expires_at=now + LEASE,
+                claimed_by=worker_id,
+                retry_at=None,
+                attempts=F("attempts") + 1,
+            )
+            if cost and too_big is None:
+                pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
+    except TransitionConflict:
+        return None
+    if too_big is not None:
+        # More than the network allows in a whole window: it can never go out as it is.
+        label = delivery.channel.get_network_display()
+        message = (
+            f"This post costs more than {pacing.budget_text(label, too_big.limit)} for one "
+            "account; split it (a shorter thread, fewer images) and schedule it again."
+        )
+        _finish(delivery, S.FAILED, f"refused: {message}", worker_id, last_error=message)
+        return None
+    return delivery
+
+
+def _budget(delivery: Delivery) -> tuple[tuple[RateLimit, ...], dict[str, int]]:
+    """The channel's declared limits and what one attempt of ``delivery`` costs against them
+    (nothing when the channel cannot send now: ``attempt`` then says why, spending nothing)."""
+    if channel_problem(delivery.channel):
+        return (), {}
+    connector = connector_for(delivery.channel)
+    limits = pacing.limits_of(connector)
+    if not limits:
+        return (), {}
+    try:
+        cost = pacing.cost_of(connector, content_for(delivery))
+    except DatabaseError:
+        raise  # the database is busy or gone: nothing is claimed, the sweeper tries again
+    except Exception:  # noqa: BLE001 - content the connector cannot price: ``attempt`` then
+        cost = {}  # refuses it in the network's words (validate) before any call
+    units = {limit.unit for limit in limits}
+    return limits, {unit: points for unit, points in cost.items() if unit in units}
+
+
+def _defer(
+    delivery: Delivery, blocked: pacing.Blocked, where: dict, worker_id: str, now: datetime
+) -> None:
+    """Pacing: keep the delivery waiting, untouched by the network, until its budget has room.
+
+    Recorded as a move to the same state (``scheduled → scheduled`` keeps ``scheduled_at``;
+    ``waiting_retry → waiting_retry`` moves ``retry_at``) and queued for that instant.
+    """
+    until = blocked.until
+    assert until is not None
+    label = delivery.channel.get_network_display()
+    zone = delivery.channel.zone
+    shown = until.astimezone(zone)
+    day = "" if shown.date() == now.astimezone(zone).date() else f" on {shown:%d %b}"
+    reason = (
+        f"paced: {pacing.budget_text(label, blocked.limit)} for this account is spent until "
+        f"{shown:%H:%M}{day} ({zone.key})"
+    )
+    fields: dict[str, Any] = {"last_error": reason}
+    if delivery.state == S.WAITING_RETRY:
+        fields["retry_at"] = until
+    transition(delivery, delivery.state, reason, _worker(worker_id), where=where, **fields)
+    enqueue_delivery(delivery, run_after=until)
+
+
+def _finish(
+    delivery: Delivery, to: DeliveryState, reason: str, worker_id: str, **fields: Any
+) -> Delivery:
+    """End this worker's attempt; if the sweeper took the claim meanwhile, still record
+    what we learnt when the graph allows it from ``unknown``."""
+    fields.setdefault("lease_expires_at", None)
+    try:
+        return transition(
+            delivery, to, reason, _worker(worker_id), where={"claimed_by": worker_id}, **fields
+        )
+    except TransitionConflict:
+        current = _load(delivery.pk)
+        if current is None or current.state != S.UNKNOWN or to not in GRAPH[S.UNKNOWN]:
+            log.warning("delivery %s: lost its claim before recording %s", delivery.pk, to)
+            return current or delivery
+        try:
+            return transition(
+                current, to, f"late result of {worker_id}: {reason}", _worker(worker_id), **fields
+            )
+        except TransitionConflict:
+            return _load(delivery.pk) or delivery
+
+
+def attempt(delivery: Delivery, worker_id: str) -> Delivery:
+    """Make the one network call of a claimed (``publishing``) delivery and record how it
+    went. Re-checks everything that may have changed since it was scheduled first."""
+    channel = Channel.objects.get(pk=delivery.channel_id)
+    delivery.channel = channel
+    if problem := channel_problem(channel):
+        return _pause(delivery, problem, worker_id)
+    if approval_required_and_missing(delivery):
+        when = f"{delivery.scheduled_at:%Y-%m-%d %H:%M}Z" if delivery.scheduled_at else "now"
+        message = (
+            f"Not published at {when}: this workspace requires approval before publishing "
+            "and the post is not approved. Approve it, then schedule it again."
+        )
+        return _finish(delivery, S.DRAFT, message, worker_id, last_error=message, scheduled_at=None)
+    connector = connector_for(channel)
+    if connector is None:
+        message = f"Socialdesk cannot publish to {channel.get_network_display()} yet."
+        return _finish(delivery, S.FAILED, message, worker_id, last_error=message)
+    try:
+        content = content_for(delivery)
+        problems = [problem_text(p)[1] for p in connector.validate(content)]
+    except Exception as exc:  # nothing was sent, so this is safe to retry
+        if not is_connector_error(exc):
+            exc = ConnectorError(f"checking the content failed: {type(exc).__name__}: {exc}")
+        return _failed_call(delivery, exc, worker_id)
+    if problems:
+        message = " ".join(problems)
+        return _finish(delivery, S.FAILED, f"refused: {message}", worker_id, last_error=message)
+
+    try:
+        result = connector.publish(content, idempotency_key=delivery.idempotency_key)
+    except Exception as exc:  # any failure of the one call: classify it, never lose it
+        if is_connector_error(exc):
+            return _failed_call(delivery, exc, worker_id)
+        message = f"{type(exc).__name__}: {exc}"
+        log.warning("delivery %s: outcome unknown after %s", delivery.pk, message)
+        delivery = _finish(
+            delivery,
+            S.UNKNOWN,
+            f"outcome unknown: {message}",
+            worker_id,
+            last_error=message,
+            retry_at=timezone.now(),
+        )
+        if delivery.state == S.UNKNOWN:
+            enqueue_delivery(delivery)
+        return delivery
+    remote_id, remote_url = remote_identity(result)
+    return _finish(
+        delivery,
+        S.PUBLISHED,
+        "published",
+        worker_id,
+        remote_id=remote_id,
+        remote_url=remote_url,
+        published_at=timezone.now(),
+        last_error="",
+    )
+
+
+def _pause(delivery: Delivery, problem: str, worker_id: str) -> Delivery:
+    # TODO(issue 4, notifications): tell the owner and managers that the channel needs them.
+    log.warning("delivery %s paused: %s", delivery.pk, problem)
+    return _finish(
+        delivery, S.SCHEDULED, f"paused: {problem}", worker_id, last_error=problem, attempts=0
+    )
+
+
+def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Delivery:
+    now = timezone.now()
+    message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
+    if getattr(exc, "auth_revoked", False):
+        Channel.objects.filter(pk=delivery.channel_id).update(status=ChannelStatus.NEEDS_RECONNECT)
+        delivery.channel.status = ChannelStatus.NEEDS_RECONNECT
+        return _pause(delivery, f"{delivery.channel} needs reconnecting: {message}", worker_id)
+    if getattr(exc, "permanent", False):
+        return _finish(
+            delivery, S.FAILED, f"refused by the network: {message}", worker_id, last_error=message
+        )
+    if delivery.attempts >= MAX_ATTEMPTS:
+        return _finish(
+            delivery,
+            S.FAILED,
+            f"gave up after {delivery.attempts} attempts: {message}",
+            worker_id,
+            last_error=message,
+        )
+    wait = retry_after_seconds(exc, now)
+    if wait is not None:
+        # Honour the network's reset time; a little jitter on top, never before it.
+        delay = timedelta(seconds=wait) * (1 + 0.1 * random.random())  # noqa: S311
+    else:
+        delay = backoff(delivery.attempts)
+    retry_at = now + delay
+    delivery = _finish(
+        delivery,
+        S.WAITING_RETRY,
+        f"attempt {delivery.attempts} failed, retrying at {retry_at:%H:%M:%S}Z: {message}",
+        worker_id,
+        last_error=message,
+        retry_at=retry_at,
+    )
+    if delivery.state == S.WAITING_RETRY:
+        enqueue_delivery(delivery, run_after=retry_at)
+    return delivery
+
+
+def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -> Delivery:
+    """Settle an ``unknown`` delivery by asking the network whether the post exists.
+
+    Found: ``published`` with its remote id. Not found: ``waiting_retry`` due now. The
+    network cannot tell (error) or no connector: stays ``unknown``, asked again later.
+    Never publishes anything itself.
+    """
+    now = now or timezone.now()
+    actor = _worker(worker_id)
+    connector = connector_for(delivery.channel)
+    if connector is None:
+        # Nothing can answer until the channel is reconnected: ask again in an hour rather
+        # than at every sweep (the sweeper skips it until ``retry_at``).
+        log.error("delivery %s: outcome unknown and no connector to ask", delivery.pk)
+        later = now + timedelta(hours=1)
+        Delivery.objects.filter(pk=delivery.pk, state=S.UNKNOWN).update(
+            retry_at=later,
+            last_error="Outcome unknown, and the channel cannot be asked until it is reconnected.",
+        )
+        delivery.retry_at = later
+        return delivery
+    try:
+        found = connector.find_published(
+            idempotency_key=delivery.idempotency_key, content=content_for(delivery)
+        )
+    except Exception as exc:  # the network could not tell us: ask again later
+        later = now + backoff(max(1, delivery.attempts))
+        Delivery.objects.filter(pk=delivery.pk, state=S.UNKNOWN).update(
+            retry_at=later, last_error=f"could not check the network: {exc}"
+        )
+        delivery.retry_at = later
+        enqueue_delivery(delivery, run_after=later)
+        return delivery
+    try:
+        if found:
+            remote_id, remote_url = remote_identity(found)
+            return transition(
+                delivery,
+                S.PUBLISHED,
+                "reconciled: the network has the post",
+                actor,
+                remote_id=remote_id,
+                remote_url=remote_url,
+                published_at=now,
+                last_error="",
+                retry_at=None,
+                lease_expires_at=None,
+            )
+        return transition(
+            delivery,
+            S.WAITING_RETRY,
+            "reconciled: the network does not have the post; retrying",
+            actor,
+            retry_at=now,
+            lease_expires_at=None,
+        )
+    except TransitionConflict:
+        return _load(delivery.pk) or delivery
+
+
+def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
+    """Everything one task does for one delivery; returns the state it ends in.
+
+    Safe to call for any delivery at any time, any number of times: it reconciles an
+    ``unknown`` one, turns one that is too late into ``missed``, gives up on one whose
+    attempts are used up, and otherwise claims and sends it if it is due.
+    """
+    now = now or timezone.now()
+    delivery = _load(delivery_id)
+    if delivery is None:
+        return "gone"
+    if delivery.state == S.UNKNOWN:
+        delivery = reconcile(delivery, worker_id, now)
+        if delivery.state != S.WAITING_RETRY:
+            return delivery.state
+    try:
+        if delivery.state in (S.SCHEDULED, S.WAITING_RETRY) and too_late(delivery, now):
+            return _miss(delivery, now, _worker(worker_id)).state
+        if delivery.state == S.WAITING_RETRY and delivery.attempts >= MAX_ATTEMPTS:
+            return transition(
+                delivery,
+                S.FAILED,
+                f"gave up after {delivery.attempts} attempts",
+                _worker(worker_id),
+                retry_at=None,
+            ).state
+    except TransitionConflict:
+        return (_load(delivery_id) or delivery).state
+    claimed = claim(delivery_id, worker_id, now)
+    if claimed is None:
+        return (_load(delivery_id) or delivery).state
+    return attempt(claimed, worker_id).state
+
+
+def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
+    # TODO(issue 4, notifications): tell the post's author, the owner and the managers.
+    late = now - (delivery.scheduled_at or now)
+    hours = late.total_seconds() / 3600
+    message = (
+        f"Not published: it was due {delivery.scheduled_at:%Y-%m-%d %H:%M}Z, {hours:.1f} hours "
+        f"ago, more than the workspace's late window allows. Schedule it again if it still "
+        f"makes sense."
+    )
+    return transition(
+        delivery,
+        S.MISSED,
+        "missed: too late to publish",
+        actor,
+        where={"scheduled_at": delivery.scheduled_at},
+        last_error=message,
+        retry_at=None,
+    )
+
+
+@dataclass
+class SweepReport:
+    enqueued: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+
+
+def sweep(now: datetime | None = None) -> SweepReport:
+    """Find every delivery that needs work the queue is not doing, and do or queue it.
+
+    1. ``publishing`` with an expired lease: the worker died mid-attempt → ``unknown``
+       (reconciled by its task, never resent blindly).
+    2. ``scheduled`` or ``waiting_retry`` later than the workspace's late window →
+       ``missed`` (also when its channel is paused: it will not make sense later either).
+    3. Due and not in flight, on a connected channel: ``scheduled`` whose time has come,
+       ``waiting_retry`` whose retry time has come, ``unknown`` due to be asked again —
+       unless a task for it was queued to run less than ``SWEEP_GRACE`` ago → enqueued.
+
+    Safe to run often and from several machines at once: every move is a compare-and-set,
+    and a task queued twice does its work once.
+    """
+    now = now or timezone.now()
+    actor = "system: sweeper"
+    report = SweepReport()
+
+    expired = Delivery.objects.filter(state=S.PUBLISHING, lease_expires_at__lt=now)
+    for delivery in expired.select_related("workspace")[:SWEEP_BATCH]:
+        try:
+            transition(
+                delivery,
+                S.UNKNOWN,
+                f"lease of {delivery.claimed_by or 'a worker'} expired mid-attempt; "
+                "outcome unknown",
+                actor,
+                where={"lease_expires_at__lt": now},
+                lease_expires_at=None,
+                retry_at=now,
+            )
+        except TransitionConflict:
+            continue
+        report.expired.append(delivery.pk)
+
+    windows = Workspace.objects.values_list("late_window", flat=True).distinct()
+    for window in windows:
+        late = Delivery.objects.filter(
+            state__in=[S.SCHEDULED, S.WAITING_RETRY],
+            workspace__late_window=window,
+            scheduled_at__lt=now - window,
+        )
+        for delivery in late.select_related("workspace")[:SWEEP_BATCH]:
+            try:
+                _miss(delivery, now, actor)
+            except TransitionConflict:
+                continue
+            report.missed.append(delivery.pk)
+
+    due = (
+        Delivery.objects.filter(channel__status=ChannelStatus.CONNECTED)
+        .filter(
+            Q(state=S.SCHEDULED, scheduled_at__lte=now)
+            | Q(state=S.WAITING_RETRY, retry_at__lte=now)
+            | Q(state=S.WAITING_RETRY, retry_at__isnull=True)
+            | Q(state=S.UNKNOWN, retry_at__lte=now)
+            | Q(state=S.UNKNOWN, retry_at__isnull=True)
+        )
+        .filter(Q(enqueued_for__isnull=True) | Q(enqueued_for__lte=now - SWEEP_GRACE))
+        .order_by("scheduled_at", "id")
+    )
+    for delivery in due[:SWEEP_BATCH]:
+        enqueue_delivery(delivery)
+        report.enqueued.append(delivery.pk)
+    # The expired ones were just queued nowhere else: make sure they are asked about soon.
+    for delivery_id in report.expired:
+        if delivery_id not in report.enqueued:
+            enqueue_delivery(Delivery(pk=delivery_id))
+            report.enqueued.append(delivery_id)
+    return report

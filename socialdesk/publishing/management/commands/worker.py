@@ -1,0 +1,46 @@
+"""``socialdesk worker``: run background tasks and write a heartbeat (see socialdesk.worker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from socialdesk.worker import run_worker
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (django-tasks-db) with a heartbeat, until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.1,
+            help="Seconds to wait between polls when there is nothing to do (default 0.1).",
+        )
+        parser.add_argument(
+            "--queue-name",
+            default="*",
+            help="Queues to process, separated by commas; * for all (default).",
+        )
+        parser.add_argument("--worker-id", default=None, help="Unique id (default: generated).")
+        parser.add_argument(
+            "--batch", action="store_true", help="Run what is ready, then exit (for cron)."
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        interval: float,
+        queue_name: str,
+        worker_id: str | None,
+        batch: bool,
+        **options: Any,
+    ) -> None:
+        run_worker(
+            interval=max(0.0, interval),
+            queue_names=[name.strip() for name in queue_name.split(",") if name.strip()],
+            worker_id=worker_id,
+            batch=batch,
+        )

@@ -1,0 +1,160 @@
+"""Deliveries (a post on one channel) and the worker heartbeat."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from socialdesk.content.models import MediaAsset, Post
+from socialdesk.networks.models import Channel
+from socialdesk.workspaces.models import WorkspaceOwned, WorkspaceOwnedQuerySet
+
+
+class DeliveryState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    PUBLISHING = "publishing", "Publishing"
+    WAITING_RETRY = "waiting_retry", "Waiting to retry"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    CANCELLED = "cancelled", "Cancelled"
+    MISSED = "missed", "Missed"
+
+
+class DeliveryQuerySet(WorkspaceOwnedQuerySet):
+    def due(self, now: object = None) -> DeliveryQuerySet:
+        """Scheduled deliveries whose time has come (served by ``delivery_due_idx``)."""
+        return self.filter(state=DeliveryState.SCHEDULED, scheduled_at__lte=now or timezone.now())
+
+
+class Delivery(WorkspaceOwned):
+    """A post's appearance on one channel: its overrides, time, state and remote identity."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    text_override = models.TextField(blank=True)
+    media_override = models.ManyToManyField(MediaAsset, blank=True, related_name="+")
+    first_comment = models.TextField(blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC.")
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT
+    )
+    remote_id = models.CharField(max_length=300, blank=True)
+    remote_url = models.URLField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # --- Publishing engine (see ``publishing.states`` and ``publishing.dispatch``) ---
+    # Until when the worker that claimed this delivery owns it; past it, the sweeper takes
+    # the attempt as crashed and the outcome as unknown.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    # waiting_retry: when to try again; unknown: when to ask the network again.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # When the task most recently put on the queue for this delivery is due to run; the
+    # sweeper re-enqueues only deliveries whose task should have run a while ago.
+    enqueued_for = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["post", "channel"], name="one_delivery_per_channel")
+        ]
+        indexes = [
+            # Serves the dispatcher's "what is due" loop.
+            models.Index(fields=["state", "scheduled_at"], name="delivery_due_idx"),
+            models.Index(fields=["workspace", "scheduled_at"], name="delivery_calendar_idx"),
+            # Serve the sweeper's "retry time has come" and "lease expired" queries.
+            models.Index(fields=["state", "retry_at"], name="delivery_retry_idx"),
+            models.Index(fields=["state", "lease_expires_at"], name="delivery_lease_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} on {self.channel}"
+
+    @property
+    def text(self) -> str:
+        return self.text_override or self.post.text
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt of this delivery, so a network that honours it never
+        creates the post twice, and ``find_published`` can look for it."""
+        return f"socialdesk-delivery-{self.pk}"
+
+
+class DeliveryTransition(WorkspaceOwned):
+    """One move of a delivery from one state to another: when, why, and by whom or what.
+
+    Written only by ``publishing.states.transition``, in the same transaction as the move.
+    """
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20, choices=DeliveryState.choices)
+    to_state = models.CharField(max_length=20, choices=DeliveryState.choices)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=1000)
+    # A person, or empty with ``actor_label`` naming the machinery ("system: sweeper").
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["delivery", "at", "id"]
+        indexes = [models.Index(fields=["delivery", "at"], name="transition_history_idx")]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id}: {self.from_state} → {self.to_state}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written every few seconds by each running worker, so a stopped worker is visible."""
+
+    worker_id = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+    @classmethod
+    def latest(cls) -> WorkerHeartbeat | None:
+        return cls.objects.order_by("-seen_at").first()
+
+    @property
+    def is_alive(self) -> bool:
+        age = (timezone.now() - self.seen_at).total_seconds()
+        return age <= settings.WORKER_HEARTBEAT_STALE_SECONDS
+
+
+class ChannelSpend(models.Model):
+    """Rate-limit budget one claimed attempt spent on its channel's account (issue 3, item 7).
+
+    Written by ``publishing.pacing.spend`` in the same transaction as the claim, under a lock
+    on the channel row, so several workers never spend past a network's published limit.
+    Rows older than the longest window are deleted as new ones are written.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unit = models.CharField(max_length=50)
+    points = models.PositiveIntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "unit", "at"], name="channel_spend_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.points} {self.unit} on channel {self.channel_id} at {self.at}"

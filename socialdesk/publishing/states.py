@@ -1,0 +1,163 @@
+"""A delivery's lifecycle, declared in one place, and the one function that moves it.
+
+``GRAPH`` lists every allowed move; ``transition`` is the only code that changes
+``Delivery.state``. It guarantees:
+
+- an undeclared move raises ``IllegalTransition`` and changes nothing;
+- the move is a compare-and-set, ``UPDATE … WHERE id = … AND state = <from>`` with its row
+  count checked, so two workers (or a worker and a person) can never both move the same
+  delivery out of the same state: the loser gets ``TransitionConflict`` and changes nothing;
+- every move is recorded as a ``DeliveryTransition`` (when, why, who or what) in the same
+  transaction as the state change, so the history never disagrees with the state.
+
+Why these states (see ``publishing.dispatch`` for who moves what):
+
+- ``publishing``: claimed by one worker with a lease; exactly one network call is in flight.
+- ``waiting_retry``: the network said "not now" (timeout it answered, 5xx, 429); the post
+  was not created; ``retry_at`` says when to try again.
+- ``unknown``: the call may or may not have created the post (exception or timeout mid-call,
+  or the worker died and its lease expired). Never retried blindly: it is reconciled by asking
+  the network (``find_published``) and becomes ``published`` or ``waiting_retry``.
+- ``publishing → scheduled`` is the pause: the channel's authorization was revoked or the
+  channel was disconnected. The delivery keeps its time and goes out when the channel is
+  reconnected, unless by then it is later than the workspace's late window (→ ``missed``).
+- ``publishing → draft``: at send time the workspace requires approval and the post has none;
+  a person must approve and schedule it again.
+- ``missed``: too late to make sense (later than the workspace's ``late_window``); a person
+  decides what to do, nothing is published blindly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from socialdesk.workspaces.models import User
+
+from .models import Delivery, DeliveryState, DeliveryTransition
+
+S = DeliveryState
+
+GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
+    S.DRAFT: frozenset({S.SCHEDULED}),
+    S.SCHEDULED: frozenset(
+        {
+            S.SCHEDULED,  # reschedule
+            S.DRAFT,  # unschedule
+            S.PUBLISHING,  # claimed by a worker
+            S.CANCELLED,
+            S.MISSED,
+        }
+    ),
+    S.PUBLISHING: frozenset(
+        {
+            S.PUBLISHED,
+            S.WAITING_RETRY,  # transient failure, the post was not created
+            S.FAILED,  # permanent failure, or attempts used up
+            S.UNKNOWN,  # crash or timeout during the call, or lease expired
+            S.SCHEDULED,  # paused: channel needs reconnecting
+            S.DRAFT,  # approval required and missing at send time
+        }
+    ),
+    S.WAITING_RETRY: frozenset(
+        {
+            S.PUBLISHING,
+            S.FAILED,
+            S.MISSED,
+            S.WAITING_RETRY,  # paced: retry moved to when the network budget has room
+        }
+    ),
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.WAITING_RETRY}),
+    S.PUBLISHED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.MISSED: frozenset(),
+}
+
+# States in which a worker may be talking to the network about this delivery.
+IN_FLIGHT = frozenset({S.PUBLISHING, S.UNKNOWN})
+# States from which nothing moves any more.
+FINAL = frozenset(state for state, moves in GRAPH.items() if not moves)
+
+
+class IllegalTransition(ValueError):
+    """A move that ``GRAPH`` does not declare."""
+
+
+class TransitionConflict(RuntimeError):
+    """The delivery was no longer in the expected state (someone else moved it first)."""
+
+
+def allowed(from_state: str, to_state: str) -> bool:
+    return DeliveryState(to_state) in GRAPH[DeliveryState(from_state)]
+
+
+def actor_label(actor: User | str | None) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, User):
+        return f"user {actor.pk} ({actor.email})"
+    return actor
+
+
+def transition(
+    delivery: Delivery,
+    to: DeliveryState | str,
+    reason: str,
+    actor: User | str | None = None,
+    *,
+    where: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Delivery:
+    """Move ``delivery`` from its current state to ``to``, setting ``fields`` on the way.
+
+    ``delivery.state`` is the state the caller believes the row is in; the row moves only if
+    it is still in that state (and still matches ``where``, extra lookups such as
+    ``{"scheduled_at__lte": now}`` that must also still hold), otherwise
+    ``TransitionConflict`` is raised and nothing is written. ``actor`` is the person who
+    asked, or a string naming the machinery (``"system: sweeper"``). ``fields`` may hold
+    expressions (``F("attempts") + 1``); the instance is refreshed for those.
+
+    Returns the same instance, updated in memory.
+    """
+    from_state = DeliveryState(delivery.state)
+    to_state = DeliveryState(to)
+    if to_state not in GRAPH[from_state]:
+        raise IllegalTransition(
+            f"A delivery cannot move from {from_state.label.lower()} to "
+            f"{to_state.label.lower()} (delivery {delivery.pk})."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        moved = Delivery.objects.filter(pk=delivery.pk, state=from_state, **(where or {})).update(
+            state=to_state, updated_at=now, **fields
+        )
+        if moved != 1:
+            raise TransitionConflict(
+                f"Delivery {delivery.pk} is no longer {from_state.label.lower()}"
+                + (" with the expected values" if where else "")
+                + "; someone else moved it first."
+            )
+        DeliveryTransition.objects.create(
+            workspace_id=delivery.workspace_id,
+            delivery_id=delivery.pk,
+            from_state=from_state,
+            to_state=to_state,
+            at=now,
+            reason=reason[:1000],
+            actor=actor if isinstance(actor, User) else None,
+            actor_label=actor_label(actor)[:200],
+        )
+    delivery.state = to_state
+    delivery.updated_at = now
+    computed = []
+    for name, value in fields.items():
+        if hasattr(value, "resolve_expression"):  # F(), Value() …: read back from the row
+            computed.append(name)
+        else:
+            setattr(delivery, name, value)
+    if computed:
+        delivery.refresh_from_db(fields=computed)
+    return delivery

@@ -1,0 +1,262 @@
+"""All of Socialdesk's settings, read from environment variables.
+
+The embedded default needs no variable at all: a data folder (``SOCIALDESK_DATA_DIR``,
+default ``./data``) holds the SQLite database, uploaded media, and a secret key and an
+encryption key generated on first run. Production sets ``DATABASE_URL``, ``SECRET_KEY``
+(or ``SECRET_KEY_FILE``) and ``ENCRYPTION_KEYS``; a production database with a generated
+secret is refused, because a secret that lives next to the data protects nothing.
+
+Every helper below fails loudly with the variable's name and what a valid value looks like.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import dj_database_url
+import dj_email_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use true/false, 1/0, yes/no.")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def secret_from_env_or_file(name: str) -> str | None:
+    """``NAME`` wins; else ``NAME_FILE`` names a file holding it (Docker/systemd secrets)."""
+    if value := os.environ.get(name):
+        return value
+    if path := os.environ.get(f"{name}_FILE"):
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from None
+    return None
+
+
+def generated_secret(path: Path, make: Callable[[], str]) -> str:
+    """Read a secret from the data folder, creating it (mode 600) on first run."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+DATA_DIR = Path(env_str("SOCIALDESK_DATA_DIR", str(Path.cwd() / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+EMBEDDED = DATABASE_URL == "" or DATABASE_URL.startswith("sqlite")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except Exception as exc:  # dj-database-url raises several types for a bad URL
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a valid database URL ({exc}); "
+            "use sqlite:////path/to/db.sqlite3 or postgres://user@host:5432/name."
+        ) from None
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "socialdesk.sqlite3"),
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write to the same file: WAL lets readers run beside a
+    # writer, IMMEDIATE takes the write lock at BEGIN (so a transaction never fails halfway
+    # when it upgrades from read to write), and the timeout waits for the lock instead of
+    # raising "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+# --- Secrets --------------------------------------------------------------------------------
+_secret = secret_from_env_or_file("SECRET_KEY")
+if _secret is None:
+    if not EMBEDDED and not DEBUG and not env_bool("SOCIALDESK_ALLOW_GENERATED_SECRET", False):
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DATABASE_URL points at a "
+            "production database; generate one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'"
+        )
+    _secret = generated_secret(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+SECRET_KEY = _secret
+
+# Fernet keys for credentials at rest, newest first; older keys still decrypt (rotation).
+_keys = env_list("ENCRYPTION_KEYS", [])
+if not _keys:
+    _keys = [generated_secret(DATA_DIR / "encryption_key", lambda: Fernet.generate_key().decode())]
+for _key in _keys:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS holds a key that is not a Fernet key (32 url-safe base64 bytes); "
+            "generate one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from None
+ENCRYPTION_KEYS = _keys
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Email ----------------------------------------------------------------------------------
+EMAIL_URL = env_str("EMAIL_URL", "console:")
+try:
+    vars().update(dj_email_url.parse(EMAIL_URL))
+except Exception as exc:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL={EMAIL_URL!r} is not understood ({exc}); "
+        "use console: or smtp://user:password@host:587/?tls=True"
+    ) from None
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Socialdesk <socialdesk@localhost>")
+
+# --- Django ---------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "socialdesk.workspaces",
+    "socialdesk.networks",
+    "socialdesk.content",
+    "socialdesk.publishing",
+    "socialdesk.page",
+    "socialdesk.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "socialdesk.urls"
+WSGI_APPLICATION = "socialdesk.wsgi.application"
+AUTH_USER_MODEL = "workspaces.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "socialdesk.web.context_processors.workspace",
+            ],
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed but not hashed: pages render even where collectstatic has not run (tests);
+    # `socialdesk run` collects and compresses before it serves.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Whitenoise serves collected files; when they have not been collected (tests, a fresh
+# checkout), it falls back to the app folders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Background work ------------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A worker that has not written its heartbeat for this long counts as stopped.
+WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 30)
+
+# --- Uploads --------------------------------------------------------------------------------
+MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 50 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

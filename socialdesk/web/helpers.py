@@ -1,0 +1,103 @@
+"""Small pieces every workspace page shares: entering a workspace, htmx partials, zones.
+
+``enter`` is how a page view authorizes: it calls ``access.authorize`` (404 for a
+non-member, 403 for a role without the permission) and attaches the workspace and the
+membership to the request, where the layout's context processor finds them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from socialdesk.workspaces.access import authorize
+from socialdesk.workspaces.models import Membership
+
+
+def enter(request: HttpRequest, slug: str, permission: str) -> Membership:
+    """Authorize ``request.user`` for ``permission`` in workspace ``slug`` and remember both."""
+    membership = authorize(request.user, slug, permission)  # type: ignore[arg-type]
+    request.workspace = membership.workspace  # type: ignore[attr-defined]
+    request.membership = membership  # type: ignore[attr-defined]
+    return membership
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """True for an htmx request that swaps part of the page (not a history restore)."""
+    htmx = getattr(request, "htmx", None)
+    return htmx is not None and bool(htmx) and not htmx.history_restore_request
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render the whole page, or only ``partial`` (one block's template) for htmx requests.
+
+    The response varies on ``HX-Request`` so a browser cache never serves a fragment as a page.
+    """
+    chosen = partial if partial and is_partial(request) else template
+    response = render(request, chosen, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def apply_errors(form: Form, error: ValidationError, fields: dict[str, str]) -> None:
+    """Show a service's ``ValidationError`` on the form, each message next to its field.
+
+    ``fields`` maps the service's names (``channel_ids``) to form field names (``channels``);
+    a name the form does not have becomes an error about the whole form.
+    """
+    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    for name, texts in messages.items():
+        target = fields.get(name, name)
+        if target not in form.fields:
+            target = None  # type: ignore[assignment]
+        for text in texts:
+            form.add_error(target, text)
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone, sorted, with UTC first: the choices of a time zone select."""
+    names = sorted(zoneinfo.available_timezones() - {"UTC"})
+    return [("UTC", "UTC"), *[(name, name.replace("_", " ")) for name in names]]
+
+
+class LocalTimeError(ValueError):
+    """A wall-clock time that a zone skips (spring forward) or repeats (fall back)."""
+
+
+def aware_from_local(naive: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in ``zone``, refusing a time that is not one instant.
+
+    ``zoneinfo`` marks the two readings of a local time with ``fold``: when fold=0 and fold=1
+    give different offsets, the time is either skipped (a round trip through UTC does not give
+    it back) or happens twice; guessing would move a post by an hour, so both are refused.
+    """
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        when = naive.strftime("%H:%M on %-d %B %Y")
+        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        if back != naive:
+            raise LocalTimeError(
+                f"{when} does not exist in {zone.key}: the clocks go forward then. "
+                "Choose a time outside that hour."
+            )
+        raise LocalTimeError(
+            f"{when} happens twice in {zone.key}: the clocks go back then. "
+            "Choose a time outside that hour."
+        )
+    return first.astimezone(UTC)

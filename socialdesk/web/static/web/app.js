@@ -1,0 +1,38 @@
+// Small enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  function updateCount(textarea) {
+    var target = document.getElementById(textarea.dataset.count);
+    if (!target) return;
+    var value = target.querySelector("[data-count-value]");
+    // Count code points, as networks do, not UTF-16 units ("🍞" is one character).
+    value.textContent = Array.from(textarea.value).length.toLocaleString();
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("textarea[data-count]")) {
+      updateCount(event.target);
+    }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-select-on-focus]")) {
+      event.target.select();
+    }
+  });
+
+  // Close the workspace switcher when clicking elsewhere or pressing Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.switcher[open]").forEach(function (details) {
+      if (!details.contains(event.target)) details.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.switcher[open]").forEach(function (details) {
+      details.removeAttribute("open");
+      details.querySelector("summary").focus();
+    });
+  });
+})();

@@ -1,0 +1,87 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from socialdesk.content import views as content_views
+from socialdesk.workspaces import views as workspace_views
+
+from . import views
+from .forms import EmailAuthenticationForm
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("workspaces/new/", views.workspace_create, name="workspace_create"),
+    path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    # Accounts: Django's auth views with our templates.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="web/accounts/login.html",
+            authentication_form=EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="web/accounts/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/accounts/password_reset_confirm.html"
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="web/accounts/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    # One workspace's pages.
+    path("w/<slug:slug>/", RedirectView.as_view(pattern_name="post_list"), name="workspace"),
+    path("w/<slug:slug>/posts/", content_views.post_list, name="post_list"),
+    path("w/<slug:slug>/posts/new/", content_views.post_create, name="post_create"),
+    path("w/<slug:slug>/posts/<int:post_id>/", content_views.post_edit, name="post_edit"),
+    path(
+        "w/<slug:slug>/posts/<int:post_id>/delete/",
+        content_views.post_delete,
+        name="post_delete",
+    ),
+    path("w/<slug:slug>/channels/", include("socialdesk.networks.urls")),
+    path("w/<slug:slug>/members/", workspace_views.members, name="members"),
+    path("w/<slug:slug>/members/invite/", workspace_views.member_invite, name="member_invite"),
+    path(
+        "w/<slug:slug>/members/<int:membership_id>/role/",
+        workspace_views.member_role,
+        name="member_role",
+    ),
+    path(
+        "w/<slug:slug>/members/<int:membership_id>/remove/",
+        workspace_views.member_remove,
+        name="member_remove",
+    ),
+    path(
+        "w/<slug:slug>/invitations/<int:invitation_id>/revoke/",
+        workspace_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("w/<slug:slug>/settings/", workspace_views.workspace_settings, name="workspace_settings"),
+    path("w/<slug:slug>/settings/tokens/", workspace_views.api_tokens, name="api_tokens"),
+    path(
+        "w/<slug:slug>/settings/tokens/<int:token_id>/revoke/",
+        workspace_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
+]

@@ -1,0 +1,57 @@
+"""Authorization in one place: membership lookup, the permission check, scoped fetches.
+
+A user who is not a member of a workspace gets 404 for it and for everything in it, so they
+never learn that it exists; a member whose role lacks a permission gets 403.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import Http404
+
+from .models import ApiToken, Membership, User, Workspace
+from .roles import role_can
+
+M = TypeVar("M", bound=Model)
+
+
+def membership_for(user: User, workspace_slug: str) -> Membership:
+    if not user.is_authenticated:
+        raise Http404("No such workspace.")
+    try:
+        return Membership.objects.select_related("workspace", "user").get(
+            workspace__slug=workspace_slug, user=user
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such workspace.") from None
+
+
+def authorize(
+    user: User, workspace_slug: str, permission: str, token: ApiToken | None = None
+) -> Membership:
+    """Return the user's membership if they hold ``permission`` there.
+
+    Raises Http404 when the user is not a member (or the token belongs to another
+    workspace), PermissionDenied when the role or the token's scope lacks the permission.
+    """
+    membership = membership_for(user, workspace_slug)
+    if token is not None and token.workspace_id != membership.workspace_id:
+        raise Http404("No such workspace.")
+    if not role_can(membership.role, permission):
+        raise PermissionDenied(
+            f"Your role ({membership.get_role_display()}) does not allow {permission}."
+        )
+    if token is not None and not token.allows(permission):
+        raise PermissionDenied(f"This API token's scope does not allow {permission}.")
+    return membership
+
+
+def get_in_workspace(model: type[M], workspace: Workspace, **lookup: object) -> M:
+    """Fetch one row of ``workspace`` or raise Http404, whatever other workspaces hold."""
+    try:
+        return model._default_manager.filter(workspace=workspace).get(**lookup)  # type: ignore[no-any-return]
+    except (model.DoesNotExist, ValueError):  # type: ignore[attr-defined]
+        raise Http404(f"No such {model._meta.verbose_name}.") from None

@@ -1,0 +1,327 @@
+"""API: workspaces, members, invitations and the caller's API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from socialdesk.api_support import (
+    Id,
+    Slug,
+    Text,
+    authorize,
+    authorize_unscoped,
+    caller,
+    perm,
+    responses,
+    token_of,
+)
+
+from . import services
+from .access import get_in_workspace
+from .models import ApiToken, Invitation, Membership, Workspace
+
+router = Router(tags=["workspaces"])
+
+RoleName = Literal["owner", "manager", "creator", "approver", "client", "analyst"]
+ScopeName = Literal["read", "write"]
+
+
+class WorkspaceOut(Schema):
+    slug: str
+    name: str
+    time_zone: str
+    requires_approval: bool
+    created_at: datetime
+    role: str = Field(description="The caller's role in this workspace.")
+
+
+class WorkspaceIn(Schema):
+    name: Text = Field(min_length=1, max_length=120)
+    slug: Text = Field("", max_length=60, description="Defaults to a slug of the name.")
+    time_zone: Text = Field("UTC", max_length=64, description="An IANA time zone name.")
+
+
+class WorkspacePatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=120)
+    time_zone: Text | None = Field(None, max_length=64)
+    requires_approval: bool | None = None
+
+
+def _workspace_out(membership: Membership) -> WorkspaceOut:
+    ws = membership.workspace
+    return WorkspaceOut(
+        slug=ws.slug,
+        name=ws.name,
+        time_zone=ws.time_zone,
+        requires_approval=ws.requires_approval,
+        created_at=ws.created_at,
+        role=membership.role,
+    )
+
+
+@router.get(
+    "/workspaces",
+    response=responses(list[WorkspaceOut]),
+    operation_id="workspaces_list",
+    openapi_extra=perm("workspace.view"),
+)
+def workspaces_list(request: HttpRequest) -> list[WorkspaceOut]:
+    """The workspaces the caller belongs to (a token sees only its own workspace)."""
+    memberships: QuerySet[Membership] = Membership.objects.filter(user=caller(request))
+    token = token_of(request)
+    if token is not None:
+        memberships = memberships.filter(workspace_id=token.workspace_id)
+    memberships = memberships.select_related("workspace").order_by("workspace__name")
+    return [_workspace_out(m) for m in memberships]
+
+
+@router.post(
+    "/workspaces",
+    response=responses(WorkspaceOut, 201),
+    operation_id="workspaces_create",
+    openapi_extra=perm("workspace.create"),
+)
+def workspaces_create(request: HttpRequest, payload: WorkspaceIn) -> Status:
+    """Start a workspace with the caller as its owner."""
+    authorize_unscoped(request, "workspace.create")
+    workspace = services.create_workspace(
+        caller(request), payload.name, payload.slug, payload.time_zone
+    )
+    return Status(
+        201, _workspace_out(Membership.objects.get(workspace=workspace, user=caller(request)))
+    )
+
+
+@router.get(
+    "/workspaces/{slug}",
+    response=responses(WorkspaceOut),
+    operation_id="workspaces_read",
+    openapi_extra=perm("workspace.view"),
+)
+def workspaces_read(request: HttpRequest, slug: Slug) -> WorkspaceOut:
+    return _workspace_out(authorize(request, slug, "workspace.view"))
+
+
+@router.patch(
+    "/workspaces/{slug}",
+    response=responses(WorkspaceOut),
+    operation_id="workspaces_update",
+    openapi_extra=perm("workspace.update"),
+)
+def workspaces_update(request: HttpRequest, slug: Slug, payload: WorkspacePatch) -> WorkspaceOut:
+    membership = authorize(request, slug, "workspace.update")
+    services.update_workspace(
+        membership.workspace,
+        name=payload.name,
+        time_zone=payload.time_zone,
+        requires_approval=payload.requires_approval,
+    )
+    return _workspace_out(membership)
+
+
+@router.delete(
+    "/workspaces/{slug}",
+    response=responses(None, 204),
+    operation_id="workspaces_delete",
+    openapi_extra=perm("workspace.delete"),
+)
+def workspaces_delete(request: HttpRequest, slug: Slug) -> Status:
+    """Delete the workspace and everything in it."""
+    membership = authorize(request, slug, "workspace.delete")
+    Workspace.objects.filter(pk=membership.workspace_id).delete()
+    return Status(204, None)
+
+
+# --- Members ------------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_email(obj: Membership) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_name(obj: Membership) -> str:
+        return obj.user.name
+
+
+class MemberPatch(Schema):
+    role: RoleName
+
+
+@router.get(
+    "/workspaces/{slug}/members",
+    response=responses(list[MemberOut]),
+    operation_id="members_list",
+    openapi_extra=perm("members.view"),
+)
+def members_list(request: HttpRequest, slug: Slug) -> QuerySet[Membership]:
+    membership = authorize(request, slug, "members.view")
+    return Membership.objects.filter(workspace_id=membership.workspace_id).select_related("user")
+
+
+@router.patch(
+    "/workspaces/{slug}/members/{member_id}",
+    response=responses(MemberOut),
+    operation_id="members_update",
+    openapi_extra=perm("members.manage"),
+)
+def members_update(
+    request: HttpRequest, slug: Slug, member_id: Id, payload: MemberPatch
+) -> Membership:
+    """Change a member's role; only owners grant or take away the owner role."""
+    actor = authorize(request, slug, "members.manage")
+    member = get_in_workspace(Membership, actor.workspace, pk=member_id)
+    return services.change_role_as(actor, member, payload.role)
+
+
+@router.delete(
+    "/workspaces/{slug}/members/{member_id}",
+    response=responses(None, 204),
+    operation_id="members_delete",
+    openapi_extra=perm("members.manage"),
+)
+def members_delete(request: HttpRequest, slug: Slug, member_id: Id) -> Status:
+    """Remove a member; the last owner cannot be removed."""
+    actor = authorize(request, slug, "members.manage")
+    member = get_in_workspace(Membership, actor.workspace, pk=member_id)
+    services.remove_member_as(actor, member)
+    return Status(204, None)
+
+
+# --- Invitations --------------------------------------------------------------------------
+
+
+class InvitationOut(Schema):
+    """An invitation; its secret link goes only to the invited address, never to the API."""
+
+    id: int
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    is_open: bool
+
+
+class InvitationIn(Schema):
+    email: Text = Field(max_length=254)
+    role: RoleName
+
+
+@router.get(
+    "/workspaces/{slug}/invitations",
+    response=responses(list[InvitationOut]),
+    operation_id="invitations_list",
+    openapi_extra=perm("members.manage"),
+)
+def invitations_list(request: HttpRequest, slug: Slug) -> QuerySet[Invitation]:
+    membership = authorize(request, slug, "members.manage")
+    return Invitation.objects.in_workspace(membership.workspace)  # type: ignore[return-value]
+
+
+@router.post(
+    "/workspaces/{slug}/invitations",
+    response=responses(InvitationOut, 201),
+    operation_id="invitations_create",
+    openapi_extra=perm("members.manage"),
+)
+def invitations_create(request: HttpRequest, slug: Slug, payload: InvitationIn) -> Status:
+    """Invite someone by email; they receive a link to accept within 14 days."""
+    actor = authorize(request, slug, "members.manage")
+    _check_email(payload.email)
+    return Status(201, services.invite_member_as(actor, payload.email, payload.role))
+
+
+def _check_email(email: str) -> None:
+    try:
+        validate_email(email.strip())
+    except ValidationError:
+        raise ValidationError(
+            {"email": ["Enter an email address such as sam@example.com."]}
+        ) from None
+
+
+@router.delete(
+    "/workspaces/{slug}/invitations/{invitation_id}",
+    response=responses(None, 204),
+    operation_id="invitations_delete",
+    openapi_extra=perm("members.manage"),
+)
+def invitations_delete(request: HttpRequest, slug: Slug, invitation_id: Id) -> Status:
+    """Revoke an invitation: its link stops working."""
+    membership = authorize(request, slug, "members.manage")
+    get_in_workspace(Invitation, membership.workspace, pk=invitation_id).delete()
+    return Status(204, None)
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    hint: str = Field(description="The first characters of the token, to recognise it.")
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret; shown only in this response.")
+
+
+class TokenIn(Schema):
+    name: Text = Field(min_length=1, max_length=80)
+    scopes: list[ScopeName] = Field(["read", "write"], min_length=1)
+
+
+@router.get(
+    "/workspaces/{slug}/tokens",
+    response=responses(list[TokenOut]),
+    operation_id="tokens_list",
+    openapi_extra=perm("tokens.manage"),
+)
+def tokens_list(request: HttpRequest, slug: Slug) -> QuerySet[ApiToken]:
+    """The caller's own tokens in this workspace."""
+    membership = authorize(request, slug, "tokens.manage")
+    return ApiToken.objects.filter(workspace=membership.workspace, user=membership.user)
+
+
+@router.post(
+    "/workspaces/{slug}/tokens",
+    response=responses(TokenCreated, 201),
+    operation_id="tokens_create",
+    openapi_extra=perm("tokens.manage"),
+)
+def tokens_create(request: HttpRequest, slug: Slug, payload: TokenIn) -> Status:
+    membership = authorize(request, slug, "tokens.manage")
+    token, raw = services.issue_api_token(membership, payload.name, list(payload.scopes))
+    out = TokenOut.from_orm(token).dict()
+    return Status(201, {**out, "token": raw})
+
+
+@router.delete(
+    "/workspaces/{slug}/tokens/{token_id}",
+    response=responses(None, 204),
+    operation_id="tokens_delete",
+    openapi_extra=perm("tokens.manage"),
+)
+def tokens_delete(request: HttpRequest, slug: Slug, token_id: Id) -> Status:
+    """Delete one of the caller's tokens; scripts using it stop working at once."""
+    membership = authorize(request, slug, "tokens.manage")
+    get_in_workspace(ApiToken, membership.workspace, pk=token_id, user=membership.user).delete()
+    return Status(204, None)

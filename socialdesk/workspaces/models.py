@@ -1,0 +1,205 @@
+"""Users, workspaces, members, invitations and API tokens.
+
+Every other row in Socialdesk belongs to exactly one workspace through ``WorkspaceOwned``;
+``WorkspaceOwned.objects.in_workspace(ws)`` is the one place where querysets are scoped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zoneinfo
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from .roles import READ_PERMISSIONS, Role, role_can
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"{value!r} is not a time zone; use an IANA name such as Europe/Paris."
+        )
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in with an email address; belongs to workspaces through members."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+    name = models.CharField(max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []  # type: ignore[misc]
+
+    objects = UserManager()  # type: ignore[misc,assignment]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+
+class Workspace(models.Model):
+    """One brand or client. Everything else belongs to exactly one workspace."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # How late a due delivery may still go out before it becomes "missed" (publishing engine).
+    late_window = models.DurationField(default=timedelta(hours=6))
+    requires_approval = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class WorkspaceOwnedQuerySet(models.QuerySet):
+    def in_workspace(self, workspace: Workspace | int) -> WorkspaceOwnedQuerySet:
+        return self.filter(workspace=workspace)
+
+
+class WorkspaceOwned(models.Model):
+    """Base for every row that belongs to a workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Membership(models.Model):
+    """A user's role in one workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkspaceOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
+        ]
+        ordering = ["workspace", "user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.workspace}"
+
+    def can(self, permission: str) -> bool:
+        return role_can(self.role, permission)
+
+
+def invitation_expiry() -> Any:
+    return timezone.now() + timedelta(days=14)
+
+
+class Invitation(WorkspaceOwned):
+    """An invitation by email to join a workspace with a role; accepted through its token."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
+class ApiToken(WorkspaceOwned):
+    """A bearer token for scripts. Only a SHA-256 of the secret is stored.
+
+    A token acts as its user in its workspace, limited by its scope: ``read`` keeps only the
+    ``*.view`` permissions of the user's role.
+    """
+
+    PREFIX = "sd_"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint}…)"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(
+        cls, workspace: Workspace, user: User, name: str, scopes: list[str] | None = None
+    ) -> tuple[ApiToken, str]:
+        """Create a token and return it with its raw secret, which is shown only once."""
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            workspace=workspace,
+            user=user,
+            name=name,
+            token_hash=cls.hash(raw),
+            hint=raw[:10],
+            scopes=scopes or [TokenScope.READ, TokenScope.WRITE],
+        )
+        return token, raw
+
+    def allows(self, permission: str) -> bool:
+        if TokenScope.WRITE in self.scopes:
+            return True
+        return TokenScope.READ in self.scopes and permission in READ_PERMISSIONS

@@ -1,0 +1,89 @@
+"""Who may do what: the one permission table every view, API operation and service checks.
+
+Read it as "this permission is granted to these roles". The README shows the same table
+(``socialdesk roles --markdown`` prints it). A permission name is ``<area>.<verb>``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    CREATOR = "creator", "Creator"
+    APPROVER = "approver", "Approver"
+    CLIENT = "client", "Client"
+    ANALYST = "analyst", "Analyst"
+
+
+ROLE_DESCRIPTIONS = {
+    Role.OWNER: "Everything, including workspace settings, billing-like decisions and deletion.",
+    Role.MANAGER: "Runs the team: channels, members, schedules and everybody's posts.",
+    Role.CREATOR: "Writes posts and uploads media; schedules what the workflow allows.",
+    Role.APPROVER: "Reviews and approves posts; reads everything it approves.",
+    Role.CLIENT: "The brand's client: reads the plan and gives feedback.",
+    Role.ANALYST: "Reads posts, deliveries and numbers; changes nothing.",
+}
+
+OWNER, MANAGER, CREATOR, APPROVER, CLIENT, ANALYST = (
+    Role.OWNER,
+    Role.MANAGER,
+    Role.CREATOR,
+    Role.APPROVER,
+    Role.CLIENT,
+    Role.ANALYST,
+)
+EVERYONE = frozenset(Role)
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "workspace.view": EVERYONE,
+    "workspace.create": EVERYONE,  # any signed-in user may start a workspace of their own
+    "workspace.update": frozenset({OWNER}),
+    "workspace.delete": frozenset({OWNER}),
+    "members.view": frozenset({OWNER, MANAGER, CREATOR, APPROVER, ANALYST}),
+    "members.manage": frozenset({OWNER, MANAGER}),
+    "tokens.manage": frozenset(
+        {OWNER, MANAGER, CREATOR, APPROVER, ANALYST}
+    ),  # one's own API tokens
+    "channels.view": EVERYONE,
+    "channels.manage": frozenset({OWNER, MANAGER}),
+    "posts.view": EVERYONE,
+    "posts.create": frozenset({OWNER, MANAGER, CREATOR}),
+    "posts.edit": frozenset({OWNER, MANAGER, CREATOR}),
+    "posts.delete": frozenset({OWNER, MANAGER}),
+    "deliveries.view": EVERYONE,
+    "deliveries.schedule": frozenset({OWNER, MANAGER, CREATOR}),
+    "media.view": frozenset({OWNER, MANAGER, CREATOR, APPROVER, ANALYST}),
+    "media.upload": frozenset({OWNER, MANAGER, CREATOR}),
+    "media.delete": frozenset({OWNER, MANAGER}),
+    "taxonomy.view": EVERYONE,  # labels, pillars, campaigns
+    "taxonomy.manage": frozenset({OWNER, MANAGER}),
+    "analytics.view": frozenset({OWNER, MANAGER, ANALYST}),
+}
+
+# Permissions a token with only the "read" scope keeps.
+READ_PERMISSIONS = frozenset(name for name in PERMISSIONS if name.endswith(".view"))
+
+
+def role_can(role: str, permission: str) -> bool:
+    """True when ``role`` holds ``permission``; an unknown permission is a programming error."""
+    try:
+        allowed = PERMISSIONS[permission]
+    except KeyError:
+        raise KeyError(f"No rule for permission {permission!r}: add it to PERMISSIONS.") from None
+    return role in allowed
+
+
+def permissions_markdown() -> str:
+    """The permission table as Markdown, for the README."""
+    roles = list(Role)
+    lines = [
+        "| permission | " + " | ".join(r.label for r in roles) + " |",
+        "| --- |" + " :-: |" * len(roles),
+    ]
+    for name, allowed in PERMISSIONS.items():
+        marks = " | ".join("✓" if r in allowed else "·" for r in roles)
+        lines.append(f"| `{name}` | {marks} |")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""Named people and places the tests are built around.
+
+``workspace`` is a bakery with one member per role (``owner``, ``manager``, ``creator``,
+``approver``, ``client``, ``analyst``); ``outsider`` owns ``other_workspace`` and is a member
+of nothing else. ``person(role)`` returns the user for a role name, ``token_for(user)`` a raw
+API token acting as that user in their workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from socialdesk.content.models import Campaign, Label, Pillar, Post
+from socialdesk.content.services import PostContent, create_post
+from socialdesk.networks.models import Channel, Network
+from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
+from socialdesk.workspaces.roles import Role
+
+pytest_plugins = ["peers", "chromium"]  # real servers (tests/peers.py), a real browser
+
+PASSWORD = "correct horse battery staple"
+ROLES = [role.value for role in Role]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs ~0.2 s a user; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(email: str, name: str = "") -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, name=name)
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Rival Rolls", slug="rival", time_zone="America/New_York")
+
+
+@pytest.fixture
+def members(workspace) -> dict[str, User]:
+    people = {}
+    for role in ROLES:
+        user = make_user(f"{role}@crumb.test", name=role.title())
+        Membership.objects.create(workspace=workspace, user=user, role=role)
+        people[role] = user
+    return people
+
+
+@pytest.fixture
+def person(members) -> Callable[[str], User]:
+    return members.__getitem__
+
+
+@pytest.fixture
+def owner(members) -> User:
+    return members["owner"]
+
+
+@pytest.fixture
+def manager(members) -> User:
+    return members["manager"]
+
+
+@pytest.fixture
+def creator(members) -> User:
+    return members["creator"]
+
+
+@pytest.fixture
+def approver(members) -> User:
+    return members["approver"]
+
+
+@pytest.fixture
+def client_user(members) -> User:
+    """The workspace member with the client role (``client`` is Django's test client)."""
+    return members["client"]
+
+
+@pytest.fixture
+def analyst(members) -> User:
+    return members["analyst"]
+
+
+@pytest.fixture
+def outsider(other_workspace) -> User:
+    user = make_user("outsider@rival.test", name="Outsider")
+    Membership.objects.create(workspace=other_workspace, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def token_for(workspace, other_workspace) -> Callable[..., str]:
+    def issue(user: User, scopes: list[str] | None = None) -> str:
+        membership = Membership.objects.filter(user=user).select_related("workspace").first()
+        assert membership is not None, f"{user} is a member of no workspace"
+        _, raw = ApiToken.issue(membership.workspace, user, "test", scopes)
+        return raw
+
+    return issue
+
+
+@pytest.fixture
+def signed_in(client: Client) -> Callable[[User], Client]:
+    def sign_in(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def channel(workspace) -> Channel:
+    return Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+
+
+@pytest.fixture
+def other_channel(other_workspace) -> Channel:
+    return Channel.objects.create(workspace=other_workspace, network=Network.PAGE, handle="rival")
+
+
+@pytest.fixture
+def taxonomy(workspace) -> dict:
+    today = timezone.localdate()
+    return {
+        "label": Label.objects.create(workspace=workspace, name="seasonal"),
+        "pillar": Pillar.objects.create(
+            workspace=workspace, name="Behind the scenes", target_share=30
+        ),
+        "campaign": Campaign.objects.create(
+            workspace=workspace,
+            name="Christmas stollen",
+            starts_on=today,
+            ends_on=today + timedelta(days=30),
+            utm_campaign="stollen",
+        ),
+    }
+
+
+@pytest.fixture
+def post(workspace, owner, channel) -> Post:
+    return create_post(
+        workspace,
+        owner,
+        PostContent(
+            text="Fresh sourdough at 7 🍞",
+            channel_ids=[channel.pk],
+            scheduled_at=timezone.now() + timedelta(days=2),
+        ),
+    )
+
+
+@pytest.fixture
+def other_post(other_workspace, outsider, other_channel) -> Post:
+    return create_post(
+        other_workspace, outsider, PostContent(text="Rival bagels", channel_ids=[other_channel.pk])
+    )

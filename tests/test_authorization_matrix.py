@@ -1,0 +1,221 @@
+"""Every API operation, called as every role: the OpenAPI document is the checklist.
+
+A new operation fails here until it declares an ``x-permission`` from ``PERMISSIONS`` and has
+an example request in ``EXAMPLES``; a handler that checks another permission than it declares
+fails for the roles where the two differ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from api_helpers import call, png_upload
+from django.test import Client
+from django.utils import timezone
+
+from socialdesk.content.media import upload_media
+from socialdesk.workspaces.models import ApiToken, Invitation, Membership, User
+from socialdesk.workspaces.roles import PERMISSIONS, Role
+
+# Read at collection time, to parametrize (before pytest-django allows the "testserver" host).
+DOCUMENT: dict[str, Any] = Client(HTTP_HOST="localhost").get("/api/v1/openapi.json").json()
+OPERATIONS = [
+    (operation["operationId"], method, path, operation)
+    for path, methods in DOCUMENT["paths"].items()
+    for method, operation in methods.items()
+]
+OPERATION_IDS = [operation_id for operation_id, *_ in OPERATIONS]
+ROLES = [role.value for role in Role]
+
+
+def later(days: int) -> str:
+    return (timezone.now() + timedelta(days=days)).isoformat()
+
+
+# operation_id → the body of a valid request (None: no body). "files" marks multipart.
+EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "workspaces_list": lambda ctx: None,
+    "workspaces_create": lambda ctx: {"name": "Second shop", "time_zone": "Europe/Berlin"},
+    "workspaces_read": lambda ctx: None,
+    "workspaces_update": lambda ctx: {"name": "Crumb and Company"},
+    "workspaces_delete": lambda ctx: None,
+    "members_list": lambda ctx: None,
+    "members_update": lambda ctx: {"role": "approver"},
+    "members_delete": lambda ctx: None,
+    "invitations_list": lambda ctx: None,
+    "invitations_create": lambda ctx: {"email": "new.baker@crumb.test", "role": "creator"},
+    "invitations_delete": lambda ctx: None,
+    "tokens_list": lambda ctx: None,
+    "tokens_create": lambda ctx: {"name": "nightly export", "scopes": ["read"]},
+    "tokens_delete": lambda ctx: None,
+    "channels_list": lambda ctx: None,
+    "channels_create": lambda ctx: {"network": "mastodon", "handle": "@crumb@bakers.social"},
+    "channels_read": lambda ctx: None,
+    "channels_update": lambda ctx: {"display_name": "Crumb & Co"},
+    "channels_delete": lambda ctx: None,
+    "posts_list": lambda ctx: None,
+    "posts_create": lambda ctx: {
+        "text": "Rye on Fridays",
+        "channel_ids": [ctx["channel_id"]],
+        "label_ids": [ctx["label_id"]],
+        "scheduled_at": later(3),
+    },
+    "posts_read": lambda ctx: None,
+    "posts_update": lambda ctx: {"text": "Rye on Saturdays too"},
+    "posts_delete": lambda ctx: None,
+    "media_upload": lambda ctx: {"files": {"file": png_upload(), "alt_text": "A loaf"}},
+    "media_list": lambda ctx: None,
+    "media_read": lambda ctx: None,
+    "media_update": lambda ctx: {"alt_text": "A crusty sourdough loaf"},
+    "media_delete": lambda ctx: None,
+    "labels_list": lambda ctx: None,
+    "labels_create": lambda ctx: {"name": "vegan", "color": "#16a34a"},
+    "labels_read": lambda ctx: None,
+    "labels_update": lambda ctx: {"color": "#dc2626"},
+    "labels_delete": lambda ctx: None,
+    "pillars_list": lambda ctx: None,
+    "pillars_create": lambda ctx: {"name": "Recipes", "target_share": 20},
+    "pillars_read": lambda ctx: None,
+    "pillars_update": lambda ctx: {"target_share": 40},
+    "pillars_delete": lambda ctx: None,
+    "campaigns_list": lambda ctx: None,
+    "campaigns_create": lambda ctx: {
+        "name": "Easter",
+        "starts_on": "2030-04-01",
+        "ends_on": "2030-04-21",
+        "budget": "250.00",
+    },
+    "campaigns_read": lambda ctx: None,
+    "campaigns_update": lambda ctx: {"goal": "Sell 200 stollen"},
+    "campaigns_delete": lambda ctx: None,
+    "deliveries_list": lambda ctx: None,
+    "deliveries_read": lambda ctx: None,
+    "deliveries_update": lambda ctx: {"first_comment": "Order at crumb.test"},
+}
+
+
+@pytest.fixture
+def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> dict[str, Any]:
+    """Ids of one object of each kind in the bakery, for the path parameters."""
+    settings.MEDIA_ROOT = tmp_path
+    media = upload_media(workspace, members["owner"], png_upload())
+    invitation = Invitation.objects.create(
+        workspace=workspace, email="pending@crumb.test", role=Role.CLIENT
+    )
+    analyst = Membership.objects.get(workspace=workspace, user=members["analyst"])
+    return {
+        "slug": workspace.slug,
+        "member_id": analyst.pk,
+        "invitation_id": invitation.pk,
+        "channel_id": channel.pk,
+        "post_id": post.pk,
+        "delivery_id": post.deliveries.get().pk,
+        "media_id": media.pk,
+        "label_id": taxonomy["label"].pk,
+        "pillar_id": taxonomy["pillar"].pk,
+        "campaign_id": taxonomy["campaign"].pk,
+    }
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+
+def request(method: str, path: str, token: str, operation_id: str, values: dict) -> Any:
+    body = EXAMPLES[operation_id](values)
+    url = fill(path, values)
+    if isinstance(body, dict) and "files" in body:
+        return call(method, url, token, files=body["files"])
+    return call(method, url, token, json_body=body)
+
+
+def own_token_id(user: User) -> int:
+    """A second token of ``user``'s, to delete in tokens_delete."""
+    membership = Membership.objects.filter(user=user).select_related("workspace").first()
+    assert membership is not None
+    token, _ = ApiToken.issue(membership.workspace, user, "spare")
+    return token.pk
+
+
+def test_every_operation_declares_a_known_permission_and_has_an_example():
+    document = Client().get("/api/v1/openapi.json").json()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            name = f"{method.upper()} {path} ({operation.get('operationId')})"
+            assert operation.get("x-permission") in PERMISSIONS, f"{name} declares no permission"
+            assert operation["operationId"] in EXAMPLES, f"{name} has no example request"
+    assert len(OPERATIONS) >= 40
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path", "operation"), OPERATIONS, ids=OPERATION_IDS
+)
+def test_each_role_gets_exactly_what_the_permission_table_grants(
+    operation_id, method, path, operation, role, objects, person, token_for
+):
+    user = person(role)
+    values = {**objects, "token_id": own_token_id(user)}
+    response = request(method, path, token_for(user), operation_id, values)
+    permission = operation["x-permission"]
+    if "{slug}" not in path or role in PERMISSIONS[permission]:
+        assert 200 <= response.status_code < 300, (
+            f"{operation_id} as {role}: {response.status_code} {response.content[:300]!r}"
+        )
+    else:
+        assert response.status_code == 403, (
+            f"{operation_id} as {role} (not granted {permission}): {response.status_code}"
+        )
+        assert response["Content-Type"] == "application/problem+json"
+
+
+SCOPED_OPERATIONS = [op for op in OPERATIONS if "{slug}" in op[2]]
+OBJECT_OPERATIONS = [op for op in SCOPED_OPERATIONS if re.search(r"\{\w+_id\}", op[2])]
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path", "operation"),
+    SCOPED_OPERATIONS,
+    ids=[op[0] for op in SCOPED_OPERATIONS],
+)
+def test_an_outsider_is_told_the_workspace_does_not_exist(
+    operation_id, method, path, operation, objects, owner, outsider, token_for
+):
+    values = {**objects, "token_id": own_token_id(owner)}
+    response = request(method, path, token_for(outsider), operation_id, values)
+    assert response.status_code == 404, f"{operation_id}: {response.status_code}"
+    assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path", "operation"),
+    OBJECT_OPERATIONS,
+    ids=[op[0] for op in OBJECT_OPERATIONS],
+)
+def test_an_outsider_in_their_own_workspace_cannot_reach_the_bakerys_objects(
+    operation_id, method, path, operation, objects, owner, outsider, other_workspace, token_for
+):
+    values = {**objects, "slug": other_workspace.slug, "token_id": own_token_id(owner)}
+    response = request(method, path, token_for(outsider), operation_id, values)
+    assert response.status_code == 404, f"{operation_id}: {response.status_code}"
+
+
+WRITE_OPERATIONS = [op for op in OPERATIONS if not op[3]["x-permission"].endswith(".view")]
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "method", "path", "operation"),
+    WRITE_OPERATIONS,
+    ids=[op[0] for op in WRITE_OPERATIONS],
+)
+def test_a_read_only_token_cannot_write(
+    operation_id, method, path, operation, objects, owner, token_for
+):
+    values = {**objects, "token_id": own_token_id(owner)}
+    response = request(method, path, token_for(owner, scopes=["read"]), operation_id, values)
+    assert response.status_code == 403, f"{operation_id}: {response.status_code}"
+    assert "scope" in response.json()["detail"]

@@ -1,0 +1,164 @@
+"""``socialdesk run`` as a person runs it: a real process tree on a free port.
+
+Always on SQLite in a fresh data folder (``DATABASE_URL`` is cleared for the subprocess), so
+it passes the same whichever database the rest of the suite uses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def command() -> list[str]:
+    script = Path(sys.executable).parent / "socialdesk"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "socialdesk.cli"]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent has not collected it yet
+
+
+def wait_until(condition, seconds: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def heartbeats(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "socialdesk.sqlite3", timeout=10) as db:
+        return int(db.execute("SELECT count(*) FROM publishing_workerheartbeat").fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """One data folder for the module: the second start finds the migrations applied."""
+    return tmp_path_factory.mktemp("run-data")
+
+
+class Running:
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+        env["SOCIALDESK_DATA_DIR"] = str(data_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.out = log.open("wb")
+        self.process = subprocess.Popen(
+            [*command(), "run", "--port", str(self.port)],
+            env=env,
+            cwd=ROOT,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"socialdesk run exited early:\n{self.output()}")
+        try:
+            return get(self.base + "/health")[0] == 200
+        except OSError:
+            return False
+
+    def output(self) -> str:
+        self.out.flush()
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.out.close()
+
+
+@pytest.fixture
+def running(data_dir, tmp_path):
+    server = Running(data_dir, tmp_path / "run.log")
+    yield server
+    server.stop()
+
+
+def test_run_serves_the_site_and_the_worker_and_sigterm_stops_the_whole_tree(running, data_dir):
+    assert wait_until(running.healthy, STARTUP_SECONDS), running.output()
+    status, body = get(running.base + "/static/vendor/htmx.min.js")
+    assert status == 200 and b"htmx" in body
+    assert wait_until(lambda: heartbeats(data_dir) == 1, 15), running.output()
+    assert f"open http://127.0.0.1:{running.port}/" in running.output()
+
+    tree = descendants(running.process.pid)
+    assert len(tree) >= 3, "gunicorn's master, its workers and the worker"
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(timeout=25) == 0, running.output()
+    assert wait_until(lambda: not any(is_running(pid) for pid in tree), 5), (
+        [pid for pid in tree if is_running(pid)],
+        running.output(),
+    )
+    assert heartbeats(data_dir) == 0, "a cleanly stopped worker removes its heartbeat"
+
+
+def test_when_the_worker_dies_run_stops_the_web_server_and_exits_non_zero(running):
+    assert wait_until(running.healthy, STARTUP_SECONDS), running.output()
+    tree = descendants(running.process.pid)
+    worker = next(
+        pid for pid in tree if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    )
+    os.kill(worker, signal.SIGKILL)
+    assert running.process.wait(timeout=25) == 1
+    assert "worker exited unexpectedly" in running.output()
+    assert wait_until(lambda: not any(is_running(pid) for pid in tree), 5)
