@@ -1,0 +1,194 @@
+"""The whole review loop in a real Chromium (issue 4, "Done when"), one person per browser
+context: a creator writes a post and submits it; an approver asks for changes with a comment;
+the creator edits; the approver approves; a manager makes a review link and the client, with
+no account, approves through it; the post reaches "Ready". Each step saves a screenshot
+(``artifacts/screenshots/loop-*.png``) for a person to look at.
+
+The post carries the "legal" label, so it takes the strict lane, which has the client
+approval stage (the fast lane skips it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from chromium import SHOTS
+
+from socialdesk.content.models import Label, Post
+from socialdesk.networks.models import Channel, Network
+from socialdesk.review.models import Comment, ReviewLink
+from socialdesk.workflow.models import AuditEvent, Decision
+from socialdesk.workflow.services import workflow_of
+from socialdesk.workspaces.models import Membership, User, Workspace
+from socialdesk.workspaces.roles import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def team(transactional_db, settings) -> dict:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
+    people = {}
+    for email, name, role in [
+        ("ana@crumb.test", "Ana Lima", Role.CREATOR),
+        ("lea@crumb.test", "Léa Roux", Role.APPROVER),
+        ("tom@crumb.test", "Tom Baker", Role.MANAGER),
+    ]:
+        user = User.objects.create_user(email, PASSWORD, name=name)
+        Membership.objects.create(workspace=workspace, user=user, role=role)
+        people[role.value] = user
+    Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+    Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social")
+    Label.objects.create(workspace=workspace, name="legal", color="#b42318")
+    return {"workspace": workspace, **people}
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def signed_in_page(browser, base: str, email: str, viewport=DESKTOP):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/w/crumb/.*"))
+    return page
+
+
+def move_to(page, stage: str) -> None:
+    panel = page.locator("#wf-panel")
+    panel.get_by_label("Move to").select_option(label=stage)
+    panel.get_by_role("button", name="Move", exact=True).click()
+    # htmx swaps the panel in place: wait for the stage it shows as current.
+    current = page.locator("#wf-panel .wf-path [aria-current=step]", has_text=stage)
+    current.wait_for(timeout=15_000)
+
+
+def stage_key(post: Post) -> str:
+    return workflow_of(post).stage.key
+
+
+def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
+    browser, live_server, team
+):
+    base = live_server.url
+
+    # 1. The creator writes the post.
+    ana = signed_in_page(browser, base, "ana@crumb.test")
+    ana.goto(f"{base}/w/crumb/posts/new/")
+    ana.get_by_label("Text", exact=True).fill(
+        "Our new rye loaf is here on Friday: baked slowly, with Breton flour."
+    )
+    ana.get_by_label("Title").fill("Rye launch")
+    ana.get_by_label("Public page · crumb").check()
+    ana.get_by_label("Bluesky · crumb.bsky.social").check()
+    ana.get_by_label("legal").check()
+    shoot(ana, "loop-1-creator-writes")
+    with ana.expect_navigation():
+        ana.get_by_role("button", name="Create post").click()
+    post = Post.objects.get(title="Rye launch")
+    assert post.latest_version.number == 1
+
+    # 2. …and submits it: through review (proofread ticked) into approval.
+    ana.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    move_to(ana, "Review")
+    ana.locator("#wf-panel").get_by_role("button", name="Tick Copy proofread").click()
+    ana.locator("#wf-panel").get_by_role("button", name="Untick Copy proofread").wait_for()
+    move_to(ana, "Approval")
+    assert stage_key(post) == "approval", ana.locator("#wf-panel").inner_text()
+    assert workflow_of(post).lane == "strict"
+    shoot(ana, "loop-2-creator-submits")
+
+    # 3. The approver asks for changes, with a comment, and leaves a threaded note.
+    lea = signed_in_page(browser, base, "lea@crumb.test")
+    lea.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    lea.locator("#wf-panel").get_by_label("Comment").fill("Say which Friday, please.")
+    lea.locator("#wf-panel").get_by_role("button", name="Request changes").click()
+    lea.locator(".wf-decisions", has_text="requested changes").wait_for()
+    assert Decision.objects.get().decision == "request_changes"
+    assert stage_key(post) == "draft"
+    lea.goto(f"{base}/w/crumb/posts/{post.pk}/versions/")
+    lea.get_by_label("Comment", exact=True).fill("@ana the date matters for legal too.")
+    lea.get_by_role("button", name=re.compile("^Comment")).click()
+    lea.locator(".comment-body", has_text="the date matters").wait_for()
+    shoot(lea, "loop-3-approver-requests-changes")
+    assert list(Comment.objects.get().mentions.all()) == [team["creator"]]
+
+    # 4. The creator edits the text (a new version) and submits it again.
+    ana.goto(f"{base}/w/crumb/posts/{post.pk}/")
+    # The composer shows the comments panel (loaded by htmx, outside its own form).
+    ana.locator("#comments .comment-body", has_text="the date matters").wait_for()
+    ana.locator("#comments").get_by_label("Comment", exact=True).fill("Changed the date.")
+    ana.locator("#comments").get_by_role("button", name=re.compile("^Comment")).click()
+    ana.locator("#comments .comment-body", has_text="Changed the date.").wait_for()
+    ana.get_by_label("Text", exact=True).fill(
+        "Our new rye loaf is here on Friday 4 December: baked slowly, with Breton flour."
+    )
+    # The composer autosaves a draft as one types; let it settle so the page stops moving.
+    ana.locator("[data-autosave-status]", has_text="Saved").wait_for()
+    with ana.expect_navigation():
+        ana.get_by_role("button", name="Save changes").click()
+    assert post.latest_version.number == 2, ana.locator("main").inner_text()[:1500]
+    ana.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    move_to(ana, "Approval")
+    assert stage_key(post) == "approval"
+    ana.goto(f"{base}/w/crumb/posts/{post.pk}/versions/")
+    ana.locator(".diff ins", has_text="4 December").wait_for()
+    shoot(ana, "loop-4-creator-edits")
+
+    # 5. The approver approves version 2: the post moves to client approval.
+    lea.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    lea.locator("#wf-panel").get_by_role("button", name="Approve").click()
+    lea.locator(".wf-decisions", has_text="approved").wait_for()
+    assert stage_key(post) == "client-approval"
+    shoot(lea, "loop-5-approver-approves")
+
+    # 6. The manager makes a review link for the client.
+    tom = signed_in_page(browser, base, "tom@crumb.test")
+    tom.goto(f"{base}/w/crumb/review-links/")
+    tom.get_by_label("Who it is for").fill("Acme legal")
+    tom.get_by_label("Rye launch").check()
+    with tom.expect_navigation():
+        tom.get_by_role("button", name="Create link").click()
+    link = ReviewLink.objects.get()
+    address = tom.locator(f"#link-url-{link.pk}").input_value()
+    assert address.startswith(f"{base}/review/")
+    shoot(tom, "loop-6-manager-makes-a-review-link")
+    tom.set_viewport_size(PHONE)
+    shoot(tom, "loop-6-manager-makes-a-review-link-phone")
+    tom.goto(f"{base}/w/crumb/posts/{post.pk}/versions/")
+    shoot(tom, "loop-6-versions-and-comments-phone")
+    tom.set_viewport_size(DESKTOP)
+
+    # 7. The client, without an account, approves through the link (shown on a phone too).
+    client_context = browser.new_context(viewport=DESKTOP)
+    client = client_context.new_page()
+    client.goto(address)
+    assert "Acme legal" in client.content()
+    shoot(client, "loop-7-client-review-page")
+    phone = browser.new_context(viewport=PHONE).new_page()
+    phone.goto(address)
+    shoot(phone, "loop-7-client-review-page-phone")
+    with client.expect_navigation():
+        client.get_by_role("button", name="Approve Rye launch").click()
+    client.get_by_text("is approved").wait_for()
+    client.get_by_text("You approved version 2").wait_for()
+    shoot(client, "loop-8-client-approves")
+
+    # 8. The post is ready; the audit log names the link the approval came through.
+    assert stage_key(post) == "ready"
+    via = f"review link #{link.pk} (Acme legal)"
+    assert AuditEvent.objects.filter(action="approval.approve", via=via).exists()
+    tom.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    tom.locator(".wf-path [aria-current=step]", has_text="Ready").wait_for()
+    shoot(tom, "loop-9-post-is-ready")
