@@ -203,3 +203,48 @@ class ApiToken(WorkspaceOwned):
         if TokenScope.WRITE in self.scopes:
             return True
         return TokenScope.READ in self.scopes and permission in READ_PERMISSIONS
+
+
+class CalendarFeed(WorkspaceOwned):
+    """A person's secret iCalendar address for one workspace's plan (issue 5, item 8).
+
+    The address's token is derived, not stored: an HMAC of the row's random ``salt`` with the
+    server's ``SECRET_KEY``. So the settings page can show the address again whenever its
+    owner wants to copy it (calendar apps are set up on several devices), while the database
+    alone (a backup, a leaked dump) holds only ``salt`` and a SHA-256 of the token, from
+    which no address can be made. Revoking deletes the row; a new address gets a new salt.
+    Rotating ``SECRET_KEY`` invalidates every address, as it does sessions.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="calendar_feeds")
+    salt = models.CharField(max_length=64, default=secrets.token_hex, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    include_deadlines = models.BooleanField(
+        default=False, help_text="Also show workflow stage deadlines."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_calendar_feed_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user} in workspace {self.workspace_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.token_hash = self.hash(self.token)
+        super().save(*args, **kwargs)
+
+    @property
+    def token(self) -> str:
+        from django.utils.crypto import salted_hmac
+
+        digest = salted_hmac("socialdesk.calendar-feed", self.salt, algorithm="sha256")
+        return digest.hexdigest()[:40]
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
