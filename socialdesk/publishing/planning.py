@@ -1,0 +1,324 @@
+"""The editorial calendar's business rules (issue 5, items 1 and 5): what a period holds,
+duplicating a delivery, the content mix against the pillars' targets, and boost spend
+against a campaign's budget.
+
+The calendar's feed is one query (``deliveries_between``) on ``delivery_calendar_idx``
+(workspace, scheduled_at); everything else here is a few aggregate queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from socialdesk.content.models import Campaign, MediaAsset, Pillar, Post
+from socialdesk.content.services import PostContent, create_post
+from socialdesk.networks.models import Channel
+from socialdesk.workspaces.models import User, Workspace
+
+from . import services
+from .models import BoostSpend, Delivery, DeliveryState
+
+S = DeliveryState
+# What the calendar shows: everything with a time except what was called off.
+SHOWN = [s for s in DeliveryState if s not in (S.DRAFT, S.CANCELLED)]
+# A pillar's actual share may differ from its target by this many points before a warning.
+MIX_TOLERANCE = 10
+BUDGET_LEVELS = (100, 80)  # percent of a campaign's budget that earn a warning
+
+_MEDIA_FIELDS = {f.name for f in MediaAsset._meta.get_fields()}
+# The media library's small preview when it exists, else the file itself.
+_THUMB = "thumbnail" if "thumbnail" in _MEDIA_FIELDS else "file"
+
+
+@dataclass
+class Filters:
+    channel: int | None = None
+    pillar: int | None = None
+    campaign: int | None = None
+    label: int | None = None
+    state: str | None = None
+    author: int | None = None
+    stage: int | None = None  # the workflow app's stages, when it is installed
+    assignee: int | None = None
+
+
+def has_workflow() -> bool:
+    """The team workflow (stages, assignments) is a separate app; the calendar uses it when
+    it is installed and falls back to delivery states otherwise."""
+    return apps.is_installed("socialdesk.workflow")
+
+
+def deliveries_between(
+    workspace: Workspace, start: datetime, end: datetime, filters: Filters | None = None
+) -> QuerySet[Delivery]:
+    """The deliveries of ``workspace`` with a time in [start, end), filtered, each with its
+    post, channel, pillar and first image (``thumb``) in the same query."""
+    rows, related = _filtered(workspace, start, end, filters)
+    first_media = (
+        Post.media.through.objects.filter(post_id=OuterRef("post_id"))
+        .order_by("id")
+        .values(f"mediaasset__{_THUMB}")[:1]
+    )
+    return (
+        rows.select_related(*related)
+        .annotate(thumb=Subquery(first_media))
+        .order_by("scheduled_at", "id")
+    )
+
+
+def _filtered(
+    workspace: Workspace, start: datetime, end: datetime, filters: Filters | None
+) -> tuple[QuerySet[Delivery], list[str]]:
+    """The filtered deliveries of the period, and the relations worth selecting with them."""
+    f = filters or Filters()
+    rows = Delivery.objects.filter(
+        workspace=workspace, scheduled_at__gte=start, scheduled_at__lt=end, state__in=SHOWN
+    )
+    if f.channel:
+        rows = rows.filter(channel_id=f.channel)
+    if f.pillar:
+        rows = rows.filter(post__pillar_id=f.pillar)
+    if f.campaign:
+        rows = rows.filter(post__campaign_id=f.campaign)
+    if f.label:
+        rows = rows.filter(
+            post__in=Post.labels.through.objects.filter(label_id=f.label).values("post_id")
+        )
+    if f.state:
+        rows = rows.filter(state=f.state)
+    if f.author:
+        rows = rows.filter(post__author_id=f.author)
+    related = ["channel", "channel__workspace", "post", "post__pillar"]
+    if has_workflow():
+        related.append("post__workflow__stage")
+        if f.stage:
+            rows = rows.filter(post__workflow__stage_id=f.stage)
+        if f.assignee:
+            # Assigned to the post's current stage: whose turn it is now.
+            assignment = apps.get_model("workflow", "Assignment")
+            rows = rows.filter(
+                Exists(
+                    assignment.objects.filter(
+                        post_id=OuterRef("post_id"),
+                        stage_id=OuterRef("post__workflow__stage_id"),
+                        assignee_id=f.assignee,
+                    )
+                )
+            )
+    return rows, related
+
+
+# What the calendar's feed reads of each delivery: plain values, no model instances (building
+# five model objects per row cost most of the feed's time at a thousand events a month).
+ROW_FIELDS = [
+    "id",
+    "post_id",
+    "channel_id",
+    "scheduled_at",
+    "state",
+    "post__title",
+    "post__pillar__name",
+    "post__pillar__color",
+    "channel__handle",
+    "channel__network",
+    "channel__time_zone",
+    "thumb",
+    "excerpt",
+]
+
+
+def calendar_rows(
+    workspace: Workspace, start: datetime, end: datetime, filters: Filters | None = None
+) -> list[dict]:
+    """``deliveries_between`` as dicts of ``ROW_FIELDS`` (plus the workflow stage's name and
+    position when that app is installed): still one query."""
+    fields = list(ROW_FIELDS)
+    if has_workflow():
+        fields += ["post__workflow__stage__name", "post__workflow__stage__position"]
+    rows = deliveries_between(workspace, start, end, filters).annotate(
+        excerpt=Substr("post__text", 1, 61)
+    )
+    return list(rows.values(*fields))
+
+
+# --- Duplicating --------------------------------------------------------------------------
+
+
+def copy_post(
+    post: Post, channel: Channel, *, text: str | None = None, actor: User | None = None
+) -> Post:
+    """A new draft post with ``post``'s content (text, media, labels, pillar, campaign) and
+    one delivery, on ``channel``."""
+    return create_post(
+        Workspace(pk=post.workspace_id),
+        actor,
+        PostContent(
+            text=post.text if text is None else text,
+            title=post.title,
+            channel_ids=[channel.pk],
+            media_ids=list(post.media.values_list("id", flat=True)),
+            label_ids=list(post.labels.values_list("id", flat=True)),
+            pillar_id=post.pillar_id,
+            campaign_id=post.campaign_id,
+        ),
+    )
+
+
+def duplicate_delivery(
+    delivery: Delivery,
+    local_datetime: datetime,
+    *,
+    channel: Channel | None = None,
+    zone: str | None = None,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> services.ScheduledDeliveries:
+    """Copy ``delivery`` (its text as published there) as a new post on ``channel`` (the
+    same one by default), scheduled at wall-clock ``local_datetime`` in ``zone`` with the
+    scheduling service's checks; nothing is created when they refuse."""
+    target = channel or delivery.channel
+    if target.workspace_id != delivery.workspace_id:
+        raise ValidationError({"channel": ["No such channel in this workspace."]})
+    with transaction.atomic():
+        post = copy_post(delivery.post, target, text=delivery.text, actor=actor)
+        return services.schedule(post, local_datetime, zone, actor, now=now)
+
+
+# --- Content mix --------------------------------------------------------------------------
+
+
+@dataclass
+class PillarShare:
+    pillar: Pillar | None  # None: posts without a pillar
+    count: int
+    share: float  # percent of the period's deliveries
+    target: int | None
+    off_by: float | None  # actual − target, in points
+
+    @property
+    def warning(self) -> str:
+        if self.pillar is None or self.off_by is None or abs(self.off_by) <= MIX_TOLERANCE:
+            return ""
+        side = "above" if self.off_by > 0 else "below"
+        return (
+            f"{self.pillar}: {self.share:.0f} % of this period's posts, "
+            f"{abs(self.off_by):.0f} points {side} its {self.target} % target."
+        )
+
+
+def content_mix(
+    workspace: Workspace, start: datetime, end: datetime, filters: Filters | None = None
+) -> list[PillarShare]:
+    """Each pillar's actual share of the period's deliveries against its target share.
+
+    Pillars with a target appear even when the period has none of them (0 %): being absent
+    is the biggest miss.
+    """
+    filtered, _ = _filtered(workspace, start, end, filters)
+    rows = filtered.order_by().values("post__pillar_id").annotate(n=Count("id"))
+    counts = {row["post__pillar_id"]: row["n"] for row in rows}
+    total = sum(counts.values())
+    pillars = {p.pk: p for p in Pillar.objects.filter(workspace=workspace)}
+    shares = []
+    for pk, pillar in pillars.items():
+        if pk not in counts and not pillar.target_share:
+            continue
+        n = counts.get(pk, 0)
+        share = 100 * n / total if total else 0.0
+        target = pillar.target_share or None
+        off = (share - target) if (target is not None and total) else None
+        shares.append(PillarShare(pillar, n, share, target, off))
+    if counts.get(None):
+        shares.append(PillarShare(None, counts[None], 100 * counts[None] / total, None, None))
+    shares.sort(key=lambda s: (s.pillar is None, -(s.count), str(s.pillar)))
+    return shares
+
+
+# --- Campaign budgets ---------------------------------------------------------------------
+
+
+@dataclass
+class BudgetStatus:
+    campaign: Campaign
+    spent: Decimal
+    budget: Decimal
+
+    @property
+    def percent(self) -> float:
+        return float(100 * self.spent / self.budget) if self.budget else 0.0
+
+    @property
+    def warning(self) -> str:
+        if not self.budget:
+            return ""
+        for level in BUDGET_LEVELS:
+            if self.percent >= level:
+                what = "used up" if level == 100 else f"{level} % used"
+                return (
+                    f"{self.campaign}: boost budget {what} — {self.spent:,.2f} spent of "
+                    f"{self.budget:,.2f} ({self.percent:.0f} %)."
+                )
+        return ""
+
+
+def campaign_budget(campaign: Campaign) -> BudgetStatus:
+    spent = BoostSpend.objects.filter(delivery__post__campaign=campaign).aggregate(s=Sum("amount"))[
+        "s"
+    ]
+    return BudgetStatus(campaign, spent or Decimal(0), campaign.budget or Decimal(0))
+
+
+def budgets_for(workspace: Workspace, start: date, end: date) -> list[BudgetStatus]:
+    """Budget status of the campaigns running at some point in [start, end]: one query."""
+    campaigns = (
+        Campaign.objects.filter(workspace=workspace, starts_on__lte=end, ends_on__gte=start)
+        .annotate(spent=Sum("posts__deliveries__boosts__amount"))
+        .order_by("starts_on", "name")
+    )
+    return [BudgetStatus(c, c.spent or Decimal(0), c.budget or Decimal(0)) for c in campaigns]  # type: ignore[attr-defined]
+
+
+def record_boost(
+    delivery: Delivery,
+    amount: Decimal | str | float,
+    *,
+    spent_on: date | None = None,
+    note: str = "",
+    actor: User | None = None,
+) -> tuple[BoostSpend, BudgetStatus | None]:
+    """Record money spent promoting ``delivery``; returns the spend and, when the post
+    belongs to a campaign, its budget status (whose ``warning`` says 80 % / 100 %)."""
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except ArithmeticError:
+        raise ValidationError(
+            {"amount": [f"{amount!r} is not an amount; write it as 12.50."]}
+        ) from None
+    errors: dict[str, list[str]] = {}
+    if not value.is_finite() or value <= 0:
+        errors["amount"] = ["The amount must be more than 0."]
+    elif value >= Decimal("1e10"):
+        errors["amount"] = ["The amount is too large."]
+    if len(note) > 200:
+        errors["note"] = ["Keep the note under 200 characters."]
+    if errors:
+        raise ValidationError(errors)
+    spend = BoostSpend.objects.create(
+        workspace_id=delivery.workspace_id,
+        delivery=delivery,
+        amount=value,
+        spent_on=spent_on or timezone.localdate(),
+        note=note,
+        recorded_by=actor,
+    )
+    campaign = delivery.post.campaign
+    return spend, campaign_budget(campaign) if campaign else None

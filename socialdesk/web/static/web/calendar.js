@@ -1,0 +1,299 @@
+// The editorial calendar: FullCalendar fed by the server's JSON feed, drag to reschedule
+// with an undo, a dialog per post (duplicate, boost spend), and the content-mix panel.
+// FullCalendar runs in "UTC" on purpose: the server sends and takes wall-clock times in the
+// zone chosen on the page, so the browser's own zone never shifts a post.
+(function () {
+  "use strict";
+
+  var mount = document.getElementById("calendar");
+  if (!mount || !window.FullCalendar) return;
+
+  var form = document.getElementById("cal-filters");
+  var statusBox = document.getElementById("cal-status");
+  var warningsBox = document.getElementById("cal-warnings");
+  var dialog = document.getElementById("cal-dialog");
+  var canSchedule = mount.dataset.canSchedule === "1";
+  var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+
+  function wallClock(date) {
+    // A Date in FullCalendar's "UTC" is the wall clock in the chosen zone.
+    return date.toISOString().slice(0, 19);
+  }
+
+  function filterParams() {
+    var params = new URLSearchParams(new FormData(form));
+    params.delete("view");
+    return params;
+  }
+
+  function zone() {
+    return form.elements.tz.value;
+  }
+
+  function say(message, kind, undo) {
+    statusBox.replaceChildren();
+    if (!message) return;
+    var box = document.createElement("div");
+    box.className = "notice notice-" + (kind || "success");
+    var text = document.createElement("p");
+    text.textContent = message;
+    box.appendChild(text);
+    if (undo) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-secondary btn-sm push-end";
+      button.textContent = "Undo";
+      button.addEventListener("click", undo);
+      box.appendChild(button);
+    }
+    statusBox.appendChild(box);
+  }
+
+  function showWarnings(list) {
+    warningsBox.replaceChildren();
+    (list || []).forEach(function (warning) {
+      var p = document.createElement("p");
+      p.className = "notice notice-warning";
+      p.textContent = warning;
+      warningsBox.appendChild(p);
+    });
+  }
+
+  function post(url, data) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      body: data,
+      credentials: "same-origin",
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        body.ok = response.ok;
+        return body;
+      });
+    });
+  }
+
+  function move(id, start) {
+    var data = new FormData();
+    data.append("delivery", id);
+    data.append("start", start);
+    data.append("tz", zone());
+    return post(mount.dataset.move, data);
+  }
+
+  function undoMove(undo) {
+    return function () {
+      move(undo.delivery, undo.start).then(function (body) {
+        say(body.ok ? "Moved back." : body.error, body.ok ? "success" : "error");
+        calendar.refetchEvents();
+      });
+    };
+  }
+
+  var channels = {};
+  var postUrl = "";
+
+  function hhmm(date) {
+    return date.toISOString().slice(11, 16);
+  }
+
+  function renderEvent(arg) {
+    var props = arg.event.extendedProps;
+    var channel = channels[props.ch] || { name: "", handle: "" };
+    var wrap = document.createElement("div");
+    wrap.className = "cal-event cal-event-" + props.kind;
+    if (props.thumb) {
+      var img = document.createElement("img");
+      img.src = props.thumb;
+      img.alt = "";
+      img.className = "cal-thumb";
+      img.loading = "lazy";
+      wrap.appendChild(img);
+    }
+    var text = document.createElement("span");
+    text.className = "cal-event-text";
+    var head = document.createElement("span");
+    head.className = "cal-event-head";
+    // The list view has its own time column.
+    var time = arg.view.type.indexOf("list") === 0 ? "" : hhmm(arg.event.start) + " · ";
+    head.textContent = time + channel.handle;
+    text.appendChild(head);
+    if (props.kind === "slot") {
+      head.textContent = time + "free slot · " + channel.handle;
+      wrap.appendChild(text);
+      return { domNodes: [wrap] };
+    }
+    var body = document.createElement("span");
+    body.className = "cal-event-body";
+    body.textContent = arg.event.title;
+    text.appendChild(body);
+    if (props.kind === "delivery") {
+      var stage = document.createElement("span");
+      stage.className = "cal-event-stage";
+      stage.textContent = props.stage + (props.pillar ? " · " + props.pillar : "");
+      text.appendChild(stage);
+    }
+    wrap.appendChild(text);
+    return { domNodes: [wrap] };
+  }
+
+  function openDialog(event) {
+    var props = event.extendedProps;
+    var channel = channels[props.ch] || { name: "" };
+    document.getElementById("cal-dialog-title").textContent = channel.name + ", " +
+      event.start.toISOString().slice(0, 10) + " " + hhmm(event.start);
+    document.getElementById("cal-dialog-meta").textContent = props.stage +
+      (props.pillar ? " · " + props.pillar : "") + " · " + zone();
+    document.getElementById("cal-dialog-text").textContent = event.title;
+    document.getElementById("cal-dialog-edit").href = event.url;
+    var thumb = document.getElementById("cal-dialog-thumb");
+    thumb.hidden = !props.thumb;
+    if (props.thumb) thumb.src = props.thumb;
+    dialog.querySelectorAll("input[name=delivery]").forEach(function (input) {
+      input.value = event.id;
+    });
+    var start = dialog.querySelector("input[name=start]");
+    if (start) start.value = wallClock(new Date(event.start.getTime() + 86400000)).slice(0, 16);
+    dialog.querySelectorAll("input[name=tz]").forEach(function (input) {
+      input.value = zone();
+    });
+    dialog.showModal();
+  }
+
+  function loadSummary(view) {
+    // The content mix counts what is actually visible: the view's current range.
+    var params = filterParams();
+    params.set("start", wallClock(view.currentStart));
+    params.set("end", wallClock(view.currentEnd));
+    if (window.htmx) {
+      htmx.ajax("GET", mount.dataset.summary + "?" + params.toString(), {
+        target: "#cal-summary",
+        swap: "innerHTML",
+      });
+    }
+  }
+
+  function quietIcons() {
+    // The arrow icons are decoration; their buttons carry the names.
+    mount.querySelectorAll(".fc-icon").forEach(function (icon) {
+      icon.removeAttribute("role");
+      icon.setAttribute("aria-hidden", "true");
+    });
+  }
+
+  var phone = window.matchMedia("(max-width: 700px)").matches;
+  // On a phone the calendar comes first; the filters fold away behind their summary.
+  var filterToggle = document.getElementById("cal-filter-toggle");
+  if (phone && filterToggle) filterToggle.open = false;
+  var calendar = new FullCalendar.Calendar(mount, {
+    timeZone: "UTC",
+    initialView: phone && mount.dataset.view === "dayGridMonth" ? "listWeek" : mount.dataset.view,
+    initialDate: mount.dataset.date || undefined,
+    firstDay: 1,
+    height: "auto",
+    nowIndicator: true,
+    dayMaxEvents: 4,
+    eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    headerToolbar: phone
+      ? { left: "prev,next", center: "title", right: "today" }
+      : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek" },
+    footerToolbar: phone ? { center: "dayGridMonth,timeGridWeek,listWeek" } : false,
+    buttonText: { today: "Today", month: "Month", week: "Week", day: "Day", list: "List" },
+    eventDisplay: "block",
+    defaultTimedEventDuration: "01:00",
+    scrollTime: "07:00:00",
+    buttonHints: { prev: "Previous $0", next: "Next $0", today: "Go to today" },
+    dayCellDidMount: function (arg) {
+      // The cell's name would be the date alone while it shows posts too (axe's
+      // label-content-name-mismatch); its content names it well enough.
+      arg.el.removeAttribute("aria-labelledby");
+    },
+    editable: canSchedule,
+    eventDurationEditable: false,
+    eventContent: renderEvent,
+    events: function (info, success, failure) {
+      var params = filterParams();
+      params.set("start", wallClock(info.start));
+      params.set("end", wallClock(info.end));
+      fetch(mount.dataset.feed + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error(body.error || "The calendar could not load.");
+            return body;
+          });
+        })
+        .then(function (body) {
+          channels = body.channels;
+          postUrl = body.post_url;
+          body.events.forEach(function (event) {
+            // A link per post: focusable, and it opens the post where scripts do not run.
+            if (event.extendedProps.kind === "delivery") {
+              event.url = postUrl.replace("{}", event.extendedProps.post);
+            }
+          });
+          showWarnings(body.warnings);
+          success(body.events);
+        })
+        .catch(function (error) {
+          say(error.message, "error");
+          failure(error);
+        });
+    },
+    datesSet: function (info) {
+      form.elements.view.value = info.view.type;
+      quietIcons();
+      loadSummary(info.view);
+    },
+    eventDrop: function (info) {
+      var id = info.event.id;
+      move(id, wallClock(info.event.start)).then(function (body) {
+        if (!body.ok) {
+          info.revert();
+          say(body.error, "error");
+          return;
+        }
+        say(body.message, "success", undoMove(body.undo));
+        showWarnings(body.warnings);
+        calendar.refetchEvents();
+      }, function () {
+        info.revert();
+        say("The move did not reach the server; nothing changed.", "error");
+      });
+    },
+    eventClick: function (info) {
+      info.jsEvent.preventDefault();
+      if (info.event.extendedProps.kind === "delivery") openDialog(info.event);
+    },
+  });
+  calendar.render();
+  quietIcons();
+
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "tz") {
+      document.getElementById("cal-zone-name").textContent = zone();
+    }
+    var params = filterParams();
+    params.set("view", calendar.view.type);
+    history.replaceState(null, "", "?" + params.toString());
+    calendar.refetchEvents();
+    loadSummary(calendar.view);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    form.dispatchEvent(new Event("change"));
+  });
+
+  dialog.querySelectorAll("form[method=post]").forEach(function (action) {
+    action.addEventListener("submit", function (event) {
+      event.preventDefault();
+      post(action.action, new FormData(action)).then(function (body) {
+        dialog.close();
+        say(body.ok ? body.message : body.error, body.ok ? "success" : "error");
+        if (body.ok) showWarnings(body.warnings);
+        calendar.refetchEvents();
+        loadSummary(calendar.view);
+      });
+    });
+  });
+})();

@@ -1,0 +1,355 @@
+"""The editorial calendar (issue 5, items 1 and 5): its JSON feed, drag-to-reschedule with
+undo, duplicating, free slots, budget warnings, the content mix and campaign budgets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from api_helpers import call
+from django.utils import timezone
+
+from socialdesk.content.models import Campaign, Pillar
+from socialdesk.content.services import PostContent, create_post
+from socialdesk.networks.models import Channel, Network
+from socialdesk.publishing import planning, queues, services
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.web import calendar as calendar_views
+
+pytestmark = pytest.mark.django_db
+
+S = DeliveryState
+
+
+def in_days(days: int, hour: int = 10) -> datetime:
+    """A wall-clock time ``days`` from today at ``hour`` (naive: the calendar's zone)."""
+    return datetime.combine(timezone.localdate() + timedelta(days=days), time(hour))
+
+
+def scheduled(workspace, owner, channel, text: str, local: datetime, **more) -> Delivery:
+    post = create_post(workspace, owner, PostContent(text=text, channel_ids=[channel.pk], **more))
+    delivery = post.deliveries.get()
+    services.schedule(delivery, local, "Europe/Paris", owner)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def feed(client, workspace, start: datetime, end: datetime, **params):
+    query = {"start": start.isoformat(), "end": end.isoformat(), **params}
+    return client.get(f"/w/{workspace.slug}/calendar/feed/", query)
+
+
+def month() -> tuple[datetime, datetime]:
+    today = in_days(0, 0)
+    return today - timedelta(days=3), today + timedelta(days=35)
+
+
+def test_the_calendar_page_is_in_the_sidebar_and_loads_fullcalendar(
+    workspace, client_user, signed_in
+):
+    response = signed_in(client_user).get(f"/w/{workspace.slug}/calendar/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'aria-current="page"' in body and ">\n          Calendar" in body
+    assert "vendor/fullcalendar.min.js" in body
+    assert 'label for="cal-tz"' in body
+
+
+def test_the_feed_shows_each_delivery_at_its_local_time_in_the_chosen_zone(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Croissants", in_days(5, 9))
+    client = signed_in(owner)
+    start, end = month()
+    body = feed(client, workspace, start, end).json()
+    (event,) = [e for e in body["events"] if e["id"] == str(delivery.pk)]
+    assert event["start"].endswith("T09:00:00")
+    assert event["title"] == "Croissants"
+    assert event["extendedProps"]["ch"] == channel.pk
+    assert body["channels"][str(channel.pk)]["name"] == str(channel)
+    assert (
+        body["post_url"]
+        .replace("{}", str(delivery.post_id))
+        .endswith(f"/posts/{delivery.post_id}/")
+    )
+    assert event["extendedProps"]["stage"]  # a stage (workflow) or the delivery's state
+    assert event["editable"] is True
+    new_york = feed(client, workspace, start, end, tz="America/New_York").json()["events"]
+    (moved,) = [e for e in new_york if e["id"] == str(delivery.pk)]
+    assert moved["start"] != event["start"]  # the same instant, another wall clock
+
+
+def test_the_feed_filters_on_the_server(workspace, owner, channel, taxonomy, signed_in):
+    pillar = taxonomy["pillar"]
+    other = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb2")
+    mine = scheduled(workspace, owner, channel, "A", in_days(4), pillar_id=pillar.pk)
+    theirs = scheduled(workspace, owner, other, "B", in_days(4))
+    client = signed_in(owner)
+    start, end = month()
+
+    def ids(**params):
+        events = feed(client, workspace, start, end, **params).json()["events"]
+        return {int(e["id"]) for e in events if e["extendedProps"]["kind"] == "delivery"}
+
+    assert {mine.pk, theirs.pk} <= ids()
+    assert ids(channel=other.pk) == {theirs.pk}
+    assert ids(pillar=pillar.pk) == {mine.pk}
+    assert ids(state="published") == set()
+
+
+def test_the_feed_needs_the_same_few_queries_however_many_posts(
+    workspace, owner, channel, signed_in, django_assert_max_num_queries
+):
+    for n in range(12):
+        scheduled(workspace, owner, channel, f"Post {n}", in_days(3 + n, 8 + n % 5))
+    client = signed_in(owner)
+    start, end = month()
+    # Session, user, membership, deliveries, slots; no query per delivery.
+    with django_assert_max_num_queries(7):
+        response = feed(client, workspace, start, end)
+    assert len(response.json()["events"]) >= 12
+
+
+def test_the_feed_refuses_a_bad_or_huge_range_with_a_clear_message(workspace, owner, signed_in):
+    client = signed_in(owner)
+    bad = client.get(f"/w/{workspace.slug}/calendar/feed/", {"start": "soon", "end": "later"})
+    assert bad.status_code == 400
+    assert "2026-11-21T09:30" in bad.json()["error"]
+    start = in_days(0)
+    huge = feed(client, workspace, start, start + timedelta(days=400))
+    assert huge.status_code == 400 and "at most" in huge.json()["error"]
+    zone = feed(client, workspace, start, start + timedelta(days=1), tz="Mars/Olympus")
+    assert zone.status_code == 400 and "IANA" in zone.json()["error"]
+
+
+def test_an_outsider_gets_404_for_every_calendar_address(workspace, outsider, signed_in):
+    client = signed_in(outsider)
+    for path in ("", "feed/", "summary/", "queues/"):
+        assert client.get(f"/w/{workspace.slug}/calendar/{path}").status_code == 404
+    assert client.post(f"/w/{workspace.slug}/calendar/move/").status_code == 404
+
+
+def move(client, workspace, delivery, local: datetime, tz="Europe/Paris"):
+    return client.post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {"delivery": delivery.pk, "start": local.isoformat(), "tz": tz},
+        HTTP_ACCEPT="application/json",
+    )
+
+
+def test_dragging_a_post_reschedules_it_and_undo_moves_it_back(
+    workspace, owner, creator, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    before = delivery.scheduled_at
+    client = signed_in(creator)
+    response = move(client, workspace, delivery, in_days(6, 9))
+    assert response.status_code == 200, response.content
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at.astimezone(channel.zone).replace(tzinfo=None) == in_days(6, 9)
+    assert delivery.transitions.last().actor == creator
+    undo = response.json()["undo"]
+    back = client.post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {**undo, "tz": "Europe/Paris"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert back.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == before
+
+
+def test_a_refused_move_says_why_and_changes_nothing(workspace, owner, channel, signed_in):
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    before = delivery.scheduled_at
+    client = signed_in(owner)
+    past = move(client, workspace, delivery, in_days(-2, 9))
+    assert past.status_code == 400 and "in the past" in past.json()["error"]
+    gap = move(client, workspace, delivery, datetime(2030, 3, 31, 2, 30))
+    assert gap.status_code == 400 and "does not exist" in gap.json()["error"]
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == before
+
+
+def test_roles_without_scheduling_cannot_move_and_see_events_as_fixed(
+    workspace, owner, analyst, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    client = signed_in(analyst)
+    assert move(client, workspace, delivery, in_days(5, 9)).status_code == 403
+    start, end = month()
+    (event,) = feed(client, workspace, start, end).json()["events"]
+    assert event["editable"] is False
+
+
+def test_without_javascript_a_move_is_a_form_post_with_a_message(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    response = signed_in(owner).post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {"delivery": delivery.pk, "start": in_days(-1, 9).isoformat(), "tz": "Europe/Paris"},
+        follow=True,
+    )
+    assert "in the past" in response.content.decode()
+
+
+def test_duplicating_copies_the_post_to_another_day_and_channel(
+    workspace, owner, channel, taxonomy, signed_in
+):
+    other = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb2")
+    original = scheduled(
+        workspace, owner, channel, "Stollen", in_days(4, 9), pillar_id=taxonomy["pillar"].pk
+    )
+    response = signed_in(owner).post(
+        f"/w/{workspace.slug}/calendar/duplicate/",
+        {
+            "delivery": original.pk,
+            "start": in_days(8, 11).isoformat(),
+            "tz": "Europe/Paris",
+            "channel": other.pk,
+        },
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200, response.content
+    copy = Delivery.objects.get(pk=response.json()["delivery"])
+    assert copy.post_id != original.post_id
+    assert (copy.channel, copy.state, copy.text) == (other, S.SCHEDULED, "Stollen")
+    assert copy.post.pillar == taxonomy["pillar"]
+    assert copy.scheduled_at.astimezone(channel.zone).replace(tzinfo=None) == in_days(8, 11)
+
+
+def test_a_refused_duplicate_creates_nothing(workspace, owner, channel, signed_in):
+    original = scheduled(workspace, owner, channel, "Stollen", in_days(4, 9))
+    count = Delivery.objects.count()
+    response = signed_in(owner).post(
+        f"/w/{workspace.slug}/calendar/duplicate/",
+        {"delivery": original.pk, "start": in_days(-3, 9).isoformat(), "tz": "Europe/Paris"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400
+    assert Delivery.objects.count() == count
+
+
+def test_free_queue_slots_are_in_the_feed_and_taken_ones_are_not(
+    workspace, owner, channel, signed_in
+):
+    queues.set_slots(channel, [(d, time(12)) for d in range(7)])
+    taken = scheduled(workspace, owner, channel, "Lunch", in_days(3, 12))
+    start = in_days(2, 0)
+    events = feed(signed_in(owner), workspace, start, start + timedelta(days=3)).json()["events"]
+    slots = [e["start"] for e in events if e["extendedProps"]["kind"] == "slot"]
+    taken_local = taken.scheduled_at.astimezone(channel.zone).strftime("%Y-%m-%dT%H:%M:%S")
+    assert len(slots) == 2 and taken_local not in slots
+
+
+def test_a_day_over_a_networks_budget_is_warned_about(
+    workspace, owner, channel, signed_in, monkeypatch
+):
+    """The feed asks the scheduling service's ``budget_warnings`` about each busy day (two or
+    more posts on one channel) and shows what it says; a lone post is never asked about."""
+    asked = []
+
+    def budget_warnings(ch, day):
+        asked.append((ch.pk, day))
+        return [f"{ch} on {day}: over budget"]
+
+    scheduled(workspace, owner, channel, "A", in_days(5, 9))
+    scheduled(workspace, owner, channel, "B", in_days(5, 11))
+    scheduled(workspace, owner, channel, "C", in_days(6, 9))
+    monkeypatch.setattr(services, "budget_warnings", budget_warnings)
+    # The public page declares no budget; pretend it does, to see the feed ask.
+    monkeypatch.setattr(calendar_views, "_budgeted_networks", lambda: {"page"})
+    start = in_days(4, 0)
+    response = feed(signed_in(owner), workspace, start, start + timedelta(days=3))
+    busy = in_days(5).date()
+    assert asked == [(channel.pk, busy)]
+    assert response.json()["warnings"] == [f"{channel} on {busy}: over budget"]
+
+
+def test_the_content_mix_warns_when_a_pillar_is_off_target_by_more_than_ten_points(
+    workspace, owner, channel
+):
+    behind = Pillar.objects.create(workspace=workspace, name="Behind", target_share=50)
+    product = Pillar.objects.create(workspace=workspace, name="Product", target_share=50)
+    for n in range(4):
+        scheduled(workspace, owner, channel, f"B{n}", in_days(3 + n), pillar_id=behind.pk)
+    scheduled(workspace, owner, channel, "P", in_days(9), pillar_id=product.pk)
+    start, end = month()
+    zone = channel.zone
+    mix = planning.content_mix(workspace, start.replace(tzinfo=zone), end.replace(tzinfo=zone))
+    shares = {str(s.pillar): (round(s.share), s.target) for s in mix}
+    assert shares == {"Behind": (80, 50), "Product": (20, 50)}
+    warnings = [s.warning for s in mix if s.warning]
+    assert warnings == [
+        "Behind: 80 % of this period's posts, 30 points above its 50 % target.",
+        "Product: 20 % of this period's posts, 30 points below its 50 % target.",
+    ]
+
+
+def test_the_summary_fragment_shows_mix_and_budgets(workspace, owner, channel, taxonomy, signed_in):
+    scheduled(workspace, owner, channel, "A", in_days(3), pillar_id=taxonomy["pillar"].pk)
+    start, end = month()
+    response = signed_in(owner).get(
+        f"/w/{workspace.slug}/calendar/summary/",
+        {"start": start.isoformat(), "end": end.isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Behind the scenes" in body and "100 %" in body and "target 30 %" in body
+    assert "Christmas stollen" in body
+    assert "<html" not in body
+
+
+def test_boost_spend_warns_at_80_and_100_percent_of_the_campaign_budget(
+    workspace, owner, channel, taxonomy
+):
+    campaign: Campaign = taxonomy["campaign"]
+    campaign.budget = Decimal("100.00")
+    campaign.save(update_fields=["budget"])
+    delivery = scheduled(workspace, owner, channel, "Boost me", in_days(3), campaign_id=campaign.pk)
+    _, status = planning.record_boost(delivery, "50", actor=owner)
+    assert status is not None and status.warning == ""
+    _, status = planning.record_boost(delivery, "30.00", actor=owner)
+    assert status is not None and "80 % used" in status.warning
+    _, status = planning.record_boost(delivery, "25", actor=owner)
+    assert status is not None
+    assert status.warning == (
+        "Christmas stollen: boost budget used up — 105.00 spent of 100.00 (105 %)."
+    )
+
+
+def test_boost_spend_must_be_a_positive_amount(workspace, owner, channel, token_for):
+    delivery = scheduled(workspace, owner, channel, "Boost me", in_days(3))
+    response = call(
+        "post",
+        f"/api/v1/workspaces/{workspace.slug}/deliveries/{delivery.pk}/boosts",
+        token_for(owner),
+        json_body={"amount": "-5"},
+    )
+    assert response.status_code == 422
+    with pytest.raises(Exception, match="more than 0"):
+        planning.record_boost(delivery, "0")
+
+
+def test_the_calendar_query_is_served_by_the_workspace_time_index():
+    indexes = {tuple(i.fields): i.name for i in Delivery._meta.indexes}
+    assert indexes[("workspace", "scheduled_at")] == "delivery_calendar_idx"
+
+
+def test_utc_instants_are_never_shifted_by_the_browser_zone(workspace, owner, channel, signed_in):
+    """The page sends wall-clock times; an offset it might append is ignored, not applied."""
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    target = in_days(5, 9)
+    response = signed_in(owner).post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {"delivery": delivery.pk, "start": target.isoformat() + ".000Z", "tz": "Europe/Paris"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 200
+    delivery.refresh_from_db()
+    local = delivery.scheduled_at.astimezone(channel.zone).replace(tzinfo=None)
+    assert local == target
+    assert delivery.scheduled_at.tzinfo == UTC or delivery.scheduled_at.utcoffset() == timedelta(0)
