@@ -312,19 +312,35 @@ def _times(options: dict[str, Any]) -> list[Any]:
 
 def cmd_seed(options: dict[str, Any]) -> Any:
     """One post per time in ``times`` (epoch seconds), through ``create_post``."""
+    import time
+    from datetime import UTC, datetime
+
     from socialdesk.content.services import PostContent, create_post
 
     workspace, user, channel = _workspace_channel(options)
     prefix = options.get("prefix", "bench")
+    if "offsets" in options:
+        # Times counted from when this process is ready to write (its own start-up, slow on
+        # a busy machine, does not eat into the lead): the first due moment is returned.
+        base = time.time() + float(options["lead"])
+        whens = [datetime.fromtimestamp(base + t, tz=UTC) for t in options["offsets"]]
+    else:
+        base = None
+        whens = _times(options)
     ids = []
-    for number, when in enumerate(_times(options)):
+    for number, when in enumerate(whens):
+        if base is not None:
+            # A busy machine seeds slower than the lead allowed for: rather than fail on a
+            # time already past, the rest fall due a moment after they are written.
+            when = max(when, datetime.fromtimestamp(time.time() + 1.0, tz=UTC))
+            whens[number] = when
         post = create_post(
             workspace,
             user,
             PostContent(text=f"{prefix} #{number}", channel_ids=[channel.pk], scheduled_at=when),
         )
         ids.append(post.deliveries.get().pk)
-    return {"deliveries": ids}
+    return {"deliveries": ids, "base": whens[0].timestamp() if base is not None else None}
 
 
 def cmd_bulk_seed(options: dict[str, Any]) -> Any:
@@ -436,7 +452,9 @@ def cmd_worker(options: dict[str, Any]) -> None:
         from django.conf import settings
 
         settings.WORKER_HEARTBEAT_STALE_SECONDS = max(2, int(3 * float(options["heartbeat_s"])))
-    worker.run_worker(interval=float(options.get("interval", 0.1)))
+    worker.run_worker(
+        interval=float(options.get("interval", 0.1)), threads=int(options.get("threads", 1))
+    )
 
 
 def main() -> None:

@@ -13,6 +13,22 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 fi
 
+# Redis carries the tasks in CI's third pass (SOCIALDESK_TASKS_BACKEND=redis).
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "Redis is not running on 127.0.0.1:6379; starting it…"
+  if ! command -v redis-server >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || true
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    >/dev/null 2>&1 || true
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "Redis could not be started. Install and start it with:" >&2
+    echo "  apt-get install -y redis-server && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ''" >&2
+    exit 1
+  fi
+fi
+
 # Screenshots should show posts' emoji as a person sees them, not as empty boxes.
 if ! fc-list 2>/dev/null | grep -qi "color emoji"; then
   (apt-get install -y -qq fonts-noto-color-emoji >/dev/null 2>&1 ||

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: lint, types, migrations check, then the whole suite on SQLite and PostgreSQL.
-# The output ends with one summary line per database.
+# `make test`: lint, types, migrations check, then the whole suite on SQLite and PostgreSQL,
+# then the publishing tests with the Redis task backend. The output ends with one summary
+# line per run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export SOCIALDESK_DATA_DIR="${SOCIALDESK_DATA_DIR:-$(mktemp -d /tmp/socialdesk-test.XXXXXX)}"
@@ -42,7 +43,16 @@ step "pytest on PostgreSQL"
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/socialdesk" SECRET_KEY=test-only-secret \
   pytest --junitxml=artifacts/junit-postgresql.xml "$@" || status=1
 
+# The publishing engine once more with its tasks on Redis (django-tasks-rq), on SQLite, in a
+# Redis database of its own that the tests empty (REDIS_TEST_URL to choose another).
+step "publishing tests with the Redis task backend"
+SOCIALDESK_TASKS_BACKEND=redis REDIS_URL="${REDIS_TEST_URL:-redis://127.0.0.1:6379/15}" \
+  DATABASE_URL="" pytest --junitxml=artifacts/junit-redis.xml \
+  tests/test_tasks_redis.py tests/test_dispatch.py tests/test_scheduling.py \
+  tests/test_pacing.py tests/test_cli_worker.py tests/test_chaos.py || status=1
+
 echo
 summary sqlite artifacts/junit-sqlite.xml
 summary postgresql artifacts/junit-postgresql.xml
+summary redis artifacts/junit-redis.xml
 exit $status

@@ -173,6 +173,9 @@ INSTALLED_APPS = [
     "socialdesk.content",
     "socialdesk.publishing",
     "socialdesk.page",
+    "socialdesk.notifications",
+    "socialdesk.workflow",
+    "socialdesk.review",
     "socialdesk.web",
 ]
 
@@ -244,7 +247,25 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Background work ------------------------------------------------------------------------
-TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# SOCIALDESK_TASKS_BACKEND picks the queue: "database" (default: django-tasks-db, the
+# embedded mode, nothing else to run) or "redis" (django-tasks-rq on REDIS_URL, for many
+# workers). TASKS_BACKEND (a dotted backend path) still overrides both, e.g. for a test backend.
+TASKS_BACKEND_NAME = env_str("SOCIALDESK_TASKS_BACKEND", "database").strip().lower()
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+_task_backends = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "redis": "django_tasks_rq.RQBackend",
+}
+if TASKS_BACKEND_NAME not in _task_backends:
+    raise ImproperlyConfigured(
+        f"SOCIALDESK_TASKS_BACKEND={TASKS_BACKEND_NAME!r} is not a task backend: use "
+        "database (the default) or redis (with REDIS_URL)."
+    )
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", _task_backends[TASKS_BACKEND_NAME])}}
+if TASKS_BACKEND_NAME == "redis":
+    INSTALLED_APPS.append("django_rq")
+    # django-rq's queue settings; the worker runs rq's scheduler for ``run_after``.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 # A worker that has not written its heartbeat for this long counts as stopped.
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 30)
 

@@ -1,34 +1,47 @@
-"""The background worker: django-tasks-db's loop plus a heartbeat.
+"""The background worker: the task backend's own loop plus a heartbeat.
 
-The task loop is django-tasks-db's own ``Worker`` (the one behind ``db_worker``); this module
-only adds what it lacks: a ``WorkerHeartbeat`` row, written by a daemon thread every few
-seconds, so that ``/health`` and ``socialdesk doctor`` can tell a running worker from a
-stopped one. A clean shutdown (SIGINT, SIGTERM) removes the row; a crash leaves it to go
-stale after ``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at
-each beat, so due deliveries that the queue lost are found within seconds.
+The task loop is the backend's own: django-tasks-db's ``Worker`` (the one behind
+``db_worker``) for the database queue, or rq's worker and scheduler (django-tasks-rq) when
+``SOCIALDESK_TASKS_BACKEND=redis``. This module only adds what they lack: a
+``WorkerHeartbeat`` row, written by a daemon thread every few seconds, so that ``/health`` and
+``socialdesk doctor`` can tell a running worker from a stopped one. A clean shutdown (SIGINT,
+SIGTERM) removes the row; a crash leaves it to go stale after
+``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at each beat, so
+due deliveries that the queue lost are found within seconds, whichever queue carries them.
+
+With the database queue, ``threads`` runs several task loops in one process (each thread has
+its own database connection), because most of a delivery's time is spent waiting for the
+network: one process then keeps many calls in flight.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 from datetime import timedelta
+from types import FrameType
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing.dispatch import sweep
 from socialdesk.publishing.models import WorkerHeartbeat
+from socialdesk.workflow.reminders import on_heartbeat as send_workflow_reminders
 
 logger = logging.getLogger("socialdesk.worker")
 
 # Well under the default staleness (30 s), so one slow write never makes a live worker look dead.
 HEARTBEAT_SECONDS = 5.0
+# With Redis: how often a worker without rq's scheduler checks whether it should take it over.
+SCHEDULER_TAKEOVER_SECONDS = 15
 
 
 def new_worker_id() -> str:
@@ -98,6 +111,8 @@ class Heartbeat:
             if not self.is_sweeper():
                 return
             report = sweep()
+            send_due_digests()  # the daily notification digests; never raises
+            send_workflow_reminders()  # steps due tomorrow and overdue; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return
@@ -137,14 +152,49 @@ def run_worker(
     worker_id: str | None = None,
     max_tasks: int | None = None,
     batch: bool = False,
+    threads: int = 1,
 ) -> None:
     """Run tasks until SIGINT/SIGTERM (or ``batch``/``max_tasks`` says stop), with a heartbeat.
 
-    ``Worker.shutdown`` (its signal handler) ends the loop with ``sys.exit`` when idle; the
-    ``finally`` below still runs and removes the heartbeat.
+    The backend decides the loop: rq's worker and scheduler for ``redis``, else
+    django-tasks-db's ``Worker`` (in ``threads`` threads). The ``finally`` below removes the
+    heartbeat however the loop ends.
     """
     worker_id = worker_id or new_worker_id()
-    worker = Worker(
+    redis = settings.TASKS_BACKEND_NAME == "redis"
+    if redis and threads > 1:
+        raise ImproperlyConfigured(
+            "--threads applies to the database queue; with SOCIALDESK_TASKS_BACKEND=redis "
+            "start more `socialdesk worker` processes instead."
+        )
+    heartbeat = Heartbeat(worker_id)
+    heartbeat.start()
+    logger.info("Worker %s started (pid %s)", worker_id, os.getpid())
+    try:
+        if redis:
+            _run_rq(worker_id, queue_names, max_tasks=max_tasks, batch=batch)
+        elif threads > 1:
+            _run_db_threads(worker_id, queue_names, interval, threads, max_tasks, batch)
+        else:
+            worker = _db_worker(worker_id, queue_names, interval, max_tasks, batch)
+            try:
+                worker.configure_signals()
+                worker.run()
+            finally:
+                worker.reset_signals()
+    finally:
+        heartbeat.stop()
+        logger.info("Worker %s stopped", worker_id)
+
+
+def _db_worker(
+    worker_id: str,
+    queue_names: list[str] | None,
+    interval: float,
+    max_tasks: int | None,
+    batch: bool,
+) -> Worker:
+    return Worker(
         queue_names=queue_names or ["*"],
         interval=interval,
         batch=batch,
@@ -154,13 +204,77 @@ def run_worker(
         worker_id=worker_id,
         excluded_queue_names=[],
     )
-    heartbeat = Heartbeat(worker_id)
-    heartbeat.start()
-    logger.info("Worker %s started (pid %s)", worker_id, os.getpid())
+
+
+def _run_db_threads(
+    worker_id: str,
+    queue_names: list[str] | None,
+    interval: float,
+    threads: int,
+    max_tasks: int | None,
+    batch: bool,
+) -> None:
+    """``threads`` django-tasks-db loops in this process, stopped together by SIGINT/SIGTERM.
+
+    Each loop claims its tasks under its own worker id (``<id>-t<n>``, within
+    django-tasks-db's 64 characters) and its own database connection. On SQLite their writes
+    queue on the file's write lock (IMMEDIATE transactions with a busy timeout, see
+    settings); on PostgreSQL they claim with SKIP LOCKED like separate processes would.
+    A signal lets every loop finish the task it is running, then stop.
+    """
+    loops = [
+        _db_worker(f"{worker_id[:58]}-t{n}", queue_names, interval, max_tasks, batch)
+        for n in range(threads)
+    ]
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        logger.warning("Received %s: finishing running tasks, then stopping", signum)
+        for loop in loops:
+            loop.running = False
+
+    def run(loop: Worker) -> None:
+        try:
+            loop.run()
+        except Exception:
+            logger.exception("Task loop %s died", loop.worker_id)
+        finally:
+            connection.close()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    workers = [
+        threading.Thread(target=run, args=(loop,), name=f"tasks-{n}", daemon=True)
+        for n, loop in enumerate(loops)
+    ]
     try:
-        worker.configure_signals()
-        worker.run()
+        for thread in workers:
+            thread.start()
+        # Join with a timeout so that the main thread stays free to take signals.
+        while any(thread.is_alive() for thread in workers):
+            for thread in workers:
+                thread.join(timeout=0.5)
     finally:
-        heartbeat.stop()
-        worker.reset_signals()
-        logger.info("Worker %s stopped", worker_id)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_rq(
+    worker_id: str, queue_names: list[str] | None, *, max_tasks: int | None, batch: bool
+) -> None:
+    """rq's worker (no fork per task) with its scheduler waking ``SCHEDULER_TICK`` apart."""
+    import django_rq
+    from django_tasks_rq.backend import Job
+
+    from socialdesk.rq_worker import SocialdeskRQWorker
+
+    names = [name for name in (queue_names or ["*"]) if name != "*"] or list(settings.RQ_QUEUES)
+    worker = django_rq.get_worker(
+        *names,
+        # A SimpleWorker, which rq's (narrower) annotation does not list.
+        worker_class=SocialdeskRQWorker,  # type: ignore[arg-type]
+        job_class=Job,
+        name=worker_id,
+        # rq retries taking over a dead worker's scheduler at each maintenance (default
+        # every 10 minutes); the sweeper covers the gap, but sooner is better.
+        maintenance_interval=SCHEDULER_TAKEOVER_SECONDS,
+    )
+    worker.work(with_scheduler=True, burst=batch, max_jobs=max_tasks, logging_level="WARNING")

@@ -381,3 +381,49 @@ def test_an_expired_token_means_the_authorization_is_revoked():
     error = translated(sdk.BadRequestError(error_response(400, "ExpiredToken", "Token expired")))
 
     assert error.auth_revoked and error.permanent
+
+
+def test_view_post_links_point_where_the_post_can_be_seen():
+    uri = "at://did:plc:abc123/app.bsky.feed.post/3kabc"
+    on_bluesky = BlueskyConnector("crumb.bsky.social", "x")
+    assert on_bluesky._published(uri).remote_url == (
+        "https://bsky.app/profile/did:plc:abc123/post/3kabc"
+    )
+    # A self-hosted PDS: bsky.app would not show it, so the record on the PDS itself...
+    self_hosted = BlueskyConnector("crumb.pds.test", "x", pds_url="https://pds.crumb.test/")
+    assert self_hosted._published(uri).remote_url == (
+        "https://pds.crumb.test/xrpc/com.atproto.repo.getRecord"
+        "?repo=did%3Aplc%3Aabc123&collection=app.bsky.feed.post&rkey=3kabc"
+    )
+    # ... unless the channel names its own app view, which is then kept with the credentials.
+    with_app_view = BlueskyConnector.from_credentials(
+        {
+            "handle": "crumb.pds.test",
+            "app_password": "x",
+            "pds_url": "https://pds.crumb.test",
+            "web_url": "https://social.crumb.test",
+        }
+    )
+    assert with_app_view._published(uri).remote_url == (
+        "https://social.crumb.test/profile/did:plc:abc123/post/3kabc"
+    )
+    assert with_app_view.credentials()["web_url"] == "https://social.crumb.test"
+    assert "web_url" not in self_hosted.credentials()
+
+
+def test_a_worker_keeps_one_logged_in_connector_per_channel(db, workspace):
+    from socialdesk.networks.models import Channel, Network
+    from socialdesk.publishing.connectors import connector_for
+
+    channel = Channel(workspace=workspace, network=Network.BLUESKY, handle="crumb.pds.test")
+    channel.set_credentials(
+        {"handle": "crumb.pds.test", "app_password": "a", "pds_url": "http://127.0.0.1:9"}
+    )
+    channel.save()
+    first = connector_for(channel)
+    assert connector_for(Channel.objects.get(pk=channel.pk)) is first
+    # Reconnected with another app password: a new connector, never the old login.
+    channel.set_credentials(
+        {"handle": "crumb.pds.test", "app_password": "b", "pds_url": "http://127.0.0.1:9"}
+    )
+    assert connector_for(channel) is not first

@@ -7,13 +7,18 @@ so tests that run it use ``transactional_db``.
 import os
 import time
 
+import pytest
 from django.core.management import call_command
 from django_tasks_db.management.commands.db_worker import Worker
 
 from socialdesk.publishing.models import WorkerHeartbeat
 from socialdesk.worker import Heartbeat
 
+# django-tasks-db's loop; test_tasks_redis.py covers rq's in the Redis pass.
+database_queue_only = pytest.mark.database_queue
 
+
+@database_queue_only
 def test_the_worker_has_a_heartbeat_while_it_runs_and_removes_it_when_it_stops(db, monkeypatch):
     seen = []
 
@@ -26,6 +31,7 @@ def test_the_worker_has_a_heartbeat_while_it_runs_and_removes_it_when_it_stops(d
     assert not WorkerHeartbeat.objects.exists()
 
 
+@database_queue_only
 def test_a_batch_worker_runs_the_real_loop_and_exits_when_nothing_is_ready(transactional_db):
     call_command("worker", "--batch", "--worker-id", "cron-1")
     assert not WorkerHeartbeat.objects.exists()
@@ -51,18 +57,18 @@ def test_a_starting_worker_sweeps_a_due_delivery_that_no_task_carries(
     from datetime import timedelta
 
     from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
+    from task_queue import flush, queued
 
     delivery = post.deliveries.get()
     delivery.scheduled_at = timezone.now() - timedelta(seconds=5)
     delivery.enqueued_for = None
     delivery.save(update_fields=["scheduled_at", "enqueued_for"])
-    DBTaskResult.objects.all().delete()  # the queue was flushed
+    flush()  # the queue was flushed
     heartbeat = Heartbeat("oven-3", interval=60)
     with django_capture_on_commit_callbacks(execute=True):
         heartbeat.start()
     heartbeat.stop()
-    assert DBTaskResult.objects.filter(args_kwargs__args=[delivery.pk]).exists()
+    assert queued(delivery.pk)
 
 
 def test_only_the_oldest_live_worker_sweeps(db):
@@ -80,3 +86,93 @@ def test_only_the_oldest_live_worker_sweeps(db):
         seen_at=timezone.now() - timedelta(minutes=5)
     )
     assert second.is_sweeper()
+
+
+# --- Worker threads (database queue) ------------------------------------------------------
+
+
+@database_queue_only
+def test_worker_threads_run_one_task_loop_each_under_its_own_id(db, monkeypatch):
+    import threading
+
+    from socialdesk.worker import run_worker
+
+    seen = []
+
+    def run(self: Worker) -> None:
+        seen.append((self.worker_id, threading.current_thread() is threading.main_thread()))
+
+    monkeypatch.setattr(Worker, "run", run)
+    run_worker(threads=3, worker_id="oven-t", batch=True)
+
+    assert sorted(seen) == [("oven-t-t0", False), ("oven-t-t1", False), ("oven-t-t2", False)]
+    assert not WorkerHeartbeat.objects.exists()
+
+
+@database_queue_only
+def test_a_signal_lets_every_thread_finish_and_stops_the_worker(db, monkeypatch):
+    import signal
+
+    from socialdesk.worker import run_worker
+
+    stopped = []
+
+    def run(self: Worker) -> None:
+        if self.worker_id.endswith("-t0"):
+            signal.raise_signal(signal.SIGTERM)  # handled in the main thread
+        deadline = time.monotonic() + 10
+        while self.running:
+            assert time.monotonic() < deadline, "the signal never reached the loops"
+            time.sleep(0.01)
+        stopped.append(self.worker_id)
+
+    monkeypatch.setattr(Worker, "run", run)
+    run_worker(threads=2, worker_id="oven-s")
+
+    assert sorted(stopped) == ["oven-s-t0", "oven-s-t1"]
+    assert signal.getsignal(signal.SIGTERM) is not None  # restored, not left pointing at us
+
+
+@database_queue_only
+# Threads writing at once: the SQLite test database is in-memory shared-cache, where a second
+# writer fails at once (a real SQLite file waits; bench/publishing.py measures that case).
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_worker_threads_publish_every_due_delivery_exactly_once(workspace, owner, channel):
+    from socialdesk.content.services import PostContent, create_post
+    from socialdesk.networks.base import Published
+    from socialdesk.networks.models import Network
+    from socialdesk.publishing import connectors
+    from socialdesk.publishing.models import Delivery
+    from socialdesk.publishing.services import publish_now
+    from socialdesk.worker import run_worker
+
+    calls = []
+
+    class Network_:
+        def validate(self, content):
+            return []
+
+        def publish(self, content, idempotency_key):
+            calls.append(idempotency_key)
+            return Published(idempotency_key, f"https://network.test/{idempotency_key}")
+
+        def find_published(self, idempotency_key, content=None):
+            return None
+
+    connectors.REGISTRY[Network.PAGE], previous = (
+        lambda channel: Network_(),
+        connectors.REGISTRY[Network.PAGE],
+    )
+    try:
+        for number in range(8):
+            post = create_post(
+                workspace, owner, PostContent(text=f"Loaf {number}", channel_ids=[channel.pk])
+            )
+            publish_now(post, owner)
+        run_worker(threads=3, worker_id="oven-pg", batch=True)
+    finally:
+        connectors.REGISTRY[Network.PAGE] = previous
+
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"published"}
+    assert len(calls) == len(set(calls)) == 8

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+from task_queue import expected_run_after, flush, queued
 
 from socialdesk.content.models import MediaAsset
 from socialdesk.content.services import PostContent, create_post
@@ -81,7 +81,7 @@ def due(post) -> Delivery:
     delivery = post.deliveries.get()
     # An empty history and no task in the queue: only what the test does is recorded.
     DeliveryTransition.objects.all().delete()
-    DBTaskResult.objects.all().delete()
+    flush()
     Delivery.objects.filter(pk=delivery.pk).update(
         scheduled_at=timezone.now() - timedelta(minutes=1), enqueued_for=None
     )
@@ -99,10 +99,6 @@ def moves(delivery: Delivery) -> list[tuple[str, str]]:
     return list(
         DeliveryTransition.objects.filter(delivery=delivery).values_list("from_state", "to_state")
     )
-
-
-def queued(delivery: Delivery) -> list[DBTaskResult]:
-    return [t for t in DBTaskResult.objects.all() if t.args_kwargs["args"] == [delivery.pk]]
 
 
 # --- The happy path and the claim ---------------------------------------------------------
@@ -163,7 +159,7 @@ def test_a_transient_failure_waits_to_retry_with_backoff_and_is_requeued(
     due.refresh_from_db()
     assert due.last_error == "502 Bad Gateway"
     assert before + timedelta(seconds=15) <= due.retry_at <= timezone.now() + timedelta(seconds=30)
-    assert [t.run_after for t in queued(due)] == [due.retry_at]
+    assert [t.run_after for t in queued(due.pk)] == [expected_run_after(due.retry_at)]
     # Not before its retry time…
     assert run(due.pk, "w1", now=due.retry_at - timedelta(seconds=1)) == S.WAITING_RETRY
     # …and then it goes out.
@@ -305,7 +301,7 @@ def test_an_expired_lease_makes_the_outcome_unknown_instead_of_resending(
     assert report.expired == [due.pk]
     assert due.pk in report.enqueued
     assert Delivery.objects.get(pk=due.pk).state == S.UNKNOWN
-    assert queued(due)
+    assert queued(due.pk)
     # The network never got the call, so reconciling finds nothing and it is sent once.
     assert run(due.pk, "w2") == S.PUBLISHED
     assert len(network.posts) == 1
@@ -386,7 +382,7 @@ def test_the_sweeper_queues_a_due_delivery_the_queue_lost(
         report = sweep()
 
     assert report.enqueued == [due.pk]
-    assert len(queued(due)) == 1
+    assert len(queued(due.pk)) == 1
     # Swept again at once, it is not queued twice: its task is in the queue now.
     assert sweep().enqueued == []
     assert run(due.pk, "w1") == S.PUBLISHED
@@ -453,6 +449,7 @@ def test_a_task_that_runs_too_late_marks_the_delivery_missed(due, network):
 # --- Through the real queue and with real concurrency -------------------------------------
 
 
+@pytest.mark.database_queue  # the database queue's worker (test_tasks_redis.py: rq's)
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_task_run_by_the_database_worker_publishes_the_delivery(
     draft_on_page, owner, network
@@ -466,7 +463,7 @@ def test_a_queued_task_run_by_the_database_worker_publishes_the_delivery(
     draft_on_page.refresh_from_db()
     assert draft_on_page.state == S.PUBLISHED
     assert len(network.calls) == 1
-    [task] = queued(draft_on_page)
+    [task] = queued(draft_on_page.pk)
     assert task.status == "SUCCESSFUL"
 
 
@@ -553,3 +550,115 @@ def test_an_unknown_outcome_with_no_connector_to_ask_waits_an_hour_not_every_swe
     assert (due.state, due.retry_at) == (S.UNKNOWN, now + timedelta(hours=1))
     assert "reconnected" in due.last_error
     assert due.pk not in sweep(now + timedelta(minutes=5)).enqueued
+
+
+def test_the_sweeper_does_not_queue_again_a_delivery_whose_task_waits_behind_a_backlog(
+    due, network, django_capture_on_commit_callbacks
+):
+    # Its task was queued and is still waiting its turn (a burst): later than the grace, but
+    # not lost, because the queue has not reached it yet.
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep()
+    assert len(queued(due.pk)) == 1
+    assert due.pk not in sweep(timezone.now() + SWEEP_GRACE * 3).enqueued
+    assert len(queued(due.pk)) == 1
+    # A backlog holds it back a bounded time only (the queue may not run in ready order).
+    assert due.pk in sweep(timezone.now() + SWEEP_GRACE * 6).enqueued
+
+
+def test_the_sweeper_queues_a_delivery_whose_task_was_taken_and_lost(
+    due, network, django_capture_on_commit_callbacks
+):
+    # A worker took the task and died before claiming the delivery: nothing for it waits in
+    # the queue any more, so the sweeper queues it again once the grace is over.
+    Delivery.objects.filter(pk=due.pk).update(enqueued_for=timezone.now() - SWEEP_GRACE * 2)
+    assert due.pk in sweep().enqueued
+
+
+def test_a_task_that_starts_a_moment_early_waits_for_the_due_time(post, network, monkeypatch):
+    # rq keeps run_after in whole seconds, so its tasks may start up to a second early.
+    from socialdesk.publishing import dispatch
+
+    delivery = post.deliveries.get()
+    soon = timezone.now() + timedelta(milliseconds=300)
+    Delivery.objects.filter(pk=delivery.pk).update(scheduled_at=soon)
+    waited = []
+
+    def wait(seconds):
+        waited.append(seconds)
+        dispatch.time.sleep(seconds)  # single-threaded: only lets the due time arrive
+
+    monkeypatch.setattr(dispatch, "wait", wait)
+
+    assert run(delivery.pk, "w1") == S.PUBLISHED
+    assert len(waited) == 1 and 0 < waited[0] <= 0.3
+    assert Delivery.objects.get(pk=delivery.pk).published_at >= soon
+
+
+def test_a_task_far_too_early_does_not_wait_and_publishes_nothing(post, network, monkeypatch):
+    from socialdesk.publishing import dispatch
+
+    delivery = post.deliveries.get()  # due in two days
+    monkeypatch.setattr(dispatch, "wait", lambda seconds: pytest.fail("must not wait"))
+
+    assert run(delivery.pk, "w1") == S.SCHEDULED
+    assert network.calls == []
+
+
+def test_one_run_reads_the_delivery_once_and_the_channel_with_it(due, network):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(db) as queries:
+        assert run(due.pk, "w1") == S.PUBLISHED
+    delivery_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "publishing_delivery"' in q["sql"]
+    ]
+    channel_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "networks_channel"' in q["sql"]
+    ]
+    assert len(delivery_reads) == 1
+    assert channel_reads == []  # loaded with the delivery (select_related)
+
+
+def test_the_content_sent_carries_language_visibility_and_content_warning(workspace, owner):
+    from socialdesk.networks.mastodon import MastodonContent
+    from socialdesk.publishing.services import set_delivery_details
+
+    mastodon = Channel.objects.create(
+        workspace=workspace, network=Network.MASTODON, handle="@crumb@bakery.example"
+    )
+    post = create_post(
+        workspace,
+        owner,
+        PostContent(text="Stollen", thread=["Part two"], channel_ids=[mastodon.pk]),
+    )
+    delivery = post.deliveries.get()
+    set_delivery_details(
+        delivery, language="de", visibility="unlisted", content_warning="Food, marzipan"
+    )
+
+    content = content_for(Delivery.objects.select_related("post", "channel").get(pk=delivery.pk))
+    assert isinstance(content, MastodonContent)
+    assert (content.language, content.visibility, content.spoiler_text) == (
+        "de",
+        "unlisted",
+        "Food, marzipan",
+    )
+    assert list(content.thread) == ["Part two"]
+
+
+def test_delivery_details_are_refused_with_what_to_fix_and_nothing_saved(due):
+    from django.core.exceptions import ValidationError
+
+    from socialdesk.publishing.services import set_delivery_details
+
+    with pytest.raises(ValidationError) as caught:
+        set_delivery_details(due, language="not a tag!", visibility="everyone")
+
+    assert set(caught.value.message_dict) == {"language", "visibility"}
+    assert Delivery.objects.get(pk=due.pk).language == ""

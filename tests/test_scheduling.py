@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django_tasks_db.models import DBTaskResult
+from django.utils import timezone
+from task_queue import QueuedTask, expected_run_after, queued
 
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.base import Problem
@@ -67,12 +68,8 @@ class Strict:
         return None
 
 
-def tasks_for(delivery: Delivery) -> list[DBTaskResult]:
-    return [
-        task
-        for task in DBTaskResult.objects.all()
-        if task.args_kwargs["args"] == [delivery.pk] and task.task_path.endswith("publish_delivery")
-    ]
+def tasks_for(delivery: Delivery) -> list[QueuedTask]:
+    return queued(delivery.pk)
 
 
 # --- Time zones and daylight saving -------------------------------------------------------
@@ -296,7 +293,7 @@ def test_scheduling_queues_a_task_that_wakes_at_the_due_time(
         schedule(draft, datetime(2027, 11, 2, 9), actor=owner)
 
     [task] = tasks_for(draft)
-    assert task.run_after == utc(2027, 11, 2, 8)
+    assert task.run_after == expected_run_after(utc(2027, 11, 2, 8))
     assert Delivery.objects.get(pk=draft.pk).enqueued_for == utc(2027, 11, 2, 8)
 
 
@@ -364,7 +361,7 @@ def test_publish_now_schedules_for_now_and_queues_at_once(
     assert delivery.state == S.SCHEDULED
     assert delivery.scheduled_at is not None
     [task] = tasks_for(draft)
-    assert DBTaskResult.objects.ready().filter(pk=task.pk).exists()
+    assert task.ready
 
 
 def test_publish_now_refuses_a_disconnected_channel(draft, owner, channel):
@@ -411,3 +408,41 @@ def test_a_bluesky_channel_without_credentials_has_no_connector(workspace):
     channel = Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="x")
 
     assert connectors.connector_for(channel) is None
+
+
+# --- The post editor's scheduling path (content.services) uses the same checks -----------
+
+
+def test_the_post_editor_refuses_content_the_network_refuses_exactly_as_schedule_does(
+    workspace, owner, channel, monkeypatch
+):
+    from socialdesk.content.models import Post
+
+    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, lambda channel: Strict())
+    later = timezone.now() + timedelta(days=1)
+    content = PostContent(
+        text="A very long stollen story", channel_ids=[channel.pk], scheduled_at=later
+    )
+
+    with pytest.raises(ValidationError) as caught:
+        create_post(workspace, owner, content)
+
+    assert caught.value.message_dict == {
+        "text": ["Public page crumb: Is 25 characters; this network allows 20."]
+    }
+    assert not Post.objects.exists()  # nothing half-written
+
+
+def test_the_post_editor_cannot_schedule_on_a_channel_that_needs_reconnecting(
+    draft, owner, channel
+):
+    from socialdesk.content.services import update_post
+
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.NEEDS_RECONNECT)
+    later = timezone.now() + timedelta(days=1)
+
+    with pytest.raises(ValidationError) as caught:
+        update_post(draft.post, owner, PostContent(scheduled_at=later))
+
+    assert "needs reconnecting" in caught.value.message_dict["channel"][0]
+    assert Delivery.objects.get(pk=draft.pk).state == S.DRAFT

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pydantic
@@ -124,13 +125,19 @@ class BlueskyConnector(Connector):
         pds_url: str = DEFAULT_PDS,
         session: str = "",
         on_credentials_change: Callable[[dict[str, str]], None] | None = None,
-        web_url: str = DEFAULT_WEB,
+        web_url: str | None = None,
         timeout: float = 20.0,
     ) -> None:
         self.handle = handle.removeprefix("@")
         self._app_password = app_password
         self.pds_url = pds_url.rstrip("/") or DEFAULT_PDS
         self.session = session
+        # Where a person views a post: bsky.app only shows what Bluesky's own network
+        # indexes, so a self-hosted PDS gets its own app view address when one is given, else
+        # a link to the record on the PDS itself (see ``_published``).
+        self._web_url_given = (web_url or "").rstrip("/")
+        if web_url is None:
+            web_url = DEFAULT_WEB if _is_bluesky_hosted(self.pds_url) else ""
         self.web_url = web_url.rstrip("/")
         self._on_credentials_change = on_credentials_change
         self._timeout = timeout
@@ -153,6 +160,7 @@ class BlueskyConnector(Connector):
             pds_url=credentials.get("pds_url") or DEFAULT_PDS,
             session=credentials.get("session", ""),
             on_credentials_change=on_credentials_change,
+            web_url=credentials.get("web_url") or None,
         )
 
     def credentials(self) -> dict[str, str]:
@@ -162,6 +170,7 @@ class BlueskyConnector(Connector):
             "app_password": self._app_password,
             "pds_url": self.pds_url,
             "session": self.session,
+            **({"web_url": self._web_url_given} if self._web_url_given else {}),
         }
 
     # -- the connector interface ------------------------------------------------------------
@@ -416,7 +425,20 @@ class BlueskyConnector(Connector):
 
     def _published(self, uri: str) -> Published:
         at_uri = AtUri.from_str(uri)
-        return Published(uri, f"{self.web_url}/profile/{at_uri.host}/post/{at_uri.rkey}")
+        if self.web_url:
+            return Published(uri, f"{self.web_url}/profile/{at_uri.host}/post/{at_uri.rkey}")
+        # No app view known for this PDS: the record as the PDS itself serves it (JSON), a
+        # real address on the account's own server rather than a bsky.app page that 404s.
+        query = urlencode({"repo": at_uri.host, "collection": POST, "rkey": at_uri.rkey})
+        return Published(uri, f"{self.pds_url}/xrpc/com.atproto.repo.getRecord?{query}")
+
+
+def _is_bluesky_hosted(pds_url: str) -> bool:
+    """True for Bluesky's own PDS hosts (bsky.social and its *.bsky.network servers)."""
+    host = (urlsplit(pds_url).hostname or "").lower()
+    return host in {"bsky.social", "bsky.network"} or host.endswith(
+        (".bsky.social", ".bsky.network")
+    )
 
 
 def _text_of(record: models.ComAtprotoRepoGetRecord.Response) -> str:

@@ -23,7 +23,8 @@ fails with a clear message. The page network registers itself here when it arriv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,12 +42,42 @@ if TYPE_CHECKING:
     from .models import Delivery
 
 
+# Connectors kept per thread (a logged-in SDK client is not thread-safe) and per channel, so a
+# worker logs in and opens its HTTP connection once per account, not once per delivery (a
+# fresh atproto client cost ~25 ms, about what a local create takes; see BENCHMARKS.md).
+# Keyed by what the person entered (never the refreshed session, which the cached connector
+# itself keeps up to date): reconnecting with other credentials builds a new one.
+_kept = threading.local()
+
+
+def _cached(key: Hashable, build: Callable[[], Connector]) -> Connector:
+    kept: dict[Hashable, Connector] = getattr(_kept, "connectors", None) or {}
+    _kept.connectors = kept
+    connector = kept.get(key)
+    if connector is None:
+        connector = kept[key] = build()
+    return connector
+
+
+def forget_connectors() -> None:
+    """Drop this thread's kept connectors (tests; a worker never needs to)."""
+    _kept.connectors = {}
+
+
 def _bluesky(channel: Channel) -> Connector | None:
     from socialdesk.networks.bluesky import BlueskyConnector
 
     credentials = channel.credentials
     if not credentials.get("handle") or not credentials.get("app_password"):
         return None
+    key = (
+        Network.BLUESKY,
+        channel.pk,
+        credentials["handle"],
+        credentials["app_password"],
+        credentials.get("pds_url", ""),
+        credentials.get("web_url", ""),
+    )
 
     def store(fresh: dict[str, str]) -> None:
         # The SDK refreshed the session: keep it, so the next call does not log in again.
@@ -55,7 +86,9 @@ def _bluesky(channel: Channel) -> Connector | None:
             credentials_encrypted=channel.credentials_encrypted
         )
 
-    return BlueskyConnector.from_credentials(credentials, on_credentials_change=store)
+    return _cached(
+        key, lambda: BlueskyConnector.from_credentials(credentials, on_credentials_change=store)
+    )
 
 
 def _page(channel: Channel) -> Connector | None:
@@ -70,8 +103,12 @@ def _mastodon(channel: Channel) -> Connector | None:
     credentials = channel.credentials
     if not credentials.get("instance_url") or not credentials.get("access_token"):
         return None
-    # Instance limits are cached per channel (see networks.mastodon).
-    return MastodonConnector.from_credentials(credentials, cache_key=f"channel-{channel.pk}")
+    key = (Network.MASTODON, channel.pk, *sorted((k, str(v)) for k, v in credentials.items()))
+    # Instance limits are cached per channel too (see networks.mastodon).
+    return _cached(
+        key,
+        lambda: MastodonConnector.from_credentials(credentials, cache_key=f"channel-{channel.pk}"),
+    )
 
 
 # network → factory building a connector for one channel (None: it cannot be built).
@@ -92,11 +129,26 @@ def content_for(delivery: Delivery) -> DeliveryContent:
     assets = list(delivery.media_override.order_by("id")) or list(
         delivery.post.media.order_by("id")
     )
-    return DeliveryContent(
-        text=delivery.text,
-        media=[MediaFile(Path(a.file.path), a.mime_type, a.alt_text) for a in assets],
-        first_comment=delivery.first_comment,
-    )
+    fields: dict[str, Any] = {
+        "text": delivery.text,
+        "media": [MediaFile(_path_of(a), a.mime_type, a.alt_text) for a in assets],
+        "thread": tuple(delivery.post.thread),  # the composer's thread parts (content.Post)
+        "first_comment": delivery.first_comment,
+        "language": delivery.language,
+    }
+    if delivery.channel.network == Network.MASTODON:
+        from socialdesk.networks.mastodon import MastodonContent
+
+        return MastodonContent(
+            **fields, visibility=delivery.visibility, spoiler_text=delivery.content_warning
+        )
+    return DeliveryContent(**fields)
+
+
+def _path_of(asset: Any) -> Path:
+    # An asset with no stored file still gets a (missing) path: the network's own media rules
+    # then say it cannot be read, at schedule time and before any call at send time.
+    return Path(asset.file.path) if asset.file else Path(f"media-{asset.pk}-has-no-file")
 
 
 def problem_text(problem: Problem | str) -> tuple[str, str]:

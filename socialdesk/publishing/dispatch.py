@@ -44,16 +44,18 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from socialdesk.networks.base import ConnectorError, RateLimit
 from socialdesk.networks.models import Channel, ChannelStatus
+from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
 from . import pacing
@@ -68,7 +70,7 @@ from .connectors import (
 from .models import Delivery, DeliveryState
 from .services import approval_required_and_missing, channel_problem
 from .states import GRAPH, TransitionConflict, transition
-from .tasks import enqueue_delivery
+from .tasks import enqueue_delivery, oldest_waiting_task
 
 log = logging.getLogger(__name__)
 S = DeliveryState
@@ -87,6 +89,17 @@ BACKOFF_CAP = timedelta(minutes=30)
 SWEEP_GRACE = timedelta(seconds=30)
 # At most this many deliveries per kind per sweep, so that one sweep stays short.
 SWEEP_BATCH = 1000
+# Behind a backlog, a delivery is taken as lost after at most this many graces (2 minutes).
+SWEEP_BACKLOG_FACTOR = 4
+# A task that starts this little before its delivery is due waits for it instead of leaving
+# it to the sweeper: rq (the Redis queue) keeps ``run_after`` in whole seconds, rounded down,
+# so its tasks may start up to a second early (see ``socialdesk.rq_worker``).
+EARLY_WAKE = timedelta(seconds=2)
+
+
+def wait(seconds: float) -> None:
+    """Sleep; a seam for tests."""
+    time.sleep(seconds)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -115,14 +128,22 @@ def _worker(worker_id: str) -> str:
     return f"system: worker {worker_id}"
 
 
-def claim(delivery_id: int, worker_id: str, now: datetime | None = None) -> Delivery | None:
+def claim(
+    delivery_id: int,
+    worker_id: str,
+    now: datetime | None = None,
+    *,
+    loaded: Delivery | None = None,
+) -> Delivery | None:
     """Take a due delivery for one attempt: ``publishing``, leased to ``worker_id``.
 
     Returns None (and changes nothing) when the delivery is gone, not due, not in a state
     that can be sent, or someone else claimed or moved it first. Counts the attempt.
+    ``loaded`` is the delivery as the caller just read it (saves reading it again): the
+    compare-and-set below still decides on the row as it is.
     """
     now = now or timezone.now()
-    delivery = _load(delivery_id)
+    delivery = loaded if loaded is not None else _load(delivery_id)
     if delivery is None:
         return None
     if delivery.state == S.SCHEDULED:
@@ -153,11 +174,13 @@ def claim(delivery_id: int, worker_id: str, now: datetime | None = None) -> Deli
                 S.PUBLISHING,
                 f"claimed by {worker_id}",
                 _worker(worker_id),
-                where=where,
+                # The attempt count as read, so a stale read loses the race instead of
+                # writing a wrong count (and no read-back is needed).
+                where={**where, "attempts": delivery.attempts},
                 lease_expires_at=now + LEASE,
                 claimed_by=worker_id,
                 retry_at=None,
-                attempts=F("attempts") + 1,
+                attempts=delivery.attempts + 1,
             )
             if cost and too_big is None:
                 pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
@@ -185,7 +208,7 @@ def _budget(delivery: Delivery) -> tuple[tuple[RateLimit, ...], dict[str, int]]:
     if not limits:
         return (), {}
     try:
-        cost = pacing.cost_of(connector, content_for(delivery))
+        cost = pacing.cost_of(connector, _content(delivery))
     except DatabaseError:
         raise  # the database is busy or gone: nothing is claimed, the sweeper tries again
     except Exception:  # noqa: BLE001 - content the connector cannot price: ``attempt`` then
@@ -222,6 +245,16 @@ def _defer(
 def _finish(
     delivery: Delivery, to: DeliveryState, reason: str, worker_id: str, **fields: Any
 ) -> Delivery:
+    """``_finish_attempt``, then tell people when the delivery failed for good."""
+    finished = _finish_attempt(delivery, to, reason, worker_id, **fields)
+    if to == S.FAILED and finished.state == S.FAILED:
+        notices.delivery_failed(finished)  # the post's author, the owners and the managers
+    return finished
+
+
+def _finish_attempt(
+    delivery: Delivery, to: DeliveryState, reason: str, worker_id: str, **fields: Any
+) -> Delivery:
     """End this worker's attempt; if the sweeper took the claim meanwhile, still record
     what we learnt when the graph allows it from ``unknown``."""
     fields.setdefault("lease_expires_at", None)
@@ -242,10 +275,23 @@ def _finish(
             return _load(delivery.pk) or delivery
 
 
-def attempt(delivery: Delivery, worker_id: str) -> Delivery:
+def _content(delivery: Delivery) -> Any:
+    """``content_for(delivery)``, read once per run (pricing and sending use the same)."""
+    cached = getattr(delivery, "_sending_content", None)
+    if cached is None:
+        cached = content_for(delivery)
+        delivery._sending_content = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) -> Delivery:
     """Make the one network call of a claimed (``publishing``) delivery and record how it
-    went. Re-checks everything that may have changed since it was scheduled first."""
-    channel = Channel.objects.get(pk=delivery.channel_id)
+    went. Re-checks everything that may have changed since it was scheduled first.
+
+    ``channel_fresh``: the caller read the channel within this same run (``run`` does, a
+    moment before claiming), so it is not read again.
+    """
+    channel = delivery.channel if channel_fresh else Channel.objects.get(pk=delivery.channel_id)
     delivery.channel = channel
     if problem := channel_problem(channel):
         return _pause(delivery, problem, worker_id)
@@ -261,7 +307,7 @@ def attempt(delivery: Delivery, worker_id: str) -> Delivery:
         message = f"Socialdesk cannot publish to {channel.get_network_display()} yet."
         return _finish(delivery, S.FAILED, message, worker_id, last_error=message)
     try:
-        content = content_for(delivery)
+        content = _content(delivery)
         problems = [problem_text(p)[1] for p in connector.validate(content)]
     except Exception as exc:  # nothing was sent, so this is safe to retry
         if not is_connector_error(exc):
@@ -303,7 +349,7 @@ def attempt(delivery: Delivery, worker_id: str) -> Delivery:
 
 
 def _pause(delivery: Delivery, problem: str, worker_id: str) -> Delivery:
-    # TODO(issue 4, notifications): tell the owner and managers that the channel needs them.
+    # The owners and managers are told once, by whoever marks the channel (``_failed_call``).
     log.warning("delivery %s paused: %s", delivery.pk, problem)
     return _finish(
         delivery, S.SCHEDULED, f"paused: {problem}", worker_id, last_error=problem, attempts=0
@@ -314,8 +360,14 @@ def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Deli
     now = timezone.now()
     message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
     if getattr(exc, "auth_revoked", False):
-        Channel.objects.filter(pk=delivery.channel_id).update(status=ChannelStatus.NEEDS_RECONNECT)
+        newly = (
+            Channel.objects.filter(pk=delivery.channel_id)
+            .exclude(status=ChannelStatus.NEEDS_RECONNECT)
+            .update(status=ChannelStatus.NEEDS_RECONNECT)
+        )
         delivery.channel.status = ChannelStatus.NEEDS_RECONNECT
+        if newly:  # only the first failure tells people, not one per paused delivery
+            notices.channel_needs_reconnecting(delivery.channel, message)
         return _pause(delivery, f"{delivery.channel} needs reconnecting: {message}", worker_id)
     if getattr(exc, "permanent", False):
         return _finish(
@@ -416,10 +468,17 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
     ``unknown`` one, turns one that is too late into ``missed``, gives up on one whose
     attempts are used up, and otherwise claims and sends it if it is due.
     """
-    now = now or timezone.now()
     delivery = _load(delivery_id)
     if delivery is None:
         return "gone"
+    if now is None:
+        ahead = _head_start(delivery, timezone.now())
+        if ahead:
+            wait(ahead)
+            delivery = _load(delivery_id)  # it may have moved while we waited
+            if delivery is None:
+                return "gone"
+        now = timezone.now()
     if delivery.state == S.UNKNOWN:
         delivery = reconcile(delivery, worker_id, now)
         if delivery.state != S.WAITING_RETRY:
@@ -428,23 +487,37 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
         if delivery.state in (S.SCHEDULED, S.WAITING_RETRY) and too_late(delivery, now):
             return _miss(delivery, now, _worker(worker_id)).state
         if delivery.state == S.WAITING_RETRY and delivery.attempts >= MAX_ATTEMPTS:
-            return transition(
+            failed = transition(
                 delivery,
                 S.FAILED,
                 f"gave up after {delivery.attempts} attempts",
                 _worker(worker_id),
                 retry_at=None,
-            ).state
+            )
+            notices.delivery_failed(failed)
+            return failed.state
     except TransitionConflict:
         return (_load(delivery_id) or delivery).state
-    claimed = claim(delivery_id, worker_id, now)
+    claimed = claim(delivery_id, worker_id, now, loaded=delivery)
     if claimed is None:
         return (_load(delivery_id) or delivery).state
-    return attempt(claimed, worker_id).state
+    return attempt(claimed, worker_id, channel_fresh=True).state
+
+
+def _head_start(delivery: Delivery, now: datetime) -> float:
+    """Seconds until ``delivery`` is due when that is within ``EARLY_WAKE``, else 0."""
+    if delivery.state == S.SCHEDULED:
+        due_at = delivery.scheduled_at
+    elif delivery.state == S.WAITING_RETRY:
+        due_at = delivery.retry_at
+    else:
+        return 0.0
+    if due_at is None or due_at <= now or due_at - now > EARLY_WAKE:
+        return 0.0
+    return (due_at - now).total_seconds()
 
 
 def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
-    # TODO(issue 4, notifications): tell the post's author, the owner and the managers.
     late = now - (delivery.scheduled_at or now)
     hours = late.total_seconds() / 3600
     message = (
@@ -452,7 +525,7 @@ def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
         f"ago, more than the workspace's late window allows. Schedule it again if it still "
         f"makes sense."
     )
-    return transition(
+    missed = transition(
         delivery,
         S.MISSED,
         "missed: too late to publish",
@@ -461,6 +534,8 @@ def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
         last_error=message,
         retry_at=None,
     )
+    notices.delivery_missed(missed)  # the post's author, the owners and the managers
+    return missed
 
 
 @dataclass
@@ -479,7 +554,9 @@ def sweep(now: datetime | None = None) -> SweepReport:
        ``missed`` (also when its channel is paused: it will not make sense later either).
     3. Due and not in flight, on a connected channel: ``scheduled`` whose time has come,
        ``waiting_retry`` whose retry time has come, ``unknown`` due to be asked again —
-       unless a task for it was queued to run less than ``SWEEP_GRACE`` ago → enqueued.
+       unless a task for it was queued to run less than ``SWEEP_GRACE`` ago, or after the
+       longest-waiting task in the queue became ready (a backlog: its task is only waiting
+       its turn, see ``tasks.oldest_waiting_task``) → enqueued.
 
     Safe to run often and from several machines at once: every move is a compare-and-set,
     and a task queued twice does its work once.
@@ -519,6 +596,19 @@ def sweep(now: datetime | None = None) -> SweepReport:
                 continue
             report.missed.append(delivery.pk)
 
+    lost_before = now - SWEEP_GRACE
+    try:
+        waiting_since = oldest_waiting_task()
+    except Exception:  # the queue cannot be asked (Redis down): fall back on the grace alone
+        log.warning("The sweeper could not measure the queue's backlog", exc_info=True)
+        waiting_since = None
+    if waiting_since is not None:
+        # Backends do not run strictly in ready order (django-tasks-db takes delayed tasks
+        # before immediate ones), so a backlog holds a lost delivery back a bounded time only.
+        lost_before = max(
+            min(lost_before, waiting_since - timedelta(seconds=1)),
+            now - SWEEP_GRACE * SWEEP_BACKLOG_FACTOR,
+        )
     due = (
         Delivery.objects.filter(channel__status=ChannelStatus.CONNECTED)
         .filter(
@@ -528,7 +618,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
             | Q(state=S.UNKNOWN, retry_at__lte=now)
             | Q(state=S.UNKNOWN, retry_at__isnull=True)
         )
-        .filter(Q(enqueued_for__isnull=True) | Q(enqueued_for__lte=now - SWEEP_GRACE))
+        .filter(Q(enqueued_for__isnull=True) | Q(enqueued_for__lte=lost_before))
         .order_by("scheduled_at", "id")
     )
     for delivery in due[:SWEEP_BATCH]:

@@ -37,6 +37,12 @@ class Delivery(WorkspaceOwned):
     text_override = models.TextField(blank=True)
     media_override = models.ManyToManyField(MediaAsset, blank=True, related_name="+")
     first_comment = models.TextField(blank=True)
+    # What some networks add to a post (passed on by ``connectors.content_for``; a network
+    # without it ignores it): the text's language (BCP 47, e.g. "fr"), and on Mastodon the
+    # status's visibility (empty: the channel's default) and content warning.
+    language = models.CharField(max_length=35, blank=True)
+    visibility = models.CharField(max_length=20, blank=True)
+    content_warning = models.CharField(max_length=500, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC.")
     state = models.CharField(
         max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT
@@ -158,3 +164,95 @@ class ChannelSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.points} {self.unit} on channel {self.channel_id} at {self.at}"
+
+
+# --- Queues and slots (issue 5, item 4; see ``publishing.queues``) ---------------------------
+
+
+class Slot(WorkspaceOwned):
+    """A recurring wall-clock time in a channel's weekly posting schedule, in the channel's
+    zone, so a 09:00 slot stays at 09:00 local across daylight-saving changes."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday … 6 = Sunday.")
+    time = models.TimeField(help_text="Wall clock in the channel's time zone.")
+
+    class Meta:
+        ordering = ["channel", "weekday", "time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "weekday", "time"], name="one_slot_per_time"
+            ),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="slot_weekday_in_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.time:%H:%M} on channel {self.channel_id}"
+
+    def get_weekday_display(self) -> str:
+        return WEEKDAYS[self.weekday]
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+class Queue(WorkspaceOwned):
+    """A channel's queue settings; created on first use."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="queue")
+    paused = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"queue of channel {self.channel_id}"
+
+
+class QueueEntry(WorkspaceOwned):
+    """A delivery waiting in its channel's queue, in ``position`` order.
+
+    While the queue runs, the entries hold the channel's next free slots in order (their
+    deliveries are scheduled); while it is paused, or when no slot is free, they wait as
+    drafts. An evergreen entry, once published, comes back as a copy of the post after
+    ``interval_days``, with the next of its ``variants`` as its text.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="queue_entries")
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="queue_entry")
+    position = models.PositiveIntegerField()
+    evergreen = models.BooleanField(default=False)
+    interval_days = models.PositiveSmallIntegerField(default=30)
+    variants = models.JSONField(default=list, blank=True)
+    variant_index = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="UTC; evergreen returns.")
+    # Set once an evergreen entry's copy has been queued, so it comes back only once.
+    requeued = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel", "position", "id"]
+        indexes = [models.Index(fields=["channel", "position"], name="queue_order_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.position} in queue of channel {self.channel_id}"
+
+
+class BoostSpend(WorkspaceOwned):
+    """Money spent promoting one delivery (issue 5, item 5), counted against its post's
+    campaign budget by ``publishing.planning.campaign_budget``."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="boosts")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    spent_on = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-spent_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="boost_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on delivery {self.delivery_id}"

@@ -198,13 +198,13 @@ def zone_named(zone: zoneinfo.ZoneInfo | str | None) -> zoneinfo.ZoneInfo | None
 
 
 def approval_required_and_missing(delivery: Delivery) -> bool:
-    """True when the workspace requires approval before publishing and the post has none.
+    """True when the workspace requires approval before publishing and the post's current
+    version lacks an approval its lane needs (``workflow.approvals.is_approved``)."""
+    if not delivery.workspace.requires_approval:
+        return False
+    from socialdesk.workflow.approvals import is_approved
 
-    TODO(issue 4, team workflow): approvals arrive with issue 4; until then a workspace that
-    requires approval can schedule nothing, because no post can be approved yet. Replace the
-    body with "requires approval and the post's current version has no approval".
-    """
-    return bool(delivery.workspace.requires_approval)
+    return not is_approved(delivery.post)
 
 
 def channel_problem(channel: Channel) -> str | None:
@@ -490,3 +490,56 @@ def publish_now(
     return _with_warnings(
         _move_all([(d, now) for d in deliveries], S.SCHEDULED, "publish now", actor, run_now=True)
     )
+
+
+# Language tags as BCP 47 writes them: "fr", "pt-BR", "zh-Hant-TW".
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def set_delivery_details(
+    delivery: Delivery,
+    *,
+    language: str | None = None,
+    visibility: str | None = None,
+    content_warning: str | None = None,
+) -> Delivery:
+    """Set what some networks add to a post (None: leave as it is): the text's language, and
+    on Mastodon the visibility and the content warning. Only a delivery that has not gone out
+    may change; a scheduled one is checked again against its network's rules (a content
+    warning counts towards Mastodon's length), and nothing is saved when it is refused."""
+    from socialdesk.networks.mastodon import VISIBILITIES
+
+    errors: dict[str, list[str]] = {}
+    if delivery.state not in UNSENT:
+        errors["delivery"] = [
+            f"This delivery is {delivery.get_state_display().lower()}; only one that has not "
+            "gone out yet can change."
+        ]
+    changed = []
+    if language is not None:
+        language = language.strip()
+        if language and not _LANGUAGE_TAG.match(language):
+            errors["language"] = [f"{language!r} is not a language tag; use e.g. en, fr or pt-BR."]
+        delivery.language = language
+        changed.append("language")
+    if visibility is not None:
+        if visibility and visibility not in VISIBILITIES:
+            errors["visibility"] = [f"Visibility must be one of {', '.join(VISIBILITIES)}."]
+        delivery.visibility = visibility
+        changed.append("visibility")
+    if content_warning is not None:
+        content_warning = content_warning.strip()
+        if len(content_warning) > 500:
+            errors["content_warning"] = [
+                f"The content warning is {len(content_warning)} characters; the limit is 500."
+            ]
+        delivery.content_warning = content_warning
+        changed.append("content_warning")
+    if not errors and delivery.state == S.SCHEDULED:
+        _merge(errors, content_problems(delivery))
+    if errors:
+        delivery.refresh_from_db(fields=["language", "visibility", "content_warning"])
+        raise ValidationError(errors)
+    if changed:
+        delivery.save(update_fields=[*changed, "updated_at"])
+    return delivery

@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime
+import threading
+from datetime import UTC, datetime
 
 from django.db import transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 from .models import Delivery
 
@@ -23,7 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, and this thread when it is one of a worker's task threads: a claim is
+    finished only by the loop that made it (``dispatch._finish``)."""
+    thread = threading.current_thread()
+    suffix = "" if thread is threading.main_thread() else f":{thread.name}"
+    return f"{socket.gethostname()}:{os.getpid()}{suffix}"
 
 
 @task()
@@ -41,6 +48,54 @@ def sweep_deliveries() -> dict[str, list[int]]:
 
     report = sweep()
     return {"enqueued": report.enqueued, "missed": report.missed, "expired": report.expired}
+
+
+def oldest_waiting_task() -> datetime | None:
+    """When the longest-waiting ``publish_delivery`` task became ready to run (None: none
+    waits, or the backend cannot tell).
+
+    The sweeper's measure of a backlog: a task that became ready before this moment is no
+    longer in the queue (a worker took it), so a delivery whose task was due before it and
+    that is still not done has lost its task; one due after it may only be waiting its turn,
+    and is not queued again (a burst would otherwise be queued many times over).
+    """
+    backend = publish_delivery.get_backend()
+    if isinstance(backend, DatabaseBackend):
+        from django_tasks_db.models import DBTaskResult, get_date_max
+
+        # django-tasks-db stores "no run_after" as the largest date: those became ready
+        # when they were queued, the others at their run_after.
+        waiting = DBTaskResult.objects.ready().filter(task_path=publish_delivery.module_path)
+        found = waiting.aggregate(
+            queued=Min("enqueued_at", filter=Q(run_after=get_date_max())),
+            delayed=Min("run_after", filter=~Q(run_after=get_date_max())),
+        )
+        moments = [moment for moment in found.values() if moment is not None]
+        return min(moments) if moments else None
+    if type(backend).__name__ == "RQBackend":
+        return _oldest_waiting_rq(publish_delivery.queue_name)
+    return None
+
+
+def _oldest_waiting_rq(queue_name: str) -> datetime | None:
+    import django_rq
+    from rq.registry import ScheduledJobRegistry
+
+    queue = django_rq.get_queue(queue_name)
+    moments = []
+    head = queue.get_job_ids(0, 1)
+    if head:
+        job = queue.fetch_job(head[0])
+        if job is not None and job.enqueued_at is not None:
+            moments.append(job.enqueued_at.replace(tzinfo=UTC))
+    # Due but not yet moved to the queue by rq's scheduler: waiting too.
+    registry = ScheduledJobRegistry(queue=queue)
+    due = queue.connection.zrangebyscore(
+        registry.key, 0, timezone.now().timestamp(), start=0, num=1, withscores=True
+    )
+    if due:
+        moments.append(datetime.fromtimestamp(float(due[0][1]), tz=UTC))
+    return min(moments) if moments else None
 
 
 def enqueue_delivery(delivery: Delivery, run_after: datetime | None = None) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from socialdesk.worker import run_worker
 
 
 class Command(BaseCommand):
-    help = "Run the background worker (django-tasks-db) with a heartbeat, until Ctrl-C."
+    help = (
+        "Run the background worker with a heartbeat, until Ctrl-C: django-tasks-db's loop, or "
+        "rq's worker and scheduler when SOCIALDESK_TASKS_BACKEND=redis."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -28,6 +31,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch", action="store_true", help="Run what is ready, then exit (for cron)."
         )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help=(
+                "Task loops in this process (database queue only; default 1). Deliveries "
+                "mostly wait for the network, so one process can keep many in flight."
+            ),
+        )
 
     def handle(
         self,
@@ -36,11 +48,15 @@ class Command(BaseCommand):
         queue_name: str,
         worker_id: str | None,
         batch: bool,
+        threads: int,
         **options: Any,
     ) -> None:
+        if threads < 1:
+            raise CommandError("--threads must be 1 or more.")
         run_worker(
             interval=max(0.0, interval),
             queue_names=[name.strip() for name in queue_name.split(",") if name.strip()],
             worker_id=worker_id,
             batch=batch,
+            threads=threads,
         )
