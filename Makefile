@@ -18,6 +18,8 @@ $(VENDOR)/.stamp: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/fullcalendar/index.global.min.js $(VENDOR)/fullcalendar.min.js
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/  # accessibility checks in the browser tests
 	touch $(VENDOR)/.stamp
 
 run: install

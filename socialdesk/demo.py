@@ -417,6 +417,23 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             taxonomy = _taxonomy(workspace, timezone.localdate(now, workspace.zone))
             for index, planned in enumerate(PLAN):
                 _build_post(workspace, users, channels, taxonomy, planned, index, now)
+            # Mastodon's authorization "expired" after its posts were planned (scheduling
+            # refuses a channel that needs reconnecting): the demo shows what a person sees then.
+            mastodon = channels[Network.MASTODON]
+            mastodon.status = ChannelStatus.NEEDS_RECONNECT
+            mastodon.save(update_fields=["status"])
+            # ... and the owner and managers were told, as the publishing engine tells them.
+            from socialdesk.notifications.publishing import channel_needs_reconnecting
+
+            channel_needs_reconnecting(mastodon, "Mastodon answered 401: the access token expired.")
+            # Stages, decisions and history for the workflow pages (socialdesk.workflow).
+            from socialdesk.workflow.demo import build as build_workflow
+
+            build_workflow(workspace, users, now)
+            # Comments and an open client review link (socialdesk.review).
+            from socialdesk.review.demo import build as build_review
+
+            build_review(workspace, users, now)
         ApiToken.objects.filter(user=owner, name=TOKEN_NAME).delete()
         _, raw = ApiToken.issue(workspace, owner, TOKEN_NAME)
     counts = {
@@ -487,7 +504,8 @@ def _channels(workspace: Workspace) -> dict[str, Channel]:
     specs: list[tuple[str, str, str, str]] = [
         (Network.PAGE, "crumb", "Crumb & Co Bakery", ChannelStatus.CONNECTED),
         (Network.BLUESKY, "crumb.bsky.social", "Crumb & Co 🥐", ChannelStatus.CONNECTED),
-        (Network.MASTODON, "@crumb@mastodon.social", "Crumb & Co", ChannelStatus.NEEDS_RECONNECT),
+        # Connected while its posts are planned; see build_demo.
+        (Network.MASTODON, "@crumb@mastodon.social", "Crumb & Co", ChannelStatus.CONNECTED),
     ]
     return {
         network: Channel.objects.create(
@@ -545,7 +563,26 @@ def _taxonomy(workspace: Workspace, today: date) -> dict[str, Any]:
         budget=Decimal("300.00"),
         utm_campaign="croissant-club",
     )
+    _composer_aids(workspace)
     return {"labels": labels, "pillars": pillars, "campaign": campaign}
+
+
+def _composer_aids(workspace: Workspace) -> None:
+    """Hashtag groups, templates and UTM defaults for the composer (Settings → Composer)."""
+    from socialdesk.content.models import HashtagGroup, PostTemplate, UtmDefaults
+
+    HashtagGroup.objects.create(
+        workspace=workspace, name="Bakery", hashtags="#sourdough #paris11 #boulangerie"
+    )
+    HashtagGroup.objects.create(
+        workspace=workspace, name="Croissant Club", hashtags="#croissantclub #viennoiserie"
+    )
+    PostTemplate.objects.create(
+        workspace=workspace,
+        name="New on the counter",
+        text="New on the counter from {date}: {product}. Come early, it goes fast!",
+    )
+    UtmDefaults.objects.create(workspace=workspace, source="socialdesk", medium="social")
 
 
 def _when(workspace: Workspace, planned: PlannedPost, now: datetime) -> datetime | None:

@@ -22,6 +22,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+# axe-core from npm (package.json); `make install` copies it next to htmx.
+AXE_SCRIPTS = [
+    ROOT / "socialdesk" / "web" / "static" / "vendor" / "axe.min.js",
+    ROOT / "node_modules" / "axe-core" / "axe.min.js",
+]
 
 
 @pytest.fixture
@@ -43,3 +49,27 @@ def browser(monkeypatch) -> Iterator:
             yield chromium
         finally:
             chromium.close()
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core on the page as it is now; its violations of the given impacts, each as
+    ``{"id", "impact", "help", "targets"}`` (CSS selectors of the offending elements).
+
+    Use it as ``assert axe_violations(page) == []`` so a failure prints what to fix.
+    """
+    script = next((path for path in AXE_SCRIPTS if path.exists()), None)
+    if script is None:
+        pytest.fail("axe-core is missing: run `make install` (npm install copies it).")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=script.read_text(encoding="utf-8"))
+    results = page.evaluate("async () => await window.axe.run(document)")
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [node["target"] for node in violation["nodes"]],
+        }
+        for violation in results["violations"]
+        if violation["impact"] in impacts
+    ]

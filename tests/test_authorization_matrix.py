@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 from api_helpers import call, png_upload
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from review_helpers import review_comment_id, review_link_id
+from workflow_helpers import spare_stage_id, stage_id, waiting_for_decision
 
 from socialdesk.content.media import upload_media
+from socialdesk.notifications.services import create_webhook, notify
 from socialdesk.workspaces.models import ApiToken, Invitation, Membership, User
 from socialdesk.workspaces.roles import PERMISSIONS, Role
 
@@ -70,7 +74,13 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "media_upload": lambda ctx: {"files": {"file": png_upload(), "alt_text": "A loaf"}},
     "media_list": lambda ctx: None,
     "media_read": lambda ctx: None,
-    "media_update": lambda ctx: {"alt_text": "A crusty sourdough loaf"},
+    "media_update": lambda ctx: {
+        "alt_text": "A crusty sourdough loaf",
+        "folder": "Bread",
+        "tags": ["sourdough"],
+    },
+    "media_usage": lambda ctx: None,
+    "media_compatibility": lambda ctx: None,
     "media_delete": lambda ctx: None,
     "labels_list": lambda ctx: None,
     "labels_create": lambda ctx: {"name": "vegan", "color": "#16a34a"},
@@ -92,10 +102,112 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "campaigns_read": lambda ctx: None,
     "campaigns_update": lambda ctx: {"goal": "Sell 200 stollen"},
     "campaigns_delete": lambda ctx: None,
+    "hashtag_groups_list": lambda ctx: None,
+    "hashtag_groups_create": lambda ctx: {"name": "Bread", "hashtags": "#bread, sourdough"},
+    "hashtag_groups_read": lambda ctx: None,
+    "hashtag_groups_update": lambda ctx: {"hashtags": "#rye"},
+    "hashtag_groups_delete": lambda ctx: None,
+    "post_templates_list": lambda ctx: None,
+    "post_templates_create": lambda ctx: {"name": "Launch", "text": "New: {product}"},
+    "post_templates_read": lambda ctx: None,
+    "post_templates_update": lambda ctx: {"text": "Back: {product}"},
+    "post_templates_delete": lambda ctx: None,
     "deliveries_list": lambda ctx: None,
     "deliveries_read": lambda ctx: None,
     "deliveries_update": lambda ctx: {"first_comment": "Order at crumb.test"},
+    # Queues and slots, boost spend (calendar helper).
+    "slots_list": lambda ctx: None,
+    "slots_replace": lambda ctx: {"slots": [{"weekday": 0, "time": "09:30"}]},
+    "queue_read": lambda ctx: None,
+    "queue_update": lambda ctx: {"paused": True},
+    "queue_add": lambda ctx: {"delivery_id": ctx["delivery_id"], "evergreen": True},
+    "queue_reorder": lambda ctx: {"delivery_ids": []},
+    "queue_remove": lambda ctx: None,
+    "boosts_create": lambda ctx: {"amount": "12.50", "note": "Instagram boost"},
+    "campaigns_budget": lambda ctx: None,
+    "posts_import": lambda ctx: {
+        "files": {
+            "file": SimpleUploadedFile(
+                "posts.csv", b"date,time,channels,text\n,,page:crumb,Imported by a script\n"
+            )
+        }
+    },
+    "posts_export": lambda ctx: None,
+    "notifications_list": lambda ctx: None,
+    "notifications_mark_read": lambda ctx: {"ids": [ctx["notification_id"]]},
+    "notifications_mark_all_read": lambda ctx: None,
+    "notification_preferences_read": lambda ctx: None,
+    "notification_preferences_update": lambda ctx: {"email_mode": "digest"},
+    "webhook_events_list": lambda ctx: None,
+    "webhooks_list": lambda ctx: None,
+    "webhooks_create": lambda ctx: {
+        "name": "Slack #social",
+        "url": "https://hooks.example.test/socialdesk",
+        "events": ["delivery.failed", "post.approved"],
+        "slack_compatible": True,
+    },
+    "webhooks_read": lambda ctx: None,
+    "webhooks_update": lambda ctx: {"events": ["delivery.missed"]},
+    "webhooks_delete": lambda ctx: None,
+    # Port 9 on loopback refuses at once: the test answers 200 with ok=false, quickly.
+    "webhooks_test": lambda ctx: None,
+    # Workflow (socialdesk.workflow).
+    "stages_list": lambda ctx: None,
+    "stages_create": lambda ctx: {
+        "name": "Legal check",
+        "kind": "approval",
+        "owner_role": "approver",
+        "checks": ["approved"],
+    },
+    "stages_read": lambda ctx: None,
+    "stages_update": lambda ctx: {"due_days_before": 10},
+    "stages_delete": lambda ctx: None,
+    "post_workflow_read": lambda ctx: None,
+    "post_workflow_move": lambda ctx: {"stage_id": stage_id(ctx, "draft")},
+    "post_workflow_override": lambda ctx: {
+        "stage_id": stage_id(ctx, "draft"),
+        "reason": "The client confirmed by phone.",
+    },
+    "post_workflow_tick": lambda ctx: {
+        "stage_id": stage_id(ctx, "review"),
+        "item": "Copy proofread",
+    },
+    "post_workflow_assign": lambda ctx: {"stage_id": stage_id(ctx, "draft"), "assignee_id": None},
+    "decisions_list": lambda ctx: None,
+    "decisions_create": waiting_for_decision,
+    "workflow_settings_read": lambda ctx: None,
+    "workflow_settings_update": lambda ctx: {"banned_phrases": ["best in town"], "hashtag_max": 5},
+    "workflow_voice_check": lambda ctx: {"text": "The best bread in town #rye"},
+    "audit_list": lambda ctx: None,
+    "audit_export": lambda ctx: None,
+    "workflow_health": lambda ctx: None,
+    "my_work": lambda ctx: None,
+    # Review (socialdesk.review): comments, client review links, version diff.
+    "comments_list": lambda ctx: None,
+    "comments_create": lambda ctx: {"body": "Lovely photo; can we say 7 am?"},
+    "comments_resolve": lambda ctx: {"resolved": True},
+    "review_links_list": lambda ctx: None,
+    "review_links_create": lambda ctx: {
+        "name": "Acme legal",
+        "post_ids": [ctx["post_id"]],
+        "expires_at": later(7),
+    },
+    "review_links_revoke": lambda ctx: None,
+    "versions_diff": lambda ctx: None,
 }
+
+
+def composer_aids(workspace) -> tuple[int, int]:
+    """A hashtag group and a post template of the bakery (made once, found after)."""
+    from socialdesk.content.models import HashtagGroup, PostTemplate
+
+    group, _ = HashtagGroup.objects.get_or_create(
+        workspace=workspace, name="Baking", defaults={"hashtags": "#baking"}
+    )
+    template, _ = PostTemplate.objects.get_or_create(
+        workspace=workspace, name="Weekly", defaults={"text": "This week: {product}"}
+    )
+    return group.pk, template.pk
 
 
 @pytest.fixture
@@ -118,6 +230,15 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "label_id": taxonomy["label"].pk,
         "pillar_id": taxonomy["pillar"].pk,
         "campaign_id": taxonomy["campaign"].pk,
+        "group_id": composer_aids(workspace)[0],
+        "template_id": composer_aids(workspace)[1],
+        "stage_id": spare_stage_id(workspace),
+        "comment_id": review_comment_id(post, members["owner"]),
+        "link_id": review_link_id(workspace, members["owner"], post),
+        "notification_id": notify(workspace, [members["owner"]], "post.ready", "Ready").pop().pk,
+        "webhook_id": create_webhook(
+            workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
+        )[0].pk,
     }
 
 

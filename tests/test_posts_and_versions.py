@@ -95,7 +95,12 @@ def test_scheduling_a_post_with_an_undescribed_image_is_refused_everywhere(
     from socialdesk.content.models import MediaAsset
 
     image = MediaAsset.objects.create(
-        workspace=workspace, kind="image", mime_type="image/png", size=1, checksum="a" * 64
+        workspace=workspace,
+        file=f"workspaces/{workspace.pk}/aa/loaf.png",  # in the library: the page takes it
+        kind="image",
+        mime_type="image/png",
+        size=1,
+        checksum="a" * 64,
     )
     later = timezone.now() + timedelta(days=1)
     content = PostContent(text="Loaf", channel_ids=[channel.pk], media_ids=[image.pk])

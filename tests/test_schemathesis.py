@@ -20,10 +20,12 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from socialdesk.content.media import upload_media
+from socialdesk.notifications.services import create_webhook
 from socialdesk.workspaces.models import ApiToken, Invitation
 
 EXAMPLES_PER_OPERATION = 40
@@ -71,6 +73,12 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
         "invitation_id": Invitation.objects.create(
             workspace=workspace, email="pending@crumb.test", role="client"
         ).pk,
+        "comment_id": review_comment_id(post, owner),
+        "link_id": review_link_id(workspace, owner, post),
+        # Loopback port 9 refuses at once, so webhooks_test answers quickly without the network.
+        "webhook_id": create_webhook(
+            workspace, owner, name="Ops", url="http://127.0.0.1:9/", events=["post.ready"]
+        )[0].pk,
     }
     headers = {"Authorization": f"Bearer {token_for(owner)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

@@ -32,9 +32,19 @@ from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.services import save_owned
 
+from . import compat, services
 from . import media as media_service
-from . import services
-from .models import Campaign, Label, MediaAsset, Pillar, Post
+from .composer import placeholders
+from .models import (
+    Campaign,
+    HashtagGroup,
+    Label,
+    MediaAsset,
+    MediaKind,
+    Pillar,
+    Post,
+    PostTemplate,
+)
 
 router = Router()
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -55,6 +65,7 @@ class PostOut(Schema):
     id: int
     title: str
     text: str
+    thread: list[str] = Field(description="The parts published as replies after the text.")
     media_ids: list[int]
     label_ids: list[int]
     pillar_id: int | None
@@ -85,6 +96,9 @@ class PostOut(Schema):
 class PostIn(Schema):
     title: Text = Field("", max_length=200, description="Internal name, not published.")
     text: Text = ""
+    thread: list[Text] = Field(
+        [], max_length=10, description="Parts published as replies after the text, in order."
+    )
     channel_ids: list[Id] = []
     media_ids: list[Id] = []
     label_ids: list[Id] = []
@@ -100,6 +114,7 @@ class PostPatch(Schema):
 
     title: Text | None = Field(None, max_length=200)
     text: Text | None = None
+    thread: list[Text] | None = Field(None, max_length=10)
     channel_ids: list[Id] | None = None
     media_ids: list[Id] | None = None
     label_ids: list[Id] | None = None
@@ -244,19 +259,36 @@ def posts_delete(request: HttpRequest, slug: Slug, post_id: Id) -> Status:
 class MediaOut(Schema):
     id: int
     url: str
+    thumbnail_url: str | None = Field(description="A small WebP preview; none for video.")
     original_name: str
     kind: str
     mime_type: str
     size: int = Field(description="Bytes.")
-    width: int | None
+    width: int | None = Field(description="Pixels, as displayed (EXIF orientation applied).")
     height: int | None
+    duration: float | None = Field(description="Seconds, for video read with ffprobe.")
+    video_codec: str
     alt_text: str
-    checksum: str = Field(description="SHA-256 of the file, hex.")
+    folder: str | None = Field(description="The folder's name.")
+    tags: list[str]
+    checksum: str = Field(description="SHA-256 of the stored file, hex.")
     created_at: datetime
 
     @staticmethod
     def resolve_url(obj: MediaAsset) -> str:
         return obj.file.url
+
+    @staticmethod
+    def resolve_thumbnail_url(obj: MediaAsset) -> str | None:
+        return obj.thumbnail.url if obj.thumbnail else None
+
+    @staticmethod
+    def resolve_folder(obj: MediaAsset) -> str | None:
+        return obj.folder.name if obj.folder else None
+
+    @staticmethod
+    def resolve_tags(obj: MediaAsset) -> list[str]:
+        return sorted(tag.name for tag in obj.tags.all())
 
 
 class MediaPage(Schema):
@@ -264,8 +296,50 @@ class MediaPage(Schema):
     next_cursor: str | None
 
 
+class MediaFilters(Schema):
+    q: Text = Field("", max_length=200, description="Words to find in name, alt text or tags.")
+    kind: MediaKind | None = None
+    folder: Text = Field("", max_length=media_service.MAX_FOLDER_LENGTH, description="A name.")
+    tag: Text = Field("", max_length=media_service.MAX_TAG_LENGTH)
+    missing_alt: bool = Field(False, description="Only media without alt text.")
+    cursor: str | None = Field(None, max_length=200, description=CURSOR_DESCRIPTION)
+    limit: int = Field(50, ge=1, le=100, description=LIMIT_DESCRIPTION)
+
+
 class MediaPatch(Schema):
-    alt_text: Text = Field(max_length=media_service.MAX_ALT_TEXT)
+    """Send only what changes; folder null or "" takes the asset out of its folder, tags
+    replaces every tag."""
+
+    alt_text: Text | None = Field(None, max_length=media_service.MAX_ALT_TEXT)
+    folder: Text | None = Field(None, max_length=media_service.MAX_FOLDER_LENGTH)
+    tags: list[Text] | None = Field(None, max_length=media_service.MAX_TAGS)
+
+
+class MediaUsePost(Schema):
+    id: int
+    title: str
+    deliveries: list[DeliverySummary]
+
+    @staticmethod
+    def resolve_deliveries(obj: Post) -> list[Delivery]:
+        return list(obj.deliveries.all())
+
+
+class MediaUsage(Schema):
+    posts: list[MediaUsePost]
+    sent: int = Field(description="Deliveries on a network that show it: it cannot be deleted.")
+    pending: int = Field(description="Scheduled deliveries that show it: delete refused too.")
+
+
+class MediaBadge(Schema):
+    network: str
+    state: str = Field(description='"ok", "warn" (publishable, with a note) or "no".')
+    reasons: list[str]
+    summary: str
+
+
+def _media(workspace: Any) -> QuerySet[MediaAsset]:
+    return MediaAsset.objects.filter(workspace=workspace).select_related("folder")
 
 
 @router.post(
@@ -280,12 +354,17 @@ def media_upload(
     slug: Slug,
     file: UploadedFile = File(...),  # noqa: B008
     alt_text: str = Form("", max_length=media_service.MAX_ALT_TEXT),  # noqa: B008
+    folder: str = Form("", max_length=media_service.MAX_FOLDER_LENGTH),  # noqa: B008
+    tags: str = Form("", max_length=1000, description="Comma-separated."),  # noqa: B008
 ) -> Status:
-    """Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, MOV) as multipart form data."""
+    """Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, MOV) as multipart form data.
+    Images are stored with their EXIF orientation applied and their metadata (location
+    included) removed."""
     membership = authorize(request, slug, "media.upload")
-    return Status(
-        201, media_service.upload_media(membership.workspace, caller(request), file, alt_text)
+    asset = media_service.upload_media(
+        membership.workspace, caller(request), file, alt_text, folder=folder, tags=[tags]
     )
+    return Status(201, _media(membership.workspace).get(pk=asset.pk))
 
 
 @router.get(
@@ -295,14 +374,18 @@ def media_upload(
     openapi_extra=perm("media.view"),
     tags=["media"],
 )
-def media_list(
-    request: HttpRequest,
-    slug: Slug,
-    cursor: str | None = Query(None, max_length=200, description=CURSOR_DESCRIPTION),  # noqa: B008
-    limit: int = Query(50, ge=1, le=100, description=LIMIT_DESCRIPTION),  # noqa: B008
-) -> dict:
+def media_list(request: HttpRequest, slug: Slug, filters: Query[MediaFilters]) -> dict:
+    """Media, newest first, matching every filter given."""
     membership = authorize(request, slug, "media.view")
-    return paginate(MediaAsset.objects.filter(workspace=membership.workspace), cursor, limit)
+    assets = media_service.search_media(
+        membership.workspace,
+        q=filters.q,
+        kind=filters.kind or "",
+        folder=filters.folder,
+        tag=filters.tag,
+        missing_alt=filters.missing_alt,
+    )
+    return paginate(assets, filters.cursor, filters.limit)
 
 
 @router.get(
@@ -325,10 +408,45 @@ def media_read(request: HttpRequest, slug: Slug, media_id: Id) -> MediaAsset:
     tags=["media"],
 )
 def media_update(request: HttpRequest, slug: Slug, media_id: Id, payload: MediaPatch) -> MediaAsset:
-    """Change the alt text."""
+    """Change the alt text, the folder or the tags."""
     membership = authorize(request, slug, "media.upload")
     asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
-    return media_service.update_alt_text(asset, payload.alt_text)
+    changes = payload.dict(exclude_unset=True)
+    media_service.update_media(
+        asset,
+        alt_text=changes.get("alt_text"),
+        folder=changes.get("folder", media_service.UNCHANGED),
+        tags=changes.get("tags"),
+    )
+    return _media(membership.workspace).get(pk=asset.pk)
+
+
+@router.get(
+    "/workspaces/{slug}/media/{media_id}/usage",
+    response=responses(MediaUsage),
+    operation_id="media_usage",
+    openapi_extra=perm("media.view"),
+    tags=["media"],
+)
+def media_usage(request: HttpRequest, slug: Slug, media_id: Id) -> Any:
+    """The posts that show this media, and how many deliveries were sent or are scheduled."""
+    membership = authorize(request, slug, "media.view")
+    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+    return media_service.media_usage(asset)
+
+
+@router.get(
+    "/workspaces/{slug}/media/{media_id}/compatibility",
+    response=responses(list[MediaBadge]),
+    operation_id="media_compatibility",
+    openapi_extra=perm("media.view"),
+    tags=["media"],
+)
+def media_compatibility(request: HttpRequest, slug: Slug, media_id: Id) -> Any:
+    """Whether each network the workspace publishes to takes this media, and why not."""
+    membership = authorize(request, slug, "media.view")
+    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+    return compat.badges(asset, compat.workspace_networks(membership.workspace))
 
 
 @router.delete(
@@ -339,7 +457,7 @@ def media_update(request: HttpRequest, slug: Slug, media_id: Id, payload: MediaP
     tags=["media"],
 )
 def media_delete(request: HttpRequest, slug: Slug, media_id: Id) -> Status:
-    """Delete media that no published post shows."""
+    """Delete media that no published or scheduled post shows."""
     membership = authorize(request, slug, "media.delete")
     media_service.delete_media(get_in_workspace(MediaAsset, membership.workspace, pk=media_id))
     return Status(204, None)
@@ -423,11 +541,19 @@ def _save_campaign(obj: Model, fields: list[str] | None = None) -> Model:
 
 
 def _taxonomy_routes(
-    plural: str, model: type[Model], out: type, create: type, patch: type, save: Any
+    plural: str,
+    model: type[Model],
+    out: type,
+    create: type,
+    patch: type,
+    save: Any,
+    id_name: str = "",
+    tags: list[str] | None = None,
 ) -> None:
     """CRUD for one taxonomy model: anyone reads, owners and managers change."""
     name = model._meta.verbose_name
-    id_name = f"{name}_id"
+    id_name = id_name or f"{name}_id"
+    tags = tags or TAXONOMY_TAGS
     collection = f"/workspaces/{{slug}}/{plural}"
     item = f"{collection}/{{{id_name}}}"
 
@@ -466,35 +592,35 @@ def _taxonomy_routes(
         response=responses(list[out]),  # type: ignore[valid-type]
         operation_id=f"{plural}_list",
         openapi_extra=perm("taxonomy.view"),
-        tags=TAXONOMY_TAGS,
+        tags=tags,
     )(list_)
     router.post(
         collection,
         response=responses(out, 201),
         operation_id=f"{plural}_create",
         openapi_extra=perm("taxonomy.manage"),
-        tags=TAXONOMY_TAGS,
+        tags=tags,
     )(create_)
     router.get(
         item,
         response=responses(out),
         operation_id=f"{plural}_read",
         openapi_extra=perm("taxonomy.view"),
-        tags=TAXONOMY_TAGS,
+        tags=tags,
     )(read_)
     router.patch(
         item,
         response=responses(out),
         operation_id=f"{plural}_update",
         openapi_extra=perm("taxonomy.manage"),
-        tags=TAXONOMY_TAGS,
+        tags=tags,
     )(update_)
     router.delete(
         item,
         response=responses(None, 204),
         operation_id=f"{plural}_delete",
         openapi_extra=perm("taxonomy.manage"),
-        tags=TAXONOMY_TAGS,
+        tags=tags,
     )(delete_)
 
 
@@ -509,3 +635,65 @@ def _with_id_parameter(handler: Any, id_name: str) -> None:
 _taxonomy_routes("labels", Label, LabelOut, LabelIn, LabelPatch, _save_simple)
 _taxonomy_routes("pillars", Pillar, PillarOut, PillarIn, PillarPatch, _save_simple)
 _taxonomy_routes("campaigns", Campaign, CampaignOut, CampaignIn, CampaignPatch, _save_campaign)
+
+
+# --- Composer aids: hashtag groups and templates (issue 5, item 3) -------------------------
+
+
+class HashtagGroupOut(Schema):
+    id: int
+    name: str
+    hashtags: str
+
+
+class HashtagGroupIn(Schema):
+    name: Text = Field(..., min_length=1, max_length=60)
+    hashtags: Text = Field(..., max_length=500, description="Separated by spaces or commas.")
+
+
+class HashtagGroupPatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=60)
+    hashtags: Text | None = Field(None, max_length=500)
+
+
+class PostTemplateOut(Schema):
+    id: int
+    name: str
+    text: str
+    placeholders: list[str] = Field(description="The {names} the composer asks for.")
+
+    @staticmethod
+    def resolve_placeholders(obj: PostTemplate) -> list[str]:
+        return placeholders(obj.text)
+
+
+class PostTemplateIn(Schema):
+    name: Text = Field(..., min_length=1, max_length=80)
+    text: Text = Field(..., min_length=1, max_length=5000)
+
+
+class PostTemplatePatch(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=80)
+    text: Text | None = Field(None, min_length=1, max_length=5000)
+
+
+_taxonomy_routes(
+    "hashtag_groups",
+    HashtagGroup,
+    HashtagGroupOut,
+    HashtagGroupIn,
+    HashtagGroupPatch,
+    _save_simple,
+    id_name="group_id",
+    tags=["composer"],
+)
+_taxonomy_routes(
+    "post_templates",
+    PostTemplate,
+    PostTemplateOut,
+    PostTemplateIn,
+    PostTemplatePatch,
+    _save_simple,
+    id_name="template_id",
+    tags=["composer"],
+)

@@ -1,4 +1,4 @@
-"""Forms of the post pages: the list's filters and the simple editor.
+"""Forms of the post pages: the list's filters and the composer.
 
 Forms only parse and present; the rules (what belongs to the workspace, what is in the past,
 what may be removed) are ``content.services``'s, whose errors the views put next to fields.
@@ -20,9 +20,12 @@ from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.web.helpers import LocalTimeError, aware_from_local
 from socialdesk.workspaces.models import Workspace
 
+from . import composer
 from .media import MAX_ALT_TEXT
-from .models import Campaign, Label, MediaAsset, Pillar, Post
+from .models import Campaign, HashtagGroup, Label, MediaAsset, MediaKind, Pillar, Post, PostTemplate
 from .services import PostContent
+
+THREAD_PARTS = 4  # the main text plus up to three replies
 
 
 class ChannelChoiceField(forms.ModelChoiceField):
@@ -177,8 +180,14 @@ SERVICE_FIELDS = {
 }
 
 
+class LibraryField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj) + ("" if obj.alt_text.strip() else " (needs alt text)")
+
+
 class PostForm(forms.Form):
-    """The simple editor: shared text, title, channels, one time for all, taxonomy."""
+    """The composer: shared text and thread, a version and first comment per channel, media
+    from the library or uploaded, one time for all, taxonomy."""
 
     text = forms.CharField(
         label="Text",
@@ -221,7 +230,9 @@ class PostForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         self.post = post
+        self.channel_list = list(Channel.objects.in_workspace(workspace))  # type: ignore[attr-defined]
         self._add_media_fields()
+        self._add_thread_and_channel_fields()
         self.fields["channels"].queryset = Channel.objects.in_workspace(workspace)  # type: ignore[attr-defined]
         self.fields["labels"].queryset = Label.objects.in_workspace(workspace)  # type: ignore[attr-defined]
         self.fields["pillar"].queryset = Pillar.objects.in_workspace(workspace)  # type: ignore[attr-defined]
@@ -249,6 +260,16 @@ class PostForm(forms.Form):
             self.fields[f"remove_media_{asset.pk}"] = forms.BooleanField(
                 label=f"Remove {asset}", required=False
             )
+        library = MediaAsset.objects.in_workspace(self.workspace).exclude(  # type: ignore[attr-defined]
+            kind=MediaKind.VIDEO
+        )
+        self.fields["library"] = LibraryField(
+            label="From the media library",
+            queryset=library.exclude(pk__in=[a.pk for a in self.attached]),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Images already uploaded to this workspace.",
+        )
         self.upload_slots = []
         for number in range(1, max(0, MAX_IMAGES - len(self.attached)) + 1):
             self.fields[f"image_{number}"] = forms.FileField(
@@ -268,6 +289,60 @@ class PostForm(forms.Form):
             )
             self.upload_slots.append((self[f"image_{number}"], self[f"alt_{number}"]))
 
+    def _add_thread_and_channel_fields(self) -> None:
+        """Thread parts after the main text, then per channel its own version of the text and
+        its first comment (empty: the shared text, no comment)."""
+        thread = list(self.post.thread) if self.post is not None else []
+        for number in range(2, THREAD_PARTS + 1):
+            self.fields[f"thread_{number}"] = forms.CharField(
+                label=f"Thread part {number}",
+                required=False,
+                strip=False,
+                initial=thread[number - 2] if len(thread) > number - 2 else "",
+                widget=forms.Textarea(attrs={"rows": 3, "data-part": number}),
+            )
+        overrides = {}
+        if self.post is not None:
+            overrides = {d.channel_id: d for d in self.post.deliveries.all()}
+        for channel in self.channel_list:
+            delivery = overrides.get(channel.pk)
+            name = f"{channel.handle} on {channel.get_network_display()}"
+            self.fields[f"override_{channel.pk}"] = forms.CharField(
+                # Not "Text for …": the shared text's "Text" label must stay unique.
+                label=f"Version for {name}",
+                required=False,
+                strip=False,
+                initial=delivery.text_override if delivery else "",
+                help_text="Leave empty to publish the shared text.",
+                widget=forms.Textarea(attrs={"rows": 5, "data-channel": channel.pk}),
+            )
+            self.fields[f"first_comment_{channel.pk}"] = forms.CharField(
+                label=f"First comment for {name}",
+                required=False,
+                strip=False,
+                initial=delivery.first_comment if delivery else "",
+                widget=forms.Textarea(attrs={"rows": 2, "data-comment": channel.pk}),
+            )
+
+    def channel_tabs(self) -> list[tuple[Channel, Any, Any]]:
+        """(channel, version field, first comment field) per channel, for the template."""
+        return [
+            (c, self[f"override_{c.pk}"], self[f"first_comment_{c.pk}"]) for c in self.channel_list
+        ]
+
+    @property
+    def wants_queue(self) -> bool:
+        """The "Add to queue" button was pressed: each channel's queue gives the time."""
+        return self.is_bound and self.data.get("action") == "queue"
+
+    def library_rows(self) -> list[tuple[Any, MediaAsset]]:
+        """(checkbox, asset) per library image, for a picker with thumbnails."""
+        field: LibraryField = self.fields["library"]  # type: ignore[assignment]
+        return list(zip(self["library"], field.queryset or [], strict=True))
+
+    def thread_fields(self) -> list[Any]:
+        return [self[f"thread_{n}"] for n in range(2, THREAD_PARTS + 1)]
+
     @property
     def attached_rows(self) -> list[tuple[Any, Any, Any]]:
         """(asset, alt text field, remove field) per attached image, for the template."""
@@ -278,9 +353,16 @@ class PostForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if self.wants_queue:
+            if data.get("scheduled_at"):
+                self.add_error(
+                    "scheduled_at", "Choose a time or add the post to the queue, not both."
+                )
+            if not data.get("channels"):
+                self.add_error("channels", "Choose the channels whose queues get the post.")
         # Alt text is required for an image of a post that is being scheduled: networks show
         # it to people who cannot see the image, and it cannot be added once published.
-        if data.get("scheduled_at"):
+        if data.get("scheduled_at") or self.wants_queue:
             for number in range(1, len(self.upload_slots) + 1):
                 if data.get(f"image_{number}") and not data.get(f"alt_{number}", "").strip():
                     self.add_error(
@@ -294,7 +376,40 @@ class PostForm(forms.Form):
                         f"alt_media_{asset.pk}",
                         f"Describe {asset} before scheduling the post (alt text).",
                     )
+            for asset in data.get("library") or []:
+                if not asset.alt_text.strip():
+                    self.add_error(
+                        "library",
+                        f"{asset} has no alt text: describe it in the media library, or "
+                        "attach it, before scheduling the post.",
+                    )
+            self._check_lengths(data)
+        kept = [a for a in self.attached if not data.get(f"remove_media_{a.pk}")]
+        uploads = [n for n in range(1, len(self.upload_slots) + 1) if data.get(f"image_{n}")]
+        total = len(kept) + len(data.get("library") or []) + len(uploads)
+        if total > MAX_IMAGES:
+            self.add_error(
+                "library", f"A post takes up to {MAX_IMAGES} images; this one would have {total}."
+            )
         return data
+
+    def _check_lengths(self, data: dict[str, Any]) -> None:
+        """Each chosen channel's network counts its own text (the connectors' rules, see
+        ``content.composer``); a text too long for one is refused before scheduling."""
+        thread = {f"thread_{n}": data.get(f"thread_{n}") or "" for n in range(2, THREAD_PARTS + 1)}
+        for channel in data.get("channels") or []:
+            override = data.get(f"override_{channel.pk}") or ""
+            texts = (
+                {f"override_{channel.pk}": override}
+                if override
+                else {"text": data.get("text") or ""}
+            )
+            texts.update({name: part for name, part in thread.items() if part.strip()})
+            texts[f"first_comment_{channel.pk}"] = data.get(f"first_comment_{channel.pk}") or ""
+            for name, messages in composer.length_problems(channel, texts).items():
+                for message in messages:
+                    if name in self.fields:
+                        self.add_error(name, message)
 
     def media_plan(
         self,
@@ -304,6 +419,7 @@ class PostForm(forms.Form):
         data = self.cleaned_data
         kept = [a for a in self.attached if not data.get(f"remove_media_{a.pk}")]
         alts = {a: data.get(f"alt_media_{a.pk}", "") for a in kept}
+        kept += list(data.get("library") or [])
         uploads = [
             (n, data[f"image_{n}"], data.get(f"alt_{n}", ""))
             for n in range(1, len(self.upload_slots) + 1)
@@ -332,6 +448,7 @@ class PostForm(forms.Form):
         content = PostContent(
             text=data["text"],
             title=data["title"],
+            thread=[data[f"thread_{n}"] for n in range(2, THREAD_PARTS + 1)],
             channel_ids=[c.pk for c in data["channels"]],
             label_ids=[label.pk for label in data["labels"]],
             pillar_id=data["pillar"].pk if data["pillar"] else None,
@@ -347,3 +464,61 @@ class PostForm(forms.Form):
                 if data[name] is None:
                     content.cleared.add(f"{name}_id")
         return content
+
+    def delivery_texts(self) -> dict[int, tuple[str, str]]:
+        """Channel id → (its version of the text, its first comment), for the chosen ones."""
+        data = self.cleaned_data
+        return {
+            c.pk: (data.get(f"override_{c.pk}") or "", data.get(f"first_comment_{c.pk}") or "")
+            for c in data["channels"]
+        }
+
+
+class HashtagGroupForm(forms.ModelForm):
+    class Meta:
+        model = HashtagGroup
+        fields = ["name", "hashtags"]
+        labels = {"name": "Group name", "hashtags": "Hashtags"}
+
+    # The hashtags are checked and normalised by ``HashtagGroup.clean`` (the API's rule too).
+
+
+class PostTemplateForm(forms.ModelForm):
+    class Meta:
+        model = PostTemplate
+        fields = ["name", "text"]
+        labels = {"name": "Template name", "text": "Template"}
+        help_texts = {
+            "text": "Use {placeholders} such as {product} or {date}; the composer asks for them."
+        }
+        widgets = {"text": forms.Textarea(attrs={"rows": 4})}
+
+
+class UtmDefaultsForm(forms.Form):
+    source = forms.CharField(
+        label="utm_source",
+        max_length=100,
+        help_text="Per network links use the network's name instead.",
+    )
+    medium = forms.CharField(label="utm_medium", max_length=100)
+    campaign = forms.CharField(
+        label="utm_campaign",
+        max_length=100,
+        required=False,
+        help_text="Used when the post's campaign has no UTM name of its own.",
+    )
+
+
+class SignatureForm(forms.Form):
+    """One signature per channel, offered at the end of that channel's text."""
+
+    def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channels = channels
+        for channel in channels:
+            self.fields[f"signature_{channel.pk}"] = forms.CharField(
+                label=f"Signature for {channel.handle} on {channel.get_network_display()}",
+                max_length=300,
+                required=False,
+                initial=channel.signature,
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -75,11 +76,47 @@ class MediaKind(models.TextChoices):
     VIDEO = "video", "Video"
 
 
+class MediaFolder(WorkspaceOwned):
+    """A named shelf in the media library; an asset sits in at most one (flat, no nesting)."""
+
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="unique_media_folder_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MediaTag(WorkspaceOwned):
+    """A word to find media by; an asset has any number of them."""
+
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="unique_media_tag_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def media_path(instance: MediaAsset, filename: str) -> str:
     # Files are named by checksum so two workspaces never collide and names leak nothing.
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     checksum = instance.checksum
     return f"workspaces/{instance.workspace_id}/{checksum[:2]}/{checksum}.{extension}"
+
+
+def thumbnail_path(instance: MediaAsset, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    checksum = instance.checksum
+    return f"workspaces/{instance.workspace_id}/{checksum[:2]}/{checksum}.thumb.{extension}"
 
 
 class MediaAsset(WorkspaceOwned):
@@ -97,6 +134,14 @@ class MediaAsset(WorkspaceOwned):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The media library (content.media): a small preview, where the asset is filed, what it
+    # is about, and what ffprobe read from a video ("" when it was not run).
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=300, blank=True)
+    folder = models.ForeignKey(
+        MediaFolder, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    tags = models.ManyToManyField(MediaTag, blank=True, related_name="assets")
+    video_codec = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -115,6 +160,9 @@ class Post(WorkspaceOwned):
 
     title = models.CharField(max_length=200, blank=True, help_text="Internal name, not published.")
     text = models.TextField(blank=True)
+    # The parts that follow ``text`` as replies, in order (a thread); networks without
+    # threads publish ``text`` only.
+    thread = models.JSONField(default=list, blank=True)
     media = models.ManyToManyField(MediaAsset, blank=True, related_name="posts")
     labels = models.ManyToManyField(Label, blank=True, related_name="posts")
     pillar = models.ForeignKey(
@@ -170,3 +218,98 @@ class PostVersion(models.Model):
     @property
     def workspace_id(self) -> int:
         return self.post.workspace_id
+
+
+# --- Composer aids (issue 5, item 3) --------------------------------------------------------
+
+
+def normalize_hashtags(value: str) -> str:
+    """``"baking, #bread"`` → ``"#baking #bread"``; refuses what no network takes as a tag."""
+    words = value.replace(",", " ").split()
+    tags = list(dict.fromkeys(w if w.startswith("#") else f"#{w}" for w in words))
+    bad = [t for t in tags if len(t) < 2 or not t[1:].replace("_", "").isalnum()]
+    if bad:
+        raise ValidationError(
+            {"hashtags": [f"Use letters, digits and underscores after #: fix {', '.join(bad)}."]}
+        )
+    if not tags:
+        raise ValidationError({"hashtags": ["Give at least one hashtag."]})
+    return " ".join(tags)
+
+
+class HashtagGroup(WorkspaceOwned):
+    """A saved set of hashtags the composer inserts in one click."""
+
+    name = models.CharField(max_length=60)
+    hashtags = models.CharField(max_length=500, help_text="Hashtags separated by spaces.")
+
+    def clean(self) -> None:
+        self.hashtags = normalize_hashtags(self.hashtags)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="unique_hashtag_group_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostTemplate(WorkspaceOwned):
+    """Reusable text with ``{placeholders}`` the composer asks for before inserting it."""
+
+    name = models.CharField(max_length=80)
+    text = models.TextField(max_length=5000)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="unique_post_template_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UtmDefaults(WorkspaceOwned):
+    """The workspace's UTM tags for links; the campaign name comes from the post's campaign
+    (its ``utm_campaign``), else ``campaign`` here."""
+
+    source = models.CharField(max_length=100, default="socialdesk")
+    medium = models.CharField(max_length=100, default="social")
+    campaign = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="one_utm_defaults")]
+
+    def __str__(self) -> str:
+        return f"UTM defaults of workspace {self.workspace_id}"
+
+
+class ComposerDraft(WorkspaceOwned):
+    """What a person typed in the composer and has not saved yet, one per person per post
+    (``post`` null: a new post). Written by autosave; deleted when the post is saved."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "user", "post"], name="one_draft_per_user_and_post"
+            ),
+            # NULLs are distinct in a unique constraint: one new-post draft needs its own.
+            models.UniqueConstraint(
+                fields=["workspace", "user"],
+                condition=models.Q(post=None),
+                name="one_new_post_draft_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft of {self.user_id} for post {self.post_id or 'new'}"

@@ -34,6 +34,8 @@ class PostContent:
 
     text: str | None = None
     title: str | None = None
+    # The parts that follow ``text`` as replies (a thread); empty parts are dropped.
+    thread: list[str] | None = None
     channel_ids: list[int] | None = None
     media_ids: list[int] | None = None
     label_ids: list[int] | None = None
@@ -66,6 +68,11 @@ def _resolve(workspace: Workspace, content: PostContent) -> dict:
     resolved: dict = {}
     if content.text is not None and len(content.text) > MAX_TEXT:
         errors["text"] = [f"Text is {len(content.text)} characters; the limit is {MAX_TEXT}."]
+    for number, part in enumerate(content.thread or [], start=2):
+        if len(part) > MAX_TEXT:
+            errors.setdefault("thread", []).append(
+                f"Part {number} of the thread is {len(part)} characters; the limit is {MAX_TEXT}."
+            )
     if content.scheduled_at is not None:
         if timezone.is_naive(content.scheduled_at):
             errors["scheduled_at"] = [
@@ -96,6 +103,10 @@ def _resolve(workspace: Workspace, content: PostContent) -> dict:
     if errors:
         raise ValidationError(errors)
     return resolved
+
+
+def _parts(thread: list[str] | None) -> list[str]:
+    return [part for part in (thread or []) if part.strip()]
 
 
 def _record_version(post: Post, author: User | None) -> PostVersion:
@@ -148,6 +159,12 @@ def _move_to_time(delivery: Delivery, scheduled_at: datetime | None, actor: User
                 enqueued_for=None,
             )
         return
+    # The same send checks as ``publishing.services.schedule`` (one place for the rule): a
+    # connected channel, content the network accepts, any approval the workspace requires.
+    from socialdesk.publishing.services import send_problems
+
+    if problems := send_problems(delivery):
+        raise ValidationError(problems)
     if delivery.state == DeliveryState.SCHEDULED and delivery.scheduled_at == scheduled_at:
         return
     reason = "scheduled" if delivery.state == DeliveryState.DRAFT else "rescheduled"
@@ -198,6 +215,7 @@ def create_post(workspace: Workspace, author: User | None, content: PostContent)
             author=author,
             title=content.title or "",
             text=content.text or "",
+            thread=_parts(content.thread),
             pillar=resolved.get("pillar_id"),
             campaign=resolved.get("campaign_id"),
         )
@@ -226,6 +244,9 @@ def update_post(post: Post, editor: User | None, content: PostContent) -> Post:
         if content.title is not None:
             post.title = content.title
             changed.append("title")
+        if content.thread is not None:
+            post.thread = _parts(content.thread)
+            changed.append("thread")
         if "pillar_id" in resolved or "pillar_id" in content.cleared:
             post.pillar = resolved.get("pillar_id")
             changed.append("pillar")

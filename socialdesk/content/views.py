@@ -1,4 +1,6 @@
-"""Post pages: the filtered list, the simple editor, and deleting with a confirmation.
+"""Post pages: the filtered list, the composer, and deleting with a confirmation; the
+composer's autosave and UTM endpoints and its settings page (hashtag groups, templates, UTM
+defaults, channel signatures).
 
 Thin function views: authorize with ``web.helpers.enter``, parse with a form, call
 ``content.services``, render. Each works as a plain form post; the list also answers htmx
@@ -7,25 +9,42 @@ requests with only its results block.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F, OuterRef, Prefetch, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string, select_template
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
+from socialdesk.networks.models import Channel
+from socialdesk.publishing import queues
 from socialdesk.publishing.models import Delivery
 from socialdesk.web.helpers import apply_errors, enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
-from socialdesk.workspaces.models import User
+from socialdesk.workspaces.models import Membership, User
 
-from . import services
-from .forms import SERVICE_FIELDS, PostFilterForm, PostForm
+from . import composer, media, services
+from .forms import (
+    SERVICE_FIELDS,
+    HashtagGroupForm,
+    PostFilterForm,
+    PostForm,
+    PostTemplateForm,
+    SignatureForm,
+    UtmDefaultsForm,
+)
 from .media import update_alt_text, upload_media
-from .models import MediaAsset, Post
+from .models import Campaign, HashtagGroup, MediaAsset, Post, PostTemplate
 
 PAGE_SIZE = 20
 
@@ -76,43 +95,103 @@ def post_list(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_create(request: HttpRequest, slug: str) -> HttpResponse:
     membership = enter(request, slug, "posts.create")
-    workspace = membership.workspace
-    form = PostForm(request.POST or None, request.FILES or None, workspace=workspace)
-    if request.method == "POST" and form.is_valid():
-        try:
-            post = _save_with_media(form, request.user, None)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            apply_errors(form, exc, SERVICE_FIELDS)  # type: ignore[arg-type]
-        else:
-            messages.success(request, _saved_message(post, "created"))
-            return redirect("post_list", slug=workspace.slug)
-    status = 400 if form.errors else 200
-    return render(request, "content/post_form.html", {"form": form}, status=status)
+    return _compose(request, membership, None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     membership = enter(request, slug, "posts.edit")
+    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    return _compose(request, membership, post)
+
+
+def _compose(request: HttpRequest, membership: Membership, post: Post | None) -> HttpResponse:
+    """The composer for a new post (``post`` None) or an existing one.
+
+    GET restores the person's autosaved draft when there is one newer than the post; a valid
+    POST saves the post, its per-channel versions and first comments in one transaction and
+    forgets the draft.
+    """
     workspace = membership.workspace
-    post = get_in_workspace(Post, workspace, pk=post_id)
-    form = PostForm(request.POST or None, request.FILES or None, workspace=workspace, post=post)
+    user: User = request.user  # type: ignore[assignment]
+    draft = None
+    initial: dict[str, Any] | None = None
+    if request.method == "GET":
+        draft = composer.draft_for(workspace, user, post)
+        if draft is not None:
+            initial = PostForm.initial_for(post) if post is not None else {}
+            initial.update(draft.data)
+    kwargs: dict[str, Any] = {"workspace": workspace, "post": post}
+    if initial is not None:
+        kwargs["initial"] = initial
+    form = PostForm(request.POST or None, request.FILES or None, **kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            _save_with_media(form, request.user, post)  # type: ignore[arg-type]
+            saved = _save_with_media(form, user, post)
         except ValidationError as exc:
             apply_errors(form, exc, SERVICE_FIELDS)  # type: ignore[arg-type]
         else:
-            messages.success(request, _saved_message(post, "saved"))
+            composer.discard_draft(workspace, user, post)
+            verb = "saved" if post else "created"
+            if form.wants_queue:
+                messages.success(request, f"Post {verb} and added to the queue.")
+            else:
+                messages.success(request, _saved_message(saved, verb))
             return redirect("post_list", slug=workspace.slug)
-    deliveries = post.deliveries.select_related("channel").order_by("channel__network")
     context = {
         "form": form,
         "post": post,
-        "deliveries": deliveries,
-        "can_delete": membership.can("posts.delete"),
+        "draft": draft,
+        "deliveries": (
+            post.deliveries.select_related("channel").order_by("channel__network")
+            if post is not None
+            else []
+        ),
+        "can_delete": post is not None and membership.can("posts.delete"),
+        "can_manage_aids": membership.can("taxonomy.manage"),
+        "channel_rules": composer.channel_rules(form.channel_list),
+        "hashtag_groups": HashtagGroup.objects.in_workspace(workspace),  # type: ignore[attr-defined]
+        "templates": [
+            {
+                "id": t.pk,
+                "name": t.name,
+                "text": t.text,
+                "placeholders": composer.placeholders(t.text),
+            }
+            for t in PostTemplate.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        ],
+        "library_assets": {
+            a.pk: a
+            for a in form.fields["library"].queryset  # type: ignore[attr-defined]
+        },
+        "panels": _optional_panels(request, post),
     }
     return render(request, "content/post_form.html", context, status=400 if form.errors else 200)
+
+
+# Panels other areas add to the composer of a saved post when their apps are installed:
+# workflow's checklist and brand voice panel, review's comments. The page works without them.
+WORKFLOW_PANEL = "workflow/_post_panel.html"
+
+
+def _optional_panels(request: HttpRequest, post: Post | None) -> list[SafeString]:
+    if post is None:
+        return []
+    panels: list[SafeString] = []
+    if apps.is_installed("socialdesk.workflow"):
+        try:
+            select_template([WORKFLOW_PANEL])
+        except TemplateDoesNotExist:
+            pass
+        else:
+            html = render_to_string(WORKFLOW_PANEL, {"post": post}, request=request)
+            panels.append(mark_safe(html))  # noqa: S308 - rendered (and escaped) by templates
+    if apps.is_installed("socialdesk.review"):
+        from socialdesk.review.templatetags.review_tags import review_comments
+
+        panels.append(review_comments({"request": request}, post))
+    return panels
 
 
 @login_required
@@ -158,16 +237,184 @@ def _save_with_media(form: PostForm, user: User, post: Post | None) -> Post:
             media_ids = [a.pk for a in kept] + [a.pk for a in uploaded]
             if post is None:
                 content.media_ids = media_ids
-                return services.create_post(form.workspace, user, content)
-            if media_ids != [a.pk for a in form.attached]:
-                content.media_ids = media_ids
-            return services.update_post(post, user, content)
+                saved = services.create_post(form.workspace, user, content)
+            else:
+                if media_ids != [a.pk for a in form.attached]:
+                    content.media_ids = media_ids
+                saved = services.update_post(post, user, content)
+            _save_channel_texts(saved, form.delivery_texts())
+            if form.wants_queue:
+                for delivery in saved.deliveries.select_related("channel"):
+                    queues.add_to_queue(delivery, user)
+            return saved
     except Exception:
         for asset in uploaded:
-            asset.file.delete(save=False)
+            media.discard_files(asset)  # the file and its thumbnail
         raise
+
+
+def _save_channel_texts(post: Post, texts: dict[int, tuple[str, str]]) -> None:
+    """Give each delivery its own version and first comment; unchanged ones are not touched
+    (a published delivery cannot change, and need not)."""
+    for delivery in post.deliveries.all():
+        override, first_comment = texts.get(delivery.channel_id, ("", ""))
+        if (delivery.text_override, delivery.first_comment) != (override, first_comment):
+            try:
+                services.update_delivery(
+                    delivery, text_override=override, first_comment=first_comment
+                )
+            except ValidationError as exc:
+                raise ValidationError(
+                    {
+                        f"override_{delivery.channel_id}": [
+                            f"{delivery.channel}: {' '.join(exc.messages)}"
+                        ]
+                    }
+                ) from None
 
 
 def _saved_message(post: Post, verb: str) -> str:
     scheduled = post.deliveries.exclude(scheduled_at=None).exists()
     return f"Post {verb}" + (" and scheduled." if scheduled else " as a draft.")
+
+
+# --- Composer endpoints -----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def composer_autosave(request: HttpRequest, slug: str) -> HttpResponse:
+    """Keep what the person typed (the composer posts its fields here as they type); answers
+    JSON with the time it was saved, for the page's "Saved" status."""
+    membership = enter(request, slug, "posts.create")
+    workspace = membership.workspace
+    post = None
+    post_id = request.POST.get("post", "")
+    if post_id:
+        if not post_id.isdigit():
+            return JsonResponse({"error": "post must be a post id."}, status=400)
+        membership = enter(request, slug, "posts.edit")
+        post = get_in_workspace(Post, workspace, pk=int(post_id))
+    now = timezone.now()
+    data = composer.draft_data(request.POST)
+    composer.save_draft(workspace, request.user, post, data, now)  # type: ignore[arg-type]
+    local = timezone.localtime(now, workspace.zone)
+    return JsonResponse({"saved_at": now.isoformat(), "saved_label": local.strftime("%H:%M")})
+
+
+@login_required
+@require_POST
+def composer_discard(request: HttpRequest, slug: str) -> HttpResponse:
+    """Forget the person's autosaved draft and show the post as saved."""
+    membership = enter(request, slug, "posts.create")
+    post_id = request.POST.get("post", "")
+    post = None
+    if post_id.isdigit():
+        post = get_in_workspace(Post, membership.workspace, pk=int(post_id))
+    composer.discard_draft(membership.workspace, request.user, post)  # type: ignore[arg-type]
+    messages.info(request, "The unsaved draft was discarded.")
+    if post is not None:
+        return redirect("post_edit", slug=slug, post_id=post.pk)
+    return redirect("post_create", slug=slug)
+
+
+@login_required
+@require_POST
+def composer_utm(request: HttpRequest, slug: str) -> HttpResponse:
+    """The text with UTM tags added to its links: the workspace's defaults, the campaign's
+    UTM name, and the network's name as the source when a channel is given."""
+    membership = enter(request, slug, "posts.create")
+    workspace = membership.workspace
+    text = request.POST.get("text", "")
+    if len(text) > services.MAX_TEXT:
+        return JsonResponse({"error": f"The text is longer than {services.MAX_TEXT}."}, status=400)
+    campaign = None
+    channel = None
+    campaign_id = request.POST.get("campaign", "")
+    channel_id = request.POST.get("channel", "")
+    if campaign_id.isdigit():
+        campaign = Campaign.objects.in_workspace(workspace).filter(pk=campaign_id).first()  # type: ignore[attr-defined]
+    if channel_id.isdigit():
+        channel = Channel.objects.in_workspace(workspace).filter(pk=channel_id).first()  # type: ignore[attr-defined]
+    tags = composer.utm_tags(workspace, campaign, channel.network if channel else "")
+    return JsonResponse({"text": composer.apply_utm(text, tags), "tags": tags})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def composer_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """Hashtag groups, templates, UTM defaults and channel signatures, on one page; each
+    section is its own plain form (``section`` says which was sent)."""
+    membership = enter(request, slug, "taxonomy.manage")
+    workspace = membership.workspace
+    defaults = composer.utm_defaults(workspace)
+    channels = list(Channel.objects.in_workspace(workspace))  # type: ignore[attr-defined]
+    section = request.POST.get("section", "") if request.method == "POST" else ""
+    data = request.POST if section else None
+    hashtag_form = HashtagGroupForm(data if section == "hashtags" else None, prefix="hashtags")
+    template_form = PostTemplateForm(data if section == "template" else None, prefix="template")
+    utm_form = UtmDefaultsForm(
+        data if section == "utm" else None,
+        prefix="utm",
+        initial={
+            "source": defaults.source,
+            "medium": defaults.medium,
+            "campaign": defaults.campaign,
+        },
+    )
+    signature_form = SignatureForm(
+        data if section == "signatures" else None, channels=channels, prefix="sig"
+    )
+    saved = None
+    if section == "hashtags" and hashtag_form.is_valid():
+        group = hashtag_form.save(commit=False)
+        group.workspace = workspace
+        saved = _save_unique(hashtag_form, group, "Hashtag group saved.")
+    elif section == "template" and template_form.is_valid():
+        template = template_form.save(commit=False)
+        template.workspace = workspace
+        saved = _save_unique(template_form, template, "Template saved.")
+    elif section == "utm" and utm_form.is_valid():
+        for name, value in utm_form.cleaned_data.items():
+            setattr(defaults, name, value)
+        defaults.save()
+        saved = "UTM defaults saved."
+    elif section == "signatures" and signature_form.is_valid():
+        if not membership.can("channels.manage"):
+            signature_form.add_error(None, "Only owners and managers change channel signatures.")
+        else:
+            with transaction.atomic():
+                for channel in channels:
+                    channel.signature = signature_form.cleaned_data[f"signature_{channel.pk}"]
+                    channel.save(update_fields=["signature"])
+            saved = "Signatures saved."
+    elif section in ("delete_hashtags", "delete_template"):
+        model = HashtagGroup if section == "delete_hashtags" else PostTemplate
+        pk = request.POST.get("id", "")
+        if pk.isdigit():
+            model.objects.in_workspace(workspace).filter(pk=pk).delete()  # type: ignore[attr-defined]
+        saved = "Deleted."
+    if saved:
+        messages.success(request, saved)
+        return redirect("composer_settings", slug=slug)
+    context = {
+        "hashtag_form": hashtag_form,
+        "template_form": template_form,
+        "utm_form": utm_form,
+        "signature_form": signature_form,
+        "groups": HashtagGroup.objects.in_workspace(workspace),  # type: ignore[attr-defined]
+        "templates": PostTemplate.objects.in_workspace(workspace),  # type: ignore[attr-defined]
+        "tab": "composer",
+    }
+    errors = any(f.errors for f in (hashtag_form, template_form, utm_form, signature_form))
+    return render(request, "content/composer_settings.html", context, status=400 if errors else 200)
+
+
+def _save_unique(form: Any, obj: Any, message: str) -> str | None:
+    """Save ``obj``; a name the workspace already uses is an error next to the name."""
+    clash = type(obj).objects.filter(workspace=obj.workspace, name=obj.name).exclude(pk=obj.pk)
+    if clash.exists():
+        form.add_error("name", f"This workspace already has one named {obj.name!r}.")
+        return None
+    obj.save()
+    return message

@@ -36,6 +36,8 @@ class Channel(WorkspaceOwned):
     status = models.CharField(
         max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED
     )
+    # Offered by the composer at the end of this channel's text (issue 5, item 3).
+    signature = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

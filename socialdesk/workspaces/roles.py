@@ -61,6 +61,24 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "taxonomy.view": EVERYONE,  # labels, pillars, campaigns
     "taxonomy.manage": frozenset({OWNER, MANAGER}),
     "analytics.view": frozenset({OWNER, MANAGER, ANALYST}),
+    # Notifications: everybody reads and marks only their own, and sets their own email.
+    "notifications.view": EVERYONE,
+    "notifications.update": EVERYONE,
+    "webhooks.view": frozenset({OWNER, MANAGER}),
+    "webhooks.manage": frozenset({OWNER, MANAGER}),
+    # Review: a client member sees and writes only external comments (review.services).
+    "comments.view": EVERYONE,
+    "comments.create": frozenset({OWNER, MANAGER, CREATOR, APPROVER, CLIENT}),
+    "comments.resolve": frozenset({OWNER, MANAGER, CREATOR, APPROVER}),
+    "review_links.view": frozenset({OWNER, MANAGER, APPROVER}),
+    "review_links.manage": frozenset({OWNER, MANAGER, APPROVER}),
+    # Workflow: stages, checklists, approvals, audit log (socialdesk.workflow).
+    "workflow.view": EVERYONE,
+    "workflow.move": frozenset({OWNER, MANAGER, CREATOR}),
+    "workflow.override": frozenset({OWNER, MANAGER}),
+    "workflow.manage": frozenset({OWNER, MANAGER}),
+    "approvals.decide": frozenset({OWNER, MANAGER, APPROVER, CLIENT}),
+    "audit.view": frozenset({OWNER, MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.

@@ -36,3 +36,21 @@
     });
   });
 })();
+
+// Calendar feed (web/ical.py): a "Copy" button next to a read-only address.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var input = document.getElementById(button.dataset.copyTarget);
+    if (!input) return;
+    input.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {});
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+})();
