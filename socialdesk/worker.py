@@ -32,6 +32,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
+from socialdesk.publishing import queues
 from socialdesk.publishing.dispatch import sweep
 from socialdesk.publishing.models import WorkerHeartbeat
 from socialdesk.workflow.reminders import on_heartbeat as send_workflow_reminders
@@ -113,6 +114,7 @@ class Heartbeat:
             report = sweep()
             send_due_digests()  # the daily notification digests; never raises
             send_workflow_reminders()  # steps due tomorrow and overdue; never raises
+            queues.on_heartbeat()  # published evergreen posts back into their queues
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

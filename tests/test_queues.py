@@ -169,6 +169,22 @@ def test_an_evergreen_post_returns_after_its_interval_with_the_next_variant(
     assert third.delivery.text == "Our sourdough starter is 12 years old"
 
 
+def test_the_worker_heartbeat_brings_a_published_evergreen_post_back_on_its_own(
+    workspace, owner, channel, slots, monkeypatch
+):
+    a = draft(workspace, owner, channel, "Our sourdough starter is 12 years old")
+    queues.add_to_queue(a, owner, evergreen=True, interval_days=30, now=NOW)
+    Delivery.objects.filter(pk=a.pk).update(state=S.PUBLISHED, published_at=NOW)
+    monkeypatch.setattr(queues, "_last_evergreen_run", None)
+
+    assert queues.on_heartbeat(now=NOW + timedelta(hours=1)) == 1
+    copy = QueueEntry.objects.exclude(delivery=a).get()
+    assert copy.delivery.state == S.SCHEDULED
+    assert copy.delivery.scheduled_at >= NOW + timedelta(days=30)
+    # A beat soon after does not look again.
+    assert queues.on_heartbeat(now=NOW + timedelta(hours=1, minutes=1)) == 0
+
+
 def test_slots_refuse_a_bad_weekday_or_time(channel):
     with pytest.raises(ValidationError) as caught:
         queues.set_slots(channel, [(7, time(9))])

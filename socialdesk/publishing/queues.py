@@ -18,6 +18,7 @@ the end of the queue, not earlier than ``interval_days`` after publication.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -33,6 +34,7 @@ from . import services
 from .models import WEEKDAYS, Delivery, DeliveryState, Queue, QueueEntry, Slot
 
 S = DeliveryState
+logger = logging.getLogger(__name__)
 # How far ahead the queue looks for free slots; entries beyond it wait as drafts.
 HORIZON = timedelta(days=366)
 # A slot closer than this to now is not offered: the person needs time to change their mind,
@@ -134,13 +136,23 @@ def _taken(channel: Channel, after: datetime, until: datetime, exclude: set[int]
 
 
 def free_slots(
-    channel: Channel, start: datetime, end: datetime, now: datetime | None = None
+    channel: Channel,
+    start: datetime,
+    end: datetime,
+    now: datetime | None = None,
+    *,
+    taken: set[datetime] | None = None,
 ) -> list[datetime]:
     """Slot occurrences in [start, end) that no delivery of the channel holds (the queue's
-    own scheduled entries hold theirs), not earlier than now: what the calendar shows."""
+    own scheduled entries hold theirs), not earlier than now: what the calendar shows.
+
+    ``taken``: the times the channel's deliveries in [start, end) hold (states
+    ``HOLDS_TIME``), when the caller has already read them; asked of the database otherwise.
+    """
     now = now or timezone.now()
     after = max(start - timedelta(microseconds=1), now + LEAD)
-    taken = _taken(channel, after, end, exclude=set())
+    if taken is None:
+        taken = _taken(channel, after, end, exclude=set())
     return [at for at in occurrences(channel, after, end) if at < end and at not in taken]
 
 
@@ -365,3 +377,28 @@ def requeue_evergreens(channel: Channel, *, now: datetime | None = None) -> list
         )
         QueueEntry.objects.filter(pk=entry.pk).update(requeued=True)
     return created
+
+
+# The worker's heartbeat brings published evergreen posts back: refilling is cheap, but there
+# is no need to look more often than this.
+EVERGREEN_EVERY = timedelta(minutes=10)
+_last_evergreen_run: datetime | None = None
+
+
+def on_heartbeat(now: datetime | None = None) -> int:
+    """Refill every queue with a published evergreen post waiting to come back, at most every
+    ``EVERGREEN_EVERY``; the number of queues refilled. Never raises: the loop must go on."""
+    global _last_evergreen_run
+    now = now or timezone.now()
+    if _last_evergreen_run is not None and now - _last_evergreen_run < EVERGREEN_EVERY:
+        return 0
+    _last_evergreen_run = now
+    due = QueueEntry.objects.filter(evergreen=True, requeued=False, delivery__state=S.PUBLISHED)
+    refilled = 0
+    for channel in Channel.objects.filter(pk__in=due.values("channel_id")):
+        try:
+            refill(channel, "system: evergreen queue", now=now)
+            refilled += 1
+        except Exception:
+            logger.exception("Could not bring evergreen posts back into %s's queue", channel)
+    return refilled
