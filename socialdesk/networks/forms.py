@@ -83,3 +83,27 @@ class ReconnectBlueskyForm(forms.Form):
         ),
         error_messages={"required": "Enter the server's address, e.g. https://bsky.social."},
     )
+
+
+class ConnectMastodonForm(forms.Form):
+    instance_url = forms.CharField(
+        label="Instance",
+        max_length=300,
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "mastodon.social",
+                "inputmode": "url",
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+        help_text="The server your account is on: the part after the second @ of your handle.",
+        error_messages={"required": "Enter your instance, e.g. mastodon.social."},
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        choices=_zone_choices,
+        help_text="Times for this channel are entered and shown in this zone.",
+    )

@@ -69,3 +69,38 @@ class Channel(WorkspaceOwned):
     @property
     def is_connected(self) -> bool:
         return self.status == ChannelStatus.CONNECTED
+
+
+class MastodonApp(models.Model):
+    """Socialdesk's registration as an app on one Mastodon instance (``POST /api/v1/apps``),
+    kept so every account of the instance connects through the same one. The client secret
+    is encrypted like channel credentials."""
+
+    instance_url = models.CharField(max_length=300)
+    redirect_uri = models.CharField(max_length=500)
+    client_id = models.CharField(max_length=200)
+    credentials_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance_url", "redirect_uri"], name="one_mastodon_app_per_instance"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Socialdesk on {self.instance_url}"
+
+    def __repr__(self) -> str:
+        return f"<MastodonApp {self.pk} {self.instance_url}>"
+
+    @property
+    def app(self) -> dict[str, str]:
+        """What ``mastodon.authorization_url`` and ``exchange_code`` take."""
+        secret = crypto.decrypt_json(self.credentials_encrypted).get("client_secret", "")
+        return {
+            "instance_url": self.instance_url,
+            "client_id": self.client_id,
+            "client_secret": secret,
+        }

@@ -248,7 +248,7 @@ def disconnect(channel: Channel) -> Channel:
     sent while it is disconnected: scheduling and sending both refuse a disconnected channel.
     """
     stored = channel.credentials
-    kept = {key: stored[key] for key in ("handle", "pds_url") if stored.get(key)}
+    kept = {key: stored[key] for key in ("handle", "pds_url", "instance_url") if stored.get(key)}
     channel.set_credentials(kept)
     channel.status = ChannelStatus.DISCONNECTED
     channel.save(update_fields=["credentials_encrypted", "status"])

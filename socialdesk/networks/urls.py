@@ -7,6 +7,13 @@ from . import views
 urlpatterns = [
     path("", views.channel_list, name="channel_list"),
     path("bluesky/connect/", views.bluesky_connect, name="bluesky_connect"),
+    path("mastodon/connect/", views.mastodon_connect, name="mastodon_connect"),
     path("<int:channel_id>/reconnect/", views.channel_reconnect, name="channel_reconnect"),
     path("<int:channel_id>/disconnect/", views.channel_disconnect, name="channel_disconnect"),
+]
+
+# Mastodon redirects back to one fixed address per registration, so the callback lives
+# outside any workspace (the workspace is in the flow the session keeps).
+callback_urlpatterns = [
+    path("mastodon/callback/", views.mastodon_callback, name="mastodon_callback"),
 ]

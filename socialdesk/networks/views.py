@@ -1,4 +1,5 @@
-"""The Channels page: the workspace's accounts, connecting Bluesky, reconnecting, disconnecting.
+"""The Channels page: the workspace's accounts, connecting Bluesky (app password) and Mastodon
+(the instance's OAuth flow, ``mastodon_connect``), reconnecting, disconnecting.
 
 Thin function views: authorize with ``web.helpers.enter`` (``channels.view`` to see,
 ``channels.manage`` to change; 404 for outsiders, 403 for other roles), parse with a form,
@@ -12,15 +13,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.web.helpers import apply_errors, enter
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership
 
+from . import mastodon_connect as oauth_flow
 from . import services
 from .bluesky import DEFAULT_PDS
-from .forms import ConnectBlueskyForm, ReconnectBlueskyForm
+from .forms import ConnectBlueskyForm, ConnectMastodonForm, ReconnectBlueskyForm
 from .models import Channel, ChannelStatus, Network
 
 
@@ -29,12 +33,14 @@ def _list_page(
     membership: Membership,
     form: ConnectBlueskyForm | None = None,
     status: int = 200,
+    mastodon_form: ConnectMastodonForm | None = None,
 ) -> HttpResponse:
     can_manage = membership.can("channels.manage")
     context = {
         "channels": services.channels_of(membership.workspace),
         "can_manage": can_manage,
         "connect_form": (form or ConnectBlueskyForm()) if can_manage else None,
+        "mastodon_form": (mastodon_form or ConnectMastodonForm()) if can_manage else None,
     }
     return render(request, "networks/channel_list.html", context, status=status)
 
@@ -106,3 +112,80 @@ def channel_disconnect(request: HttpRequest, slug: str, channel_id: int) -> Http
         return redirect("channel_list", slug=slug)
     context = {"channel": channel, "pending": services.pending_deliveries(channel)}
     return render(request, "networks/channel_disconnect.html", context)
+
+
+def _mastodon_redirect_uri(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("mastodon_callback"))
+
+
+@login_required
+@require_POST
+def mastodon_connect(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start the instance's OAuth flow: register there (once) and send the person to approve.
+
+    With ``channel`` (a Mastodon channel's id) the flow reconnects that channel."""
+    membership = enter(request, slug, "channels.manage")
+    form = ConnectMastodonForm(request.POST)
+    channel = None
+    channel_id = request.POST.get("channel", "")
+    if channel_id:
+        if not channel_id.isdigit():
+            raise Http404("No such channel.")
+        channel = get_in_workspace(Channel, membership.workspace, pk=int(channel_id))
+        if channel.network != Network.MASTODON:
+            raise Http404("Only Mastodon channels connect through Mastodon.")
+    if form.is_valid():
+        try:
+            started = oauth_flow.start(
+                request.session,
+                membership.workspace,
+                form.cleaned_data["instance_url"],
+                _mastodon_redirect_uri(request),
+                time_zone=form.cleaned_data["time_zone"],
+                channel=channel,
+                now=timezone.now(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc, {})
+        else:
+            return redirect(started.authorize_url)
+    return _list_page(request, membership, status=400, mastodon_form=form)
+
+
+@login_required
+def mastodon_callback(request: HttpRequest) -> HttpResponse:
+    """Where the instance sends the person back: ``code`` and ``state``, or ``error``."""
+    try:
+        flow = oauth_flow.take_flow(
+            request.session, request.GET.get("state", ""), now=timezone.now()
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("home")
+    slug = flow["workspace"]
+    membership = enter(request, slug, "channels.manage")
+    error = request.GET.get("error", "")
+    if error:
+        if error == "access_denied":
+            text = (
+                f"You did not allow Socialdesk on {flow['instance_url']}, so nothing was "
+                "connected. Connect again when you are ready."
+            )
+        else:
+            # The instance's own words; a query parameter, so shown as text and cut short.
+            detail = request.GET.get("error_description", "") or error
+            text = f"{flow['instance_url']} refused the connection: {detail[:200]}"
+        messages.error(request, text)
+        return redirect("channel_list", slug=slug)
+    try:
+        channel = oauth_flow.finish(
+            membership.workspace,
+            flow,
+            request.GET.get("code", ""),
+            _mastodon_redirect_uri(request),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{channel.handle} is connected. You can publish to it now.")
+    return redirect("channel_list", slug=slug)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from socialdesk.content import views as content_views
+from socialdesk.networks import urls as networks_urls
 from socialdesk.workspaces import views as workspace_views
 
 from . import views
@@ -62,6 +63,7 @@ urlpatterns = [
     path("w/<slug:slug>/posts/bulk/", include("socialdesk.content.bulk_urls")),
     path("", include("socialdesk.web.ical_urls")),
     path("w/<slug:slug>/channels/", include("socialdesk.networks.urls")),
+    path("channels/", include(networks_urls.callback_urlpatterns)),
     path("w/<slug:slug>/media/", include("socialdesk.content.media_urls")),
     path("w/<slug:slug>/calendar/", include("socialdesk.web.calendar")),
     path("w/<slug:slug>/", include("socialdesk.notifications.urls")),
