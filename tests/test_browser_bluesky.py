@@ -103,7 +103,11 @@ def test_a_person_connects_bluesky_and_an_image_post_goes_out_at_the_chosen_minu
     assert thumb.evaluate("img => img.naturalWidth") == 320
     shoot(page, "editor-media-attached")
 
-    # The worker, driven synchronously: not a second early, then at the chosen minute.
+    # The worker, driven synchronously: not a second early, then at the chosen minute. The
+    # editor's own requests (panels loading, autosave) must be over first: the SQLite test
+    # database is shared-cache in memory, where a write meeting another thread's lock fails.
+    page.wait_for_load_state("networkidle")
+    page.goto("about:blank")
     assert dispatch.run(delivery.pk, "test-worker", now=due - timedelta(seconds=1)) != "published"
     assert Delivery.objects.get(pk=delivery.pk).state == DeliveryState.SCHEDULED
     dispatch.run(delivery.pk, "test-worker", now=due)
