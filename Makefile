@@ -19,6 +19,7 @@ $(VENDOR)/.stamp: package.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/fullcalendar/index.global.min.js $(VENDOR)/fullcalendar.min.js
+	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/sortable.min.js  # workflow board drag and drop
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/  # accessibility checks in the browser tests
 	touch $(VENDOR)/.stamp
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from chromium import SHOTS, axe_violations
+from playwright.sync_api import expect
 
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.demo import DEMO_PASSWORD, build_demo
@@ -90,3 +91,87 @@ def test_workflow_pages_in_chromium(browser, live_server, demo):
         assert page.get_by_text("Rye launch").count() >= 1
         shoot(page, "my-work", size)
         context.close()
+
+
+def drag(page, card, column, shot: str | None = None) -> None:
+    """Drag ``card`` onto ``column`` with real pointer moves (SortableJS's pointer mode).
+
+    The grab point is the card's meta line, not its title link, as a person would grab it.
+    """
+    card.scroll_into_view_if_needed()
+    start = card.locator(".wf-card-meta").bounding_box()
+    page.mouse.move(start["x"] + 5, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 25, start["y"] + 20, steps=5)
+    end = column.bounding_box()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=15)
+    if shot:  # mid-drag: the card in hand and the columns that accept it
+        shoot(page, shot, "desktop")
+    page.mouse.up()
+
+
+def test_board_drag_and_drop_in_chromium(browser, live_server, demo):
+    """Issue 5 item 2: dragging a card to another stage moves it; a refused drag snaps back
+    and names the failing checklist items, with the manager's override form."""
+    base = live_server.url
+    workspace = demo["demo"].workspace
+    creator = demo["demo"].users["creator"]
+    # A draft that passes the Draft checklist (text, no link, no media): it may move on.
+    ready = create_post(
+        workspace,
+        creator,
+        PostContent(title="Sourdough class", text="Sourdough class on Saturday."),
+    )
+    draft = next(s for s in services.stages(workspace) if s.key == "draft")
+    services.move(ready, draft, user=creator)
+    review = review_id(demo)
+
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        sign_in(page, base, "manager@crumb.example")
+        page.goto(f"{base}/w/crumb/workflow/")
+        page.locator("[data-wf-drag-hint]").wait_for()  # board.js has made the board draggable
+        assert axe_violations(page) == [], size
+        context.close()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, base, "manager@crumb.example")
+    page.goto(f"{base}/w/crumb/workflow/")
+    page.locator("[data-wf-drag-hint]").wait_for()
+    review_column = page.locator(f'.wf-cards[data-stage="{review}"]')
+    draft_column = page.locator(f'.wf-cards[data-stage="{draft.pk}"]')
+
+    # Allowed: the card lands in Review, on the server too.
+    drag(
+        page,
+        page.locator(".wf-card", has_text="Sourdough class"),
+        review_column,
+        shot="board-dragging",
+    )
+    # The dropped card sits in Review at once; the announcement comes with the server's answer.
+    expect(page.locator("#wf-board-status")).to_contain_text("“Sourdough class” moved to Review.")
+    assert review_column.locator(".wf-card", has_text="Sourdough class").count() == 1
+    assert page.locator(".wf-refused").count() == 0
+    visit = services.StageVisit.objects.get(post=ready, left_at=None)
+    assert visit.stage_id == review
+    shoot(page, "board-dragged", "desktop")
+
+    # Refused: the card is back in Draft and the failing item is named, in an alert.
+    drag(page, page.locator(".wf-card", has_text="Rye launch"), review_column)
+    refusal = page.locator(".wf-refused[role=alert]")
+    refusal.wait_for()
+    assert "lacks utm_source" in refusal.inner_text()
+    assert draft_column.locator(".wf-card", has_text="Rye launch").count() == 1
+    assert review_column.locator(".wf-card", has_text="Rye launch").count() == 0
+    expect(page.locator("#wf-board-status")).to_contain_text("cannot move to Review")
+    shoot(page, "board-drag-refused", "desktop")
+
+    # The manager's override form from the refusal still works after the board was swapped.
+    refusal.get_by_label("Override as a manager — why?").fill("Client approved the link by phone.")
+    refusal.get_by_role("button", name="Override and move").click()
+    review_column = page.locator(f'.wf-cards[data-stage="{review}"]')
+    review_column.locator(".wf-card", has_text="Rye launch").wait_for()
+    assert services.StageVisit.objects.get(post=demo["post"], left_at=None).stage_id == review
+    context.close()

@@ -31,6 +31,26 @@ def test_the_board_shows_each_stage_with_its_posts(signed_in, creator, linked_po
     assert "Rye https://crumb.test/rye" in html
 
 
+def test_the_board_marks_cards_draggable_only_for_those_who_may_move(
+    signed_in, workspace, creator, approver, linked_post
+):
+    """Drag and drop (workflow/board.js) reads where a card may go from the page itself: the
+    same stages its Move menu offers. Those who may not move get neither, nor the script."""
+    html = signed_in(creator).get("/w/crumb/workflow/").content.decode()
+    move_url = f"/w/crumb/workflow/posts/{linked_post.pk}/move/"
+    assert f'data-move-url="{move_url}"' in html
+    lane = services.PostWorkflow.objects.get(post=linked_post).lane
+    path = services.path_for(linked_post, lane)
+    targets = " ".join(str(s.pk) for s in path if s.key != "draft")
+    assert f'data-targets="{targets}"' in html
+    assert f'data-stage="{stage(workspace, "review").pk}"' in html
+    assert "workflow/board.js" in html
+
+    html = signed_in(approver).get("/w/crumb/workflow/").content.decode()
+    assert "data-move-url" not in html
+    assert "workflow/board.js" not in html
+
+
 def test_a_refused_move_on_the_board_shows_the_failing_items(
     signed_in, workspace, creator, linked_post
 ):
