@@ -38,40 +38,29 @@ def _safely(what: str, action) -> None:  # type: ignore[no-untyped-def]
 
 def delivery_missed(delivery: Delivery) -> None:
     """Tell the post's author, the owners and the managers that a delivery was missed."""
-
-    def act() -> None:
-        post = delivery.post
-        people = [post.author, *people_with_role(delivery.workspace, *LEADS)]
-        notify(
-            delivery.workspace,
-            [p for p in people if p is not None],
-            "delivery.missed",
-            f"Missed on {delivery.channel}: {post}",
-            body=delivery.last_error,
-            url=_post_url(delivery),
-            target=delivery,
-        )
-
-    _safely(f"missed delivery {delivery.pk}", act)
+    _tell_author_and_leads(delivery, "delivery.missed", f"Missed on {delivery.channel}")
 
 
 def delivery_failed(delivery: Delivery) -> None:
     """Tell the post's author, the owners and the managers that a delivery failed for good."""
+    _tell_author_and_leads(delivery, "delivery.failed", f"Failed on {delivery.channel}")
 
+
+def _tell_author_and_leads(delivery: Delivery, event: str, headline: str) -> None:
     def act() -> None:
         post = delivery.post
         people = [post.author, *people_with_role(delivery.workspace, *LEADS)]
         notify(
             delivery.workspace,
             [p for p in people if p is not None],
-            "delivery.failed",
-            f"Failed on {delivery.channel}: {post}",
+            event,
+            f"{headline}: {post}",
             body=delivery.last_error,
             url=_post_url(delivery),
             target=delivery,
         )
 
-    _safely(f"failed delivery {delivery.pk}", act)
+    _safely(f"{event} {delivery.pk}", act)
 
 
 def channel_needs_reconnecting(channel: Channel, problem: str) -> None:
