@@ -10,7 +10,7 @@ import pytest
 from api_helpers import call
 from django.utils import timezone
 
-from socialdesk.content.models import Campaign, Pillar
+from socialdesk.content.models import Campaign, MediaAsset, Pillar
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import planning, queues, services
@@ -105,10 +105,47 @@ def test_the_feed_needs_the_same_few_queries_however_many_posts(
         scheduled(workspace, owner, channel, f"Post {n}", in_days(3 + n, 8 + n % 5))
     client = signed_in(owner)
     start, end = month()
-    # Session, user, membership, deliveries, slots; no query per delivery.
+    # Session, user, membership, deliveries, their images, slots; no query per delivery.
     with django_assert_max_num_queries(7):
         response = feed(client, workspace, start, end)
     assert len(response.json()["events"]) >= 12
+
+
+def test_each_event_carries_its_posts_first_image_read_in_one_query(
+    workspace, owner, channel, signed_in, settings
+):
+    first = scheduled(workspace, owner, channel, "With images", in_days(3))
+    plain = scheduled(workspace, owner, channel, "Without", in_days(4))
+
+    def asset(name: str, thumbnail: str) -> MediaAsset:
+        return MediaAsset.objects.create(
+            workspace=workspace,
+            file=f"w/{name}.png",
+            thumbnail=thumbnail,
+            kind="image",
+            mime_type="image/png",
+            size=1,
+            checksum=name,
+        )
+
+    # Attached in this order: the first one attached is the post's first image.
+    first.post.media.add(asset("a", "w/a.thumb.webp"))
+    first.post.media.add(asset("b", "w/b.thumb.webp"))
+    start, end = month()
+    events = {e["id"]: e for e in feed(signed_in(owner), workspace, start, end).json()["events"]}
+    assert events[str(first.pk)]["extendedProps"]["thumb"] == f"{settings.MEDIA_URL}w/a.thumb.webp"
+    assert events[str(plain.pk)]["extendedProps"]["thumb"] == ""
+
+
+def test_the_summary_answers_htmx_with_the_fragment_alone(workspace, owner, signed_in):
+    start, end = month()
+    span = {"start": f"{start:%Y-%m-%dT%H:%M}", "end": f"{end:%Y-%m-%dT%H:%M}"}
+    client = signed_in(owner)
+    url = f"/w/{workspace.slug}/calendar/summary/"
+    fragment = client.get(url, span, headers={"HX-Request": "true"}).content.decode()
+    page = client.get(url, span).content.decode()
+    assert "Content mix" in fragment and "<html" not in fragment
+    assert "<html" in page
 
 
 def test_the_feed_refuses_a_bad_or_huge_range_with_a_clear_message(workspace, owner, signed_in):

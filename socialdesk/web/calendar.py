@@ -221,6 +221,12 @@ def _summary(title: str, excerpt: str) -> str:
     return excerpt[:60] + ("…" if len(excerpt) > 60 else "")
 
 
+def _wall(local: datetime) -> str:
+    """``2026-11-21T09:30:00``: the wall-clock time FullCalendar reads (isoformat is several
+    times faster than strftime, which counts at a thousand events)."""
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 class _Events:
     """Turns feed rows (``planning.calendar_rows``) into FullCalendar events."""
 
@@ -251,7 +257,7 @@ class _Events:
         return {
             "id": str(row["id"]),
             "title": _summary(row["post__title"], row["excerpt"] or ""),
-            "start": local.strftime("%Y-%m-%dT%H:%M:%S"),
+            "start": _wall(local),
             "color": color,
             "textColor": self.text_colors[color],
             "editable": self.can_move and state == S.SCHEDULED,
@@ -283,7 +289,7 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     rows = planning.calendar_rows(workspace, start, end, filters)
     events = [event(row) for row in rows]
     if request.GET.get("slots", "1") == "1" and not filters.state:
-        events += _free_slot_events(workspace, filters, start, end, zone)
+        events += _free_slot_events(workspace, filters, start, end, zone, rows)
     channels = {
         c.pk: {"name": str(c), "handle": c.handle} for c in Channel.objects.in_workspace(workspace)
     }
@@ -297,22 +303,29 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     )
 
 
-def _free_slot_events(workspace, filters, start, end, zone) -> list[dict]:
+def _free_slot_events(workspace, filters, start, end, zone, rows: list[dict]) -> list[dict]:
+    """``queues.free_slots`` of each channel with slots, with the times its deliveries hold
+    taken from the feed's ``rows`` (every delivery of the range once no filter but the
+    channel narrows them) instead of asking the database again."""
     channel_ids = set(Slot.objects.filter(workspace=workspace).values_list("channel_id", flat=True))
     if filters.channel:
         channel_ids &= {filters.channel}
     narrowed = [filters.pillar, filters.campaign, filters.label, filters.author, filters.stage]
     if not channel_ids or any(narrowed) or filters.assignee:
         return []
+    taken: dict[int, set[datetime]] = {}
+    for row in rows:
+        if row["state"] in queues.HOLDS_TIME:
+            taken.setdefault(row["channel_id"], set()).add(row["scheduled_at"])
     events = []
     for channel in Channel.objects.filter(pk__in=channel_ids).select_related("workspace"):
-        for at in queues.free_slots(channel, start, end):
+        for at in queues.free_slots(channel, start, end, taken=taken.get(channel.pk, set())):
             local = at.astimezone(zone)
             events.append(
                 {
                     "id": f"slot-{channel.pk}-{at:%Y%m%d%H%M}",
                     "title": f"Free slot · {channel.handle}",
-                    "start": local.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "start": _wall(local),
                     "editable": False,
                     "classNames": ["free-slot"],
                     "extendedProps": {"kind": "slot", "ch": channel.pk},
