@@ -194,6 +194,36 @@ def stop_cleanly_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def child_result(database: str, script: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``script args`` in a throw-away installation on ``database``; the JSON object its
+    last line of output prints, with the database named in it."""
+    with Installation(database) as installation:
+        done = subprocess.run(
+            [sys.executable, str(Path(script).resolve()), *args],
+            env=installation.env,
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{database} child failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["database"] = database
+    return result
+
+
+def replace_section(text: str, script: str, section: str) -> str:
+    """``text`` (BENCHMARKS.md) with the section marked as ``script``'s replaced, or appended;
+    every other benchmark's section is left as it was."""
+    start, end = f"<!-- {script}: start -->", f"<!-- {script}: end -->"
+    block = f"{start}\n{section.rstrip()}\n{end}"
+    if start in text and end in text:
+        return text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
 def wait_until(condition: Any, timeout: float, step: float = 0.2) -> bool:
     """Poll ``condition()`` until it is true or ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-START = "<!-- bench/bulk.py: start -->"
-END = "<!-- bench/bulk.py: end -->"
 TARGET_S = 10.0
 
 
@@ -100,33 +97,9 @@ def child(rows: int) -> None:
 
 
 def run(database: str, rows: int) -> dict:
-    from bench._support import Installation
+    from bench._support import child_result
 
-    with Installation(database) as installation:
-        done = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", str(rows)],
-            env=installation.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{database} child failed:\n{done.stdout}\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["database"] = database
-    return result
-
-
-def replace_section(text: str, section: str) -> str:
-    """``text`` with this benchmark's marked section replaced (or appended), nothing else."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        before = text[: text.index(START)]
-        after = text[text.index(END) + len(END) :]
-        return before + block + after
-    return text.rstrip() + "\n\n" + block + "\n"
+    return child_result(database, __file__, ["--child", str(rows)], timeout=900)
 
 
 def write_markdown(results: list[dict], when: str) -> None:
@@ -159,8 +132,10 @@ def write_markdown(results: list[dict], when: str) -> None:
         "~15 s for the ~70,000 rows under load. The rules are the scheduling services' own, "
         "checked for every row before anything is written.",
     ]
+    from bench._support import replace_section
+
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    BENCHMARKS.write_text(replace_section(text, "\n".join(lines)))
+    BENCHMARKS.write_text(replace_section(text, "bench/bulk.py", "\n".join(lines)))
 
 
 def main() -> None:

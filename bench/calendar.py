@@ -40,14 +40,11 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-START = "<!-- bench/calendar.py: start -->"
-END = "<!-- bench/calendar.py: end -->"
 TARGET_MS = 50.0
 
 
@@ -190,40 +187,10 @@ def child(posts: int, rounds: int) -> None:
 
 
 def run(database: str, posts: int, rounds: int) -> dict:
-    from bench._support import Installation
+    from bench._support import child_result
 
-    with Installation(database) as installation:
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--child",
-                str(posts),
-                "--rounds",
-                str(rounds),
-            ],
-            env=installation.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"{database} child failed:\n{done.stdout}\n{done.stderr[-4000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["database"] = database
-    return result
-
-
-def replace_section(text: str, section: str) -> str:
-    """``text`` with this benchmark's marked section replaced (or appended), nothing else."""
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        before = text[: text.index(START)]
-        after = text[text.index(END) + len(END) :]
-        return before + block + after
-    return text.rstrip() + "\n\n" + block + "\n"
+    args = ["--child", str(posts), "--rounds", str(rounds)]
+    return child_result(database, __file__, args, timeout=1800)
 
 
 def verdict(p95: float) -> str:
@@ -268,8 +235,10 @@ def write_markdown(results: list[dict], when: str) -> None:
         "`load avg` is the machine's 1-minute load average when the rounds ended, on 2 cores "
         "shared with other work: above 2, every figure is inflated by waiting for a CPU.",
     ]
+    from bench._support import replace_section
+
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    BENCHMARKS.write_text(replace_section(text, "\n".join(lines)))
+    BENCHMARKS.write_text(replace_section(text, "bench/calendar.py", "\n".join(lines)))
 
 
 def main() -> None:
