@@ -11,7 +11,7 @@ from socialdesk.content.models import Campaign, Label
 from socialdesk.workspaces.models import User, Workspace
 
 from . import audit, services
-from .models import CampaignRisk, RequiredText
+from .models import CampaignRisk, RequiredText, Stage
 
 SIMPLE = [
     "allow_self_approval",
@@ -108,3 +108,24 @@ def update_settings(workspace: Workspace, user: User | None, changes: dict[str, 
         audit.record(
             workspace, "workflow.settings_changed", actor=user, detail=", ".join(sorted(changes))
         )
+
+
+def move_stage(stage: Stage, user: User | None, step: int) -> None:
+    """Swap ``stage`` with its neighbour one place earlier (``step`` -1) or later (+1);
+    positions are renumbered 0..n-1 so earlier gaps or ties cannot make a swap a no-op."""
+    with transaction.atomic():
+        ordered = list(
+            Stage.objects.select_for_update()
+            .filter(workspace_id=stage.workspace_id)
+            .order_by("position", "id")
+        )
+        index = next(i for i, s in enumerate(ordered) if s.pk == stage.pk)
+        other = index + step
+        if not 0 <= other < len(ordered):
+            return
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, item in enumerate(ordered):
+            if item.position != position:
+                item.position = position
+                item.save(update_fields=["position"])
+        audit.record(stage.workspace_id, "stage.moved", actor=user, target=stage)

@@ -7,6 +7,12 @@ urlpatterns = [
     path("my-work/", views.my_work, name="my_work"),
     path("health/", views.workflow_health, name="workflow_health"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("settings/", views.workflow_settings, name="workflow_settings"),
+    path("settings/stages/<int:stage_id>/", views.stage_edit, name="workflow_stage_edit"),
+    path("settings/stages/<int:stage_id>/move/", views.stage_move, name="workflow_stage_move"),
+    path(
+        "settings/stages/<int:stage_id>/delete/", views.stage_delete, name="workflow_stage_delete"
+    ),
     path("posts/<int:post_id>/", views.post_workflow, name="workflow_post"),
     path("posts/<int:post_id>/panel/", views.panel, name="workflow_panel"),
     path("posts/<int:post_id>/move/", views.move, name="workflow_move"),

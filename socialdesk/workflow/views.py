@@ -14,7 +14,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Count, F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,10 +26,12 @@ from socialdesk.content.models import Post
 from socialdesk.web.helpers import enter, is_partial, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
+from socialdesk.workspaces.services import update_workspace
 
-from . import health, services, voice
+from . import health, services, settings_service, voice
 from .api import audit_csv
 from .approvals import approval_state, can_decide, decide
+from .forms import RiskForm, StageForm, SwitchesForm, VoiceForm
 from .models import AuditEvent, Decision, Stage, StageVisit
 
 
@@ -403,3 +406,262 @@ def assign(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 
 def panel_url(slug: str, post_id: int) -> str:
     return reverse("workflow_panel", kwargs={"slug": slug, "post_id": post_id})
+
+
+# --- Settings page (stages, switches, brand voice, risk rules) ------------------------------
+
+# Which form field shows a service error about an API name.
+_FIELD_OF = {"approver_ids": "approvers", "regulated_campaign_ids": "regulated_campaigns"}
+
+
+def _add_errors(form: Any, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields (unknown names on the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, texts in error.message_dict.items():
+        field = _FIELD_OF.get(name, name)
+        for text in texts:
+            form.add_error(field if field in form.fields else None, text)
+
+
+def _settings_forms(
+    membership: Membership, section: str, data: Any
+) -> tuple[StageForm, SwitchesForm, VoiceForm, RiskForm]:
+    from .models import CampaignRisk, RequiredText
+
+    workspace = membership.workspace
+    settings = services.settings_for(workspace)
+    required = []
+    for rule in RequiredText.objects.filter(workspace=workspace).select_related(
+        "campaign", "label"
+    ):
+        target = f"campaign {rule.campaign.name}" if rule.campaign else f"label {rule.label}"
+        required.append(f"{target}: {rule.text}")
+    bounds = "\n".join(
+        f"{network}: {'' if low is None else low}-{'' if high is None else high}"
+        for network, (low, high) in settings.length_bounds.items()
+    )
+    return (
+        StageForm(data if section == "stage" else None, workspace=workspace, prefix="stage"),
+        SwitchesForm(
+            data if section == "switches" else None,
+            prefix="switches",
+            may_change_workspace=membership.can("workspace.update"),
+            initial={
+                "requires_approval": workspace.requires_approval,
+                "allow_self_approval": settings.allow_self_approval,
+                "rapid_response_roles": settings.rapid_response_roles,
+            },
+        ),
+        VoiceForm(
+            data if section == "voice" else None,
+            workspace=workspace,
+            prefix="voice",
+            initial={
+                "banned_phrases": "\n".join(settings.banned_phrases),
+                "required_texts": "\n".join(required),
+                "hashtag_min": settings.hashtag_min,
+                "hashtag_max": settings.hashtag_max,
+                "length_bounds": bounds,
+            },
+        ),
+        RiskForm(
+            data if section == "risk" else None,
+            workspace=workspace,
+            prefix="risk",
+            initial={
+                "risky_labels": "\n".join(settings.risky_labels),
+                "risky_keywords": "\n".join(settings.risky_keywords),
+                "regulated_campaigns": list(
+                    CampaignRisk.objects.filter(
+                        campaign__workspace=workspace, regulated=True
+                    ).values_list("campaign_id", flat=True)
+                ),
+            },
+        ),
+    )
+
+
+def _stage_from(form: StageForm, stage: Stage) -> Stage:
+    data = form.cleaned_data
+    for name in (
+        "name",
+        "owner_role",
+        "kind",
+        "lanes",
+        "start_days_before",
+        "due_days_before",
+        "approval_rule",
+        "checks",
+        "manual_items",
+    ):
+        setattr(stage, name, data[name])
+    return stage
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workflow_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The stages in order plus the switches, brand voice and risk rules; each section is
+    its own plain form (``section`` says which was sent) saved through the same services the
+    API uses, so both refuse the same input."""
+    membership = enter(request, slug, "workflow.manage")
+    workspace = membership.workspace
+    user = request.user if isinstance(request.user, User) else None
+    section = request.POST.get("section", "") if request.method == "POST" else ""
+    stage_form, switches_form, voice_form, risk_form = _settings_forms(
+        membership, section, request.POST if section else None
+    )
+    saved = None
+    try:
+        if section == "stage" and stage_form.is_valid():
+            stage = _stage_from(stage_form, Stage(workspace=workspace))
+            services.save_stage(
+                stage, user, approver_ids=[u.pk for u in stage_form.cleaned_data["approvers"]]
+            )
+            saved = f"Stage “{stage.name}” added."
+        elif section == "switches" and switches_form.is_valid():
+            data = switches_form.cleaned_data
+            with transaction.atomic():
+                if membership.can("workspace.update"):
+                    update_workspace(workspace, requires_approval=data["requires_approval"])
+                settings_service.update_settings(
+                    workspace,
+                    user,
+                    {
+                        "allow_self_approval": data["allow_self_approval"],
+                        "rapid_response_roles": data["rapid_response_roles"],
+                    },
+                )
+            saved = "Approval switches saved."
+        elif section == "voice" and voice_form.is_valid():
+            settings_service.update_settings(workspace, user, dict(voice_form.cleaned_data))
+            saved = "Brand voice rules saved."
+        elif section == "risk" and risk_form.is_valid():
+            data = dict(risk_form.cleaned_data)
+            data["regulated_campaign_ids"] = [c.pk for c in data.pop("regulated_campaigns")]
+            settings_service.update_settings(workspace, user, data)
+            saved = "Risk rules saved."
+    except ValidationError as error:
+        form = {"stage": stage_form, "switches": switches_form, "voice": voice_form}.get(
+            section, risk_form
+        )
+        _add_errors(form, error)
+    if saved:
+        messages.success(request, saved)
+        return redirect("workflow_settings", slug=slug)
+    forms_ = (stage_form, switches_form, voice_form, risk_form)
+    context = {
+        "stages": _stage_rows(workspace),
+        "stage_form": stage_form,
+        "switches_form": switches_form,
+        "voice_form": voice_form,
+        "risk_form": risk_form,
+        "tab": "workflow",
+    }
+    errors = any(f.errors for f in forms_)
+    return render_page(request, "workflow/settings.html", context, status=400 if errors else 200)
+
+
+def _stage_rows(workspace: Any) -> list[dict[str, Any]]:
+    all_stages = services.stages(workspace)
+    holding = dict(
+        services.PostWorkflow.objects.filter(workspace=workspace)
+        .values("stage_id")
+        .annotate(n=Count("id"))
+        .values_list("stage_id", "n")
+    )
+    approvers: dict[int, list[str]] = {}
+    for stage in Stage.objects.filter(workspace=workspace).prefetch_related("approvers"):
+        approvers[stage.pk] = [u.name or u.email for u in stage.approvers.all()]
+    return [
+        {
+            "stage": stage,
+            "posts": holding.get(stage.pk, 0),
+            "approvers": approvers.get(stage.pk, []),
+            "first": i == 0,
+            "last": i == len(all_stages) - 1,
+        }
+        for i, stage in enumerate(all_stages)
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stage_edit(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
+    membership = enter(request, slug, "workflow.manage")
+    stage = get_in_workspace(Stage, membership.workspace, pk=stage_id)
+    initial = {
+        **{f: getattr(stage, f) for f in STAGE_FORM_FIELDS},
+        "manual_items": "\n".join(stage.manual_items),
+        "approvers": list(stage.approvers.values_list("pk", flat=True)),
+    }
+    form = StageForm(
+        request.POST if request.method == "POST" else None,
+        workspace=membership.workspace,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_stage(
+                _stage_from(form, stage),
+                request.user if isinstance(request.user, User) else None,
+                approver_ids=[u.pk for u in form.cleaned_data["approvers"]],
+            )
+        except ValidationError as error:
+            stage.refresh_from_db()
+            _add_errors(form, error)
+        else:
+            messages.success(request, f"Stage “{stage.name}” saved.")
+            return redirect("workflow_settings", slug=slug)
+    context = {"form": form, "stage": stage, "tab": "workflow"}
+    return render_page(
+        request, "workflow/stage_edit.html", context, status=400 if form.errors else 200
+    )
+
+
+STAGE_FORM_FIELDS = [
+    "name",
+    "owner_role",
+    "kind",
+    "lanes",
+    "start_days_before",
+    "due_days_before",
+    "approval_rule",
+    "checks",
+]
+
+
+@login_required
+@require_POST
+def stage_move(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
+    membership = enter(request, slug, "workflow.manage")
+    stage = get_in_workspace(Stage, membership.workspace, pk=stage_id)
+    step = -1 if request.POST.get("direction") == "up" else 1
+    settings_service.move_stage(
+        stage, request.user if isinstance(request.user, User) else None, step
+    )
+    return redirect(reverse("workflow_settings", args=[slug]) + f"#stage-{stage.pk}")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stage_delete(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes, or says why not (posts are in the stage)."""
+    membership = enter(request, slug, "workflow.manage")
+    stage = get_in_workspace(Stage, membership.workspace, pk=stage_id)
+    problems: list[str] = []
+    if request.method == "POST":
+        try:
+            services.delete_stage(stage, request.user if isinstance(request.user, User) else None)
+        except ValidationError as error:
+            problems = _messages_of(error)
+        else:
+            messages.success(request, f"Stage “{stage.name}” deleted.")
+            return redirect("workflow_settings", slug=slug)
+    posts = services.PostWorkflow.objects.filter(stage=stage).count()
+    context = {"stage": stage, "posts": posts, "problems": problems, "tab": "workflow"}
+    return render_page(
+        request, "workflow/stage_delete.html", context, status=400 if problems else 200
+    )
