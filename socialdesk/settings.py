@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,6 +113,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # Tests run on a file too, not Django's default shared-cache memory database: there a
+    # second thread's write fails at once ("table is locked") where the product's file waits
+    # for its turn, so threaded tests (live server, racing workers) would test another thing.
+    # A name of its own per run, outside the data folder: a -wal file left by an earlier run
+    # must never meet a new database of the same name (tests/conftest.py removes them).
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"socialdesk-test-{os.getpid()}.sqlite3")
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

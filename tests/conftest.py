@@ -27,6 +27,19 @@ PASSWORD = "correct horse battery staple"
 ROLES = [role.value for role in Role]
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Django removes the SQLite test database file; its -wal and -shm files stay behind when
+    a live server thread still had it open. Remove them too."""
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and database.get("TEST", {}).get("NAME"):
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(database["TEST"]["NAME"] + suffix).unlink(missing_ok=True)
+
+
 def pytest_collection_modifyitems(config, items):
     """Leave out (not skip) the tests written for another pass of scripts/test.sh: the
     database-queue tests in the Redis pass, the Redis tests and the PostgreSQL-only tests in
