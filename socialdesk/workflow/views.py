@@ -48,10 +48,7 @@ def _board_context(request: HttpRequest, membership: Membership) -> dict[str, An
     workspace = membership.workspace
     all_stages = services.stages(workspace)
     # Posts from before the workflow existed join it on their first appearance here.
-    known = set(
-        services.PostWorkflow.objects.filter(workspace=workspace).values_list("post_id", flat=True)
-    )
-    for post in Post.objects.filter(workspace=workspace).exclude(pk__in=known)[:200]:
+    for post in Post.objects.filter(workspace=workspace, workflow__isnull=True)[:200]:
         services.workflow_of(post)
     services.refresh_deadlines(workspace)
     now = timezone.now()
