@@ -20,15 +20,8 @@ from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.publishing import connectors
 from socialdesk.publishing.dispatch import run
 from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransition
-from socialdesk.publishing.services import (
-    WallClockError,
-    cancel,
-    publish_now,
-    reschedule,
-    schedule,
-    to_utc,
-    unschedule,
-)
+from socialdesk.publishing.services import cancel, publish_now, reschedule, schedule, unschedule
+from socialdesk.publishing.wallclock import WallClockError, to_utc
 
 S = DeliveryState
 BEFORE_AUTUMN_CHANGE = datetime(2027, 10, 20, 10, 0, tzinfo=UTC)
@@ -103,11 +96,11 @@ def test_a_time_in_the_spring_forward_gap_is_refused_with_the_valid_choices(draf
 
     assert caught.value.message_dict == {
         "scheduled_at": [
-            "02:30 does not exist on 2027-03-28 in Europe/Paris; clocks jump from 02:00 to "
-            "03:00 — choose 01:59 or 03:00."
+            "02:30 does not exist on 2027-03-28 in Europe/Paris: the clocks jump from 02:00 "
+            "to 03:00. Choose 01:59 (UTC+1) or 03:00 (UTC+2)."
         ]
     }
-    assert [c.label for c in caught.value.choices] == ["01:59", "03:00"]
+    assert [c.label for c in caught.value.choices] == ["01:59 (UTC+1)", "03:00 (UTC+2)"]
     assert [c.utc for c in caught.value.choices] == [utc(2027, 3, 28, 0, 59), utc(2027, 3, 28, 1)]
     draft.refresh_from_db()
     assert (draft.state, draft.scheduled_at) == (S.DRAFT, None)
@@ -122,7 +115,7 @@ def test_a_half_hour_daylight_saving_jump_offers_the_half_hour_choices():
     with pytest.raises(WallClockError) as caught:
         to_utc(datetime(2027, 10, 3, 2, 10), ZoneInfo("Australia/Lord_Howe"))
 
-    assert "clocks jump from 02:00 to 02:30 — choose 01:59 or 02:30" in str(caught.value)
+    assert "clocks jump from 02:00 to 02:30. Choose 01:59 (UTC+10:30) or 02:30 (UTC+11)" in str(caught.value)
 
 
 def test_a_time_that_happens_twice_is_refused_offering_both_readings(draft, owner):
@@ -131,8 +124,8 @@ def test_a_time_that_happens_twice_is_refused_offering_both_readings(draft, owne
 
     message = caught.value.message_dict["scheduled_at"][0]
     assert message == (
-        "02:30 happens twice on 2027-10-31 in Europe/Paris (clocks go back); choose "
-        "02:30 CEST (UTC+2) or 02:30 CET (UTC+1)."
+        "02:30 happens twice on 2027-10-31 in Europe/Paris: the clocks go back. Choose the "
+        "earlier 02:30 CEST (UTC+2) or the later 02:30 CET (UTC+1)."
     )
     assert [(c.fold, c.utc) for c in caught.value.choices] == [
         (0, utc(2027, 10, 31, 0, 30)),

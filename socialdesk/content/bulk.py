@@ -41,7 +41,8 @@ from socialdesk.networks.base import DeliveryContent, MediaFile
 from socialdesk.networks.models import Channel
 from socialdesk.publishing.connectors import connector_for, problem_text
 from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransition
-from socialdesk.publishing.services import channel_problem, offset_label, to_utc, zone_named
+from socialdesk.publishing.services import channel_problem
+from socialdesk.publishing.wallclock import offset_label, to_utc, zone_named
 from socialdesk.publishing.states import actor_label, allowed
 from socialdesk.publishing.tasks import publish_delivery
 from socialdesk.workspaces.models import User, Workspace

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from socialdesk.networks.models import Channel
 
-from . import services
+from . import services, wallclock
 from .models import WEEKDAYS, Delivery, DeliveryState, Queue, QueueEntry, Slot
 
 S = DeliveryState
@@ -113,7 +113,7 @@ def occurrences(
     while day <= last:
         for at in sorted(by_day.get(day.weekday(), [])):
             try:
-                instant = services.to_utc(datetime.combine(day, at), zone, fold=0)
+                instant = wallclock.to_utc(datetime.combine(day, at), zone, fold=0)
             except ValidationError:
                 continue  # the clocks skip this time today
             if after < instant <= until:

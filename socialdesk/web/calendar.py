@@ -34,7 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from socialdesk.content.models import Campaign, Label, Pillar
 from socialdesk.networks.models import Channel, Network
-from socialdesk.publishing import planning, queues, services
+from socialdesk.publishing import planning, queues, services, wallclock
 from socialdesk.publishing.models import Delivery, DeliveryState, Slot
 from socialdesk.publishing.queues import WEEKDAY_CHOICES
 from socialdesk.workspaces.access import get_in_workspace
@@ -63,7 +63,7 @@ STAGE_COLORS = ["#475569", "#4338ca", "#7c3aed", "#a21caf", "#be123c", "#b45309"
 
 def _zone(request: HttpRequest, workspace: Workspace) -> zoneinfo.ZoneInfo:
     name = request.GET.get("tz") or request.POST.get("tz") or workspace.time_zone
-    zone = services.zone_named(name)
+    zone = wallclock.zone_named(name)
     assert zone is not None
     return zone
 
