@@ -180,7 +180,7 @@ def test_an_unknown_zone_name_is_refused_naming_the_field(draft, owner):
     with pytest.raises(ValidationError) as caught:
         schedule(draft, datetime(2027, 11, 2, 9), "Europe/Atlantis", owner)
 
-    assert "zone" in caught.value.message_dict
+    assert "time_zone" in caught.value.message_dict
 
 
 # --- Refusals -----------------------------------------------------------------------------
