@@ -35,6 +35,7 @@ from socialdesk.networks.page import PageConnector
 from socialdesk.page.models import PageEntry, PageLink, PageProfile
 from socialdesk.publishing.connectors import content_for
 from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.publishing.services import record_history
 from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
 from socialdesk.workspaces.roles import Role
 from socialdesk.workspaces.services import create_workspace
@@ -677,14 +678,7 @@ def _past_delivery(
         }
     elif state == DeliveryState.WAITING_RETRY:
         fields |= {"attempts": 2, "retry_at": timezone.now() + timedelta(minutes=10)}
-    delivery = Delivery.objects.create(
-        workspace_id=post.workspace_id,
-        post=post,
-        channel=channel,
-        scheduled_at=scheduled_at,
-        state=state,
-        **fields,
-    )
+    delivery = record_history(post, channel, state, scheduled_at, **fields)
     if state == DeliveryState.PUBLISHED and channel.network == Network.PAGE:
         _on_the_page(delivery)
     return delivery

@@ -6,13 +6,14 @@ written, collecting each error with its row number (as a spreadsheet numbers it:
 is row 1) and its column; ``import_csv`` then writes all rows in one transaction, or nothing.
 
 The rules are the scheduling services' own: wall-clock times go through
-``publishing.services.to_utc`` (a time in a daylight-saving gap or overlap is refused with
+``publishing.wallclock.to_utc`` (a time in a daylight-saving gap or overlap is refused with
 the same words), a time must be in the future, a channel must be connected, every channel's
 connector ``validate``s the content, scheduled images need alt text, and a workspace that
 requires approval gets drafts only. The rows written are the ones ``content.services.
-create_post`` and ``publishing.services.schedule`` write (a post, its version 1, its
-deliveries, each delivery's draft → scheduled transition and its queued task), but in
-batches: 10,000 rows one by one would take a minute (``bench/bulk.py``).
+create_post`` writes (a post, its version 1), in batches, and the deliveries go through the
+publishing engine's batch form ``publishing.services.schedule_batch`` (their draft →
+scheduled transitions and queued tasks): 10,000 rows one by one would take a minute
+(``bench/bulk.py``).
 
 ``export_csv`` writes the same columns for a date range in the workspace's time zone, so an
 export imports back to the same posts.
@@ -25,26 +26,22 @@ import io
 import re
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models, router, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
+from socialdesk.bulk_rows import BulkRows
 from socialdesk.networks.base import DeliveryContent, MediaFile
 from socialdesk.networks.models import Channel
+from socialdesk.publishing.checks import channel_problem
 from socialdesk.publishing.connectors import connector_for, problem_text
-from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransition
-from socialdesk.publishing.services import channel_problem
-from socialdesk.publishing.wallclock import offset_label, to_utc, zone_named
-from socialdesk.publishing.states import actor_label, allowed
-from socialdesk.publishing.tasks import publish_delivery
+from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.publishing.services import PlannedDelivery, schedule_batch
+from socialdesk.publishing.wallclock import WallClockError, offset_label, to_utc, zone_named
 from socialdesk.workspaces.models import User, Workspace
 
 from .models import Campaign, Label, MediaAsset, MediaKind, Pillar, Post, PostVersion
@@ -89,6 +86,8 @@ class ParsedRow:
     campaign: Campaign | None
     # channel pk → UTC instant; empty for a draft.
     times: dict[int, datetime] = field(default_factory=dict)
+    # The zone the row's time was read in (None: each channel's own).
+    zone: zoneinfo.ZoneInfo | None = None
 
 
 @dataclass
@@ -440,10 +439,19 @@ def _validate_row(
             chosen = zone or channel.zone
             try:
                 when = to_utc(local, chosen, offset=offset)
+            except WallClockError as exc:
+                message = exc.message_text
+                if exc.kind == "repeated":
+                    # In a file, the reading is chosen by writing the time with its offset.
+                    written = " or ".join(
+                        f"“{c.local:%H:%M} {c.instant[-6:]}”" for c in exc.choices
+                    )
+                    message += f" In the file, write {written}."
+                error("time", message)
+                break
             except ValidationError as exc:
-                column = "time zone" if "zone" in exc.message_dict else "time"
                 for message in dict.fromkeys(m for ms in exc.message_dict.values() for m in ms):
-                    error(column, message)
+                    error("time", message)
                 break
             if when <= now:
                 error(
@@ -470,7 +478,7 @@ def _validate_row(
             _network_problems(number, text, media, channels, lookup, errors)
     if len(errors) != before:
         return None
-    return ParsedRow(number, text, channels, media, labels, pillar, campaign, times)
+    return ParsedRow(number, text, channels, media, labels, pillar, campaign, times, zone)
 
 
 def _network_problems(
@@ -552,86 +560,9 @@ def import_csv(
     return plan
 
 
-class _Rows:
-    """``INSERT`` many rows of one model with ``executemany``, bypassing model instances.
-
-    ``bulk_create`` builds a model instance per row and prepares every field of it in Python;
-    for the 60,000-odd rows of a 10,000-post import that was most of the time (SQL was a
-    tenth of it). Here the fields a row sets are given per row, already in their database
-    form where that is plain (ids, text, numbers; datetimes are adapted), and every other
-    column gets its model default once, from a prototype instance, so a field added to the
-    model later with a default is still filled.
-    """
-
-    def __init__(self, model: type[Model], varying: list[str], **constant: object) -> None:
-        self.connection = connections[router.db_for_write(model)]
-        prototype = model(**constant)
-        fields = [
-            f for f in model._meta.concrete_fields if not f.primary_key or f.attname in varying
-        ]
-        self.model = model
-        self.fields = fields
-        by_name = {f.attname: number for number, f in enumerate(fields)}
-        self.positions = {name: by_name[name] for name in varying}
-        self.template = [
-            None
-            if f.attname in varying
-            else f.get_db_prep_save(f.pre_save(prototype, add=True), self.connection)
-            for f in fields
-        ]
-        self.convert: dict[int, Callable[[Any], Any]] = {}
-        for position in self.positions.values():
-            field = fields[position]
-            if isinstance(field, models.DateTimeField):
-                self.convert[position] = self.connection.ops.adapt_datetimefield_value
-            elif not isinstance(
-                field, (models.IntegerField, models.CharField, models.TextField, models.ForeignKey)
-            ):
-                self.convert[position] = partial(field.get_db_prep_save, connection=self.connection)
-        self.rows: list[list[Any]] = []
-
-    def add(self, **values: object) -> None:
-        row = list(self.template)
-        for name, value in values.items():
-            position = self.positions[name]
-            convert = self.convert.get(position)
-            row[position] = convert(value) if convert and value is not None else value
-        self.rows.append(row)
-
-    def insert(self) -> None:
-        """One multi-row ``INSERT`` per batch (as many rows as the database takes parameters
-        for: 999 on SQLite, 65,535 on PostgreSQL), so round trips stay few."""
-        if not self.rows:
-            return
-        quote = self.connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in self.fields)
-        one = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-        size = self.connection.ops.bulk_batch_size(self.fields, self.rows)
-        size = max(1, min(size, 60_000 // len(self.fields)))
-        # Names come from the model's metadata, quoted; every value is a parameter.
-        table = quote(self.model._meta.db_table)
-        with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql":
-                # COPY: PostgreSQL's own bulk load, several times faster than INSERT here.
-                copy_sql = f"COPY {table} ({columns}) FROM STDIN"
-                with cursor.cursor.copy(copy_sql) as copy:
-                    for row in self.rows:
-                        copy.write_row(row)
-                self.rows = []
-                return
-            for start in range(0, len(self.rows), size):
-                batch = self.rows[start : start + size]
-                values = ", ".join([one] * len(batch))
-                sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
-                cursor.execute(sql, [value for row in batch for value in row])
-        self.rows = []
-
-
 def write_plan(workspace: Workspace, author: User | None, plan: ImportPlan) -> list[Post]:
-    """Write a validated plan in one transaction, with a few batched queries per table."""
-    assert allowed(DeliveryState.DRAFT, DeliveryState.SCHEDULED)
-    stamp = timezone.now()
-    label = actor_label(author)[:200]
+    """Write a validated plan in one transaction, with a few batched queries per table; the
+    deliveries go through the publishing engine's batch form (``schedule_batch``)."""
     author_id = author.pk if author else None
     with transaction.atomic():
         # Posts through bulk_create: it returns their ids, which everything else points at.
@@ -648,16 +579,12 @@ def write_plan(workspace: Workspace, author: User | None, plan: ImportPlan) -> l
             ],
             batch_size=1000,
         )
-        media_links = _Rows(Post.media.through, ["post_id", "mediaasset_id"])
-        label_links = _Rows(Post.labels.through, ["post_id", "label_id"])
-        versions = _Rows(
+        media_links = BulkRows(Post.media.through, ["post_id", "mediaasset_id"])
+        label_links = BulkRows(Post.labels.through, ["post_id", "label_id"])
+        versions = BulkRows(
             PostVersion, ["post_id", "text", "media_ids"], number=1, created_by_id=author_id
         )
-        deliveries = _Rows(
-            Delivery,
-            ["post_id", "channel_id", "state", "scheduled_at", "enqueued_for"],
-            workspace_id=workspace.pk,
-        )
+        planned: list[PlannedDelivery] = []
         for post, row in zip(posts, plan.rows, strict=True):
             for asset in row.media:
                 media_links.add(post_id=post.pk, mediaasset_id=asset.pk)
@@ -666,92 +593,12 @@ def write_plan(workspace: Workspace, author: User | None, plan: ImportPlan) -> l
             versions.add(post_id=post.pk, text=post.text, media_ids=sorted(a.pk for a in row.media))
             for channel in row.channels:
                 when = row.times.get(channel.pk)
-                deliveries.add(
-                    post_id=post.pk,
-                    channel_id=channel.pk,
-                    state=DeliveryState.SCHEDULED if when else DeliveryState.DRAFT,
-                    scheduled_at=when,
-                    enqueued_for=when,
-                )
-        for rows in (media_links, label_links, versions, deliveries):
+                zone = (row.zone or channel.zone).key if when else ""
+                planned.append(PlannedDelivery(post.pk, channel.pk, when, zone))
+        for rows in (media_links, label_links, versions):
             rows.insert()
-        times = {
-            (p.pk, c.pk): r.times.get(c.pk)
-            for p, r in zip(posts, plan.rows, strict=True)
-            for c in r.channels
-        }
-        scheduled: list[tuple[int, datetime]] = []
-        post_ids = [p.pk for p in posts]
-        for start in range(0, len(post_ids), 2000):
-            for pk, post_id, channel_id in Delivery.objects.filter(
-                post_id__in=post_ids[start : start + 2000]
-            ).values_list("pk", "post_id", "channel_id"):
-                when = times.get((post_id, channel_id))
-                if when is not None:
-                    scheduled.append((pk, when))
-        moves = _Rows(
-            DeliveryTransition,
-            ["delivery_id"],
-            workspace_id=workspace.pk,
-            from_state=DeliveryState.DRAFT,
-            to_state=DeliveryState.SCHEDULED,
-            at=stamp,
-            reason=IMPORT_REASON,
-            actor_id=author_id,
-            actor_label=label,
-        )
-        for pk, _ in scheduled:
-            moves.add(delivery_id=pk)
-        moves.insert()
-        # As ``publishing.tasks.enqueue_delivery``: tasks are handed over after the commit,
-        # and a refused hand-over leaves the delivery to the sweeper (``enqueued_for``).
-        transaction.on_commit(lambda: _hand_over(scheduled), robust=True)
+        schedule_batch(workspace, planned, author, IMPORT_REASON)
     return posts
-
-
-def _hand_over(due: list[tuple[int, datetime]]) -> None:
-    """Queue ``publish_delivery`` for each ``(delivery id, run after)``, as
-    ``publishing.tasks.enqueue_delivery`` would one by one.
-
-    With the database task backend (the embedded default) the task rows are inserted in
-    batches: 20,000 separate ``enqueue`` calls took most of a 10,000-row import. The rows are
-    the ones ``DatabaseBackend.enqueue`` writes (django-tasks-db 0.13, pinned), including
-    its "no run_after" far-future date. Any other backend gets one ``enqueue`` per task, in
-    one transaction. If the queue refuses them, the deliveries are already committed with
-    ``enqueued_for`` and the sweeper enqueues them.
-    """
-    now = timezone.now()
-    backend = publish_delivery.get_backend()
-    try:
-        from django_tasks_db.backend import DatabaseBackend
-        from django_tasks_db.models import DBTaskResult, get_date_max
-    except ImportError:  # another backend is configured and this one is not installed
-        DatabaseBackend = None  # type: ignore[assignment,misc]  # noqa: N806
-    with transaction.atomic():
-        if DatabaseBackend is not None and isinstance(backend, DatabaseBackend):
-            task = publish_delivery
-            tasks = _Rows(
-                DBTaskResult,
-                ["id", "args_kwargs", "run_after"],
-                priority=task.priority,
-                task_path=task.module_path,
-                queue_name=task.queue_name,
-                backend_name=backend.alias,
-                run_after=get_date_max(),
-            )
-            for delivery_id, when in due:
-                tasks.add(
-                    id=backend._get_id(),
-                    args_kwargs={"args": [delivery_id], "kwargs": {}},
-                    run_after=when if when > now else get_date_max(),
-                )
-            tasks.insert()
-            return
-        for delivery_id, when in due:
-            if when > now:
-                publish_delivery.using(run_after=when).enqueue(delivery_id)
-            else:
-                publish_delivery.enqueue(delivery_id)
 
 
 # --- Exporting ----------------------------------------------------------------------------

@@ -174,6 +174,13 @@ class Post(WorkspaceOwned):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A fact the workflow writes when a decision completes the approval a post's lane needs
+    # (``workflow.approvals``) and the publishing engine reads at schedule and send time:
+    # the post is approved while this is its newest version. An edit records a new version,
+    # so an approval never carries over to content nobody approved.
+    approved_version = models.ForeignKey(
+        "PostVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

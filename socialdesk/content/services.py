@@ -17,9 +17,9 @@ from django.db.models import Model
 from django.utils import timezone
 
 from socialdesk.networks.models import Channel
+from socialdesk.publishing import services as publishing
 from socialdesk.publishing.models import Delivery, DeliveryState
-from socialdesk.publishing.states import transition
-from socialdesk.publishing.tasks import enqueue_delivery
+from socialdesk.publishing.wallclock import fold_of, zone_named
 from socialdesk.workspaces.models import User, Workspace
 from socialdesk.workspaces.services import save_owned
 
@@ -41,7 +41,12 @@ class PostContent:
     label_ids: list[int] | None = None
     pillar_id: int | None = None
     campaign_id: int | None = None
+    # A wall-clock time (naive: read in ``time_zone``, else each channel's own zone, else the
+    # workspace's) or an exact instant (aware). See ``publishing.wallclock``.
     scheduled_at: datetime | None = None
+    time_zone: str | None = None
+    # Which reading of a time the clocks show twice: "earlier" or "later".
+    repeated_time: str | None = None
     # Fields explicitly set to null (pillar, campaign, scheduled_at) on update.
     cleared: set[str] = field(default_factory=set)
 
@@ -73,13 +78,17 @@ def _resolve(workspace: Workspace, content: PostContent) -> dict:
             errors.setdefault("thread", []).append(
                 f"Part {number} of the thread is {len(part)} characters; the limit is {MAX_TEXT}."
             )
-    if content.scheduled_at is not None:
-        if timezone.is_naive(content.scheduled_at):
-            errors["scheduled_at"] = [
-                "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00."
-            ]
-        elif content.scheduled_at <= timezone.now():
-            errors["scheduled_at"] = ["This time is in the past; choose a time in the future."]
+    for check in (lambda: zone_named(content.time_zone), lambda: fold_of(content.repeated_time)):
+        try:
+            check()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if (
+        content.scheduled_at is not None
+        and timezone.is_aware(content.scheduled_at)
+        and content.scheduled_at <= timezone.now()
+    ):
+        errors["scheduled_at"] = ["This time is in the past; choose a time in the future."]
     lookups = [
         ("channel_ids", Channel, content.channel_ids),
         ("media_ids", MediaAsset, content.media_ids),
@@ -123,68 +132,17 @@ def _record_version(post: Post, author: User | None) -> PostVersion:
     )
 
 
-def _sync_deliveries(
-    post: Post, channels: list[Channel], scheduled_at: datetime | None, actor: User | None
-) -> None:
-    """Make the post's deliveries match ``channels``; only unsent ones may be removed."""
-    existing = {d.channel_id: d for d in post.deliveries.all()}
-    wanted = {c.pk for c in channels}
-    removable = {DeliveryState.DRAFT, DeliveryState.SCHEDULED, DeliveryState.CANCELLED}
-    for channel_id, delivery in existing.items():
-        if channel_id not in wanted:
-            if delivery.state not in removable:
-                state = delivery.get_state_display().lower()
-                message = f"The delivery to {delivery.channel} is {state} and cannot be removed."
-                raise ValidationError({"channel_ids": [message]})
-            delivery.delete()
-    for channel in channels:
-        if channel.pk not in existing:
-            delivery = Delivery.objects.create(
-                workspace_id=post.workspace_id, post=post, channel=channel
-            )
-            _move_to_time(delivery, scheduled_at, actor)
-
-
-def _move_to_time(delivery: Delivery, scheduled_at: datetime | None, actor: User | None) -> None:
-    """Give an unsent delivery its time (None: back to draft) through the state graph, so
-    the move is recorded and the worker is woken at the due time."""
-    if scheduled_at is None:
-        if delivery.state == DeliveryState.SCHEDULED:
-            transition(
-                delivery,
-                DeliveryState.DRAFT,
-                "unscheduled in the post editor",
-                actor,
-                scheduled_at=None,
-                enqueued_for=None,
-            )
-        return
-    # The same send checks as ``publishing.services.schedule`` (one place for the rule): a
-    # connected channel, content the network accepts, any approval the workspace requires.
-    from socialdesk.publishing.services import send_problems
-
-    if problems := send_problems(delivery):
-        raise ValidationError(problems)
-    if delivery.state == DeliveryState.SCHEDULED and delivery.scheduled_at == scheduled_at:
-        return
-    reason = "scheduled" if delivery.state == DeliveryState.DRAFT else "rescheduled"
-    transition(
-        delivery,
-        DeliveryState.SCHEDULED,
-        f"{reason} in the post editor",
+def _set_time(post: Post, content: PostContent, actor: User | None) -> None:
+    """Give the post's unsent deliveries the content's time through the scheduling service
+    (None with ``scheduled_at`` cleared: back to draft)."""
+    publishing.set_post_time(
+        post,
+        content.scheduled_at,
+        content.time_zone or None,
         actor,
-        scheduled_at=scheduled_at,
+        fold=fold_of(content.repeated_time),
+        reason="in the post editor",
     )
-    enqueue_delivery(delivery, run_after=scheduled_at)
-
-
-def _set_time(post: Post, scheduled_at: datetime | None, actor: User | None) -> None:
-    """Move the unsent deliveries of the post to ``scheduled_at`` (None: back to draft)."""
-    unsent = post.deliveries.select_for_update().filter(
-        state__in=[DeliveryState.DRAFT, DeliveryState.SCHEDULED]
-    )
-    for delivery in unsent:
-        _move_to_time(delivery, scheduled_at, actor)
 
 
 def _check_alt_text(media: list[MediaAsset], scheduled: bool) -> None:
@@ -221,8 +179,10 @@ def create_post(workspace: Workspace, author: User | None, content: PostContent)
         )
         post.media.set(resolved.get("media_ids", []))
         post.labels.set(resolved.get("label_ids", []))
-        _sync_deliveries(post, resolved.get("channel_ids", []), content.scheduled_at, author)
+        publishing.set_channels(post, resolved.get("channel_ids", []), author)
         _record_version(post, author)
+        if content.scheduled_at is not None:
+            _set_time(post, content, author)
     return post
 
 
@@ -258,17 +218,11 @@ def update_post(post: Post, editor: User | None, content: PostContent) -> Post:
             post.media.set(resolved["media_ids"])
         if "label_ids" in resolved:
             post.labels.set(resolved["label_ids"])
-        if content.scheduled_at is not None or "scheduled_at" in content.cleared:
-            _set_time(post, content.scheduled_at, editor)
         if "channel_ids" in resolved:
-            first = post.deliveries.exclude(scheduled_at=None).first()
-            _sync_deliveries(
-                post,
-                resolved["channel_ids"],
-                content.scheduled_at or (first and first.scheduled_at),
-                editor,
-            )
+            publishing.set_channels(post, resolved["channel_ids"], editor)
         _record_version(post, editor)
+        if content.scheduled_at is not None or "scheduled_at" in content.cleared:
+            _set_time(post, content, editor)
     return post
 
 

@@ -59,6 +59,7 @@ from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
 from . import pacing
+from .checks import approval_missing, channel_problem
 from .connectors import (
     connector_for,
     content_for,
@@ -68,7 +69,7 @@ from .connectors import (
     retry_after_seconds,
 )
 from .models import Delivery, DeliveryState
-from .services import approval_required_and_missing, channel_problem
+from .services import APPROVAL_HELD
 from .states import GRAPH, TransitionConflict, transition
 from .tasks import enqueue_delivery, oldest_waiting_task
 
@@ -295,13 +296,17 @@ def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) 
     delivery.channel = channel
     if problem := channel_problem(channel):
         return _pause(delivery, problem, worker_id)
-    if approval_required_and_missing(delivery):
+    if approval_missing(delivery):
         when = f"{delivery.scheduled_at:%Y-%m-%d %H:%M}Z" if delivery.scheduled_at else "now"
         message = (
             f"Not published at {when}: this workspace requires approval before publishing "
-            "and the post is not approved. Approve it, then schedule it again."
+            "and the post is not approved. Once it is approved it goes back on schedule by "
+            "itself if its time is still ahead; otherwise schedule it again."
         )
-        return _finish(delivery, S.DRAFT, message, worker_id, last_error=message, scheduled_at=None)
+        # Held as a draft that keeps its time, so approval can put it back on schedule
+        # (``services.resume_after_approval``).
+        reason = f"{APPROVAL_HELD}: {message}"
+        return _finish(delivery, S.DRAFT, reason, worker_id, last_error=message)
     connector = connector_for(channel)
     if connector is None:
         message = f"Socialdesk cannot publish to {channel.get_network_display()} yet."

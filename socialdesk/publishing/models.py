@@ -44,6 +44,9 @@ class Delivery(WorkspaceOwned):
     visibility = models.CharField(max_length=20, blank=True)
     content_warning = models.CharField(max_length=500, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC.")
+    # The zone whose wall-clock time a person picked for ``scheduled_at`` (the one given, else
+    # the channel's, else the workspace's), so every page can say which zone was used.
+    time_zone = models.CharField(max_length=64, blank=True)
     state = models.CharField(
         max_length=20, choices=DeliveryState.choices, default=DeliveryState.DRAFT
     )

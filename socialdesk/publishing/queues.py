@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from socialdesk.networks.models import Channel
 
-from . import services, wallclock
+from . import checks, services, wallclock
 from .models import WEEKDAYS, Delivery, DeliveryState, Queue, QueueEntry, Slot
 
 S = DeliveryState
@@ -278,7 +278,7 @@ def add_to_queue(
         delivery.refresh_from_db(fields=["state", "scheduled_at"])
         if not queue_for(channel).paused and delivery.state != S.SCHEDULED:
             # The queue runs but this post got no time: say why instead of queueing quietly.
-            problems = services.send_problems(delivery)
+            problems = checks.send_problems(delivery)
             if problems:
                 raise ValidationError(problems)
     return entry, result

@@ -21,20 +21,23 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from socialdesk.bulk_rows import BulkRows
 from socialdesk.content.models import Post
 from socialdesk.networks.models import Channel
-from socialdesk.workspaces.models import User
+from socialdesk.workspaces.models import User, Workspace
 
 from . import pacing
-from .connectors import connector_for, content_for, problem_text
-from .models import Delivery, DeliveryState
-from .states import TransitionConflict, transition
-from .tasks import enqueue_delivery
+from .checks import content_problems, send_problems
+from .connectors import connector_for, content_for
+from .models import Delivery, DeliveryState, DeliveryTransition
+from .states import TransitionConflict, actor_label, allowed, transition
+from .tasks import enqueue_delivery, enqueue_many
 from .wallclock import WallClockError, to_utc, zone_named
 
 S = DeliveryState
@@ -43,53 +46,6 @@ UNSENT = (S.DRAFT, S.SCHEDULED)
 
 # A person, or a string naming the machinery ("system: cli"); see states.transition.
 Actor = User | str | None
-
-
-# --- Rules checked at schedule time and again at send time --------------------------------
-
-
-def approval_required_and_missing(delivery: Delivery) -> bool:
-    """True when the workspace requires approval before publishing and the post's current
-    version lacks an approval its lane needs (``workflow.approvals.is_approved``)."""
-    if not delivery.workspace.requires_approval:
-        return False
-    from socialdesk.workflow.approvals import is_approved
-
-    return not is_approved(delivery.post)
-
-
-def channel_problem(channel: Channel) -> str | None:
-    if channel.is_connected:
-        return None
-    if channel.status == "needs_reconnect":
-        return f"{channel} needs reconnecting: its authorization was revoked or expired."
-    return f"{channel} is disconnected; connect it again first."
-
-
-def content_problems(delivery: Delivery) -> dict[str, list[str]]:
-    """What the channel's network refuses in this delivery's content, by field (empty: fine)."""
-    connector = connector_for(delivery.channel)
-    if connector is None:
-        return {}
-    errors: dict[str, list[str]] = {}
-    for problem in connector.validate(content_for(delivery)):
-        name, message = problem_text(problem)
-        errors.setdefault(name, []).append(f"{delivery.channel}: {message}")
-    return errors
-
-
-def send_problems(delivery: Delivery) -> dict[str, list[str]]:
-    """Everything that stops ``delivery`` going out now, except its time, by field."""
-    errors: dict[str, list[str]] = {}
-    if problem := channel_problem(delivery.channel):
-        errors.setdefault("channel", []).append(problem)
-    else:
-        _merge(errors, content_problems(delivery))
-    if approval_required_and_missing(delivery):
-        errors.setdefault("approval", []).append(
-            "This workspace requires approval before publishing, and the post is not approved."
-        )
-    return errors
 
 
 # --- Budgets: warnings, not errors (issue 3, item 7) ----------------------------------------
@@ -204,19 +160,23 @@ def _merge(errors: dict[str, list[str]], more: dict[str, list[str]]) -> None:
                 errors[name].append(message)
 
 
+@dataclass
+class _Move:
+    delivery: Delivery
+    when: datetime | None
+    zone: str = ""
+
+
 def _move_all(
-    plan: list[tuple[Delivery, datetime | None]],
-    to: DeliveryState,
-    reason: str,
-    actor: Actor,
-    run_now: bool = False,
+    plan: list[_Move], to: DeliveryState, reason: str, actor: Actor, run_now: bool = False
 ) -> list[Delivery]:
     """Apply the moves in one transaction; a delivery a worker took meanwhile undoes all."""
     with transaction.atomic():
-        for delivery, when in plan:
-            fields: dict = {"scheduled_at": when}
+        for move in plan:
+            delivery = move.delivery
+            fields: dict = {"scheduled_at": move.when}
             if to == S.SCHEDULED:
-                fields.update(retry_at=None, last_error="", attempts=0)
+                fields.update(retry_at=None, last_error="", attempts=0, time_zone=move.zone)
             try:
                 transition(delivery, to, reason, actor, **fields)
             except TransitionConflict:
@@ -224,8 +184,8 @@ def _move_all(
                     {"state": [f"The delivery to {delivery.channel} changed meanwhile; reload."]}
                 ) from None
             if to == S.SCHEDULED:
-                enqueue_delivery(delivery, run_after=None if run_now else when)
-    return [delivery for delivery, _ in plan]
+                enqueue_delivery(delivery, run_after=None if run_now else move.when)
+    return [move.delivery for move in plan]
 
 
 def _when(local: datetime, zone: zoneinfo.ZoneInfo, fold: int | None, offset, now: datetime):
@@ -256,20 +216,25 @@ def _schedule(
     now = now or timezone.now()
     chosen_zone = zone_named(zone)
     errors: dict[str, list[str]] = {}
-    plan: list[tuple[Delivery, datetime | None]] = []
+    plan: list[_Move] = []
+    unchanged: list[Delivery] = []
     for delivery in deliveries:
+        read_in = chosen_zone or delivery.channel.zone
         try:
-            when = _when(local_datetime, chosen_zone or delivery.channel.zone, fold, offset, now)
+            when = _when(local_datetime, read_in, fold, offset, now)
         except WallClockError:
             raise
         except ValidationError as exc:
             _merge(errors, exc.message_dict)
             continue
         _merge(errors, send_problems(delivery))
-        plan.append((delivery, when))
+        if delivery.state == S.SCHEDULED and delivery.scheduled_at == when:
+            unchanged.append(delivery)  # nothing moves, nothing to record
+        else:
+            plan.append(_Move(delivery, when, read_in.key))
     if errors:
         raise ValidationError(errors)
-    return _with_warnings(_move_all(plan, S.SCHEDULED, reason, actor))
+    return _with_warnings([*_move_all(plan, S.SCHEDULED, reason, actor), *unchanged])
 
 
 def schedule(
@@ -281,20 +246,23 @@ def schedule(
     fold: int | None = None,
     offset: timedelta | str | None = None,
     now: datetime | None = None,
+    reason: str = "scheduled",
 ) -> ScheduledDeliveries:
     """Schedule (or move) deliveries to the wall-clock ``local_datetime``.
 
-    The zone is ``zone``, else each delivery's channel zone, else the workspace's: so a
-    post on two channels in two zones goes out at that wall-clock time in each. Refuses a
-    time in a gap or a repeated time without ``fold``/``offset``, a time in the past, a
-    channel that is not connected, content the network refuses, and a post that needs an
-    approval it lacks. On success the deliveries are ``scheduled`` at the UTC instant and
-    a task is queued to run at that instant. A post means its draft and scheduled
+    The zone is ``zone``, else each delivery's channel's own zone, else the workspace's: so a
+    post on two channels in two zones goes out at that wall-clock time in each; the zone used
+    is kept on each delivery (``time_zone``). An aware ``local_datetime`` is that instant.
+    Refuses a time in a gap or a repeated time without ``fold``/``offset``
+    (``wallclock.WallClockError``, naming the choices), a time in the past, a channel that is
+    not connected, content the network refuses, and a post that needs an approval it lacks
+    (``checks.send_problems``). On success the deliveries are ``scheduled`` at the UTC
+    instant and a task is queued to run then. A post means its draft and scheduled
     deliveries. Returns the deliveries, with ``warnings`` when a day's plan for a channel
     would exceed its network's budget (``budget_warnings``): warnings, not refusals.
     """
     deliveries = _deliveries(target, UNSENT)
-    return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, "scheduled")
+    return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, reason)
 
 
 def reschedule(
@@ -315,16 +283,19 @@ def reschedule(
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, "rescheduled")
 
 
-def unschedule(target: Delivery | Post, actor: Actor = None) -> list[Delivery]:
+def unschedule(
+    target: Delivery | Post, actor: Actor = None, *, reason: str = "unscheduled"
+) -> list[Delivery]:
     """Take scheduled deliveries back to draft; any queued task then finds nothing to do."""
     deliveries = _deliveries(target, (S.SCHEDULED,))
-    return _move_all([(d, None) for d in deliveries], S.DRAFT, "unscheduled", actor)
+    return _move_all([_Move(d, None) for d in deliveries], S.DRAFT, reason, actor)
 
 
 def cancel(target: Delivery | Post, actor: Actor = None) -> list[Delivery]:
     """Cancel scheduled deliveries for good (they keep their time, for the record)."""
     deliveries = _deliveries(target, (S.SCHEDULED,))
-    return _move_all([(d, d.scheduled_at) for d in deliveries], S.CANCELLED, "cancelled", actor)
+    plan = [_Move(d, d.scheduled_at, d.time_zone) for d in deliveries]
+    return _move_all(plan, S.CANCELLED, "cancelled", actor)
 
 
 def publish_now(
@@ -338,9 +309,91 @@ def publish_now(
         _merge(errors, send_problems(delivery))
     if errors:
         raise ValidationError(errors)
-    return _with_warnings(
-        _move_all([(d, now) for d in deliveries], S.SCHEDULED, "publish now", actor, run_now=True)
+    plan = [_Move(d, now, d.channel.zone.key) for d in deliveries]
+    return _with_warnings(_move_all(plan, S.SCHEDULED, "publish now", actor, run_now=True))
+
+
+# Deliveries in these states may leave a post when a person takes a channel off it.
+REMOVABLE = (S.DRAFT, S.SCHEDULED, S.CANCELLED)
+
+
+def set_channels(post: Post, channels: list[Channel], actor: Actor = None) -> list[Delivery]:
+    """Make the post's deliveries match ``channels``: a draft delivery for each new channel;
+    a delivery whose channel is no longer wanted is deleted if it never went out, and refused
+    otherwise (nothing is changed then). A new delivery joining a scheduled post gets the
+    post's time, read as the exact instant the others have. Returns the new deliveries."""
+    existing = {d.channel_id: d for d in post.deliveries.select_related("channel")}
+    wanted = {c.pk for c in channels}
+    leaving = [d for channel_id, d in existing.items() if channel_id not in wanted]
+    for delivery in leaving:
+        if delivery.state not in REMOVABLE:
+            state = delivery.get_state_display().lower()
+            message = f"The delivery to {delivery.channel} is {state} and cannot be removed."
+            raise ValidationError({"channel_ids": [message]})
+    timed = next((d for d in existing.values() if d.state == S.SCHEDULED), None)
+    with transaction.atomic():
+        Delivery.objects.filter(pk__in=[d.pk for d in leaving]).delete()
+        added = [
+            Delivery.objects.create(workspace_id=post.workspace_id, post=post, channel=channel)
+            for channel in channels
+            if channel.pk not in existing
+        ]
+        if timed is not None and timed.scheduled_at is not None:
+            for delivery in added:
+                schedule(delivery, timed.scheduled_at, timed.time_zone or None, actor)
+    return added
+
+
+def set_post_time(
+    post: Post,
+    local_datetime: datetime | None,
+    zone: zoneinfo.ZoneInfo | str | None = None,
+    actor: Actor = None,
+    *,
+    fold: int | None = None,
+    offset: timedelta | str | None = None,
+    reason: str = "",
+) -> ScheduledDeliveries:
+    """Give every unsent delivery of ``post`` the wall-clock time ``local_datetime`` (as
+    ``schedule``), or with None take the scheduled ones back to draft. A post without unsent
+    deliveries is left as it is. What the editor and the API call when a post's time is set."""
+    unsent = [d for d in post.deliveries.all() if d.state in UNSENT]
+    if local_datetime is None:
+        if any(d.state == S.SCHEDULED for d in unsent):
+            unschedule(post, actor, reason=reason or "unscheduled")
+        return ScheduledDeliveries()
+    if not unsent:
+        return ScheduledDeliveries()
+    return schedule(
+        post, local_datetime, zone, actor, fold=fold, offset=offset, reason=reason or "scheduled"
     )
+
+
+def resume_after_approval(post: Post, actor: Actor = None) -> list[Delivery]:
+    """Put back on schedule the deliveries of ``post`` that the engine sent back to draft at
+    send time for lack of approval, if their time is still ahead; the move is recorded with a
+    reason the post's page shows. The workflow calls this once the post is approved."""
+    now = timezone.now()
+    resumed: list[Delivery] = []
+    for delivery in post.deliveries.filter(state=S.DRAFT).select_related("channel", "workspace"):
+        last = delivery.transitions.order_by("-at", "-id").first()
+        if last is None or not last.reason.startswith(APPROVAL_HELD):
+            continue
+        when = delivery.scheduled_at  # a held delivery keeps the time it was due
+        if when is None or when <= now:
+            continue
+        try:
+            resumed += schedule(
+                delivery, when, delivery.time_zone or None, actor, reason=APPROVAL_RESUMED
+            )
+        except ValidationError:
+            continue  # something else now stops it (channel, content): it stays a draft
+    return resumed
+
+
+# The reasons recorded when the engine holds a delivery for approval and when it resumes it.
+APPROVAL_HELD = "held for approval"
+APPROVAL_RESUMED = "approved: back on schedule"
 
 
 # Language tags as BCP 47 writes them: "fr", "pt-BR", "zh-Hant-TW".
@@ -393,4 +446,123 @@ def set_delivery_details(
         raise ValidationError(errors)
     if changed:
         delivery.save(update_fields=[*changed, "updated_at"])
+    return delivery
+
+
+# --- The batch form, for imports --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One new delivery of a batch: its post and channel, and the UTC instant it is due
+    (None: a draft) with the zone that instant was read in."""
+
+    post_id: int
+    channel_id: int
+    when: datetime | None
+    time_zone: str = ""
+
+
+def schedule_batch(
+    workspace: Workspace, planned: list[PlannedDelivery], actor: Actor, reason: str
+) -> int:
+    """Create many new deliveries at once, each a draft or scheduled: the batch form of
+    ``set_channels`` + ``schedule`` for imports, where one call per delivery would take a
+    minute for 10,000 posts (``bench/bulk.py``).
+
+    The caller has checked every delivery with the same rules first (``wallclock.to_utc``,
+    ``checks``' channel, content and approval rules, a time in the future: ``content.bulk``
+    does, row by row). Writes, in the caller's transaction: the delivery rows, a draft →
+    scheduled ``DeliveryTransition`` for each timed one (the state graph allows it), and
+    after the commit their tasks through ``tasks.enqueue_many``. Returns how many were
+    scheduled.
+    """
+    assert allowed(S.DRAFT, S.SCHEDULED)
+    stamp = timezone.now()
+    actor_id = actor.pk if isinstance(actor, User) else None
+    rows = BulkRows(
+        Delivery,
+        ["post_id", "channel_id", "state", "scheduled_at", "enqueued_for", "time_zone"],
+        workspace_id=workspace.pk,
+    )
+    for item in planned:
+        rows.add(
+            post_id=item.post_id,
+            channel_id=item.channel_id,
+            state=S.SCHEDULED if item.when else S.DRAFT,
+            scheduled_at=item.when,
+            enqueued_for=item.when,
+            time_zone=item.time_zone if item.when else "",
+        )
+    rows.insert()
+    times = {(p.post_id, p.channel_id): p.when for p in planned if p.when is not None}
+    post_ids = sorted({p.post_id for p in planned})
+    scheduled: list[tuple[int, datetime]] = []
+    for start in range(0, len(post_ids), 2000):
+        for pk, post_id, channel_id in Delivery.objects.filter(
+            post_id__in=post_ids[start : start + 2000]
+        ).values_list("pk", "post_id", "channel_id"):
+            when = times.get((post_id, channel_id))
+            if when is not None:
+                scheduled.append((pk, when))
+    moves = BulkRows(
+        DeliveryTransition,
+        ["delivery_id"],
+        workspace_id=workspace.pk,
+        from_state=S.DRAFT,
+        to_state=S.SCHEDULED,
+        at=stamp,
+        reason=reason,
+        actor_id=actor_id,
+        actor_label=actor_label(actor)[:200],
+    )
+    for pk, _ in scheduled:
+        moves.add(delivery_id=pk)
+    moves.insert()
+    # As ``enqueue_delivery``: tasks are handed over after the commit, and a refused
+    # hand-over leaves the delivery to the sweeper (``enqueued_for``).
+    transaction.on_commit(lambda: enqueue_many(scheduled), robust=True)
+    return len(scheduled)
+
+
+# --- History, for the demo ----------------------------------------------------------------
+
+# The moves that bring a new (draft) delivery to each state, through the declared graph.
+_PATHS: dict[str, list[DeliveryState]] = {
+    S.DRAFT: [],
+    S.SCHEDULED: [S.SCHEDULED],
+    S.CANCELLED: [S.SCHEDULED, S.CANCELLED],
+    S.MISSED: [S.SCHEDULED, S.MISSED],
+    S.PUBLISHING: [S.SCHEDULED, S.PUBLISHING],
+    S.PUBLISHED: [S.SCHEDULED, S.PUBLISHING, S.PUBLISHED],
+    S.FAILED: [S.SCHEDULED, S.PUBLISHING, S.FAILED],
+    S.UNKNOWN: [S.SCHEDULED, S.PUBLISHING, S.UNKNOWN],
+    S.WAITING_RETRY: [S.SCHEDULED, S.PUBLISHING, S.WAITING_RETRY],
+}
+
+
+def record_history(
+    post: Post,
+    channel: Channel,
+    state: DeliveryState,
+    scheduled_at: datetime,
+    actor: Actor = "system: demo",
+    **fields: Any,
+) -> Delivery:
+    """Create a delivery that already went through its life up to ``state``, as it would
+    have: each move through ``states.transition`` and recorded, timed around
+    ``scheduled_at``; ``fields`` (remote id, error, lease …) are set with the last move.
+    For the demo, whose month of history must look like a real one; no network is called
+    and no task is queued (the sweeper finds any in-flight one when its lease runs out)."""
+    delivery = Delivery.objects.create(
+        workspace_id=post.workspace_id, post=post, channel=channel, time_zone=channel.zone.key
+    )
+    path = _PATHS[state]
+    for number, to in enumerate(path, start=1):
+        changes: dict[str, Any] = dict(fields) if number == len(path) else {}
+        if to == S.SCHEDULED:
+            changes["scheduled_at"] = scheduled_at
+        at = scheduled_at - timedelta(days=2) if to == S.SCHEDULED else scheduled_at
+        reason = "scheduled" if to == S.SCHEDULED else f"demo history: {to.label.lower()}"
+        transition(delivery, to, reason, actor, at=min(at, timezone.now()), **changes)
     return delivery

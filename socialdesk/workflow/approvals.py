@@ -111,14 +111,10 @@ def _workspace_requires_approval(post: Post) -> bool:
     )
 
 
-def is_approved(post: Post) -> bool:
-    """True when the workspace does not require approval, or the post's current version has
-    every approval its lane requires. The publishing engine asks at schedule and send time.
-
-    Reads only: a post without workflow state yet is judged by the lane it would take.
-    """
-    if not _workspace_requires_approval(post):
-        return True
+def lane_approvals_met(post: Post) -> bool:
+    """True when the post's current version has every approval its lane requires (a lane
+    without an approval stage requires none). Reads only: a post without workflow state yet
+    is judged by the lane it would take."""
     wf = PostWorkflow.objects.filter(post=post).first()
     lane = wf.lane if wf is not None else services.lane_for(post)[0]
     required = [s for s in services.path_for(post, lane) if s.is_approval]
@@ -126,6 +122,30 @@ def is_approved(post: Post) -> bool:
     if version is None:
         return False
     return all(approval_state(post, stage, version).met for stage in required)
+
+
+def is_approved(post: Post) -> bool:
+    """True when the workspace does not require approval, or the post's current version has
+    every approval its lane requires."""
+    return not _workspace_requires_approval(post) or lane_approvals_met(post)
+
+
+def record_approval(post: Post, actor: User | None = None) -> bool:
+    """Write the fact the publishing engine reads (``Post.approved_version``): the current
+    version when its lane's approvals are met, else nothing. When it becomes approved, the
+    deliveries the engine sent back to draft for lack of approval go back on schedule if
+    their time is still ahead (``publishing.services.resume_after_approval``). Returns
+    whether the post is approved now."""
+    from socialdesk.publishing.services import resume_after_approval
+
+    version = post.latest_version
+    if version is None or not lane_approvals_met(post):
+        return False
+    if post.approved_version_id != version.pk:
+        Post.objects.filter(pk=post.pk).update(approved_version=version)
+        post.approved_version = version
+    resume_after_approval(post, actor)
+    return True
 
 
 def _client_stage(post: Post) -> Stage:
@@ -242,6 +262,8 @@ def decide(
                 following = services.next_stage(post, wf)
                 if following is not None:
                     services.move(post, following, user=user, via=via, check=False, request=request)
+        if decision == DecisionKind.APPROVE:
+            record_approval(post, user)
         transaction.on_commit(lambda: _announce(post, made))
     return made
 

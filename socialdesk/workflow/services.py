@@ -286,6 +286,11 @@ def workflow_of(post: Post, now: datetime | None = None) -> PostWorkflow:
     if wf.lane != lane or wf.lane_reasons != reasons:
         wf.lane, wf.lane_reasons = lane, reasons
         wf.save(update_fields=["lane", "lane_reasons"])
+        # Another lane may need other approvals: the approval fact is judged again.
+        Post.objects.filter(pk=post.pk).update(approved_version=None)
+        from .approvals import record_approval
+
+        record_approval(post)
     return wf
 
 
@@ -342,7 +347,7 @@ def _check(key: str, post: Post, stage: Stage) -> Item:
         for text in texts:
             problems.extend(link_problems(text))
     elif key == "network_rules":
-        from socialdesk.publishing.services import content_problems
+        from socialdesk.publishing.checks import content_problems
 
         deliveries = list(post.deliveries.exclude(state=DeliveryState.CANCELLED))
         if not deliveries:

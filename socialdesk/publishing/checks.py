@@ -1,0 +1,66 @@
+"""What must hold for a delivery to go out: checked when it is scheduled and again at send
+time (by ``services`` and ``dispatch``), in this one module.
+
+Approval is a fact the workflow writes on the post (``Post.approved_version``); the engine
+only reads it, so publishing never imports the workflow.
+"""
+
+from __future__ import annotations
+
+from socialdesk.content.models import Post, PostVersion
+from socialdesk.networks.models import Channel
+
+from .connectors import connector_for, content_for, problem_text
+from .models import Delivery
+
+APPROVAL_MISSING = (
+    "This workspace requires approval before publishing, and the post is not approved."
+)
+
+
+def is_approved(post: Post) -> bool:
+    """True when the post's newest version is the one the workflow recorded as approved."""
+    if post.approved_version_id is None:
+        return False
+    newest = (
+        PostVersion.objects.filter(post_id=post.pk).order_by("-number").values_list("pk", flat=True)
+    ).first()
+    return newest == post.approved_version_id
+
+
+def approval_missing(delivery: Delivery) -> bool:
+    """True when the workspace requires approval before publishing and the post lacks it."""
+    return delivery.workspace.requires_approval and not is_approved(delivery.post)
+
+
+def channel_problem(channel: Channel) -> str | None:
+    if channel.is_connected:
+        return None
+    if channel.status == "needs_reconnect":
+        return f"{channel} needs reconnecting: its authorization was revoked or expired."
+    return f"{channel} is disconnected; connect it again first."
+
+
+def content_problems(delivery: Delivery) -> dict[str, list[str]]:
+    """What the channel's network refuses in this delivery's content, by field (empty: fine)."""
+    connector = connector_for(delivery.channel)
+    if connector is None:
+        return {}
+    errors: dict[str, list[str]] = {}
+    for problem in connector.validate(content_for(delivery)):
+        name, message = problem_text(problem)
+        errors.setdefault(name, []).append(f"{delivery.channel}: {message}")
+    return errors
+
+
+def send_problems(delivery: Delivery) -> dict[str, list[str]]:
+    """Everything that stops ``delivery`` going out now, except its time, by field."""
+    errors: dict[str, list[str]] = {}
+    if problem := channel_problem(delivery.channel):
+        errors.setdefault("channel", []).append(problem)
+    else:
+        for name, messages in content_problems(delivery).items():
+            errors.setdefault(name, []).extend(messages)
+    if approval_missing(delivery):
+        errors.setdefault("approval", []).append(APPROVAL_MISSING)
+    return errors
