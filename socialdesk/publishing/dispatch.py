@@ -68,8 +68,7 @@ from .connectors import (
     remote_identity,
     retry_after_seconds,
 )
-from .models import Delivery, DeliveryState
-from .services import APPROVAL_HELD
+from .models import APPROVAL_HELD, Delivery, DeliveryState
 from .states import GRAPH, TransitionConflict, transition
 from .tasks import enqueue_delivery, oldest_waiting_task
 

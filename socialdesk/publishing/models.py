@@ -29,6 +29,12 @@ class DeliveryQuerySet(WorkspaceOwnedQuerySet):
         return self.filter(state=DeliveryState.SCHEDULED, scheduled_at__lte=now or timezone.now())
 
 
+# The reasons recorded when the engine holds a delivery for approval at send time, and when
+# approval puts it back on schedule (``services.resume_after_approval``).
+APPROVAL_HELD = "held for approval"
+APPROVAL_RESUMED = "approved: back on schedule"
+
+
 class Delivery(WorkspaceOwned):
     """A post's appearance on one channel: its overrides, time, state and remote identity."""
 
@@ -91,6 +97,19 @@ class Delivery(WorkspaceOwned):
     @property
     def text(self) -> str:
         return self.text_override or self.post.text
+
+    @property
+    def approval_note(self) -> str:
+        """A sentence for the post's page when approval put this delivery back on schedule
+        after the engine held it (one query: only the post's page asks)."""
+        if self.state != DeliveryState.SCHEDULED or self.scheduled_at is None:
+            return ""
+        last = self.transitions.order_by("-at", "-id").first()
+        if last is None or last.reason != APPROVAL_RESUMED:
+            return ""
+        zone = self.channel.zone
+        local = timezone.localtime(self.scheduled_at, zone)
+        return f"Approved: back on schedule for {local:%a %d %b %H:%M} ({zone.key})."
 
     @property
     def idempotency_key(self) -> str:

@@ -53,9 +53,10 @@ class Filters:
 
 
 def has_workflow() -> bool:
-    """The team workflow (stages, assignments) is a separate app; the calendar uses it when
-    it is installed and falls back to delivery states otherwise."""
-    return apps.is_installed("socialdesk.workflow")
+    """The team workflow (stages, assignments) is an upper floor that publishing never
+    imports; the calendar reads its rows through the ORM's relations when its app (label
+    ``workflow``) is installed, and falls back to delivery states otherwise."""
+    return "workflow" in apps.app_configs
 
 
 def deliveries_between(

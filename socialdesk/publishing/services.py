@@ -35,7 +35,13 @@ from socialdesk.workspaces.models import User, Workspace
 from . import pacing
 from .checks import content_problems, send_problems
 from .connectors import connector_for, content_for
-from .models import Delivery, DeliveryState, DeliveryTransition
+from .models import (
+    APPROVAL_HELD,
+    APPROVAL_RESUMED,
+    Delivery,
+    DeliveryState,
+    DeliveryTransition,
+)
 from .states import TransitionConflict, actor_label, allowed, transition
 from .tasks import enqueue_delivery, enqueue_many
 from .wallclock import WallClockError, to_utc, zone_named
@@ -389,11 +395,6 @@ def resume_after_approval(post: Post, actor: Actor = None) -> list[Delivery]:
         except ValidationError:
             continue  # something else now stops it (channel, content): it stays a draft
     return resumed
-
-
-# The reasons recorded when the engine holds a delivery for approval and when it resumes it.
-APPROVAL_HELD = "held for approval"
-APPROVAL_RESUMED = "approved: back on schedule"
 
 
 # Language tags as BCP 47 writes them: "fr", "pt-BR", "zh-Hant-TW".

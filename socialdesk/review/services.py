@@ -395,7 +395,8 @@ def client_decide(
     request: HttpRequest | None = None,
 ) -> Any:
     """A client's approval or request for changes through ``link`` (``workflow.approvals``
-    checks the stage and records the audit row with the link); the team is told."""
+    checks the stage, records the audit row with the link and tells the team, each person
+    once)."""
     from socialdesk.workflow.approvals import decide
 
     if decision not in ("approve", "request_changes"):
@@ -406,11 +407,7 @@ def client_decide(
     if len(comment) > MAX_COMMENT:
         raise ValidationError({"comment": [f"Keep the comment under {MAX_COMMENT} characters."]})
     check_link_budget(link)
-    with transaction.atomic():
-        result = decide(post, decision, comment=comment, review_link=link, request=request)
-        verb = "approved" if decision == "approve" else "asked for changes on"
-        _tell_team(link, post, f"{link.name} (client) {verb} “{post}”", comment)
-    return result
+    return decide(post, decision, comment=comment, review_link=link, request=request)
 
 
 def link_decision(link: ReviewLink, post: Post, version: PostVersion | None) -> Any:

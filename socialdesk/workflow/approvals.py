@@ -248,50 +248,81 @@ def decide(
             data={"stage": stage.key, "version": version.number, "decision_id": made.pk},
         )
         wf.refresh_from_db()
+        moved_to: Stage | None = None
         if wf.stage_id == stage.pk:
             if decision == DecisionKind.REQUEST_CHANGES:
+                moved_to = services.rework_stage(post, wf)
+            elif approval_state(post, stage, version).met:
+                moved_to = services.next_stage(post, wf)
+            if moved_to is not None:
                 services.move(
                     post,
-                    services.rework_stage(post, wf),
+                    moved_to,
                     user=user,
                     via=via,
                     check=False,
                     request=request,
+                    announce=False,
                 )
-            elif approval_state(post, stage, version).met:
-                following = services.next_stage(post, wf)
-                if following is not None:
-                    services.move(post, following, user=user, via=via, check=False, request=request)
         if decision == DecisionKind.APPROVE:
             record_approval(post, user)
-        transaction.on_commit(lambda: _announce(post, made))
+        transaction.on_commit(lambda: _announce(post, made, moved_to, review_link))
     return made
 
 
-def _announce(post: Post, made: Decision) -> None:
-    from socialdesk.notifications.services import notify
+def _announce(post: Post, made: Decision, moved_to: Stage | None, review_link: Any) -> None:
+    """Tell each person about one decision once: the author what was decided; for a client's
+    decision through a review link, the owners and managers too; then whoever the stage the
+    post moved to needs, unless told already."""
+    from socialdesk.notifications.services import notify, people_with_role
 
     workspace = Workspace.objects.get(pk=post.workspace_id)
-    people = [post.author] if post.author_id else []
     url = f"/w/{workspace.slug}/posts/{post.pk}/"
-    if made.decision == DecisionKind.REQUEST_CHANGES:
-        notify(
-            workspace,
-            people,
-            "approval.changes_requested",
-            f"Changes requested on {post}",
-            body=made.comment,
-            url=url,
-            actor=made.user,
-            target=post,
-        )
+    told: set[int] = set()
+    author = [post.author] if post.author_id else []
+    if review_link is not None:
+        verb = "approved" if made.decision == DecisionKind.APPROVE else "asked for changes on"
+        team = people_with_role(workspace, Role.OWNER, Role.MANAGER) + author
+        told |= {
+            n.recipient_id
+            for n in notify(
+                workspace,
+                team,
+                "review.client_action",
+                f"{getattr(review_link, 'name', '') or review_link} (client) {verb} “{post}”",
+                body=made.comment[:280],
+                url=url,
+                target=post,
+            )
+        }
+    elif made.decision == DecisionKind.REQUEST_CHANGES:
+        told |= {
+            n.recipient_id
+            for n in notify(
+                workspace,
+                author,
+                "approval.changes_requested",
+                f"Changes requested on {post}",
+                body=made.comment,
+                url=url,
+                actor=made.user,
+                target=post,
+            )
+        }
     else:
-        notify(
-            workspace,
-            people,
-            "post.approved",
-            f"{made.who} approved {post}",
-            url=url,
-            actor=made.user,
-            target=post,
-        )
+        told |= {
+            n.recipient_id
+            for n in notify(
+                workspace,
+                author,
+                "post.approved",
+                f"{made.who} approved {post}",
+                url=url,
+                actor=made.user,
+                target=post,
+            )
+        }
+    if made.user is not None:
+        told.add(made.user.pk)
+    if moved_to is not None:
+        services.announce_stage(post, moved_to, made.user, skip=told)

@@ -443,8 +443,12 @@ def move(
     now: datetime | None = None,
     via: str = "",
     check: bool = True,
+    announce: bool = True,
 ) -> PostWorkflow:
     """Move ``post`` to stage ``target``.
+
+    ``announce=False``: the caller tells people itself (an approval decision tells each
+    person once, the move included: ``approvals._announce``).
 
     Moving forward needs the checklist of every stage left behind to pass; otherwise
     ``MoveRefused`` names each failing item. A manager or owner may override with a written
@@ -516,12 +520,14 @@ def move(
             data=data,
             via=via,
         )
-        transaction.on_commit(lambda: _announce(post, target, user))
+        if announce:
+            transaction.on_commit(lambda: announce_stage(post, target, user))
     return wf
 
 
-def _announce(post: Post, stage: Stage, actor: Actor) -> None:
-    """Tell the people the new stage needs (after the move has committed)."""
+def announce_stage(post: Post, stage: Stage, actor: Actor, skip: set[int] | None = None) -> None:
+    """Tell the people the new stage needs (after the move has committed), except ``skip``
+    (ids of people told about the same event already)."""
     from socialdesk.notifications.services import notify, people_with_role
 
     workspace = Workspace.objects.get(pk=post.workspace_id)
@@ -539,6 +545,7 @@ def _announce(post: Post, stage: Stage, actor: Actor) -> None:
     else:
         people = [assignee] if assignee else people_with_role(workspace, stage.owner_role)
         event, title = "post.submitted", f"{post} moved to {stage}"
+    people = [p for p in people if p is not None and p.pk not in (skip or set())]
     notify(workspace, people, event, title, url=url, actor=actor, target=post)
 
 
