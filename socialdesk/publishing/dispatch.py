@@ -55,6 +55,7 @@ from django.utils import timezone
 
 from socialdesk.networks.base import ConnectorError, RateLimit
 from socialdesk.networks.models import Channel, ChannelStatus
+from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
@@ -360,12 +361,7 @@ def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Deli
     now = timezone.now()
     message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
     if getattr(exc, "auth_revoked", False):
-        newly = (
-            Channel.objects.filter(pk=delivery.channel_id)
-            .exclude(status=ChannelStatus.NEEDS_RECONNECT)
-            .update(status=ChannelStatus.NEEDS_RECONNECT)
-        )
-        delivery.channel.status = ChannelStatus.NEEDS_RECONNECT
+        newly = mark_needs_reconnect(delivery.channel, message, _worker(worker_id))
         if newly:  # only the first failure tells people, not one per paused delivery
             notices.channel_needs_reconnecting(delivery.channel, message)
         return _pause(delivery, f"{delivery.channel} needs reconnecting: {message}", worker_id)
