@@ -59,7 +59,7 @@ from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
-from . import pacing
+from . import claims, pacing
 from .connectors import (
     connector_for,
     content_for,
@@ -105,9 +105,7 @@ def wait(seconds: float) -> None:
 
 def backoff(attempt: int) -> timedelta:
     """The delay before retrying after the ``attempt``-th failed attempt (1-based)."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
-    half = ceiling / 2
-    return half + half * random.random()  # noqa: S311 - jitter, not security
+    return claims.backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)
 
 
 def too_late(delivery: Delivery, now: datetime) -> bool:
@@ -561,8 +559,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     actor = "system: sweeper"
     report = SweepReport()
 
-    expired = Delivery.objects.filter(state=S.PUBLISHING, lease_expires_at__lt=now)
-    for delivery in expired.select_related("workspace")[:SWEEP_BATCH]:
+    def settle_later(delivery: Delivery) -> bool:
         try:
             transition(
                 delivery,
@@ -575,8 +572,11 @@ def sweep(now: datetime | None = None) -> SweepReport:
                 retry_at=now,
             )
         except TransitionConflict:
-            continue
-        report.expired.append(delivery.pk)
+            return False
+        return True
+
+    in_flight = Delivery.objects.filter(state=S.PUBLISHING).select_related("workspace")
+    report.expired = claims.rescue_expired(in_flight, now, settle_later, batch=SWEEP_BATCH)
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
     for window in windows:
