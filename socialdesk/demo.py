@@ -421,12 +421,14 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             # Mastodon's authorization "expired" after its posts were planned (scheduling
             # refuses a channel that needs reconnecting): the demo shows what a person sees then.
             mastodon = channels[Network.MASTODON]
-            mastodon.status = ChannelStatus.NEEDS_RECONNECT
-            mastodon.save(update_fields=["status"])
+            from socialdesk.networks.states import move_channel
+
+            expired = "Mastodon answered 401: the access token expired."
+            move_channel(mastodon, ChannelStatus.NEEDS_RECONNECT, expired, "system: demo")
             # ... and the owner and managers were told, as the publishing engine tells them.
             from socialdesk.notifications.publishing import channel_needs_reconnecting
 
-            channel_needs_reconnecting(mastodon, "Mastodon answered 401: the access token expired.")
+            channel_needs_reconnecting(mastodon, expired)
             # Stages, decisions and history for the workflow pages (socialdesk.workflow).
             from socialdesk.workflow.demo import build as build_workflow
 
@@ -502,11 +504,12 @@ def _people() -> dict[Role, User]:
 
 
 def _channels(workspace: Workspace) -> dict[str, Channel]:
-    specs: list[tuple[str, str, str, str]] = [
-        (Network.PAGE, "crumb", "Crumb & Co Bakery", ChannelStatus.CONNECTED),
-        (Network.BLUESKY, "crumb.bsky.social", "Crumb & Co 🥐", ChannelStatus.CONNECTED),
-        # Connected while its posts are planned; see build_demo.
-        (Network.MASTODON, "@crumb@mastodon.social", "Crumb & Co", ChannelStatus.CONNECTED),
+    # All connected (a new channel's status); Mastodon only while its posts are planned, see
+    # build_demo.
+    specs: list[tuple[str, str, str]] = [
+        (Network.PAGE, "crumb", "Crumb & Co Bakery"),
+        (Network.BLUESKY, "crumb.bsky.social", "Crumb & Co 🥐"),
+        (Network.MASTODON, "@crumb@mastodon.social", "Crumb & Co"),
     ]
     return {
         network: Channel.objects.create(
@@ -514,10 +517,9 @@ def _channels(workspace: Workspace) -> dict[str, Channel]:
             network=network,
             handle=handle,
             display_name=display_name,
-            status=status,
             remote_account_id=_fake_id(network, handle),
         )
-        for network, handle, display_name, status in specs
+        for network, handle, display_name in specs
     }
 
 

@@ -61,6 +61,8 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "channels_read": lambda ctx: None,
     "channels_update": lambda ctx: {"display_name": "Crumb & Co"},
     "channels_delete": lambda ctx: None,
+    "channels_pause": lambda ctx: None,
+    "channels_resume": lambda ctx: None,
     "posts_list": lambda ctx: None,
     "posts_create": lambda ctx: {
         "text": "Rye on Fridays",

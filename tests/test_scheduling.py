@@ -115,7 +115,8 @@ def test_a_half_hour_daylight_saving_jump_offers_the_half_hour_choices():
     with pytest.raises(WallClockError) as caught:
         to_utc(datetime(2027, 10, 3, 2, 10), ZoneInfo("Australia/Lord_Howe"))
 
-    assert "clocks jump from 02:00 to 02:30. Choose 01:59 (UTC+10:30) or 02:30 (UTC+11)" in str(caught.value)
+    expected = "clocks jump from 02:00 to 02:30. Choose 01:59 (UTC+10:30) or 02:30 (UTC+11)"
+    assert expected in str(caught.value)
 
 
 def test_a_time_that_happens_twice_is_refused_offering_both_readings(draft, owner):

@@ -9,10 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from socialdesk.api_support import Id, Slug, Text, authorize, perm, responses
+from socialdesk.api_support import Id, Slug, Text, authorize, caller, perm, responses
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.services import save_owned
 
+from . import services
 from .models import Channel
 
 router = Router(tags=["channels"])
@@ -109,3 +110,31 @@ def channels_delete(request: HttpRequest, slug: Slug, channel_id: Id) -> Status:
     membership = authorize(request, slug, "channels.manage")
     get_in_workspace(Channel, membership.workspace, pk=channel_id).delete()
     return Status(204, None)
+
+
+@router.post(
+    "/workspaces/{slug}/channels/{channel_id}/pause",
+    response=responses(ChannelOut),
+    operation_id="channels_pause",
+    openapi_extra=perm("channels.manage"),
+)
+def channels_pause(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
+    """Hold publishing: scheduled deliveries wait until the channel is resumed, and those
+    later than the workspace's late window by then are missed. Pausing a paused channel
+    changes nothing; one that needs reconnecting or is disconnected cannot be paused."""
+    membership = authorize(request, slug, "channels.manage")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    return services.pause(channel, by=caller(request))
+
+
+@router.post(
+    "/workspaces/{slug}/channels/{channel_id}/resume",
+    response=responses(ChannelOut),
+    operation_id="channels_resume",
+    openapi_extra=perm("channels.manage"),
+)
+def channels_resume(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
+    """Publish to a paused channel again; resuming a connected channel changes nothing."""
+    membership = authorize(request, slug, "channels.manage")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    return services.resume(channel, by=caller(request))

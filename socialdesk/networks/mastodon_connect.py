@@ -36,11 +36,12 @@ from django.db import IntegrityError, transaction
 from mastodon import errors as sdk
 
 from socialdesk import crypto
-from socialdesk.workspaces.models import Workspace
+from socialdesk.workspaces.models import User, Workspace
 
 from . import mastodon
 from .base import ConnectorError
-from .models import Channel, ChannelStatus, MastodonApp, Network
+from .models import Channel, MastodonApp, Network
+from .services import save_renewed
 
 SESSION_KEY = "mastodon_oauth"
 FLOW_TTL = timedelta(minutes=10)
@@ -217,8 +218,16 @@ def take_flow(session: Any, state: str, *, now: datetime) -> dict[str, Any]:
     return dict(flow)
 
 
-def finish(workspace: Workspace, flow: dict[str, Any], code: str, redirect_uri: str) -> Channel:
-    """Trade ``code`` for a token and create or reconnect the channel."""
+def finish(
+    workspace: Workspace,
+    flow: dict[str, Any],
+    code: str,
+    redirect_uri: str,
+    *,
+    by: User | None = None,
+) -> Channel:
+    """Trade ``code`` for a token and create or reconnect the channel (``save_renewed``: a
+    reconnected channel is connected again, a paused one stays paused)."""
     instance_url = flow["instance_url"]
     if not code:
         raise ValidationError(f"{instance_url} sent no authorization code. Start again.")
@@ -271,16 +280,12 @@ def finish(workspace: Workspace, flow: dict[str, Any], code: str, redirect_uri: 
             existing.set_credentials(merged)
             existing.remote_account_id = account.remote_account_id
             existing.display_name = account.display_name[:200] or existing.display_name
-            existing.status = ChannelStatus.CONNECTED
-            existing.save(
-                update_fields=[
-                    "credentials_encrypted",
-                    "remote_account_id",
-                    "display_name",
-                    "status",
-                ]
+            channel = save_renewed(
+                existing,
+                ["credentials_encrypted", "remote_account_id", "display_name"],
+                f"reconnected through {instance_url}",
+                by,
             )
-            channel = existing
         else:
             channel = Channel(
                 workspace=workspace,
@@ -289,7 +294,6 @@ def finish(workspace: Workspace, flow: dict[str, Any], code: str, redirect_uri: 
                 display_name=account.display_name[:200],
                 remote_account_id=account.remote_account_id,
                 time_zone=flow.get("time_zone") or "",
-                status=ChannelStatus.CONNECTED,
             )
             channel.set_credentials(credentials)
             channel.save()

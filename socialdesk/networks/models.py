@@ -5,7 +5,9 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from socialdesk import crypto
 from socialdesk.workspaces.models import WorkspaceOwned, validate_time_zone
@@ -18,8 +20,11 @@ class Network(models.TextChoices):
 
 
 class ChannelStatus(models.TextChoices):
+    """Moved only by ``networks.states.move_channel``; its docstring says what each means."""
+
     CONNECTED = "connected", "Connected"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    PAUSED = "paused", "Paused"
     DISCONNECTED = "disconnected", "Disconnected"
 
 
@@ -33,6 +38,7 @@ class Channel(WorkspaceOwned):
     credentials_encrypted = models.TextField(blank=True, default="", editable=False)
     # Empty means: use the workspace's time zone.
     time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    # Written only by ``networks.states.move_channel`` (a new channel starts connected).
     status = models.CharField(
         max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED
     )
@@ -69,6 +75,32 @@ class Channel(WorkspaceOwned):
     @property
     def is_connected(self) -> bool:
         return self.status == ChannelStatus.CONNECTED
+
+
+class ChannelTransition(WorkspaceOwned):
+    """One move of a channel's status: when, why, and by whom or what.
+
+    Written only by ``networks.states.move_channel``, in the same transaction as the move.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=ChannelStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ChannelStatus.choices)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=1000)
+    # A person, or empty with ``actor_label`` naming the machinery ("system: worker …").
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["channel", "at", "id"]
+        # Serves a channel's recent history on the Channels page.
+        indexes = [models.Index(fields=["channel", "at"], name="channel_history_idx")]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id}: {self.from_status} → {self.to_status}"
 
 
 class MastodonApp(models.Model):

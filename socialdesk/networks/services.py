@@ -1,5 +1,6 @@
-"""Connecting, reconnecting and disconnecting channels: the operations the web UI and the API
-share.
+"""Connecting, reconnecting, pausing, resuming and disconnecting channels: the operations the
+web UI and the API share. Every status change goes through ``states.move_channel``, which
+records who made it and why.
 
 Every operation asks the network first and writes only when it answered yes, so a refused
 app password or an unreachable server leaves the channel exactly as it was (and a new channel
@@ -13,6 +14,7 @@ at rest); they are never put in a message, a log line or an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -20,11 +22,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from socialdesk.publishing.models import Delivery, DeliveryState
-from socialdesk.workspaces.models import Workspace
+from socialdesk.workspaces.models import User, Workspace
 
 from .base import AccountInfo, ConnectorError
 from .bluesky import DEFAULT_PDS, BlueskyConnector
 from .models import Channel, ChannelStatus, Network
+from .states import ChannelMoveConflict, move_channel
 
 # Delivery states whose last error says something about the channel now.
 _ERROR_STATES = (
@@ -118,7 +121,9 @@ def _check(login: BlueskyLogin, session: str = "") -> tuple[AccountInfo, Bluesky
         raise _refusal(error, login.pds_url) from None
 
 
-def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = "") -> Channel:
+def connect_bluesky(
+    workspace: Workspace, login: BlueskyLogin, time_zone: str = "", *, by: User | None = None
+) -> Channel:
     """Connect a Bluesky account as a channel of ``workspace``.
 
     Logs in with the app password (``check_connection``); on success stores the credentials
@@ -134,7 +139,7 @@ def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = 
         .first()
     )
     if existing is not None:
-        return _reconnect_or_refuse(existing, login)
+        return _reconnect_or_refuse(existing, login, by)
     account, connector = _check(login)
     existing = (
         Channel.objects.in_workspace(workspace)  # type: ignore[attr-defined]
@@ -142,7 +147,7 @@ def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = 
         .first()
     )
     if existing is not None:
-        return _reconnect_or_refuse(existing, login)
+        return _reconnect_or_refuse(existing, login, by)
     channel = Channel(
         workspace=workspace,
         network=Network.BLUESKY,
@@ -150,7 +155,6 @@ def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = 
         display_name=account.display_name[:200],
         remote_account_id=account.remote_account_id,
         time_zone=time_zone,
-        status=ChannelStatus.CONNECTED,
     )
     channel.set_credentials(connector.credentials())
     try:
@@ -167,7 +171,7 @@ def connect_bluesky(workspace: Workspace, login: BlueskyLogin, time_zone: str = 
     return channel
 
 
-def _reconnect_or_refuse(channel: Channel, login: BlueskyLogin) -> Channel:
+def _reconnect_or_refuse(channel: Channel, login: BlueskyLogin, by: User | None) -> Channel:
     if channel.is_connected:
         raise ValidationError(
             {
@@ -177,12 +181,14 @@ def _reconnect_or_refuse(channel: Channel, login: BlueskyLogin) -> Channel:
                 ]
             }
         )
-    return reconnect_bluesky(channel, login.app_password, login.pds_url)
+    return reconnect_bluesky(channel, login.app_password, login.pds_url, by=by)
 
 
-def reconnect_bluesky(channel: Channel, app_password: str, pds_url: str = "") -> Channel:
+def reconnect_bluesky(
+    channel: Channel, app_password: str, pds_url: str = "", *, by: User | None = None
+) -> Channel:
     """Give a Bluesky channel a new app password (and, for self-hosted accounts, a new PDS
-    address), and mark it connected.
+    address), and mark it connected (``save_renewed``: a paused one stays paused).
 
     The new app password is checked with a fresh login first: a refused one changes nothing.
     A stored session that still works is kept (refreshed if the server renews it); only when
@@ -214,11 +220,37 @@ def reconnect_bluesky(channel: Channel, app_password: str, pds_url: str = "") ->
     channel.set_credentials(credentials)
     channel.remote_account_id = account.remote_account_id
     channel.display_name = account.display_name[:200] or channel.display_name
-    channel.status = ChannelStatus.CONNECTED
-    channel.save(
-        update_fields=["credentials_encrypted", "remote_account_id", "display_name", "status"]
+    return save_renewed(
+        channel,
+        ["credentials_encrypted", "remote_account_id", "display_name"],
+        "reconnected with a new app password",
+        by,
     )
-    return channel
+
+
+def save_renewed(
+    channel: Channel, fields: list[str], reason: str, actor: User | str | None
+) -> Channel:
+    """Save a channel's renewed credentials (``fields``, already set on ``channel``).
+
+    A channel that needed reconnecting or was disconnected becomes ``connected`` in the same
+    write, so its paused deliveries go out at the next sweep (those still within the late
+    window). A paused channel stays paused, because a person chose that and only resuming
+    undoes it; a connected one stays connected.
+    """
+    values: dict[str, Any] = {name: getattr(channel, name) for name in fields}
+    for _ in range(2):  # once more if the status changed under us
+        if channel.status in (ChannelStatus.CONNECTED, ChannelStatus.PAUSED):
+            updated = Channel.objects.filter(pk=channel.pk, status=channel.status).update(**values)
+            if updated:
+                return channel
+        else:
+            try:
+                return move_channel(channel, ChannelStatus.CONNECTED, reason, actor, **values)
+            except ChannelMoveConflict:
+                pass
+        channel.refresh_from_db(fields=["status"])
+    raise ValidationError("The channel changed while it was being reconnected; try again.")
 
 
 def _working_session(login: BlueskyLogin, session: str) -> str:
@@ -239,20 +271,72 @@ def _working_session(login: BlueskyLogin, session: str) -> str:
     return probe.session
 
 
-def disconnect(channel: Channel) -> Channel:
-    """Stop publishing to ``channel`` and forget its secrets.
+def disconnect(channel: Channel, *, by: User | None = None) -> Channel:
+    """Stop publishing to ``channel`` and forget its secrets (nothing to do when it already
+    is disconnected).
 
     The app password and session tokens are erased (revoke the app password on the network
     too); the handle, the server's address and the DID stay so the channel can be reconnected
     with a new app password, and its posts keep their history. Scheduled deliveries are not
     sent while it is disconnected: scheduling and sending both refuse a disconnected channel.
     """
+    if channel.status == ChannelStatus.DISCONNECTED:
+        return channel
     stored = channel.credentials
     kept = {key: stored[key] for key in ("handle", "pds_url", "instance_url") if stored.get(key)}
     channel.set_credentials(kept)
-    channel.status = ChannelStatus.DISCONNECTED
-    channel.save(update_fields=["credentials_encrypted", "status"])
-    return channel
+    try:
+        return move_channel(
+            channel,
+            ChannelStatus.DISCONNECTED,
+            "disconnected; its secrets were erased",
+            by,
+            credentials_encrypted=channel.credentials_encrypted,
+        )
+    except ChannelMoveConflict:
+        channel.refresh_from_db(fields=["status", "credentials_encrypted"])
+        return disconnect(channel, by=by)
+
+
+def pause(channel: Channel, *, by: User | None = None, reason: str = "") -> Channel:
+    """Hold publishing on a connected channel until someone resumes it.
+
+    Its scheduled deliveries keep their times and wait, exactly as for a channel that needs
+    reconnecting (``networks.states``); on resume those still within the workspace's late
+    window go out, the rest are missed. Pausing a paused channel changes nothing; one that
+    needs reconnecting or is disconnected cannot be paused (it is not publishing anyway).
+    """
+    if channel.status == ChannelStatus.PAUSED:
+        return channel
+    if channel.status != ChannelStatus.CONNECTED:
+        raise ValidationError(
+            f"{channel.handle} is {channel.get_status_display().lower()}, so nothing is being "
+            "published to it: there is nothing to pause."
+        )
+    why = f"paused: {reason.strip()}" if reason.strip() else "paused"
+    try:
+        return move_channel(channel, ChannelStatus.PAUSED, why[:1000], by)
+    except ChannelMoveConflict:
+        channel.refresh_from_db(fields=["status"])
+        return pause(channel, by=by, reason=reason)
+
+
+def resume(channel: Channel, *, by: User | None = None) -> Channel:
+    """Publish to a paused channel again: its waiting deliveries go out at the next sweep,
+    except those later than the workspace's late window (``missed``). Resuming a connected
+    channel changes nothing; one that needs reconnecting or is disconnected must be
+    reconnected instead."""
+    if channel.status == ChannelStatus.CONNECTED:
+        return channel
+    if channel.status != ChannelStatus.PAUSED:
+        raise ValidationError(
+            f"{channel.handle} is {channel.get_status_display().lower()}: reconnect it instead."
+        )
+    try:
+        return move_channel(channel, ChannelStatus.CONNECTED, "resumed", by)
+    except ChannelMoveConflict:
+        channel.refresh_from_db(fields=["status"])
+        return resume(channel, by=by)
 
 
 def pending_deliveries(channel: Channel) -> int:

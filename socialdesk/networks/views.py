@@ -1,5 +1,6 @@
 """The Channels page: the workspace's accounts, connecting Bluesky (app password) and Mastodon
-(the instance's OAuth flow, ``mastodon_connect``), reconnecting, disconnecting.
+(the instance's OAuth flow, ``mastodon_connect``), reconnecting, pausing and resuming,
+disconnecting, and each channel's recent status history.
 
 Thin function views: authorize with ``web.helpers.enter`` (``channels.view`` to see,
 ``channels.manage`` to change; 404 for outsiders, 403 for other roles), parse with a form,
@@ -11,6 +12,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +27,10 @@ from . import mastodon_connect as oauth_flow
 from . import services
 from .bluesky import DEFAULT_PDS
 from .forms import ConnectBlueskyForm, ConnectMastodonForm, ReconnectBlueskyForm
-from .models import Channel, ChannelStatus, Network
+from .models import Channel, ChannelTransition, Network
+
+# How many status moves the Channels page shows per channel.
+HISTORY_SHOWN = 5
 
 
 def _list_page(
@@ -36,8 +41,12 @@ def _list_page(
     mastodon_form: ConnectMastodonForm | None = None,
 ) -> HttpResponse:
     can_manage = membership.can("channels.manage")
+    recent = ChannelTransition.objects.select_related("actor").order_by("-at", "-id")
+    channels = services.channels_of(membership.workspace).prefetch_related(
+        Prefetch("transitions", queryset=recent[:HISTORY_SHOWN], to_attr="recent_moves")
+    )
     context = {
-        "channels": services.channels_of(membership.workspace),
+        "channels": channels,
         "can_manage": can_manage,
         "connect_form": (form or ConnectBlueskyForm()) if can_manage else None,
         "mastodon_form": (mastodon_form or ConnectMastodonForm()) if can_manage else None,
@@ -59,7 +68,10 @@ def bluesky_connect(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             channel = services.connect_bluesky(
-                membership.workspace, form.login(), form.cleaned_data["time_zone"]
+                membership.workspace,
+                form.login(),
+                form.cleaned_data["time_zone"],
+                by=request.user,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
             apply_errors(form, exc, {})
@@ -87,7 +99,10 @@ def channel_reconnect(request: HttpRequest, slug: str, channel_id: int) -> HttpR
     if request.method == "POST" and form.is_valid():
         try:
             services.reconnect_bluesky(
-                channel, form.cleaned_data["app_password"], form.cleaned_data["pds_url"]
+                channel,
+                form.cleaned_data["app_password"],
+                form.cleaned_data["pds_url"],
+                by=request.user,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
             apply_errors(form, exc, {})
@@ -106,12 +121,48 @@ def channel_disconnect(request: HttpRequest, slug: str, channel_id: int) -> Http
     membership = enter(request, slug, "channels.manage")
     channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
     if request.method == "POST":
-        if channel.status != ChannelStatus.DISCONNECTED:
-            services.disconnect(channel)
+        services.disconnect(channel, by=request.user)  # type: ignore[arg-type]
         messages.success(request, f"{channel.handle} is disconnected.")
         return redirect("channel_list", slug=slug)
     context = {"channel": channel, "pending": services.pending_deliveries(channel)}
     return render(request, "networks/channel_disconnect.html", context)
+
+
+@login_required
+@require_POST
+def channel_pause(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
+    """Hold publishing on a channel; its scheduled posts wait (``services.pause``)."""
+    membership = enter(request, slug, "channels.manage")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    try:
+        services.pause(channel, by=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{channel.handle} is paused. Its scheduled posts wait until you resume it.",
+        )
+    return redirect("channel_list", slug=slug)
+
+
+@login_required
+@require_POST
+def channel_resume(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
+    """Publish to a paused channel again (``services.resume``)."""
+    membership = enter(request, slug, "channels.manage")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    try:
+        services.resume(channel, by=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"{channel.handle} is publishing again. Posts that waited go out within a minute, "
+            "except those later than the workspace's late window.",
+        )
+    return redirect("channel_list", slug=slug)
 
 
 def _mastodon_redirect_uri(request: HttpRequest) -> str:
@@ -183,6 +234,7 @@ def mastodon_callback(request: HttpRequest) -> HttpResponse:
             flow,
             request.GET.get("code", ""),
             _mastodon_redirect_uri(request),
+            by=request.user,  # type: ignore[arg-type]
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -1,11 +1,13 @@
 """Background work of notifications: emails and webhook calls.
 
 Each task makes one attempt and, when it fails in a way worth retrying, queues itself again
-with a growing delay, up to ``MAX_ATTEMPTS``. An attempt starts with a compare-and-set on the
-row's attempt count, so a task that runs twice (a duplicate in the queue, a rescued task
-that was only late) sends once per attempt number, never twice at the same time. The row
-records when its task is due (``email_next_at``, ``next_attempt_at``): the worker's heartbeat
-queues again what the queue lost (``rescue_lost_work``).
+after a growing delay, up to ``MAX_ATTEMPTS``. Claiming, backing off and rescuing are the
+publishing engine's (``publishing.claims``): an attempt starts with a compare-and-set on the
+row's attempt count that also sets a lease, so a task that runs twice (a duplicate in the
+queue, a rescued task that was only late) sends once per attempt number, never twice at the
+same time. The row's ``email_next_at`` / ``next_attempt_at`` is both when its task is due
+and, during an attempt, the lease: the worker's heartbeat queues again what the queue lost
+(``rescue_lost_work``).
 """
 
 from __future__ import annotations
@@ -17,19 +19,30 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
+from socialdesk.publishing import claims
+
 from .models import EmailRoute, Notification, Webhook, WebhookCall, WebhookCallState
 
 log = logging.getLogger(__name__)
 
-# Delays before the 2nd, 3rd, ... attempt; its length bounds the attempts.
-BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
-MAX_ATTEMPTS = len(BACKOFF) + 1
+# Attempts in all. The delay after the n-th failure is RETRY_BASE * RETRY_FACTOR**(n-1), at
+# most RETRY_CAP, of which a random half is kept (``claims.backoff``): 1-2, 5-10, 25-50 and
+# 60-120 minutes, so the five attempts span one and a half to three hours.
+MAX_ATTEMPTS = 5
+RETRY_BASE = timedelta(minutes=2)
+RETRY_FACTOR = 5
+RETRY_CAP = timedelta(hours=2)
 # An attempt holds its row this long (a lease far longer than the SMTP and webhook timeouts):
 # another run of the task meanwhile does nothing. A task this late past its due time, or past
 # its lease, is taken as lost and queued again.
 LOST_AFTER = timedelta(minutes=10)
 # Workers' clocks may differ a little from the one that set a retry time.
 CLOCK_SKEW = timedelta(seconds=5)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt."""
+    return claims.backoff(attempts, RETRY_BASE, RETRY_CAP, RETRY_FACTOR)
 
 
 def not_due(due_at: datetime | None, now: datetime) -> bool:
@@ -64,10 +77,17 @@ def send_notification_email(notification_id: int) -> str:
     if not_due(notification.email_next_at, now):
         return "not due yet"
     attempts = notification.email_attempts + 1
-    claimed = Notification.objects.filter(
-        pk=notification.pk, emailed_at__isnull=True, email_attempts=notification.email_attempts
-    ).update(email_attempts=attempts, email_next_at=now + LOST_AFTER)
-    if not claimed:
+    unsent = Notification.objects.filter(
+        emailed_at__isnull=True, email_attempts=notification.email_attempts
+    )
+    if not claims.claim(
+        unsent,
+        notification.pk,
+        LOST_AFTER,
+        now,
+        lease_field="email_next_at",
+        email_attempts=attempts,
+    ):
         return "nothing to do"  # another run of this task has this attempt
     try:
         emails.send_one(notification)
@@ -78,7 +98,7 @@ def send_notification_email(notification_id: int) -> str:
         if attempts >= MAX_ATTEMPTS:
             Notification.objects.filter(pk=notification.pk).update(email_next_at=None)
             return "failed"
-        retry_at = timezone.now() + BACKOFF[attempts - 1]
+        retry_at = timezone.now() + retry_delay(attempts)
         Notification.objects.filter(pk=notification.pk).update(email_next_at=retry_at)
         queue_task(send_notification_email, notification.pk, retry_at)
         return "retrying"
@@ -114,10 +134,10 @@ def attempt_webhook_call(call_id: int) -> str:
     if not_due(call.next_attempt_at, now):
         return "not due yet"
     attempts = call.attempts + 1
-    claimed = WebhookCall.objects.filter(
-        pk=call.pk, state=WebhookCallState.PENDING, attempts=call.attempts
-    ).update(attempts=attempts, next_attempt_at=now + LOST_AFTER)
-    if not claimed:
+    pending = WebhookCall.objects.filter(state=WebhookCallState.PENDING, attempts=call.attempts)
+    if not claims.claim(
+        pending, call.pk, LOST_AFTER, now, lease_field="next_attempt_at", attempts=attempts
+    ):
         return "nothing to do"  # another run of this task has this attempt
     outcome = send(hook, call.event, call.body)
     now = timezone.now()
@@ -128,7 +148,7 @@ def attempt_webhook_call(call_id: int) -> str:
         state = WebhookCallState.FAILED
     else:
         state = WebhookCallState.PENDING
-        retry_at = now + BACKOFF[attempts - 1]
+        retry_at = now + retry_delay(attempts)
     WebhookCall.objects.filter(pk=call.pk).update(
         state=state,
         response_status=outcome.status,
@@ -147,24 +167,24 @@ def rescue_lost_work(now: datetime, batch: int = 200) -> int:
     """Queue again the emails and webhook calls whose task should have run (or whose attempt
     should have ended) ``LOST_AFTER`` ago: a flushed queue, a killed worker, a queue that
     refused them. Returns how many."""
+    emails = Notification.objects.filter(
+        email_route=EmailRoute.IMMEDIATE,
+        emailed_at__isnull=True,
+        email_attempts__lt=MAX_ATTEMPTS,
+    )
+    calls = WebhookCall.objects.filter(state=WebhookCallState.PENDING)
+    lost_emails = _requeue_lost(emails, "email_next_at", send_notification_email, now, batch)
+    lost_calls = _requeue_lost(calls, "next_attempt_at", deliver_webhook_call, now, batch)
+    return lost_emails + lost_calls
+
+
+def _requeue_lost(rows: Any, field: str, the_task: Any, now: datetime, batch: int) -> int:
+    def requeue(row: Any) -> bool:
+        # Compare-and-set on the lease as read: two heartbeats at once queue it once.
+        if not rows.filter(pk=row.pk, **{field: getattr(row, field)}).update(**{field: now}):
+            return False
+        queue_task(the_task, row.pk)
+        return True
+
     stale = now - LOST_AFTER
-    lost_emails = list(
-        Notification.objects.filter(
-            email_route=EmailRoute.IMMEDIATE,
-            emailed_at__isnull=True,
-            email_next_at__lt=stale,
-            email_attempts__lt=MAX_ATTEMPTS,
-        ).values_list("pk", flat=True)[:batch]
-    )
-    lost_calls = list(
-        WebhookCall.objects.filter(
-            state=WebhookCallState.PENDING, next_attempt_at__lt=stale
-        ).values_list("pk", flat=True)[:batch]
-    )
-    for pk in lost_emails:
-        Notification.objects.filter(pk=pk).update(email_next_at=now)
-        queue_task(send_notification_email, pk)
-    for pk in lost_calls:
-        WebhookCall.objects.filter(pk=pk).update(next_attempt_at=now)
-        queue_task(deliver_webhook_call, pk)
-    return len(lost_emails) + len(lost_calls)
+    return len(claims.rescue_expired(rows, stale, requeue, lease_field=field, batch=batch))

@@ -38,6 +38,8 @@ def channel_problem(channel: Channel) -> str | None:
         return None
     if channel.status == "needs_reconnect":
         return f"{channel} needs reconnecting: its authorization was revoked or expired."
+    if channel.status == "paused":
+        return f"{channel} is paused; its posts wait until someone resumes it."
     return f"{channel} is disconnected; connect it again first."
 
 

@@ -55,10 +55,11 @@ from django.utils import timezone
 
 from socialdesk.networks.base import ConnectorError, RateLimit
 from socialdesk.networks.models import Channel, ChannelStatus
+from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
-from . import pacing
+from . import claims, pacing
 from .checks import approval_missing, channel_problem
 from .connectors import (
     connector_for,
@@ -104,9 +105,7 @@ def wait(seconds: float) -> None:
 
 def backoff(attempt: int) -> timedelta:
     """The delay before retrying after the ``attempt``-th failed attempt (1-based)."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
-    half = ceiling / 2
-    return half + half * random.random()  # noqa: S311 - jitter, not security
+    return claims.backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)
 
 
 def too_late(delivery: Delivery, now: datetime) -> bool:
@@ -364,12 +363,7 @@ def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Deli
     now = timezone.now()
     message = str(getattr(exc, "message", "") or exc) or type(exc).__name__
     if getattr(exc, "auth_revoked", False):
-        newly = (
-            Channel.objects.filter(pk=delivery.channel_id)
-            .exclude(status=ChannelStatus.NEEDS_RECONNECT)
-            .update(status=ChannelStatus.NEEDS_RECONNECT)
-        )
-        delivery.channel.status = ChannelStatus.NEEDS_RECONNECT
+        newly = mark_needs_reconnect(delivery.channel, message, _worker(worker_id))
         if newly:  # only the first failure tells people, not one per paused delivery
             notices.channel_needs_reconnecting(delivery.channel, message)
         return _pause(delivery, f"{delivery.channel} needs reconnecting: {message}", worker_id)
@@ -569,8 +563,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     actor = "system: sweeper"
     report = SweepReport()
 
-    expired = Delivery.objects.filter(state=S.PUBLISHING, lease_expires_at__lt=now)
-    for delivery in expired.select_related("workspace")[:SWEEP_BATCH]:
+    def settle_later(delivery: Delivery) -> bool:
         try:
             transition(
                 delivery,
@@ -583,8 +576,11 @@ def sweep(now: datetime | None = None) -> SweepReport:
                 retry_at=now,
             )
         except TransitionConflict:
-            continue
-        report.expired.append(delivery.pk)
+            return False
+        return True
+
+    in_flight = Delivery.objects.filter(state=S.PUBLISHING).select_related("workspace")
+    report.expired = claims.rescue_expired(in_flight, now, settle_later, batch=SWEEP_BATCH)
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
     for window in windows:
