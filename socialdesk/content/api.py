@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -18,14 +17,14 @@ from socialdesk.api_support import (
     CURSOR_DESCRIPTION,
     LIMIT_DESCRIPTION,
     Id,
+    MemberRequest,
     Moment,
     Slug,
     Text,
-    authorize,
     caller,
     invalid,
     paginate,
-    perm,
+    requires,
     responses,
 )
 from socialdesk.publishing.models import Delivery, DeliveryState
@@ -175,17 +174,16 @@ def _content(payload: Schema) -> services.PostContent:
     "/workspaces/{slug}/posts",
     response=responses(PostPage),
     operation_id="posts_list",
-    openapi_extra=perm("posts.view"),
     tags=["posts"],
 )
-def posts_list(request: HttpRequest, slug: Slug, filters: Query[PostFilters]) -> dict:
+@requires("posts.view")
+def posts_list(request: MemberRequest, slug: Slug, filters: Query[PostFilters]) -> dict:
     """Posts, newest first. Delivery filters (from, to, channel, state) match posts that have
     one delivery meeting all of them."""
-    membership = authorize(request, slug, "posts.view")
-    posts = _posts(membership.workspace)
+    posts = _posts(request.workspace)
     conditions = _delivery_conditions(filters)
     if conditions:
-        matching = Delivery.objects.filter(workspace=membership.workspace, **conditions)
+        matching = Delivery.objects.filter(workspace=request.workspace, **conditions)
         posts = posts.filter(pk__in=matching.values("post_id"))
     if filters.label:
         posts = posts.filter(
@@ -202,54 +200,50 @@ def posts_list(request: HttpRequest, slug: Slug, filters: Query[PostFilters]) ->
     "/workspaces/{slug}/posts",
     response=responses(PostOut, 201),
     operation_id="posts_create",
-    openapi_extra=perm("posts.create"),
     tags=["posts"],
 )
-def posts_create(request: HttpRequest, slug: Slug, payload: PostIn) -> Status:
+@requires("posts.create")
+def posts_create(request: MemberRequest, slug: Slug, payload: PostIn) -> Status:
     """Create a post with a delivery per channel (scheduled when scheduled_at is given)."""
-    membership = authorize(request, slug, "posts.create")
-    post = services.create_post(membership.workspace, caller(request), _content(payload))
-    return Status(201, _posts(membership.workspace).get(pk=post.pk))
+    post = services.create_post(request.workspace, caller(request), _content(payload))
+    return Status(201, _posts(request.workspace).get(pk=post.pk))
 
 
 @router.get(
     "/workspaces/{slug}/posts/{post_id}",
     response=responses(PostOut),
     operation_id="posts_read",
-    openapi_extra=perm("posts.view"),
     tags=["posts"],
 )
-def posts_read(request: HttpRequest, slug: Slug, post_id: Id) -> Post:
-    membership = authorize(request, slug, "posts.view")
-    return get_in_workspace(Post, membership.workspace, pk=post_id)
+@requires("posts.view")
+def posts_read(request: MemberRequest, slug: Slug, post_id: Id) -> Post:
+    return get_in_workspace(Post, request.workspace, pk=post_id)
 
 
 @router.patch(
     "/workspaces/{slug}/posts/{post_id}",
     response=responses(PostOut),
     operation_id="posts_update",
-    openapi_extra=perm("posts.edit"),
     tags=["posts"],
 )
-def posts_update(request: HttpRequest, slug: Slug, post_id: Id, payload: PostPatch) -> Post:
+@requires("posts.edit")
+def posts_update(request: MemberRequest, slug: Slug, post_id: Id, payload: PostPatch) -> Post:
     """Change a post; a change of text or media records a new version."""
-    membership = authorize(request, slug, "posts.edit")
-    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
     services.update_post(post, caller(request), _content(payload))
-    return _posts(membership.workspace).get(pk=post.pk)
+    return _posts(request.workspace).get(pk=post.pk)
 
 
 @router.delete(
     "/workspaces/{slug}/posts/{post_id}",
     response=responses(None, 204),
     operation_id="posts_delete",
-    openapi_extra=perm("posts.delete"),
     tags=["posts"],
 )
-def posts_delete(request: HttpRequest, slug: Slug, post_id: Id) -> Status:
+@requires("posts.delete")
+def posts_delete(request: MemberRequest, slug: Slug, post_id: Id) -> Status:
     """Delete a post that has not been published."""
-    membership = authorize(request, slug, "posts.delete")
-    services.delete_post(get_in_workspace(Post, membership.workspace, pk=post_id))
+    services.delete_post(get_in_workspace(Post, request.workspace, pk=post_id))
     return Status(204, None)
 
 
@@ -346,11 +340,11 @@ def _media(workspace: Any) -> QuerySet[MediaAsset]:
     "/workspaces/{slug}/media",
     response=responses(MediaOut, 201),
     operation_id="media_upload",
-    openapi_extra=perm("media.upload"),
     tags=["media"],
 )
+@requires("media.upload")
 def media_upload(
-    request: HttpRequest,
+    request: MemberRequest,
     slug: Slug,
     file: UploadedFile = File(...),  # noqa: B008
     alt_text: str = Form("", max_length=media_service.MAX_ALT_TEXT),  # noqa: B008
@@ -360,25 +354,23 @@ def media_upload(
     """Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, MOV) as multipart form data.
     Images are stored with their EXIF orientation applied and their metadata (location
     included) removed."""
-    membership = authorize(request, slug, "media.upload")
     asset = media_service.upload_media(
-        membership.workspace, caller(request), file, alt_text, folder=folder, tags=[tags]
+        request.workspace, caller(request), file, alt_text, folder=folder, tags=[tags]
     )
-    return Status(201, _media(membership.workspace).get(pk=asset.pk))
+    return Status(201, _media(request.workspace).get(pk=asset.pk))
 
 
 @router.get(
     "/workspaces/{slug}/media",
     response=responses(MediaPage),
     operation_id="media_list",
-    openapi_extra=perm("media.view"),
     tags=["media"],
 )
-def media_list(request: HttpRequest, slug: Slug, filters: Query[MediaFilters]) -> dict:
+@requires("media.view")
+def media_list(request: MemberRequest, slug: Slug, filters: Query[MediaFilters]) -> dict:
     """Media, newest first, matching every filter given."""
-    membership = authorize(request, slug, "media.view")
     assets = media_service.search_media(
-        membership.workspace,
+        request.workspace,
         q=filters.q,
         kind=filters.kind or "",
         folder=filters.folder,
@@ -392,25 +384,25 @@ def media_list(request: HttpRequest, slug: Slug, filters: Query[MediaFilters]) -
     "/workspaces/{slug}/media/{media_id}",
     response=responses(MediaOut),
     operation_id="media_read",
-    openapi_extra=perm("media.view"),
     tags=["media"],
 )
-def media_read(request: HttpRequest, slug: Slug, media_id: Id) -> MediaAsset:
-    membership = authorize(request, slug, "media.view")
-    return get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+@requires("media.view")
+def media_read(request: MemberRequest, slug: Slug, media_id: Id) -> MediaAsset:
+    return get_in_workspace(MediaAsset, request.workspace, pk=media_id)
 
 
 @router.patch(
     "/workspaces/{slug}/media/{media_id}",
     response=responses(MediaOut),
     operation_id="media_update",
-    openapi_extra=perm("media.upload"),
     tags=["media"],
 )
-def media_update(request: HttpRequest, slug: Slug, media_id: Id, payload: MediaPatch) -> MediaAsset:
+@requires("media.upload")
+def media_update(
+    request: MemberRequest, slug: Slug, media_id: Id, payload: MediaPatch
+) -> MediaAsset:
     """Change the alt text, the folder or the tags."""
-    membership = authorize(request, slug, "media.upload")
-    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+    asset = get_in_workspace(MediaAsset, request.workspace, pk=media_id)
     changes = payload.dict(exclude_unset=True)
     media_service.update_media(
         asset,
@@ -418,20 +410,19 @@ def media_update(request: HttpRequest, slug: Slug, media_id: Id, payload: MediaP
         folder=changes.get("folder", media_service.UNCHANGED),
         tags=changes.get("tags"),
     )
-    return _media(membership.workspace).get(pk=asset.pk)
+    return _media(request.workspace).get(pk=asset.pk)
 
 
 @router.get(
     "/workspaces/{slug}/media/{media_id}/usage",
     response=responses(MediaUsage),
     operation_id="media_usage",
-    openapi_extra=perm("media.view"),
     tags=["media"],
 )
-def media_usage(request: HttpRequest, slug: Slug, media_id: Id) -> Any:
+@requires("media.view")
+def media_usage(request: MemberRequest, slug: Slug, media_id: Id) -> Any:
     """The posts that show this media, and how many deliveries were sent or are scheduled."""
-    membership = authorize(request, slug, "media.view")
-    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
+    asset = get_in_workspace(MediaAsset, request.workspace, pk=media_id)
     return media_service.media_usage(asset)
 
 
@@ -439,27 +430,25 @@ def media_usage(request: HttpRequest, slug: Slug, media_id: Id) -> Any:
     "/workspaces/{slug}/media/{media_id}/compatibility",
     response=responses(list[MediaBadge]),
     operation_id="media_compatibility",
-    openapi_extra=perm("media.view"),
     tags=["media"],
 )
-def media_compatibility(request: HttpRequest, slug: Slug, media_id: Id) -> Any:
+@requires("media.view")
+def media_compatibility(request: MemberRequest, slug: Slug, media_id: Id) -> Any:
     """Whether each network the workspace publishes to takes this media, and why not."""
-    membership = authorize(request, slug, "media.view")
-    asset = get_in_workspace(MediaAsset, membership.workspace, pk=media_id)
-    return compat.badges(asset, compat.workspace_networks(membership.workspace))
+    asset = get_in_workspace(MediaAsset, request.workspace, pk=media_id)
+    return compat.badges(asset, compat.workspace_networks(request.workspace))
 
 
 @router.delete(
     "/workspaces/{slug}/media/{media_id}",
     response=responses(None, 204),
     operation_id="media_delete",
-    openapi_extra=perm("media.delete"),
     tags=["media"],
 )
-def media_delete(request: HttpRequest, slug: Slug, media_id: Id) -> Status:
+@requires("media.delete")
+def media_delete(request: MemberRequest, slug: Slug, media_id: Id) -> Status:
     """Delete media that no published or scheduled post shows."""
-    membership = authorize(request, slug, "media.delete")
-    media_service.delete_media(get_in_workspace(MediaAsset, membership.workspace, pk=media_id))
+    media_service.delete_media(get_in_workspace(MediaAsset, request.workspace, pk=media_id))
     return Status(204, None)
 
 
@@ -557,30 +546,30 @@ def _taxonomy_routes(
     collection = f"/workspaces/{{slug}}/{plural}"
     item = f"{collection}/{{{id_name}}}"
 
-    def list_(request: HttpRequest, slug: Slug) -> QuerySet:
-        membership = authorize(request, slug, "taxonomy.view")
-        return model._default_manager.filter(workspace=membership.workspace)
+    @requires("taxonomy.view")
+    def list_(request: MemberRequest, slug: Slug) -> QuerySet:
+        return model._default_manager.filter(workspace=request.workspace)
 
-    def create_(request: HttpRequest, slug: Slug, payload: create) -> Status:  # type: ignore[valid-type]
-        membership = authorize(request, slug, "taxonomy.manage")
-        obj = model(workspace=membership.workspace, **payload.dict())  # type: ignore[attr-defined]
+    @requires("taxonomy.manage")
+    def create_(request: MemberRequest, slug: Slug, payload: create) -> Status:  # type: ignore[valid-type]
+        obj = model(workspace=request.workspace, **payload.dict())  # type: ignore[attr-defined]
         return Status(201, save(obj))
 
-    def read_(request: HttpRequest, slug: Slug, **ids: int) -> Model:
-        membership = authorize(request, slug, "taxonomy.view")
-        return get_in_workspace(model, membership.workspace, pk=ids[id_name])
+    @requires("taxonomy.view")
+    def read_(request: MemberRequest, slug: Slug, **ids: int) -> Model:
+        return get_in_workspace(model, request.workspace, pk=ids[id_name])
 
-    def update_(request: HttpRequest, slug: Slug, payload: patch, **ids: int) -> Model:  # type: ignore[valid-type]
-        membership = authorize(request, slug, "taxonomy.manage")
-        obj = get_in_workspace(model, membership.workspace, pk=ids[id_name])
+    @requires("taxonomy.manage")
+    def update_(request: MemberRequest, slug: Slug, payload: patch, **ids: int) -> Model:  # type: ignore[valid-type]
+        obj = get_in_workspace(model, request.workspace, pk=ids[id_name])
         changes = payload.dict(exclude_none=True)  # type: ignore[attr-defined]
         for field, value in changes.items():
             setattr(obj, field, value)
         return save(obj, list(changes))
 
-    def delete_(request: HttpRequest, slug: Slug, **ids: int) -> Status:
-        membership = authorize(request, slug, "taxonomy.manage")
-        get_in_workspace(model, membership.workspace, pk=ids[id_name]).delete()
+    @requires("taxonomy.manage")
+    def delete_(request: MemberRequest, slug: Slug, **ids: int) -> Status:
+        get_in_workspace(model, request.workspace, pk=ids[id_name]).delete()
         return Status(204, None)
 
     # The id's name differs per model: give the item handlers a real parameter for it.
@@ -591,39 +580,35 @@ def _taxonomy_routes(
         collection,
         response=responses(list[out]),  # type: ignore[valid-type]
         operation_id=f"{plural}_list",
-        openapi_extra=perm("taxonomy.view"),
         tags=tags,
     )(list_)
     router.post(
         collection,
         response=responses(out, 201),
         operation_id=f"{plural}_create",
-        openapi_extra=perm("taxonomy.manage"),
         tags=tags,
     )(create_)
     router.get(
         item,
         response=responses(out),
         operation_id=f"{plural}_read",
-        openapi_extra=perm("taxonomy.view"),
         tags=tags,
     )(read_)
     router.patch(
         item,
         response=responses(out),
         operation_id=f"{plural}_update",
-        openapi_extra=perm("taxonomy.manage"),
         tags=tags,
     )(update_)
     router.delete(
         item,
         response=responses(None, 204),
         operation_id=f"{plural}_delete",
-        openapi_extra=perm("taxonomy.manage"),
         tags=tags,
     )(delete_)
 
 
+@requires("taxonomy.manage")
 def _with_id_parameter(handler: Any, id_name: str) -> None:
     signature = inspect.signature(handler)
     params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]

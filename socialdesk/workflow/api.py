@@ -10,21 +10,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from socialdesk.api_support import (
     CURSOR_DESCRIPTION,
     LIMIT_DESCRIPTION,
     Id,
+    MemberRequest,
     Moment,
     Slug,
     Text,
-    authorize,
     caller,
     invalid,
     paginate,
-    perm,
+    requires,
     responses,
 )
 from socialdesk.content.models import Post
@@ -114,26 +114,24 @@ def _manual(items: list[str]) -> list[str]:
     "/workspaces/{slug}/stages",
     response=responses(list[StageOut]),
     operation_id="stages_list",
-    openapi_extra=perm("workflow.view"),
 )
-def stages_list(request: HttpRequest, slug: Slug) -> list[Stage]:
+@requires("workflow.view")
+def stages_list(request: MemberRequest, slug: Slug) -> list[Stage]:
     """The workspace's stages in order (the default workflow is created on first use)."""
-    membership = authorize(request, slug, "workflow.view")
-    return services.stages(membership.workspace)
+    return services.stages(request.workspace)
 
 
 @router.post(
     "/workspaces/{slug}/stages",
     response=responses(StageOut, 201),
     operation_id="stages_create",
-    openapi_extra=perm("workflow.manage"),
 )
-def stages_create(request: HttpRequest, slug: Slug, payload: StageIn) -> Status:
-    membership = authorize(request, slug, "workflow.manage")
-    services.stages(membership.workspace)
+@requires("workflow.manage")
+def stages_create(request: MemberRequest, slug: Slug, payload: StageIn) -> Status:
+    services.stages(request.workspace)
     data = payload.dict(exclude={"approver_ids"})
     data["manual_items"] = _manual(data["manual_items"])
-    stage = Stage(workspace=membership.workspace, **data)
+    stage = Stage(workspace=request.workspace, **data)
     services.save_stage(stage, caller(request), approver_ids=payload.approver_ids)
     return Status(201, stage)
 
@@ -142,22 +140,20 @@ def stages_create(request: HttpRequest, slug: Slug, payload: StageIn) -> Status:
     "/workspaces/{slug}/stages/{stage_id}",
     response=responses(StageOut),
     operation_id="stages_read",
-    openapi_extra=perm("workflow.view"),
 )
-def stages_read(request: HttpRequest, slug: Slug, stage_id: Id) -> Stage:
-    membership = authorize(request, slug, "workflow.view")
-    return get_in_workspace(Stage, membership.workspace, pk=stage_id)
+@requires("workflow.view")
+def stages_read(request: MemberRequest, slug: Slug, stage_id: Id) -> Stage:
+    return get_in_workspace(Stage, request.workspace, pk=stage_id)
 
 
 @router.patch(
     "/workspaces/{slug}/stages/{stage_id}",
     response=responses(StageOut),
     operation_id="stages_update",
-    openapi_extra=perm("workflow.manage"),
 )
-def stages_update(request: HttpRequest, slug: Slug, stage_id: Id, payload: StagePatch) -> Stage:
-    membership = authorize(request, slug, "workflow.manage")
-    stage = get_in_workspace(Stage, membership.workspace, pk=stage_id)
+@requires("workflow.manage")
+def stages_update(request: MemberRequest, slug: Slug, stage_id: Id, payload: StagePatch) -> Stage:
+    stage = get_in_workspace(Stage, request.workspace, pk=stage_id)
     changes = payload.dict(exclude_unset=True, exclude={"approver_ids"})
     changes = {k: v for k, v in changes.items() if v is not None}
     if "manual_items" in changes:
@@ -173,12 +169,11 @@ def stages_update(request: HttpRequest, slug: Slug, stage_id: Id, payload: Stage
     "/workspaces/{slug}/stages/{stage_id}",
     response=responses(None, 204),
     operation_id="stages_delete",
-    openapi_extra=perm("workflow.manage"),
 )
-def stages_delete(request: HttpRequest, slug: Slug, stage_id: Id) -> Status:
+@requires("workflow.manage")
+def stages_delete(request: MemberRequest, slug: Slug, stage_id: Id) -> Status:
     """Delete a stage that no post is in."""
-    membership = authorize(request, slug, "workflow.manage")
-    stage = get_in_workspace(Stage, membership.workspace, pk=stage_id)
+    stage = get_in_workspace(Stage, request.workspace, pk=stage_id)
     services.delete_stage(stage, caller(request))
     return Status(204, None)
 
@@ -255,14 +250,13 @@ def _workflow_out(post: Post) -> dict[str, Any]:
     }
 
 
-def _post(request: HttpRequest, slug: str, post_id: int, permission: str) -> tuple[Any, Post]:
-    membership = authorize(request, slug, permission)
-    return membership, get_in_workspace(Post, membership.workspace, pk=post_id)
+def _post(request: MemberRequest, post_id: int) -> Post:
+    return get_in_workspace(Post, request.workspace, pk=post_id)
 
 
-def _stage(membership: Any, stage_id: int) -> Stage:
+def _stage(request: MemberRequest, stage_id: int) -> Stage:
     try:
-        return Stage.objects.get(workspace=membership.workspace, pk=stage_id)
+        return Stage.objects.get(workspace=request.workspace, pk=stage_id)
     except Stage.DoesNotExist:
         raise invalid("stage_id", "No such stage in this workspace.") from None
 
@@ -271,11 +265,11 @@ def _stage(membership: Any, stage_id: int) -> Stage:
     "/workspaces/{slug}/posts/{post_id}/workflow",
     response=responses(WorkflowOut),
     operation_id="post_workflow_read",
-    openapi_extra=perm("workflow.view"),
 )
-def post_workflow_read(request: HttpRequest, slug: Slug, post_id: Id) -> dict:
+@requires("workflow.view")
+def post_workflow_read(request: MemberRequest, slug: Slug, post_id: Id) -> dict:
     """The post's stage, lane and why, deadline, assignee, checklist and approvals."""
-    _, post = _post(request, slug, post_id, "workflow.view")
+    post = _post(request, post_id)
     return _workflow_out(post)
 
 
@@ -292,13 +286,13 @@ class OverrideIn(Schema):
     "/workspaces/{slug}/posts/{post_id}/workflow/move",
     response=responses(WorkflowOut),
     operation_id="post_workflow_move",
-    openapi_extra=perm("workflow.move"),
 )
-def post_workflow_move(request: HttpRequest, slug: Slug, post_id: Id, payload: MoveIn) -> dict:
+@requires("workflow.move")
+def post_workflow_move(request: MemberRequest, slug: Slug, post_id: Id, payload: MoveIn) -> dict:
     """Move the post to a stage; moving forward needs the checklists left behind to pass
     (a refusal lists every failing item under ``checklist``)."""
-    membership, post = _post(request, slug, post_id, "workflow.move")
-    target = _stage(membership, payload.stage_id)
+    post = _post(request, post_id)
+    target = _stage(request, payload.stage_id)
     services.move(post, target, user=caller(request), request=request)
     return _workflow_out(post)
 
@@ -307,14 +301,14 @@ def post_workflow_move(request: HttpRequest, slug: Slug, post_id: Id, payload: M
     "/workspaces/{slug}/posts/{post_id}/workflow/override",
     response=responses(WorkflowOut),
     operation_id="post_workflow_override",
-    openapi_extra=perm("workflow.override"),
 )
+@requires("workflow.override")
 def post_workflow_override(
-    request: HttpRequest, slug: Slug, post_id: Id, payload: OverrideIn
+    request: MemberRequest, slug: Slug, post_id: Id, payload: OverrideIn
 ) -> dict:
     """Move the post past failing checklist items, with a written reason (audited)."""
-    membership, post = _post(request, slug, post_id, "workflow.override")
-    target = _stage(membership, payload.stage_id)
+    post = _post(request, post_id)
+    target = _stage(request, payload.stage_id)
     services.move(
         post, target, user=caller(request), override_reason=payload.reason, request=request
     )
@@ -331,12 +325,12 @@ class TickIn(Schema):
     "/workspaces/{slug}/posts/{post_id}/workflow/ticks",
     response=responses(WorkflowOut),
     operation_id="post_workflow_tick",
-    openapi_extra=perm("workflow.move"),
 )
-def post_workflow_tick(request: HttpRequest, slug: Slug, post_id: Id, payload: TickIn) -> dict:
+@requires("workflow.move")
+def post_workflow_tick(request: MemberRequest, slug: Slug, post_id: Id, payload: TickIn) -> dict:
     """Tick or untick a manual checklist item."""
-    membership, post = _post(request, slug, post_id, "workflow.move")
-    stage = _stage(membership, payload.stage_id)
+    post = _post(request, post_id)
+    stage = _stage(request, payload.stage_id)
     services.tick(post, stage, payload.item, payload.done, caller(request))
     return _workflow_out(post)
 
@@ -350,16 +344,18 @@ class AssignIn(Schema):
     "/workspaces/{slug}/posts/{post_id}/workflow/assignments",
     response=responses(WorkflowOut),
     operation_id="post_workflow_assign",
-    openapi_extra=perm("workflow.move"),
 )
-def post_workflow_assign(request: HttpRequest, slug: Slug, post_id: Id, payload: AssignIn) -> dict:
+@requires("workflow.move")
+def post_workflow_assign(
+    request: MemberRequest, slug: Slug, post_id: Id, payload: AssignIn
+) -> dict:
     """Make a member responsible for one stage of the post."""
-    membership, post = _post(request, slug, post_id, "workflow.move")
-    stage = _stage(membership, payload.stage_id)
+    post = _post(request, post_id)
+    stage = _stage(request, payload.stage_id)
     assignee = None
     if payload.assignee_id is not None:
         assignee = User.objects.filter(
-            pk=payload.assignee_id, memberships__workspace=membership.workspace
+            pk=payload.assignee_id, memberships__workspace=request.workspace
         ).first()
         if assignee is None:
             raise invalid("assignee_id", "This person is not a member of the workspace.")
@@ -379,10 +375,10 @@ class DecisionIn(Schema):
     "/workspaces/{slug}/posts/{post_id}/decisions",
     response=responses(list[DecisionOut]),
     operation_id="decisions_list",
-    openapi_extra=perm("workflow.view"),
 )
-def decisions_list(request: HttpRequest, slug: Slug, post_id: Id) -> QuerySet:
-    _, post = _post(request, slug, post_id, "workflow.view")
+@requires("workflow.view")
+def decisions_list(request: MemberRequest, slug: Slug, post_id: Id) -> QuerySet:
+    post = _post(request, post_id)
     return Decision.objects.filter(post=post).select_related("version")
 
 
@@ -390,11 +386,13 @@ def decisions_list(request: HttpRequest, slug: Slug, post_id: Id) -> QuerySet:
     "/workspaces/{slug}/posts/{post_id}/decisions",
     response=responses(DecisionOut, 201),
     operation_id="decisions_create",
-    openapi_extra=perm("approvals.decide"),
 )
-def decisions_create(request: HttpRequest, slug: Slug, post_id: Id, payload: DecisionIn) -> Status:
+@requires("approvals.decide")
+def decisions_create(
+    request: MemberRequest, slug: Slug, post_id: Id, payload: DecisionIn
+) -> Status:
     """Approve the post's current version, or request changes (with a comment)."""
-    _, post = _post(request, slug, post_id, "approvals.decide")
+    post = _post(request, post_id)
     made = decide(
         post, payload.decision, comment=payload.comment, user=caller(request), request=request
     )
@@ -475,28 +473,26 @@ SETTINGS_FIELDS = [
     "/workspaces/{slug}/workflow/settings",
     response=responses(SettingsOut),
     operation_id="workflow_settings_read",
-    openapi_extra=perm("workflow.view"),
 )
-def workflow_settings_read(request: HttpRequest, slug: Slug) -> dict:
+@requires("workflow.view")
+def workflow_settings_read(request: MemberRequest, slug: Slug) -> dict:
     """Lane rules (what makes a post high-risk), self-approval, and the brand voice rules."""
-    membership = authorize(request, slug, "workflow.view")
-    return _settings_out(membership.workspace)
+    return _settings_out(request.workspace)
 
 
 @router.patch(
     "/workspaces/{slug}/workflow/settings",
     response=responses(SettingsOut),
     operation_id="workflow_settings_update",
-    openapi_extra=perm("workflow.manage"),
 )
-def workflow_settings_update(request: HttpRequest, slug: Slug, payload: SettingsPatch) -> dict:
-    membership = authorize(request, slug, "workflow.manage")
+@requires("workflow.manage")
+def workflow_settings_update(request: MemberRequest, slug: Slug, payload: SettingsPatch) -> dict:
     from . import settings_service
 
     settings_service.update_settings(
-        membership.workspace, caller(request), payload.dict(exclude_unset=True)
+        request.workspace, caller(request), payload.dict(exclude_unset=True)
     )
-    return _settings_out(membership.workspace)
+    return _settings_out(request.workspace)
 
 
 class VoiceCheckIn(Schema):
@@ -513,14 +509,13 @@ class VoiceCheckOut(Schema):
     "/workspaces/{slug}/workflow/voice-check",
     response=responses(VoiceCheckOut),
     operation_id="workflow_voice_check",
-    openapi_extra=perm("workflow.view"),
 )
-def workflow_voice_check(request: HttpRequest, slug: Slug, payload: VoiceCheckIn) -> dict:
+@requires("workflow.view")
+def workflow_voice_check(request: MemberRequest, slug: Slug, payload: VoiceCheckIn) -> dict:
     """Brand voice problems of a text, for example while it is being written."""
-    membership = authorize(request, slug, "workflow.view")
-    settings = services.settings_for(membership.workspace)
+    settings = services.settings_for(request.workspace)
     if payload.post_id is not None:
-        post = get_in_workspace(Post, membership.workspace, pk=payload.post_id)
+        post = get_in_workspace(Post, request.workspace, pk=payload.post_id)
         problems = voice.post_problems(post, settings, text=payload.text)
     else:
         problems = voice.text_problems(settings, payload.text)
@@ -583,12 +578,11 @@ def audit_events(workspace: Any, filters: Any) -> QuerySet[AuditEvent]:
     "/workspaces/{slug}/audit",
     response=responses(AuditPage),
     operation_id="audit_list",
-    openapi_extra=perm("audit.view"),
 )
-def audit_list(request: HttpRequest, slug: Slug, filters: Query[AuditFilters]) -> dict:
+@requires("audit.view")
+def audit_list(request: MemberRequest, slug: Slug, filters: Query[AuditFilters]) -> dict:
     """Every state change, approval, override and client action, newest first."""
-    membership = authorize(request, slug, "audit.view")
-    return paginate(audit_events(membership.workspace, filters), filters.cursor, filters.limit)
+    return paginate(audit_events(request.workspace, filters), filters.cursor, filters.limit)
 
 
 CSV_COLUMNS = [
@@ -636,7 +630,6 @@ class ExportFilters(Schema):
     "/workspaces/{slug}/audit/export",
     operation_id="audit_export",
     openapi_extra={
-        **perm("audit.view"),
         "responses": {
             "200": {
                 "description": "The matching events as CSV, oldest first.",
@@ -659,10 +652,10 @@ class ExportFilters(Schema):
         },
     },
 )
-def audit_export(request: HttpRequest, slug: Slug, filters: Query[ExportFilters]) -> HttpResponse:
+@requires("audit.view")
+def audit_export(request: MemberRequest, slug: Slug, filters: Query[ExportFilters]) -> HttpResponse:
     """The audit log as CSV (same filters as the list)."""
-    membership = authorize(request, slug, "audit.view")
-    body = audit_csv(audit_events(membership.workspace, filters))
+    body = audit_csv(audit_events(request.workspace, filters))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{slug}.csv"'
     return response
@@ -706,14 +699,13 @@ class HealthOut(Schema):
     "/workspaces/{slug}/workflow/health",
     response=responses(HealthOut),
     operation_id="workflow_health",
-    openapi_extra=perm("analytics.view"),
 )
-def workflow_health(request: HttpRequest, slug: Slug, filters: Query[HealthFilters]) -> dict:
+@requires("analytics.view")
+def workflow_health(request: MemberRequest, slug: Slug, filters: Query[HealthFilters]) -> dict:
     """Cycle time, time in stage, revisions, approval turnaround, on-time rate and overdue
     steps by member for a period, computed with database aggregates."""
-    membership = authorize(request, slug, "analytics.view")
     start, end = health.period(filters.from_, filters.to)
-    return health.figures(membership.workspace, start, end)
+    return health.figures(request.workspace, start, end)
 
 
 class StepOut(Schema):
@@ -732,10 +724,9 @@ class StepOut(Schema):
     "/workspaces/{slug}/my-work",
     response=responses(list[StepOut]),
     operation_id="my_work",
-    openapi_extra=perm("workflow.view"),
 )
-def my_work(request: HttpRequest, slug: Slug) -> list[dict]:
+@requires("workflow.view")
+def my_work(request: MemberRequest, slug: Slug) -> list[dict]:
     """The caller's open steps (assigned to them, or unassigned in a stage their role owns,
     or waiting for their approval), soonest deadline first."""
-    membership = authorize(request, slug, "workflow.view")
-    return health.steps(membership.workspace, caller(request))
+    return health.steps(request.workspace, caller(request))
