@@ -20,7 +20,7 @@ from socialdesk.api_support import (
     responses,
 )
 from socialdesk.content import services as content_services
-from socialdesk.content.api import _delivery_conditions
+from socialdesk.content.posts_api import _delivery_conditions
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Workspace
 
