@@ -1,22 +1,28 @@
-"""REST API v1: one NinjaAPI that mounts each app's router.
+"""REST API v1: one NinjaAPI that mounts each app's routers, one router per topic.
 
 Every operation authenticates with a bearer token (``Authorization: Bearer sd_...``) or the
-web UI's session (with CSRF on unsafe methods), declares its permission as ``x-permission``
-and answers errors as RFC 9457 problem details; see ``socialdesk.api_support``.
+web UI's session (with CSRF on unsafe methods), declares its permission once with
+``@requires`` (checked, and documented as ``x-permission``) and answers errors as RFC 9457
+problem details; see ``socialdesk.api_support``.
 """
 
 from ninja import NinjaAPI
 
 from socialdesk.api_support import API_AUTH, install_problem_handlers
-from socialdesk.content.api import router as content_router
-from socialdesk.content.bulk_api import router as bulk_router
-from socialdesk.networks.api import router as networks_router
-from socialdesk.notifications.api import router as notifications_router
-from socialdesk.publishing.api import router as publishing_router
-from socialdesk.publishing.queue_api import router as queues_router
-from socialdesk.review.api import router as review_router
-from socialdesk.workflow.api import router as workflow_router
-from socialdesk.workspaces.api import router as workspaces_router
+from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
+from socialdesk.networks import api as networks_api
+from socialdesk.notifications import api as notifications_api
+from socialdesk.publishing import api as publishing_api
+from socialdesk.publishing import queue_api
+from socialdesk.review import api as review_api
+from socialdesk.workflow import (
+    audit_api,
+    health_api,
+    post_workflow_api,
+    settings_api,
+    stages_api,
+)
+from socialdesk.workspaces import api as workspaces_api
 
 api = NinjaAPI(
     title="Socialdesk API",
@@ -27,12 +33,23 @@ api = NinjaAPI(
 )
 install_problem_handlers(api)
 
-api.add_router("", workspaces_router)
-api.add_router("", networks_router)
-api.add_router("", content_router)
-api.add_router("", bulk_router)
-api.add_router("", publishing_router)
-api.add_router("", queues_router)
-api.add_router("", notifications_router)
-api.add_router("", review_router)
-api.add_router("", workflow_router)
+# The order is the order of the OpenAPI document.
+ROUTERS = [
+    workspaces_api.router,
+    networks_api.router,
+    posts_api.router,
+    media_api.router,
+    taxonomy_api.router,
+    bulk_api.router,
+    publishing_api.router,
+    queue_api.router,
+    notifications_api.router,
+    review_api.router,
+    stages_api.router,
+    post_workflow_api.router,
+    settings_api.router,
+    audit_api.router,
+    health_api.router,
+]
+for router in ROUTERS:
+    api.add_router("", router)

@@ -1,10 +1,10 @@
 """Plumbing shared by every API router: authentication, authorization, problem details,
 input types and cursor pagination.
 
-Each operation states its permission twice, on purpose: ``perm("posts.view")`` puts it in the
-OpenAPI document (``x-permission``) and ``authorize(request, slug, "posts.view")`` checks it.
-``tests/test_authorization_matrix.py`` calls every operation as every role, so the two can
-never drift apart unnoticed.
+Each operation states its permission once, with ``@requires("posts.view")`` under its route
+decorator: that one line checks it and puts it in the OpenAPI document (``x-permission``).
+``tests/test_authorization_matrix.py`` reads the document and calls every operation as every
+role, so an operation without a permission, or one that checks more than it declares, fails.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial, wraps
 from typing import Annotated, Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import Q, QuerySet
@@ -24,13 +26,15 @@ from django.utils import timezone
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import Operation
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
-from ninja.utils import check_csrf
+from ninja.utils import check_csrf, contribute_operation_callback
 from pydantic import AfterValidator, AwareDatetime
 
 from socialdesk.workspaces import access
-from socialdesk.workspaces.models import ApiToken, Membership, User
+from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
+from socialdesk.workspaces.roles import PERMISSIONS
 
 # Ids are 64-bit in every database; bigger numbers are refused before they reach SQL.
 MAX_ID = 2**63 - 1
@@ -62,11 +66,6 @@ def _in_utc(value: datetime) -> datetime:
 # An aware datetime, converted to UTC; a time without an offset is refused (see
 # ``_pydantic_message``) because it would mean a different moment in every time zone.
 Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
-
-
-def perm(permission: str) -> dict[str, Any]:
-    """The OpenAPI extension naming the permission an operation checks."""
-    return {"x-permission": permission}
 
 
 # --- Authentication -----------------------------------------------------------------------
@@ -130,6 +129,73 @@ def authorize_unscoped(request: HttpRequest, permission: str) -> None:
     token = token_of(request)
     if token is not None and not token.allows(permission):
         raise PermissionDenied(f"This API token's scope does not allow {permission}.")
+
+
+class MemberRequest(HttpRequest):
+    """The request of an operation on a workspace path declared with ``@requires``: the
+    caller's membership was checked and attached before the handler runs. (A type for mypy
+    only; at run time it is Django's own request with two attributes set.)"""
+
+    membership: Membership
+    workspace: Workspace
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def requires(permission: str) -> Callable[[Handler], Handler]:
+    """Declare an API operation's permission, once: it is both checked and documented.
+
+    Put it under the route decorator::
+
+        @router.get("/workspaces/{slug}/posts", ...)
+        @requires("posts.view")
+        def posts_list(request: MemberRequest, slug: Slug) -> ...:
+            ...request.workspace...
+
+    The operation's OpenAPI entry gets ``x-permission``. After ninja has validated the input
+    (so bad input still answers 422) and before the handler runs, the caller is authorized in
+    the ``{slug}`` workspace (404 for a non-member, 403 for a role or token scope without the
+    permission) and ``request.membership`` and ``request.workspace`` are set. An operation
+    without ``{slug}`` in its path lies outside any workspace: only a token's scope is checked.
+    """
+    if permission not in PERMISSIONS:
+        raise ImproperlyConfigured(f"No rule for permission {permission!r}: add it to PERMISSIONS.")
+
+    def declare(handler: Handler) -> Handler:
+        if hasattr(handler, "_ninja_operation"):
+            # The route decorator already built the operation; the check would be skipped.
+            raise ImproperlyConfigured(
+                f"Put @requires under the route decorator of {handler.__name__}."
+            )
+        contribute_operation_callback(handler, partial(_check_and_document, permission))
+        return handler
+
+    return declare
+
+
+def _check_and_document(permission: str, operation: Operation) -> None:
+    """Run by ninja when it builds the operation (the way its own ``add_decorator(...,
+    mode="operation")`` does): document the permission, and wrap the function ninja calls
+    with the validated input, so the check comes first."""
+    extra = operation.openapi_extra or {}
+    if "x-permission" in extra:
+        raise ImproperlyConfigured(f"{operation.operation_id} declares its permission twice.")
+    operation.openapi_extra = {**extra, "x-permission": permission}
+    handler = operation.view_func
+    in_workspace = "{slug}" in operation.path
+
+    @wraps(handler)
+    def checked(request: HttpRequest, **values: Any) -> Any:
+        if in_workspace:
+            membership = authorize(request, values["slug"], permission)
+            request.membership = membership  # type: ignore[attr-defined]
+            request.workspace = membership.workspace  # type: ignore[attr-defined]
+        else:
+            authorize_unscoped(request, permission)
+        return handler(request, **values)
+
+    operation.view_func = checked
 
 
 # --- Problem details (RFC 9457) -----------------------------------------------------------

@@ -1,8 +1,9 @@
 """Every API operation, called as every role: the OpenAPI document is the checklist.
 
-A new operation fails here until it declares an ``x-permission`` from ``PERMISSIONS`` and has
-an example request in ``EXAMPLES``; a handler that checks another permission than it declares
-fails for the roles where the two differ.
+A new operation fails here until it declares its permission with ``@requires`` (which puts it
+in the document as ``x-permission``) and has an example request in ``EXAMPLES``; a handler
+that checks more than it declares (a second permission of its own) fails for the roles where
+the two differ, and one whose check is missing fails the outsider's 404.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from typing import Any
 
 import pytest
 from api_helpers import call, png_upload
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
+from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, waiting_for_decision
 
+from socialdesk.api_support import MemberRequest, Slug, requires
 from socialdesk.content.media import upload_media
 from socialdesk.notifications.services import create_webhook, notify
 from socialdesk.workspaces.models import ApiToken, Invitation, Membership, User
@@ -264,14 +269,52 @@ def own_token_id(user: User) -> int:
     return token.pk
 
 
+def undeclared(document: dict[str, Any]) -> list[str]:
+    """The operations of an OpenAPI document without a known ``x-permission``: those whose
+    handler lacks ``@requires`` (which is what puts it there)."""
+    return [
+        f"{method.upper()} {path} ({operation.get('operationId')})"
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if operation.get("x-permission") not in PERMISSIONS
+    ]
+
+
 def test_every_operation_declares_a_known_permission_and_has_an_example():
     document = Client().get("/api/v1/openapi.json").json()
-    for path, methods in document["paths"].items():
-        for method, operation in methods.items():
-            name = f"{method.upper()} {path} ({operation.get('operationId')})"
-            assert operation.get("x-permission") in PERMISSIONS, f"{name} declares no permission"
-            assert operation["operationId"] in EXAMPLES, f"{name} has no example request"
+    assert undeclared(document) == []
+    for operation_id, method, path, _ in OPERATIONS:
+        assert operation_id in EXAMPLES, f"{method.upper()} {path} ({operation_id}) has no example"
     assert len(OPERATIONS) >= 40
+
+
+def test_an_operation_without_requires_is_caught():
+    router = Router()
+
+    @router.get("/workspaces/{slug}/declared", operation_id="declared")
+    @requires("posts.view")
+    def declared(request: MemberRequest, slug: Slug) -> None: ...
+
+    @router.get("/workspaces/{slug}/forgotten", operation_id="forgotten")
+    def forgotten(request: HttpRequest, slug: Slug) -> None: ...
+
+    api = NinjaAPI(urls_namespace="requires-test")
+    api.add_router("", router)
+    document = api.get_openapi_schema(path_prefix="")
+    assert document["paths"]["/workspaces/{slug}/declared"]["get"]["x-permission"] == "posts.view"
+    assert undeclared(document) == ["GET /workspaces/{slug}/forgotten (forgotten)"]
+
+
+def test_requires_refuses_an_unknown_permission_and_the_wrong_order():
+    with pytest.raises(ImproperlyConfigured, match="PERMISSIONS"):
+        requires("posts.peek")
+    router = Router()
+
+    def handler(request: HttpRequest, slug: Slug) -> None: ...
+
+    router.get("/workspaces/{slug}/upside-down", operation_id="upside_down")(handler)
+    with pytest.raises(ImproperlyConfigured, match="under the route decorator"):
+        requires("posts.view")(handler)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -327,7 +370,8 @@ def test_an_outsider_in_their_own_workspace_cannot_reach_the_bakerys_objects(
     assert response.status_code == 404, f"{operation_id}: {response.status_code}"
 
 
-WRITE_OPERATIONS = [op for op in OPERATIONS if not op[3]["x-permission"].endswith(".view")]
+# .get: an operation without a permission fails the test above, not the collection.
+WRITE_OPERATIONS = [op for op in OPERATIONS if not op[3].get("x-permission", "").endswith(".view")]
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from socialdesk.api_support import Id, Slug, Text, authorize, caller, perm, responses
+from socialdesk.api_support import Id, MemberRequest, Slug, Text, caller, requires, responses
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.services import save_owned
 
@@ -51,23 +50,21 @@ class ChannelPatch(Schema):
     "/workspaces/{slug}/channels",
     response=responses(list[ChannelOut]),
     operation_id="channels_list",
-    openapi_extra=perm("channels.view"),
 )
-def channels_list(request: HttpRequest, slug: Slug) -> QuerySet[Channel]:
-    membership = authorize(request, slug, "channels.view")
-    return Channel.objects.in_workspace(membership.workspace)  # type: ignore[return-value]
+@requires("channels.view")
+def channels_list(request: MemberRequest, slug: Slug) -> QuerySet[Channel]:
+    return Channel.objects.in_workspace(request.workspace)  # type: ignore[return-value]
 
 
 @router.post(
     "/workspaces/{slug}/channels",
     response=responses(ChannelOut, 201),
     operation_id="channels_create",
-    openapi_extra=perm("channels.manage"),
 )
-def channels_create(request: HttpRequest, slug: Slug, payload: ChannelIn) -> Status:
+@requires("channels.manage")
+def channels_create(request: MemberRequest, slug: Slug, payload: ChannelIn) -> Status:
     """Add a channel; one account appears once per workspace."""
-    membership = authorize(request, slug, "channels.manage")
-    channel = Channel(workspace=membership.workspace, **payload.dict())
+    channel = Channel(workspace=request.workspace, **payload.dict())
     return Status(201, save_owned(channel))
 
 
@@ -75,24 +72,22 @@ def channels_create(request: HttpRequest, slug: Slug, payload: ChannelIn) -> Sta
     "/workspaces/{slug}/channels/{channel_id}",
     response=responses(ChannelOut),
     operation_id="channels_read",
-    openapi_extra=perm("channels.view"),
 )
-def channels_read(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
-    membership = authorize(request, slug, "channels.view")
-    return get_in_workspace(Channel, membership.workspace, pk=channel_id)
+@requires("channels.view")
+def channels_read(request: MemberRequest, slug: Slug, channel_id: Id) -> Channel:
+    return get_in_workspace(Channel, request.workspace, pk=channel_id)
 
 
 @router.patch(
     "/workspaces/{slug}/channels/{channel_id}",
     response=responses(ChannelOut),
     operation_id="channels_update",
-    openapi_extra=perm("channels.manage"),
 )
+@requires("channels.manage")
 def channels_update(
-    request: HttpRequest, slug: Slug, channel_id: Id, payload: ChannelPatch
+    request: MemberRequest, slug: Slug, channel_id: Id, payload: ChannelPatch
 ) -> Channel:
-    membership = authorize(request, slug, "channels.manage")
-    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
     changes = payload.dict(exclude_none=True)
     for name, value in changes.items():
         setattr(channel, name, value)
@@ -103,12 +98,11 @@ def channels_update(
     "/workspaces/{slug}/channels/{channel_id}",
     response=responses(None, 204),
     operation_id="channels_delete",
-    openapi_extra=perm("channels.manage"),
 )
-def channels_delete(request: HttpRequest, slug: Slug, channel_id: Id) -> Status:
+@requires("channels.manage")
+def channels_delete(request: MemberRequest, slug: Slug, channel_id: Id) -> Status:
     """Remove a channel and its deliveries (the posts stay)."""
-    membership = authorize(request, slug, "channels.manage")
-    get_in_workspace(Channel, membership.workspace, pk=channel_id).delete()
+    get_in_workspace(Channel, request.workspace, pk=channel_id).delete()
     return Status(204, None)
 
 
@@ -116,14 +110,13 @@ def channels_delete(request: HttpRequest, slug: Slug, channel_id: Id) -> Status:
     "/workspaces/{slug}/channels/{channel_id}/pause",
     response=responses(ChannelOut),
     operation_id="channels_pause",
-    openapi_extra=perm("channels.manage"),
 )
-def channels_pause(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
+@requires("channels.manage")
+def channels_pause(request: MemberRequest, slug: Slug, channel_id: Id) -> Channel:
     """Hold publishing: scheduled deliveries wait until the channel is resumed, and those
     later than the workspace's late window by then are missed. Pausing a paused channel
     changes nothing; one that needs reconnecting or is disconnected cannot be paused."""
-    membership = authorize(request, slug, "channels.manage")
-    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
     return services.pause(channel, by=caller(request))
 
 
@@ -131,10 +124,9 @@ def channels_pause(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
     "/workspaces/{slug}/channels/{channel_id}/resume",
     response=responses(ChannelOut),
     operation_id="channels_resume",
-    openapi_extra=perm("channels.manage"),
 )
-def channels_resume(request: HttpRequest, slug: Slug, channel_id: Id) -> Channel:
+@requires("channels.manage")
+def channels_resume(request: MemberRequest, slug: Slug, channel_id: Id) -> Channel:
     """Publish to a paused channel again; resuming a connected channel changes nothing."""
-    membership = authorize(request, slug, "channels.manage")
-    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
     return services.resume(channel, by=caller(request))

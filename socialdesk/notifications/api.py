@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from socialdesk.api_support import (
     CURSOR_DESCRIPTION,
     LIMIT_DESCRIPTION,
     Id,
+    MemberRequest,
     Slug,
     Text,
-    authorize,
     caller,
     paginate,
-    perm,
+    requires,
     responses,
 )
 from socialdesk.workspaces.access import get_in_workspace
@@ -88,18 +87,17 @@ class PreferenceIn(Schema):
     "/workspaces/{slug}/notifications",
     response=responses(NotificationPage),
     operation_id="notifications_list",
-    openapi_extra=perm("notifications.view"),
 )
+@requires("notifications.view")
 def notifications_list(
-    request: HttpRequest, slug: Slug, filters: Query[NotificationFilters]
+    request: MemberRequest, slug: Slug, filters: Query[NotificationFilters]
 ) -> dict:
     """Your own notifications in this workspace, newest first."""
-    membership = authorize(request, slug, "notifications.view")
-    rows = services.inbox(membership.workspace, caller(request)).select_related("target_type")
+    rows = services.inbox(request.workspace, caller(request)).select_related("target_type")
     if filters.unread is not None:
         rows = rows.filter(read_at__isnull=filters.unread)
     page = paginate(rows, filters.cursor, filters.limit)
-    page["unread_count"] = services.unread_count(membership.workspace, caller(request))
+    page["unread_count"] = services.unread_count(request.workspace, caller(request))
     return page
 
 
@@ -107,25 +105,23 @@ def notifications_list(
     "/workspaces/{slug}/notifications/read",
     response=responses(Marked),
     operation_id="notifications_mark_read",
-    openapi_extra=perm("notifications.update"),
 )
-def notifications_mark_read(request: HttpRequest, slug: Slug, payload: MarkRead) -> dict:
+@requires("notifications.update")
+def notifications_mark_read(request: MemberRequest, slug: Slug, payload: MarkRead) -> dict:
     """Mark some of your notifications read (ids that are not yours change nothing)."""
-    membership = authorize(request, slug, "notifications.update")
     user = caller(request)
-    marked = services.mark_read_many(membership.workspace, user, payload.ids)
-    return {"marked": marked, "unread_count": services.unread_count(membership.workspace, user)}
+    marked = services.mark_read_many(request.workspace, user, payload.ids)
+    return {"marked": marked, "unread_count": services.unread_count(request.workspace, user)}
 
 
 @router.post(
     "/workspaces/{slug}/notifications/read-all",
     response=responses(Marked),
     operation_id="notifications_mark_all_read",
-    openapi_extra=perm("notifications.update"),
 )
-def notifications_mark_all_read(request: HttpRequest, slug: Slug) -> dict:
-    membership = authorize(request, slug, "notifications.update")
-    marked = services.mark_all_read(membership.workspace, caller(request))
+@requires("notifications.update")
+def notifications_mark_all_read(request: MemberRequest, slug: Slug) -> dict:
+    marked = services.mark_all_read(request.workspace, caller(request))
     return {"marked": marked, "unread_count": 0}
 
 
@@ -133,12 +129,11 @@ def notifications_mark_all_read(request: HttpRequest, slug: Slug) -> dict:
     "/workspaces/{slug}/notifications/preferences",
     response=responses(PreferenceOut),
     operation_id="notification_preferences_read",
-    openapi_extra=perm("notifications.view"),
 )
-def notification_preferences_read(request: HttpRequest, slug: Slug) -> dict:
+@requires("notifications.view")
+def notification_preferences_read(request: MemberRequest, slug: Slug) -> dict:
     """How you are emailed about this workspace's notifications."""
-    membership = authorize(request, slug, "notifications.view")
-    pref = services.email_mode_of(membership.workspace, caller(request))
+    pref = services.email_mode_of(request.workspace, caller(request))
     return {"email_mode": pref, "choices": dict(EmailMode.choices)}
 
 
@@ -146,13 +141,12 @@ def notification_preferences_read(request: HttpRequest, slug: Slug) -> dict:
     "/workspaces/{slug}/notifications/preferences",
     response=responses(PreferenceOut),
     operation_id="notification_preferences_update",
-    openapi_extra=perm("notifications.update"),
 )
+@requires("notifications.update")
 def notification_preferences_update(
-    request: HttpRequest, slug: Slug, payload: PreferenceIn
+    request: MemberRequest, slug: Slug, payload: PreferenceIn
 ) -> dict:
-    membership = authorize(request, slug, "notifications.update")
-    pref = services.set_email_mode(membership.workspace, caller(request), payload.email_mode)
+    pref = services.set_email_mode(request.workspace, caller(request), payload.email_mode)
     return {"email_mode": pref.email_mode, "choices": dict(EmailMode.choices)}
 
 
@@ -214,11 +208,10 @@ def _with_secret(hook: Webhook, secret: str | None) -> dict:
     "/workspaces/{slug}/webhooks/events",
     response=responses(list[EventOut]),
     operation_id="webhook_events_list",
-    openapi_extra=perm("webhooks.view"),
 )
-def webhook_events_list(request: HttpRequest, slug: Slug) -> list[dict]:
+@requires("webhooks.view")
+def webhook_events_list(request: MemberRequest, slug: Slug) -> list[dict]:
     """The events a webhook can subscribe to."""
-    authorize(request, slug, "webhooks.view")
     return [{"key": key, "label": label} for key, label in services.EVENTS.items()]
 
 
@@ -226,24 +219,22 @@ def webhook_events_list(request: HttpRequest, slug: Slug) -> list[dict]:
     "/workspaces/{slug}/webhooks",
     response=responses(list[WebhookOut]),
     operation_id="webhooks_list",
-    openapi_extra=perm("webhooks.view"),
 )
-def webhooks_list(request: HttpRequest, slug: Slug) -> list[Webhook]:
-    membership = authorize(request, slug, "webhooks.view")
-    return list(Webhook.objects.in_workspace(membership.workspace))
+@requires("webhooks.view")
+def webhooks_list(request: MemberRequest, slug: Slug) -> list[Webhook]:
+    return list(Webhook.objects.in_workspace(request.workspace))
 
 
 @router.post(
     "/workspaces/{slug}/webhooks",
     response=responses(WebhookWithSecret, 201),
     operation_id="webhooks_create",
-    openapi_extra=perm("webhooks.manage"),
 )
-def webhooks_create(request: HttpRequest, slug: Slug, payload: WebhookIn) -> Status:
+@requires("webhooks.manage")
+def webhooks_create(request: MemberRequest, slug: Slug, payload: WebhookIn) -> Status:
     """A new webhook; the answer holds its signing secret, which is not shown again."""
-    membership = authorize(request, slug, "webhooks.manage")
     hook, secret = services.create_webhook(
-        membership.workspace,
+        request.workspace,
         caller(request),
         name=payload.name,
         url=payload.url,
@@ -257,25 +248,23 @@ def webhooks_create(request: HttpRequest, slug: Slug, payload: WebhookIn) -> Sta
     "/workspaces/{slug}/webhooks/{webhook_id}",
     response=responses(WebhookOut),
     operation_id="webhooks_read",
-    openapi_extra=perm("webhooks.view"),
 )
-def webhooks_read(request: HttpRequest, slug: Slug, webhook_id: Id) -> Webhook:
-    membership = authorize(request, slug, "webhooks.view")
-    return get_in_workspace(Webhook, membership.workspace, pk=webhook_id)
+@requires("webhooks.view")
+def webhooks_read(request: MemberRequest, slug: Slug, webhook_id: Id) -> Webhook:
+    return get_in_workspace(Webhook, request.workspace, pk=webhook_id)
 
 
 @router.patch(
     "/workspaces/{slug}/webhooks/{webhook_id}",
     response=responses(WebhookWithSecret),
     operation_id="webhooks_update",
-    openapi_extra=perm("webhooks.manage"),
 )
+@requires("webhooks.manage")
 def webhooks_update(
-    request: HttpRequest, slug: Slug, webhook_id: Id, payload: WebhookPatch
+    request: MemberRequest, slug: Slug, webhook_id: Id, payload: WebhookPatch
 ) -> dict:
     """Change a webhook; with rotate_secret the answer holds the new secret, once."""
-    membership = authorize(request, slug, "webhooks.manage")
-    hook = get_in_workspace(Webhook, membership.workspace, pk=webhook_id)
+    hook = get_in_workspace(Webhook, request.workspace, pk=webhook_id)
     hook, secret = services.update_webhook(
         hook,
         name=payload.name,
@@ -292,11 +281,10 @@ def webhooks_update(
     "/workspaces/{slug}/webhooks/{webhook_id}",
     response=responses(None, 204),
     operation_id="webhooks_delete",
-    openapi_extra=perm("webhooks.manage"),
 )
-def webhooks_delete(request: HttpRequest, slug: Slug, webhook_id: Id) -> Status:
-    membership = authorize(request, slug, "webhooks.manage")
-    get_in_workspace(Webhook, membership.workspace, pk=webhook_id).delete()
+@requires("webhooks.manage")
+def webhooks_delete(request: MemberRequest, slug: Slug, webhook_id: Id) -> Status:
+    get_in_workspace(Webhook, request.workspace, pk=webhook_id).delete()
     return Status(204, None)
 
 
@@ -304,11 +292,10 @@ def webhooks_delete(request: HttpRequest, slug: Slug, webhook_id: Id) -> Status:
     "/workspaces/{slug}/webhooks/{webhook_id}/test",
     response=responses(TestOutcome),
     operation_id="webhooks_test",
-    openapi_extra=perm("webhooks.manage"),
 )
-def webhooks_test(request: HttpRequest, slug: Slug, webhook_id: Id) -> dict:
+@requires("webhooks.manage")
+def webhooks_test(request: MemberRequest, slug: Slug, webhook_id: Id) -> dict:
     """Send a signed test event now and answer how the receiver responded."""
-    membership = authorize(request, slug, "webhooks.manage")
-    hook = get_in_workspace(Webhook, membership.workspace, pk=webhook_id)
+    hook = get_in_workspace(Webhook, request.workspace, pk=webhook_id)
     outcome = services.send_test_event(hook, caller(request))
     return {"ok": outcome.ok, "status": outcome.status, "message": outcome.message}

@@ -5,23 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from socialdesk.api_support import (
     CURSOR_DESCRIPTION,
     LIMIT_DESCRIPTION,
     Id,
+    MemberRequest,
     Moment,
     Slug,
     Text,
-    authorize,
     paginate,
-    perm,
+    requires,
     responses,
 )
 from socialdesk.content import services as content_services
-from socialdesk.content.api import _delivery_conditions
+from socialdesk.content.posts_api import _delivery_conditions
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Workspace
 
@@ -87,12 +86,11 @@ def _deliveries(workspace: Workspace) -> QuerySet[Delivery]:
     "/workspaces/{slug}/deliveries",
     response=responses(DeliveryPage),
     operation_id="deliveries_list",
-    openapi_extra=perm("deliveries.view"),
 )
-def deliveries_list(request: HttpRequest, slug: Slug, filters: Query[DeliveryFilters]) -> dict:
+@requires("deliveries.view")
+def deliveries_list(request: MemberRequest, slug: Slug, filters: Query[DeliveryFilters]) -> dict:
     """Deliveries, newest first; from/to is a half-open range of scheduled times."""
-    membership = authorize(request, slug, "deliveries.view")
-    deliveries = _deliveries(membership.workspace).filter(**_delivery_conditions(filters))
+    deliveries = _deliveries(request.workspace).filter(**_delivery_conditions(filters))
     return paginate(deliveries, filters.cursor, filters.limit)
 
 
@@ -100,25 +98,23 @@ def deliveries_list(request: HttpRequest, slug: Slug, filters: Query[DeliveryFil
     "/workspaces/{slug}/deliveries/{delivery_id}",
     response=responses(DeliveryOut),
     operation_id="deliveries_read",
-    openapi_extra=perm("deliveries.view"),
 )
-def deliveries_read(request: HttpRequest, slug: Slug, delivery_id: Id) -> Delivery:
-    membership = authorize(request, slug, "deliveries.view")
-    return get_in_workspace(Delivery, membership.workspace, pk=delivery_id)
+@requires("deliveries.view")
+def deliveries_read(request: MemberRequest, slug: Slug, delivery_id: Id) -> Delivery:
+    return get_in_workspace(Delivery, request.workspace, pk=delivery_id)
 
 
 @router.patch(
     "/workspaces/{slug}/deliveries/{delivery_id}",
     response=responses(DeliveryOut),
     operation_id="deliveries_update",
-    openapi_extra=perm("deliveries.schedule"),
 )
+@requires("deliveries.schedule")
 def deliveries_update(
-    request: HttpRequest, slug: Slug, delivery_id: Id, payload: DeliveryPatch
+    request: MemberRequest, slug: Slug, delivery_id: Id, payload: DeliveryPatch
 ) -> Delivery:
     """Change this channel's text, first comment or media; refused once it is on its way."""
-    membership = authorize(request, slug, "deliveries.schedule")
-    delivery = get_in_workspace(Delivery, membership.workspace, pk=delivery_id)
+    delivery = get_in_workspace(Delivery, request.workspace, pk=delivery_id)
     return content_services.update_delivery(
         delivery,
         text_override=payload.text_override,

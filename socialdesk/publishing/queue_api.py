@@ -7,10 +7,17 @@ from datetime import date, datetime
 from datetime import time as Time
 from decimal import Decimal
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from socialdesk.api_support import Id, Slug, Text, authorize, caller, perm, responses
+from socialdesk.api_support import (
+    Id,
+    MemberRequest,
+    Slug,
+    Text,
+    caller,
+    requires,
+    responses,
+)
 from socialdesk.content.models import Campaign
 from socialdesk.networks.models import Channel
 from socialdesk.workspaces.access import get_in_workspace
@@ -124,31 +131,30 @@ def _queue(channel: Channel, warnings: list[str] | None = None) -> dict:
     }
 
 
-def _channel(request: HttpRequest, slug: str, channel_id: int, permission: str) -> Channel:
-    membership = authorize(request, slug, permission)
-    return get_in_workspace(Channel, membership.workspace, pk=channel_id)
+def _channel(request: MemberRequest, channel_id: int) -> Channel:
+    return get_in_workspace(Channel, request.workspace, pk=channel_id)
 
 
 @router.get(
     "/workspaces/{slug}/channels/{channel_id}/slots",
     response=responses(SlotsOut),
     operation_id="slots_list",
-    openapi_extra=perm("deliveries.view"),
 )
-def slots_list(request: HttpRequest, slug: Slug, channel_id: Id) -> dict:
+@requires("deliveries.view")
+def slots_list(request: MemberRequest, slug: Slug, channel_id: Id) -> dict:
     """The channel's weekly slots, as wall-clock times in its zone."""
-    return _slots(_channel(request, slug, channel_id, "deliveries.view"))
+    return _slots(_channel(request, channel_id))
 
 
 @router.put(
     "/workspaces/{slug}/channels/{channel_id}/slots",
     response=responses(SlotsOut),
     operation_id="slots_replace",
-    openapi_extra=perm("channels.manage"),
 )
-def slots_replace(request: HttpRequest, slug: Slug, channel_id: Id, payload: SlotsIn) -> dict:
+@requires("channels.manage")
+def slots_replace(request: MemberRequest, slug: Slug, channel_id: Id, payload: SlotsIn) -> dict:
     """Replace the weekly slots; the queue is dealt the new times at once."""
-    channel = _channel(request, slug, channel_id, "channels.manage")
+    channel = _channel(request, channel_id)
     queues.set_slots(channel, [(s.weekday, s.time) for s in payload.slots], caller(request))
     return _slots(channel)
 
@@ -157,22 +163,22 @@ def slots_replace(request: HttpRequest, slug: Slug, channel_id: Id, payload: Slo
     "/workspaces/{slug}/channels/{channel_id}/queue",
     response=responses(QueueOut),
     operation_id="queue_read",
-    openapi_extra=perm("deliveries.view"),
 )
-def queue_read(request: HttpRequest, slug: Slug, channel_id: Id) -> dict:
+@requires("deliveries.view")
+def queue_read(request: MemberRequest, slug: Slug, channel_id: Id) -> dict:
     """The waiting posts in order, whether the queue is paused, and the next free slots."""
-    return _queue(_channel(request, slug, channel_id, "deliveries.view"))
+    return _queue(_channel(request, channel_id))
 
 
 @router.patch(
     "/workspaces/{slug}/channels/{channel_id}/queue",
     response=responses(QueueOut),
     operation_id="queue_update",
-    openapi_extra=perm("channels.manage"),
 )
-def queue_update(request: HttpRequest, slug: Slug, channel_id: Id, payload: QueuePatch) -> dict:
+@requires("channels.manage")
+def queue_update(request: MemberRequest, slug: Slug, channel_id: Id, payload: QueuePatch) -> dict:
     """Pause (waiting posts become drafts, keeping their place) or resume the queue."""
-    channel = _channel(request, slug, channel_id, "channels.manage")
+    channel = _channel(request, channel_id)
     result = queues.set_paused(channel, payload.paused, caller(request))
     return _queue(channel, result.warnings)
 
@@ -181,12 +187,12 @@ def queue_update(request: HttpRequest, slug: Slug, channel_id: Id, payload: Queu
     "/workspaces/{slug}/channels/{channel_id}/queue/entries",
     response=responses(QueueOut, 201),
     operation_id="queue_add",
-    openapi_extra=perm("deliveries.schedule"),
 )
-def queue_add(request: HttpRequest, slug: Slug, channel_id: Id, payload: EntryIn) -> Status:
+@requires("deliveries.schedule")
+def queue_add(request: MemberRequest, slug: Slug, channel_id: Id, payload: EntryIn) -> Status:
     """Add a draft or scheduled delivery of this channel to the end of its queue; it takes
     the next free slot (or waits, when the queue is paused or has no free slot)."""
-    channel = _channel(request, slug, channel_id, "deliveries.schedule")
+    channel = _channel(request, channel_id)
     delivery = get_in_workspace(
         Delivery, channel.workspace, pk=payload.delivery_id, channel=channel
     )
@@ -204,11 +210,11 @@ def queue_add(request: HttpRequest, slug: Slug, channel_id: Id, payload: EntryIn
     "/workspaces/{slug}/channels/{channel_id}/queue/order",
     response=responses(QueueOut),
     operation_id="queue_reorder",
-    openapi_extra=perm("deliveries.schedule"),
 )
-def queue_reorder(request: HttpRequest, slug: Slug, channel_id: Id, payload: OrderIn) -> dict:
+@requires("deliveries.schedule")
+def queue_reorder(request: MemberRequest, slug: Slug, channel_id: Id, payload: OrderIn) -> dict:
     """Put the waiting posts in this order (every one, once); times are dealt out again."""
-    channel = _channel(request, slug, channel_id, "deliveries.schedule")
+    channel = _channel(request, channel_id)
     result = queues.reorder(channel, list(payload.delivery_ids), caller(request))
     return _queue(channel, result.warnings)
 
@@ -217,11 +223,11 @@ def queue_reorder(request: HttpRequest, slug: Slug, channel_id: Id, payload: Ord
     "/workspaces/{slug}/channels/{channel_id}/queue/entries/{delivery_id}",
     response=responses(QueueOut),
     operation_id="queue_remove",
-    openapi_extra=perm("deliveries.schedule"),
 )
-def queue_remove(request: HttpRequest, slug: Slug, channel_id: Id, delivery_id: Id) -> dict:
+@requires("deliveries.schedule")
+def queue_remove(request: MemberRequest, slug: Slug, channel_id: Id, delivery_id: Id) -> dict:
     """Take a delivery out of the queue; it keeps its time. Not queued: nothing to do."""
-    channel = _channel(request, slug, channel_id, "deliveries.schedule")
+    channel = _channel(request, channel_id)
     delivery = get_in_workspace(Delivery, channel.workspace, pk=delivery_id, channel=channel)
     result = queues.remove_from_queue(delivery, caller(request))
     return _queue(channel, result.warnings)
@@ -231,13 +237,12 @@ def queue_remove(request: HttpRequest, slug: Slug, channel_id: Id, delivery_id: 
     "/workspaces/{slug}/deliveries/{delivery_id}/boosts",
     response=responses(BudgetOut | None, 201),  # type: ignore[arg-type]
     operation_id="boosts_create",
-    openapi_extra=perm("taxonomy.manage"),
 )
-def boosts_create(request: HttpRequest, slug: Slug, delivery_id: Id, payload: BoostIn) -> Status:
+@requires("taxonomy.manage")
+def boosts_create(request: MemberRequest, slug: Slug, delivery_id: Id, payload: BoostIn) -> Status:
     """Record money spent promoting a delivery. Answers its campaign's budget status (with
     a warning at 80 % and 100 %), or null when the post has no campaign."""
-    membership = authorize(request, slug, "taxonomy.manage")
-    delivery = get_in_workspace(Delivery, membership.workspace, pk=delivery_id)
+    delivery = get_in_workspace(Delivery, request.workspace, pk=delivery_id)
     _, status = planning.record_boost(
         delivery,
         payload.amount,
@@ -262,10 +267,9 @@ def _budget(status: planning.BudgetStatus) -> dict:
     "/workspaces/{slug}/campaigns/{campaign_id}/budget",
     response=responses(BudgetOut),
     operation_id="campaigns_budget",
-    openapi_extra=perm("taxonomy.view"),
 )
-def campaigns_budget(request: HttpRequest, slug: Slug, campaign_id: Id) -> dict:
+@requires("taxonomy.view")
+def campaigns_budget(request: MemberRequest, slug: Slug, campaign_id: Id) -> dict:
     """Boost spend recorded against the campaign's budget."""
-    membership = authorize(request, slug, "taxonomy.view")
-    campaign = get_in_workspace(Campaign, membership.workspace, pk=campaign_id)
+    campaign = get_in_workspace(Campaign, request.workspace, pk=campaign_id)
     return _budget(planning.campaign_budget(campaign))

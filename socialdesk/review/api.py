@@ -7,19 +7,18 @@ client has no account and no token.
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
 from socialdesk.api_support import (
     Id,
+    MemberRequest,
     Moment,
     Slug,
     Text,
-    authorize,
     caller,
     invalid,
-    perm,
+    requires,
     responses,
 )
 from socialdesk.content.models import Post
@@ -84,13 +83,12 @@ class ResolveIn(Schema):
     "/workspaces/{slug}/posts/{post_id}/comments",
     response=responses(list[CommentOut]),
     operation_id="comments_list",
-    openapi_extra=perm("comments.view"),
 )
-def comments_list(request: HttpRequest, slug: Slug, post_id: Id) -> Any:
+@requires("comments.view")
+def comments_list(request: MemberRequest, slug: Slug, post_id: Id) -> Any:
     """The post's comments, oldest first; a client member gets only the shared ones."""
-    membership = authorize(request, slug, "comments.view")
-    post = get_in_workspace(Post, membership.workspace, pk=post_id)
-    internal = services.sees_internal(membership)
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
+    internal = services.sees_internal(request.membership)
     return list(services.visible_comments(post, internal=internal).prefetch_related("mentions"))
 
 
@@ -98,17 +96,16 @@ def comments_list(request: HttpRequest, slug: Slug, post_id: Id) -> Any:
     "/workspaces/{slug}/posts/{post_id}/comments",
     response=responses(CommentOut, 201),
     operation_id="comments_create",
-    openapi_extra=perm("comments.create"),
 )
-def comments_create(request: HttpRequest, slug: Slug, post_id: Id, payload: CommentIn) -> Status:
+@requires("comments.create")
+def comments_create(request: MemberRequest, slug: Slug, post_id: Id, payload: CommentIn) -> Status:
     """Comment on the post's current version; @mentions of members notify them."""
-    membership = authorize(request, slug, "comments.create")
-    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
     comment = services.add_comment(
         post,
         payload.body,
         author=caller(request),
-        membership=membership,
+        membership=request.membership,
         parent_id=payload.parent_id,
         internal=payload.internal,
         request=request,
@@ -120,14 +117,13 @@ def comments_create(request: HttpRequest, slug: Slug, post_id: Id, payload: Comm
     "/workspaces/{slug}/comments/{comment_id}/resolve",
     response=responses(CommentOut),
     operation_id="comments_resolve",
-    openapi_extra=perm("comments.resolve"),
 )
+@requires("comments.resolve")
 def comments_resolve(
-    request: HttpRequest, slug: Slug, comment_id: Id, payload: ResolveIn
+    request: MemberRequest, slug: Slug, comment_id: Id, payload: ResolveIn
 ) -> Comment:
     """Resolve (or, with resolved=false, reopen) the comment's thread."""
-    membership = authorize(request, slug, "comments.resolve")
-    comment = get_in_workspace(Comment, membership.workspace, pk=comment_id)
+    comment = get_in_workspace(Comment, request.workspace, pk=comment_id)
     return services.set_resolved(comment, caller(request), payload.resolved)
 
 
@@ -171,12 +167,11 @@ class ReviewLinkIn(Schema):
     "/workspaces/{slug}/review-links",
     response=responses(list[ReviewLinkOut]),
     operation_id="review_links_list",
-    openapi_extra=perm("review_links.view"),
 )
-def review_links_list(request: HttpRequest, slug: Slug) -> Any:
+@requires("review_links.view")
+def review_links_list(request: MemberRequest, slug: Slug) -> Any:
     """The workspace's review links, newest first (at most 200)."""
-    membership = authorize(request, slug, "review_links.view")
-    links = ReviewLink.objects.filter(workspace=membership.workspace).prefetch_related("posts")
+    links = ReviewLink.objects.filter(workspace=request.workspace).prefetch_related("posts")
     return list(links[:200])
 
 
@@ -184,13 +179,12 @@ def review_links_list(request: HttpRequest, slug: Slug) -> Any:
     "/workspaces/{slug}/review-links",
     response=responses(ReviewLinkOut, 201),
     operation_id="review_links_create",
-    openapi_extra=perm("review_links.manage"),
 )
-def review_links_create(request: HttpRequest, slug: Slug, payload: ReviewLinkIn) -> Status:
+@requires("review_links.manage")
+def review_links_create(request: MemberRequest, slug: Slug, payload: ReviewLinkIn) -> Status:
     """Create a link for chosen posts or a date range; its url is in the answer."""
-    membership = authorize(request, slug, "review_links.manage")
     link = services.create_link(
-        membership.workspace,
+        request.workspace,
         caller(request),
         payload.name,
         expires_at=payload.expires_at,
@@ -206,12 +200,11 @@ def review_links_create(request: HttpRequest, slug: Slug, payload: ReviewLinkIn)
     "/workspaces/{slug}/review-links/{link_id}/revoke",
     response=responses(ReviewLinkOut),
     operation_id="review_links_revoke",
-    openapi_extra=perm("review_links.manage"),
 )
-def review_links_revoke(request: HttpRequest, slug: Slug, link_id: Id) -> ReviewLink:
+@requires("review_links.manage")
+def review_links_revoke(request: MemberRequest, slug: Slug, link_id: Id) -> ReviewLink:
     """Revoke a link: from now on it answers 404. Revoking twice is harmless."""
-    membership = authorize(request, slug, "review_links.manage")
-    link = get_in_workspace(ReviewLink, membership.workspace, pk=link_id)
+    link = get_in_workspace(ReviewLink, request.workspace, pk=link_id)
     services.revoke_link(link, caller(request), request=request)
     return link
 
@@ -243,12 +236,11 @@ class DiffQuery(Schema):
     "/workspaces/{slug}/posts/{post_id}/diff",
     response=responses(DiffOut),
     operation_id="versions_diff",
-    openapi_extra=perm("posts.view"),
 )
-def versions_diff(request: HttpRequest, slug: Slug, post_id: Id, query: Query[DiffQuery]) -> dict:
+@requires("posts.view")
+def versions_diff(request: MemberRequest, slug: Slug, post_id: Id, query: Query[DiffQuery]) -> dict:
     """A word-level diff between two versions of the post's text."""
-    membership = authorize(request, slug, "posts.view")
-    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
     versions = {v.number: v for v in post.versions.all()}
     if not versions:
         raise invalid("post_id", "This post has no versions yet.")

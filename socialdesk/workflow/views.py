@@ -29,8 +29,8 @@ from socialdesk.workspaces.models import Membership, User
 from socialdesk.workspaces.services import update_workspace
 
 from . import health, services, settings_service, voice
-from .api import audit_csv
 from .approvals import approval_state, can_decide, decide
+from .audit_api import audit_csv
 from .forms import RiskForm, StageForm, SwitchesForm, VoiceForm
 from .models import AuditEvent, Decision, Stage, StageVisit
 
@@ -215,7 +215,7 @@ class _Filters:
 
 @login_required
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
-    from .api import audit_events
+    from .audit_api import audit_events
 
     membership = enter(request, slug, "audit.view")
     workspace = membership.workspace

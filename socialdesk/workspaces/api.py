@@ -13,12 +13,11 @@ from ninja import Field, Router, Schema, Status
 
 from socialdesk.api_support import (
     Id,
+    MemberRequest,
     Slug,
     Text,
-    authorize,
-    authorize_unscoped,
     caller,
-    perm,
+    requires,
     responses,
     token_of,
 )
@@ -70,8 +69,8 @@ def _workspace_out(membership: Membership) -> WorkspaceOut:
     "/workspaces",
     response=responses(list[WorkspaceOut]),
     operation_id="workspaces_list",
-    openapi_extra=perm("workspace.view"),
 )
+@requires("workspace.view")
 def workspaces_list(request: HttpRequest) -> list[WorkspaceOut]:
     """The workspaces the caller belongs to (a token sees only its own workspace)."""
     memberships: QuerySet[Membership] = Membership.objects.filter(user=caller(request))
@@ -86,11 +85,10 @@ def workspaces_list(request: HttpRequest) -> list[WorkspaceOut]:
     "/workspaces",
     response=responses(WorkspaceOut, 201),
     operation_id="workspaces_create",
-    openapi_extra=perm("workspace.create"),
 )
+@requires("workspace.create")
 def workspaces_create(request: HttpRequest, payload: WorkspaceIn) -> Status:
     """Start a workspace with the caller as its owner."""
-    authorize_unscoped(request, "workspace.create")
     workspace = services.create_workspace(
         caller(request), payload.name, payload.slug, payload.time_zone
     )
@@ -103,39 +101,37 @@ def workspaces_create(request: HttpRequest, payload: WorkspaceIn) -> Status:
     "/workspaces/{slug}",
     response=responses(WorkspaceOut),
     operation_id="workspaces_read",
-    openapi_extra=perm("workspace.view"),
 )
-def workspaces_read(request: HttpRequest, slug: Slug) -> WorkspaceOut:
-    return _workspace_out(authorize(request, slug, "workspace.view"))
+@requires("workspace.view")
+def workspaces_read(request: MemberRequest, slug: Slug) -> WorkspaceOut:
+    return _workspace_out(request.membership)
 
 
 @router.patch(
     "/workspaces/{slug}",
     response=responses(WorkspaceOut),
     operation_id="workspaces_update",
-    openapi_extra=perm("workspace.update"),
 )
-def workspaces_update(request: HttpRequest, slug: Slug, payload: WorkspacePatch) -> WorkspaceOut:
-    membership = authorize(request, slug, "workspace.update")
+@requires("workspace.update")
+def workspaces_update(request: MemberRequest, slug: Slug, payload: WorkspacePatch) -> WorkspaceOut:
     services.update_workspace(
-        membership.workspace,
+        request.workspace,
         name=payload.name,
         time_zone=payload.time_zone,
         requires_approval=payload.requires_approval,
     )
-    return _workspace_out(membership)
+    return _workspace_out(request.membership)
 
 
 @router.delete(
     "/workspaces/{slug}",
     response=responses(None, 204),
     operation_id="workspaces_delete",
-    openapi_extra=perm("workspace.delete"),
 )
-def workspaces_delete(request: HttpRequest, slug: Slug) -> Status:
+@requires("workspace.delete")
+def workspaces_delete(request: MemberRequest, slug: Slug) -> Status:
     """Delete the workspace and everything in it."""
-    membership = authorize(request, slug, "workspace.delete")
-    Workspace.objects.filter(pk=membership.workspace_id).delete()
+    Workspace.objects.filter(pk=request.membership.workspace_id).delete()
     return Status(204, None)
 
 
@@ -166,24 +162,25 @@ class MemberPatch(Schema):
     "/workspaces/{slug}/members",
     response=responses(list[MemberOut]),
     operation_id="members_list",
-    openapi_extra=perm("members.view"),
 )
-def members_list(request: HttpRequest, slug: Slug) -> QuerySet[Membership]:
-    membership = authorize(request, slug, "members.view")
-    return Membership.objects.filter(workspace_id=membership.workspace_id).select_related("user")
+@requires("members.view")
+def members_list(request: MemberRequest, slug: Slug) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace_id=request.membership.workspace_id).select_related(
+        "user"
+    )
 
 
 @router.patch(
     "/workspaces/{slug}/members/{member_id}",
     response=responses(MemberOut),
     operation_id="members_update",
-    openapi_extra=perm("members.manage"),
 )
+@requires("members.manage")
 def members_update(
-    request: HttpRequest, slug: Slug, member_id: Id, payload: MemberPatch
+    request: MemberRequest, slug: Slug, member_id: Id, payload: MemberPatch
 ) -> Membership:
     """Change a member's role; only owners grant or take away the owner role."""
-    actor = authorize(request, slug, "members.manage")
+    actor = request.membership
     member = get_in_workspace(Membership, actor.workspace, pk=member_id)
     return services.change_role_as(actor, member, payload.role)
 
@@ -192,11 +189,11 @@ def members_update(
     "/workspaces/{slug}/members/{member_id}",
     response=responses(None, 204),
     operation_id="members_delete",
-    openapi_extra=perm("members.manage"),
 )
-def members_delete(request: HttpRequest, slug: Slug, member_id: Id) -> Status:
+@requires("members.manage")
+def members_delete(request: MemberRequest, slug: Slug, member_id: Id) -> Status:
     """Remove a member; the last owner cannot be removed."""
-    actor = authorize(request, slug, "members.manage")
+    actor = request.membership
     member = get_in_workspace(Membership, actor.workspace, pk=member_id)
     services.remove_member_as(actor, member)
     return Status(204, None)
@@ -226,22 +223,21 @@ class InvitationIn(Schema):
     "/workspaces/{slug}/invitations",
     response=responses(list[InvitationOut]),
     operation_id="invitations_list",
-    openapi_extra=perm("members.manage"),
 )
-def invitations_list(request: HttpRequest, slug: Slug) -> QuerySet[Invitation]:
-    membership = authorize(request, slug, "members.manage")
-    return Invitation.objects.in_workspace(membership.workspace)  # type: ignore[return-value]
+@requires("members.manage")
+def invitations_list(request: MemberRequest, slug: Slug) -> QuerySet[Invitation]:
+    return Invitation.objects.in_workspace(request.workspace)  # type: ignore[return-value]
 
 
 @router.post(
     "/workspaces/{slug}/invitations",
     response=responses(InvitationOut, 201),
     operation_id="invitations_create",
-    openapi_extra=perm("members.manage"),
 )
-def invitations_create(request: HttpRequest, slug: Slug, payload: InvitationIn) -> Status:
+@requires("members.manage")
+def invitations_create(request: MemberRequest, slug: Slug, payload: InvitationIn) -> Status:
     """Invite someone by email; they receive a link to accept within 14 days."""
-    actor = authorize(request, slug, "members.manage")
+    actor = request.membership
     _check_email(payload.email)
     return Status(201, services.invite_member_as(actor, payload.email, payload.role))
 
@@ -259,12 +255,11 @@ def _check_email(email: str) -> None:
     "/workspaces/{slug}/invitations/{invitation_id}",
     response=responses(None, 204),
     operation_id="invitations_delete",
-    openapi_extra=perm("members.manage"),
 )
-def invitations_delete(request: HttpRequest, slug: Slug, invitation_id: Id) -> Status:
+@requires("members.manage")
+def invitations_delete(request: MemberRequest, slug: Slug, invitation_id: Id) -> Status:
     """Revoke an invitation: its link stops working."""
-    membership = authorize(request, slug, "members.manage")
-    get_in_workspace(Invitation, membership.workspace, pk=invitation_id).delete()
+    get_in_workspace(Invitation, request.workspace, pk=invitation_id).delete()
     return Status(204, None)
 
 
@@ -293,23 +288,21 @@ class TokenIn(Schema):
     "/workspaces/{slug}/tokens",
     response=responses(list[TokenOut]),
     operation_id="tokens_list",
-    openapi_extra=perm("tokens.manage"),
 )
-def tokens_list(request: HttpRequest, slug: Slug) -> QuerySet[ApiToken]:
+@requires("tokens.manage")
+def tokens_list(request: MemberRequest, slug: Slug) -> QuerySet[ApiToken]:
     """The caller's own tokens in this workspace."""
-    membership = authorize(request, slug, "tokens.manage")
-    return ApiToken.objects.filter(workspace=membership.workspace, user=membership.user)
+    return ApiToken.objects.filter(workspace=request.workspace, user=request.membership.user)
 
 
 @router.post(
     "/workspaces/{slug}/tokens",
     response=responses(TokenCreated, 201),
     operation_id="tokens_create",
-    openapi_extra=perm("tokens.manage"),
 )
-def tokens_create(request: HttpRequest, slug: Slug, payload: TokenIn) -> Status:
-    membership = authorize(request, slug, "tokens.manage")
-    token, raw = services.issue_api_token(membership, payload.name, list(payload.scopes))
+@requires("tokens.manage")
+def tokens_create(request: MemberRequest, slug: Slug, payload: TokenIn) -> Status:
+    token, raw = services.issue_api_token(request.membership, payload.name, list(payload.scopes))
     out = TokenOut.from_orm(token).dict()
     return Status(201, {**out, "token": raw})
 
@@ -318,10 +311,11 @@ def tokens_create(request: HttpRequest, slug: Slug, payload: TokenIn) -> Status:
     "/workspaces/{slug}/tokens/{token_id}",
     response=responses(None, 204),
     operation_id="tokens_delete",
-    openapi_extra=perm("tokens.manage"),
 )
-def tokens_delete(request: HttpRequest, slug: Slug, token_id: Id) -> Status:
+@requires("tokens.manage")
+def tokens_delete(request: MemberRequest, slug: Slug, token_id: Id) -> Status:
     """Delete one of the caller's tokens; scripts using it stop working at once."""
-    membership = authorize(request, slug, "tokens.manage")
-    get_in_workspace(ApiToken, membership.workspace, pk=token_id, user=membership.user).delete()
+    get_in_workspace(
+        ApiToken, request.workspace, pk=token_id, user=request.membership.user
+    ).delete()
     return Status(204, None)
