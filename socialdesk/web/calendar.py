@@ -591,6 +591,9 @@ def _queue_context(channel: Channel, membership: Membership) -> dict[str, Any]:
         "drafts": drafts,
         "weekdays": WEEKDAY_CHOICES,
         "upcoming": queues.free_slots(channel, now, now + timedelta(days=14))[:10],
+        # The coming year's changes of the clocks that move a slot, and the rule they follow.
+        "clock_notes": queues.clock_notes(channel, now, now + timedelta(days=366)),
+        "slot_rule": queues.SLOT_RULE,
         "can_manage": membership.can("channels.manage"),
         "can_schedule": membership.can("deliveries.schedule"),
     }
