@@ -377,7 +377,8 @@ def test_the_calendar_query_is_served_by_the_workspace_time_index():
 
 
 def test_utc_instants_are_never_shifted_by_the_browser_zone(workspace, owner, channel, signed_in):
-    """The page sends wall-clock times; an offset it might append is ignored, not applied."""
+    """The page sends wall-clock times, read in the chosen zone; an instant with ``Z`` (what a
+    script or a browser's toISOString sends) is taken as that instant, not as a wall clock."""
     delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
     target = in_days(5, 9)
     response = signed_in(owner).post(
@@ -387,6 +388,140 @@ def test_utc_instants_are_never_shifted_by_the_browser_zone(workspace, owner, ch
     )
     assert response.status_code == 200
     delivery.refresh_from_db()
-    local = delivery.scheduled_at.astimezone(channel.zone).replace(tzinfo=None)
-    assert local == target
-    assert delivery.scheduled_at.tzinfo == UTC or delivery.scheduled_at.utcoffset() == timedelta(0)
+    assert delivery.scheduled_at == target.replace(tzinfo=UTC)
+
+
+# 3 November 2030: New York's clocks go back from 02:00 EDT to 01:00 EST, so 01:30 happens
+# twice: 05:30 UTC (EDT, UTC-4), then 06:30 UTC (EST, UTC-5).
+FALL_BACK = datetime(2030, 11, 3, 1, 30)
+
+
+def move_in_new_york(client, workspace, delivery, start: str, **more):
+    return client.post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {"delivery": delivery.pk, "start": start, "tz": "America/New_York", **more},
+        HTTP_ACCEPT="application/json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "stored"),
+    [
+        ("2030-11-03T06:30:00Z", datetime(2030, 11, 3, 6, 30, tzinfo=UTC)),
+        ("2030-11-03T06:30:00+00:00", datetime(2030, 11, 3, 6, 30, tzinfo=UTC)),
+        ("2030-11-03T01:30:00-04:00", datetime(2030, 11, 3, 5, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_start_with_z_or_an_offset_is_that_exact_instant(
+    workspace, owner, channel, signed_in, start, stored
+):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    response = move_in_new_york(signed_in(owner), workspace, delivery, start)
+    assert response.status_code == 200, response.content
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == stored
+    assert response.json()["message"].startswith("Moved to Sunday 03 November, 01:30")
+
+
+def test_a_move_into_a_repeated_hour_is_refused_with_both_readings(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    before = delivery.scheduled_at
+    response = move_in_new_york(signed_in(owner), workspace, delivery, FALL_BACK.isoformat())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["kind"] == "repeated"
+    assert "01:30 happens twice on 2030-11-03 in America/New_York" in body["error"]
+    assert body["choices"] == [
+        {
+            "label": "01:30 EDT (UTC-4)",
+            "instant": "2030-11-03T01:30:00-04:00",
+            "start": "2030-11-03T01:30:00",
+            "repeated_time": "earlier",
+        },
+        {
+            "label": "01:30 EST (UTC-5)",
+            "instant": "2030-11-03T01:30:00-05:00",
+            "start": "2030-11-03T01:30:00",
+            "repeated_time": "later",
+        },
+    ]
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == before
+
+
+@pytest.mark.parametrize(
+    ("choice", "stored"),
+    [
+        ({"repeated_time": "earlier"}, datetime(2030, 11, 3, 5, 30, tzinfo=UTC)),
+        ({"repeated_time": "later"}, datetime(2030, 11, 3, 6, 30, tzinfo=UTC)),
+        ({"fold": "0"}, datetime(2030, 11, 3, 5, 30, tzinfo=UTC)),
+        ({"fold": "1"}, datetime(2030, 11, 3, 6, 30, tzinfo=UTC)),
+    ],
+)
+def test_the_reading_chosen_for_a_repeated_hour_is_the_one_stored(
+    workspace, owner, channel, signed_in, choice, stored
+):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    client = signed_in(owner)
+    response = move_in_new_york(client, workspace, delivery, FALL_BACK.isoformat(), **choice)
+    assert response.status_code == 200, response.content
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == stored
+
+
+def test_undo_puts_a_post_back_on_the_later_reading_of_a_repeated_hour(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    client = signed_in(owner)
+    move_in_new_york(client, workspace, delivery, FALL_BACK.isoformat(), repeated_time="later")
+    moved = move_in_new_york(client, workspace, delivery, "2030-11-04T09:00:00")
+    assert moved.json()["undo"]["start"] == "2030-11-03T01:30:00-05:00"
+    back = move_in_new_york(client, workspace, delivery, moved.json()["undo"]["start"])
+    assert back.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == datetime(2030, 11, 3, 6, 30, tzinfo=UTC)
+
+
+def test_a_move_into_the_spring_forward_gap_offers_the_minutes_either_side(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Brioche", in_days(4, 9))
+    response = move(signed_in(owner), workspace, delivery, datetime(2030, 3, 31, 2, 30))
+    body = response.json()
+    assert response.status_code == 400 and body["kind"] == "gap"
+    assert body["error"].endswith("Choose 01:59 (UTC+1) or 03:00 (UTC+2).")
+    assert [(c["label"], c["instant"]) for c in body["choices"]] == [
+        ("01:59 (UTC+1)", "2030-03-31T01:59:00+01:00"),
+        ("03:00 (UTC+2)", "2030-03-31T03:00:00+02:00"),
+    ]
+    taken = move(signed_in(owner), workspace, delivery, datetime(2030, 3, 31, 3, 0))
+    assert taken.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == datetime(2030, 3, 31, 1, 0, tzinfo=UTC)
+
+
+def test_without_javascript_a_refused_repeated_hour_names_both_readings(
+    workspace, owner, channel, signed_in
+):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    response = signed_in(owner).post(
+        f"/w/{workspace.slug}/calendar/move/",
+        {"delivery": delivery.pk, "start": FALL_BACK.isoformat(), "tz": "America/New_York"},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "Choose the earlier 01:30 EDT (UTC-4) or the later 01:30 EST (UTC-5)." in body
+
+
+def test_a_reading_that_is_not_a_choice_is_refused(workspace, owner, channel, signed_in):
+    delivery = scheduled(workspace, owner, channel, "Bagels", in_days(4, 9))
+    client = signed_in(owner)
+    wrong = move_in_new_york(client, workspace, delivery, FALL_BACK.isoformat(), fold="2")
+    assert wrong.status_code == 400 and "fold is 0" in wrong.json()["error"]
+    odd = move_in_new_york(
+        client, workspace, delivery, FALL_BACK.isoformat(), repeated_time="middle"
+    )
+    assert odd.status_code == 400 and "say earlier or later" in odd.json()["error"]

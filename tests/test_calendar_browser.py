@@ -184,3 +184,40 @@ def test_add_to_queue_and_see_the_slot_filled(browser, live_server, bakery):
         shoot(page, "queue", size)
         assert axe_violations(page) == []
         context.close()
+
+
+def test_a_drag_into_a_repeated_hour_snaps_back_and_offers_both_readings(
+    browser, live_server, bakery
+):
+    """Paris' clocks go back on the last Sunday of October: a post at 02:30 on the Saturday,
+    dragged to the Sunday, lands on a time shown twice. The page puts it back, says why, and
+    offers a button per reading; the later one moves it to 02:30 CET."""
+    year = timezone.now().year + 1
+    sunday = datetime(year, 10, 31)
+    sunday -= timedelta(days=(sunday.weekday() - 6) % 7)
+    saturday = sunday - timedelta(days=1)
+    post = create_post(
+        bakery["workspace"],
+        bakery["owner"],
+        PostContent(text="Night bake live", channel_ids=[bakery["page"].pk]),
+    )
+    services.schedule(post, saturday.replace(hour=2, minute=30), actor=bakery["owner"])
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, base)
+    page.goto(f"{base}/w/crumb/calendar/?date={saturday:%Y-%m-%d}&tz=Europe/Paris")
+    source = page.locator(f'td[data-date="{saturday:%Y-%m-%d}"] .fc-event', has_text="Night bake")
+    source.wait_for()
+    drag(page, source, page.locator(f'td[data-date="{sunday:%Y-%m-%d}"] .fc-daygrid-day-frame'))
+    status = page.locator("#cal-status .notice")
+    status.wait_for()
+    assert "02:30 happens twice on" in status.inner_text()
+    later = page.get_by_role("button", name="Move to the later 02:30 CET (UTC+1)")
+    assert page.get_by_role("button", name="Move to the earlier 02:30 CEST (UTC+2)").count() == 1
+    shoot(page, "calendar-repeated-hour", "desktop")
+    later.click()
+    page.locator("#cal-status .notice", has_text="Moved to").wait_for()
+    delivery = post.deliveries.get()
+    assert delivery.scheduled_at.isoformat() == f"{sunday:%Y-%m-%d}T01:30:00+00:00"
+    context.close()

@@ -14,6 +14,7 @@ from api_helpers import call
 from django.core.exceptions import ValidationError
 
 from socialdesk.content.services import PostContent, create_post
+from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import queues, services
 from socialdesk.publishing.models import Delivery, DeliveryState, QueueEntry, Slot
 
@@ -49,11 +50,40 @@ def test_slot_occurrences_keep_their_wall_clock_time_across_daylight_saving(chan
     ]
 
 
-def test_a_slot_inside_the_spring_forward_gap_is_skipped_that_day(channel):
+def test_a_slot_inside_the_spring_forward_gap_moves_later_by_the_jump_that_day(channel):
     queues.set_slots(channel, [(6, time(2, 30))])  # 02:30 does not exist on 2026-03-29
     after = datetime(2026, 3, 21, tzinfo=UTC)
     found = list(queues.occurrences(channel, after, after + timedelta(days=16)))
-    assert [paris(at) for at in found] == ["Sun 2026-03-22 02:30", "Sun 2026-04-05 02:30"]
+    assert [paris(at) for at in found] == [
+        "Sun 2026-03-22 02:30",
+        "Sun 2026-03-29 03:30",  # clocks jump from 02:00 to 03:00: an hour later, not skipped
+        "Sun 2026-04-05 02:30",
+    ]
+
+
+def test_a_slot_in_the_repeated_hour_goes_out_once_at_the_earlier_reading(channel):
+    queues.set_slots(channel, [(6, time(2, 30))])  # 02:30 happens twice on 2026-10-25
+    after = datetime(2026, 10, 24, tzinfo=UTC)
+    found = list(queues.occurrences(channel, after, after + timedelta(days=2)))
+    assert found == [datetime(2026, 10, 25, 0, 30, tzinfo=UTC)]  # 02:30 CEST (UTC+2)
+
+
+def test_a_moved_slot_comes_after_a_slot_it_overtakes(channel):
+    queues.set_slots(channel, [(6, time(2, 30)), (6, time(3, 15))])
+    after = datetime(2026, 3, 28, tzinfo=UTC)
+    found = list(queues.occurrences(channel, after, after + timedelta(days=2)))
+    assert [paris(at) for at in found] == ["Sun 2026-03-29 03:15", "Sun 2026-03-29 03:30"]
+
+
+def test_the_clock_notes_say_what_the_rule_did_to_each_slot(channel):
+    queues.set_slots(channel, [(6, time(2, 30)), (6, time(9, 0))])
+    after = datetime(2026, 3, 1, tzinfo=UTC)
+    assert queues.clock_notes(channel, after, after + timedelta(days=300)) == [
+        "02:30 does not exist on Sun 29 Mar 2026 (clocks jump from 02:00 to 03:00): this slot "
+        "goes out at 03:30.",
+        "02:30 happens twice on Sun 25 Oct 2026 (clocks go back): this slot takes the earlier "
+        "one, 02:30 CEST (UTC+2).",
+    ]
 
 
 def test_add_to_queue_takes_the_next_free_slot_in_order(workspace, owner, channel, slots):
@@ -228,6 +258,32 @@ def test_the_queue_page_shows_slots_and_queue(workspace, analyst, channel, slots
     assert response.status_code == 200
     assert "Monday <strong>10:00</strong>" in body
     assert "Add to queue" not in body  # an analyst changes nothing
+
+
+def test_the_queue_page_says_the_rule_and_the_coming_days_it_moves_a_slot(
+    workspace, analyst, channel, signed_in
+):
+    queues.set_slots(channel, [(6, time(2, 30))])  # Sundays 02:30, Paris
+    response = signed_in(analyst).get(f"/w/{workspace.slug}/calendar/queues/{channel.pk}/")
+    body = response.content.decode()
+    assert "a slot in the skipped time goes out later by the length of the jump" in body
+    assert "Slot times are read in Europe/Paris." in body
+    # Both of the coming year's changes (whichever dates they fall on from today).
+    assert "(clocks jump from 02:00 to 03:00): this slot goes out at 03:30." in body
+    assert "(clocks go back): this slot takes the earlier one, 02:30 CEST (UTC+2)." in body
+
+
+def test_a_new_york_channel_of_a_paris_workspace_notes_new_yorks_changes(
+    workspace, analyst, signed_in
+):
+    shop = Channel.objects.create(
+        workspace=workspace, network=Network.PAGE, handle="nyc", time_zone="America/New_York"
+    )
+    queues.set_slots(shop, [(6, time(1, 30))])  # 01:30 repeats on New York's fall-back day
+    response = signed_in(analyst).get(f"/w/{workspace.slug}/calendar/queues/{shop.pk}/")
+    body = response.content.decode()
+    assert "this slot takes the earlier one, 01:30 EDT (UTC-4)." in body
+    assert "Slot times are read in America/New_York." in body
 
 
 # --- API parity ---------------------------------------------------------------------------

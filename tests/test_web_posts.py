@@ -145,22 +145,173 @@ def last_sunday(year: int, month: int) -> date:
     return last - timedelta(days=(last.weekday() - 6) % 7)
 
 
-@pytest.mark.parametrize(
-    ("month", "words"),
-    [
-        (3, "does not exist in Europe/Paris"),  # 02:00 jumps to 03:00
-        (10, "happens twice in Europe/Paris"),  # 03:00 goes back to 02:00
-    ],
-)
-def test_a_local_time_that_dst_skips_or_repeats_gets_a_clear_message(
-    signed_in, owner, workspace, channel, month, words
+def nth_sunday(year: int, month: int, nth: int) -> date:
+    """The ``nth`` Sunday of a month (1 = first)."""
+    first = date(year, month, 1)
+    return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+
+
+def next_year() -> int:
+    return timezone.now().year + 1
+
+
+@pytest.fixture
+def new_york(workspace) -> Channel:
+    """A channel of the Paris bakery that posts for its New York shop, in New York's zone."""
+    return Channel.objects.create(
+        workspace=workspace,
+        network=Network.BLUESKY,
+        handle="crumb-nyc.bsky.social",
+        time_zone="America/New_York",
+    )
+
+
+def test_a_paris_workspaces_new_york_channel_reads_nine_in_new_york(
+    signed_in, owner, workspace, new_york
 ):
-    day = last_sunday(timezone.now().year + 1, month)
-    data = form_data(channel, scheduled_at=f"{day.isoformat()}T02:30")
+    response = signed_in(owner).post(
+        reverse("post_create", args=[workspace.slug]), form_data(new_york), follow=True
+    )
+    delivery = Delivery.objects.get(post__title="Stollen launch")
+    # 09:00 in New York in January (UTC-5), not 09:00 in Paris (which is 03:00 in New York).
+    assert delivery.scheduled_at == datetime(next_year(), 1, 15, 14, 0, tzinfo=UTC)
+    assert "09:00 in America/New_York (UTC-5)" in response.content.decode()
+
+
+def test_a_post_on_two_channels_reads_the_time_in_the_workspace_zone(
+    signed_in, owner, workspace, channel, new_york
+):
+    data = form_data(channel, channels=[channel.pk, new_york.pk])
+    response = signed_in(owner).post(
+        reverse("post_create", args=[workspace.slug]), data, follow=True
+    )
+    times = set(Delivery.objects.values_list("scheduled_at", flat=True))
+    assert times == {datetime(next_year(), 1, 15, 8, 0, tzinfo=UTC)}
+    assert "09:00 in Europe/Paris (UTC+1)" in response.content.decode()
+
+
+def test_the_editor_says_which_zone_reads_the_time(signed_in, owner, workspace, new_york):
+    client = signed_in(owner)
+    blank = client.get(reverse("post_create", args=[workspace.slug])).content.decode()
+    assert "Read in Europe/Paris, the workspace&#x27;s time zone." in blank
+    post = create_post(
+        workspace,
+        owner,
+        PostContent(
+            text="Bagels",
+            channel_ids=[new_york.pk],
+            scheduled_at=datetime(next_year(), 1, 15, 14, 0, tzinfo=UTC),
+        ),
+    )
+    page = client.get(reverse("post_edit", args=[workspace.slug, post.pk]))
+    body = page.content.decode()
+    assert "Read in America/New_York, the time zone of crumb-nyc.bsky.social." in body
+    # The time is shown on the wall clock that reads it.
+    assert f'value="{next_year()}-01-15T09:00"' in body
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "typed", "message"),
+    [
+        (
+            "Europe/Paris",
+            lambda year: last_sunday(year, 3),
+            "02:30",
+            "the clocks jump from 02:00 to 03:00. Choose 01:59 (UTC+1) or 03:00 (UTC+2).",
+        ),
+        (
+            # Lord Howe Island moves its clocks by 30 minutes, on the first Sunday of October.
+            "Australia/Lord_Howe",
+            lambda year: nth_sunday(year, 10, 1),
+            "02:15",
+            "the clocks jump from 02:00 to 02:30. Choose 01:59 (UTC+10:30) or 02:30 (UTC+11).",
+        ),
+        (
+            # The Chatham Islands (UTC+12:45) jump at 02:45, on the last Sunday of September.
+            "Pacific/Chatham",
+            lambda year: last_sunday(year, 9),
+            "03:00",
+            "the clocks jump from 02:45 to 03:45. Choose 02:44 (UTC+12:45) or 03:45 (UTC+13:45).",
+        ),
+    ],
+    ids=["paris", "lord-howe", "chatham"],
+)
+def test_a_time_the_clocks_skip_is_refused_with_the_minutes_either_side_of_the_jump(
+    signed_in, owner, workspace, zone, day, typed, message
+):
+    shop = Channel.objects.create(
+        workspace=workspace, network=Network.PAGE, handle="island", time_zone=zone
+    )
+    when = f"{day(next_year()).isoformat()}T{typed}"
+    response = signed_in(owner).post(
+        reverse("post_create", args=[workspace.slug]), form_data(shop, scheduled_at=when)
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors["scheduled_at"]
+    assert errors == [
+        f"{typed} does not exist on {day(next_year()).isoformat()} in {zone}: {message}"
+    ]
+    assert not Post.objects.exists()
+
+
+def repeated_morning() -> str:
+    """02:30 on the last Sunday of October next year: Paris shows it twice (CEST, then CET)."""
+    return f"{last_sunday(next_year(), 10).isoformat()}T02:30"
+
+
+def test_a_repeated_time_offers_both_readings_and_keeps_the_one_chosen(
+    signed_in, owner, workspace, channel
+):
+    client = signed_in(owner)
+    url = reverse("post_create", args=[workspace.slug])
+    refused = client.post(url, form_data(channel, scheduled_at=repeated_morning()))
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "02:30 happens twice on" in body and "Choose the earlier 02:30 CEST (UTC+2)" in body
+    assert 'name="repeated_time" value="earlier"' in body
+    assert "The later 02:30 CET (UTC+1)" in body
+    assert not Post.objects.exists()
+
+    chosen = client.post(
+        url, form_data(channel, scheduled_at=repeated_morning(), repeated_time="later")
+    )
+    assert chosen.status_code == 302
+    delivery = Delivery.objects.get(post__title="Stollen launch")
+    day = date.fromisoformat(repeated_morning()[:10])
+    assert delivery.scheduled_at == datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC)
+
+    # Saving the post again with its time untouched keeps the later reading, unasked.
+    edit = reverse("post_edit", args=[workspace.slug, delivery.post_id])
+    shown = client.get(edit).context["form"]["scheduled_at"].value()
+    assert shown.strftime("%Y-%m-%dT%H:%M") == repeated_morning()
+    again = client.post(
+        edit, form_data(channel, text="Stollen, still", scheduled_at=repeated_morning())
+    )
+    assert again.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.scheduled_at == datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC)
+
+
+def test_the_earlier_reading_of_a_repeated_time_is_an_hour_before_the_later(
+    signed_in, owner, workspace, channel
+):
+    data = form_data(channel, scheduled_at=repeated_morning(), repeated_time="earlier")
+    response = signed_in(owner).post(reverse("post_create", args=[workspace.slug]), data)
+    assert response.status_code == 302
+    day = date.fromisoformat(repeated_morning()[:10])
+    delivery = Delivery.objects.get(post__title="Stollen launch")
+    assert delivery.scheduled_at == datetime(day.year, day.month, day.day, 0, 30, tzinfo=UTC)
+
+
+def test_a_reading_that_is_neither_earlier_nor_later_is_refused(
+    signed_in, owner, workspace, channel
+):
+    data = form_data(channel, scheduled_at=repeated_morning(), repeated_time="both")
     response = signed_in(owner).post(reverse("post_create", args=[workspace.slug]), data)
     assert response.status_code == 400
-    assert words in response.content.decode()
-    assert not Post.objects.exists()
+    assert response.context["form"].errors["scheduled_at"] == [
+        "Choose the earlier or the later reading of this time."
+    ]
 
 
 def test_editing_a_post_changes_its_text_and_time(signed_in, owner, workspace, channel, post):

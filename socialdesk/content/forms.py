@@ -11,13 +11,14 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from socialdesk.networks.bluesky import MAX_IMAGES
 from socialdesk.networks.models import Channel
+from socialdesk.publishing import wallclock
 from socialdesk.publishing.models import Delivery, DeliveryState
-from socialdesk.web.helpers import LocalTimeError, aware_from_local
 from socialdesk.workspaces.models import Workspace
 
 from . import composer
@@ -121,10 +122,11 @@ class PostFilterForm(forms.Form):
 
 
 class LocalDateTimeField(forms.DateTimeField):
-    """A wall-clock date and time in ``zone``, cleaned to an aware UTC datetime.
+    """A wall-clock date and time, cleaned to a *naive* datetime.
 
-    Django's own field would read the time in the *active* zone; a post is planned in its
-    workspace's zone, whatever the server's or the browser's.
+    Which zone reads it depends on the channels chosen, so ``PostForm.clean`` turns it into
+    UTC with ``publishing.wallclock`` (Django's own field would read it in the *active*
+    zone). An aware initial value is shown on the wall clock of ``zone``.
     """
 
     input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -145,24 +147,14 @@ class LocalDateTimeField(forms.DateTimeField):
     def to_python(self, value: Any) -> datetime | None:
         if value in self.empty_values:
             return None
-        naive: datetime | None = None
         if isinstance(value, datetime):
-            naive = value.replace(tzinfo=None)
-        else:
-            for pattern in self.input_formats:
-                try:
-                    naive = datetime.strptime(str(value).strip(), pattern)
-                    break
-                except ValueError:
-                    continue
-            if naive is None:
-                raise forms.ValidationError(
-                    "Enter a date and time, e.g. 2026-12-01 09:00.", code="invalid"
-                )
-        try:
-            return aware_from_local(naive, self.zone)
-        except LocalTimeError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
+            return value.replace(tzinfo=None)
+        for pattern in self.input_formats:
+            try:
+                return datetime.strptime(str(value).strip(), pattern)
+            except ValueError:
+                continue
+        raise forms.ValidationError("Enter a date and time, e.g. 2026-12-01 09:00.", code="invalid")
 
 
 def _to_minute(value: datetime | None) -> datetime | None:
@@ -208,6 +200,9 @@ class PostForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     scheduled_at = LocalDateTimeField(label="Publish at", required=False)
+    # Which reading of a time the clocks show twice: "earlier" or "later" (offered with the
+    # error that says the time is repeated; ``wallclock.fold_of`` turns it into ``fold``).
+    repeated_time = forms.CharField(required=False, widget=forms.HiddenInput)
     labels = forms.ModelMultipleChoiceField(
         label="Labels",
         queryset=Label.objects.none(),
@@ -237,11 +232,49 @@ class PostForm(forms.Form):
         self.fields["labels"].queryset = Label.objects.in_workspace(workspace)  # type: ignore[attr-defined]
         self.fields["pillar"].queryset = Pillar.objects.in_workspace(workspace)  # type: ignore[attr-defined]
         self.fields["campaign"].queryset = Campaign.objects.in_workspace(workspace)  # type: ignore[attr-defined]
+        # Set by ``clean`` when the typed time happens twice: the two readings to choose from.
+        self.repeated_choices: list[wallclock.WallClockChoice] = []
         when: LocalDateTimeField = self.fields["scheduled_at"]  # type: ignore[assignment]
-        when.zone = workspace.zone
-        when.help_text = (
-            f"Your workspace's time ({workspace.time_zone}). Leave empty to keep it a draft."
-        )
+        when.zone = self.zone_for(self._typed_channels())[0]
+        when.help_text = "Leave empty to keep it a draft."
+
+    def zone_for(self, channels: list[Channel]) -> tuple[zoneinfo.ZoneInfo, str]:
+        """The zone the typed time is read in, and whose zone it is in words: the channel's
+        own when the post goes to one channel that has a zone, else the workspace's (a post on
+        several channels goes out at one instant on all of them)."""
+        if len(channels) == 1 and channels[0].time_zone:
+            return channels[0].zone, f"the time zone of {channels[0].handle}"
+        return self.workspace.zone, "the workspace's time zone"
+
+    def _typed_channels(self) -> list[Channel]:
+        """The channels ticked in the data sent (or the post's, before anything is sent)."""
+        if self.is_bound:
+            getlist = getattr(self.data, "getlist", None)
+            ids = getlist("channels") if getlist else self.data.get("channels") or []
+        else:
+            ids = self.initial.get("channels") or []
+        wanted = {str(i) for i in ids}
+        return [c for c in self.channel_list if str(c.pk) in wanted]
+
+    @property
+    def zone_note(self) -> str:
+        """What the page says next to the time: which zone reads it."""
+        zone, whose = self.zone_for(self._typed_channels())
+        return f"Read in {zone.key}, {whose}."
+
+    def zone_of_channels(self) -> dict[str, str]:
+        """Channel id → its own zone name (empty: it uses the workspace's), for the script that
+        updates ``zone_note`` as channels are ticked."""
+        return {str(c.pk): c.time_zone for c in self.channel_list}
+
+    def repeated_options(self) -> list[tuple[str, str, bool]]:
+        """(value, label, checked) for the radio buttons shown with a repeated-time error."""
+        chosen = self.data.get("repeated_time") if self.is_bound else None
+        options = []
+        for choice in self.repeated_choices:
+            value = "earlier" if choice.fold == 0 else "later"
+            options.append((value, f"The {value} {choice.label}", chosen == value))
+        return options
 
     def _add_media_fields(self) -> None:
         """Per attached image: its alt text and a "remove" box; then one upload slot (file and
@@ -360,6 +393,8 @@ class PostForm(forms.Form):
                 )
             if not data.get("channels"):
                 self.add_error("channels", "Choose the channels whose queues get the post.")
+        if data.get("scheduled_at") is not None:
+            self._read_wall_clock(data)
         # Alt text is required for an image of a post that is being scheduled: networks show
         # it to people who cannot see the image, and it cannot be added once published.
         if data.get("scheduled_at") or self.wants_queue:
@@ -392,6 +427,40 @@ class PostForm(forms.Form):
                 "library", f"A post takes up to {MAX_IMAGES} images; this one would have {total}."
             )
         return data
+
+    def _read_wall_clock(self, data: dict[str, Any]) -> None:
+        """Turn the typed wall-clock time into UTC in ``zone_for`` the chosen channels, with
+        ``publishing.wallclock`` as every door does; the zone used goes in ``time_zone``.
+
+        A time the clocks skip is refused with the module's message (it names the minutes on
+        both sides of the jump); a time they show twice is refused until ``repeated_time``
+        says which reading, and ``repeated_choices`` lets the page offer both. An unchanged
+        time of a saved post keeps the reading it has.
+        """
+        local: datetime = data["scheduled_at"]
+        zone, _ = self.zone_for(list(data.get("channels") or []))
+        data["time_zone"] = zone.key
+        try:
+            fold = wallclock.fold_of(data.get("repeated_time") or None)
+        except ValidationError:
+            self.add_error("scheduled_at", "Choose the earlier or the later reading of this time.")
+            return
+        saved = self.initial.get("scheduled_at")
+        if fold is None and isinstance(saved, datetime) and timezone.is_aware(saved):
+            shown = saved.astimezone(zone)
+            if shown.replace(tzinfo=None, second=0, microsecond=0) == local:
+                fold = shown.fold
+        try:
+            wallclock.to_utc(local, zone)
+        except wallclock.WallClockError as refusal:
+            # Offered whenever the time is a repeated one, chosen or not, so a choice made
+            # stays visible when another field sends the form back.
+            if refusal.kind == "repeated":
+                self.repeated_choices = refusal.choices
+        try:
+            data["scheduled_at"] = wallclock.to_utc(local, zone, fold=fold)
+        except wallclock.WallClockError as refusal:
+            self.add_error("scheduled_at", refusal.message_text)
 
     def _check_lengths(self, data: dict[str, Any]) -> None:
         """Each chosen channel's network counts its own text (the connectors' rules, see

@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.networks.models import Channel
-from socialdesk.publishing import queues
+from socialdesk.publishing import queues, wallclock
 from socialdesk.publishing.models import Delivery
 from socialdesk.web.helpers import apply_errors, enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
@@ -137,7 +137,7 @@ def _compose(request: HttpRequest, membership: Membership, post: Post | None) ->
             if form.wants_queue:
                 messages.success(request, f"Post {verb} and added to the queue.")
             else:
-                messages.success(request, _saved_message(saved, verb))
+                messages.success(request, _saved_message(saved, verb, form))
             return redirect("post_list", slug=workspace.slug)
     context = {
         "form": form,
@@ -273,9 +273,21 @@ def _save_channel_texts(post: Post, texts: dict[int, tuple[str, str]]) -> None:
                 ) from None
 
 
-def _saved_message(post: Post, verb: str) -> str:
-    scheduled = post.deliveries.exclude(scheduled_at=None).exists()
-    return f"Post {verb}" + (" and scheduled." if scheduled else " as a draft.")
+def _saved_message(post: Post, verb: str, form: PostForm) -> str:
+    """ "Post created and scheduled for Mon 15 Jan 2029, 09:00 in America/New_York.": the
+    time as typed and the zone that read it, so a person without the page's script still
+    learns which zone was used."""
+    if not post.deliveries.exclude(scheduled_at=None).exists():
+        return f"Post {verb} as a draft."
+    when = form.cleaned_data.get("scheduled_at")
+    zone = wallclock.zone_named(form.cleaned_data.get("time_zone"))
+    if when is None or zone is None:
+        return f"Post {verb} and scheduled."
+    local = when.astimezone(zone)
+    return (
+        f"Post {verb} and scheduled for {local:%a %d %b %Y, %H:%M} in {zone.key} "
+        f"({wallclock.offset_label(local.utcoffset())})."
+    )
 
 
 # --- Composer endpoints -----------------------------------------------------------------

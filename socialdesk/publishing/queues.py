@@ -2,8 +2,11 @@
 (issue 5, item 4).
 
 A slot is a wall-clock time in the channel's zone (``Slot``), so a 09:00 slot is 09:00 local
-on both sides of a daylight-saving change; an occurrence that does not exist that day (the
-spring-forward gap) is skipped, one that exists twice (fall back) is the first.
+on both sides of a daylight-saving change. On the days the clocks change, ``wallclock``'s
+stated rule applies (``SLOT_RULE``, shown on the queue page with each coming day it moves a
+slot, ``clock_notes``): an occurrence the clocks skip moves later by the length of the jump,
+one they show twice takes the earlier reading. Nobody is there to choose, and no occurrence
+is dropped or doubled.
 
 The queue is an ordered list of ``QueueEntry`` rows. ``refill`` is the one place that gives
 their deliveries times: while the queue runs, entry N gets the N-th free slot occurrence
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -47,6 +50,13 @@ HOLDS_TIME = (S.SCHEDULED, S.PUBLISHING, S.WAITING_RETRY, S.UNKNOWN)
 WEEKDAY_CHOICES = list(enumerate(WEEKDAYS))
 
 Actor = services.Actor
+# The rule of ``wallclock.slot_instant``, in the words the queue page uses.
+SLOT_RULE = (
+    "Slots follow the wall clock. When the clocks go forward, a slot in the skipped time goes "
+    "out later by the length of the jump (02:30 becomes 03:30 when they jump from 02:00 to "
+    "03:00); when they go back, a slot in the repeated time goes out once, at the earlier "
+    "reading."
+)
 
 
 @dataclass
@@ -101,6 +111,24 @@ def occurrences(
     channel: Channel, after: datetime, until: datetime, slots: list[Slot] | None = None
 ) -> Iterator[datetime]:
     """Every slot occurrence of ``channel`` in (after, until], in UTC, in order."""
+    for instant, _ in _occurrences(channel, after, until, slots):
+        yield instant
+
+
+def clock_notes(
+    channel: Channel, after: datetime, until: datetime, slots: list[Slot] | None = None
+) -> list[str]:
+    """What ``SLOT_RULE`` does to the slot occurrences in (after, until], one sentence each
+    (``"02:30 does not exist on Sun 28 Mar 2027 (…): this slot goes out at 03:30."``), in
+    order; empty when no change of the clocks touches a slot."""
+    return [note for _, note in _occurrences(channel, after, until, slots) if note]
+
+
+def _occurrences(
+    channel: Channel, after: datetime, until: datetime, slots: list[Slot] | None
+) -> Iterator[tuple[datetime, str]]:
+    """(instant, note) per slot occurrence in (after, until], in order; ``wallclock.slot_instant``
+    reads each, so the rule is the same wherever a slot time is computed."""
     slots = list(Slot.objects.filter(channel=channel)) if slots is None else slots
     if not slots:
         return
@@ -110,15 +138,22 @@ def occurrences(
         by_day.setdefault(slot.weekday, []).append(slot.time)
     day: date = after.astimezone(zone).date()
     last = until.astimezone(zone).date()
+    # Moved slots can overtake others (02:30 moved to 03:30 comes after a 03:15 slot; a
+    # 23:30 moved past midnight, after the next day's 00:15): an occurrence is given once no
+    # later day can bring an earlier one, i.e. once it is before that day's first instant.
+    pending: list[tuple[datetime, str]] = []
     while day <= last:
-        for at in sorted(by_day.get(day.weekday(), [])):
-            try:
-                instant = wallclock.to_utc(datetime.combine(day, at), zone, fold=0)
-            except ValidationError:
-                continue  # the clocks skip this time today
+        for at in by_day.get(day.weekday(), []):
+            instant, note = wallclock.slot_instant(day, at, zone)
             if after < instant <= until:
-                yield instant
+                pending.append((instant, note))
+        pending.sort()
         day += timedelta(days=1)
+        # fold=0: the day's first reading, also where midnight is skipped or repeated.
+        next_day = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+        while pending and pending[0][0] < next_day:
+            yield pending.pop(0)
+    yield from pending
 
 
 def _taken(channel: Channel, after: datetime, until: datetime, exclude: set[int]) -> set[datetime]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from socialdesk.content.forms import DateInput
 from socialdesk.content.models import Post
-from socialdesk.web.helpers import LocalTimeError, aware_from_local
+from socialdesk.publishing.wallclock import WallClockError, to_utc
 from socialdesk.workspaces.models import Workspace
 
 from .models import MAX_COMMENT
@@ -82,8 +82,11 @@ class ReviewLinkForm(forms.Form):
             self.initial.setdefault("expires_on", timezone.localdate() + timedelta(days=14))
 
     def expires_at(self) -> datetime:
+        """The first instant of the day after ``expires_on`` in the workspace's zone. Where the
+        clocks skip that midnight it is the first minute after the jump; where they show it
+        twice, the earlier one."""
         day = self.cleaned_data["expires_on"] + timedelta(days=1)
         try:
-            return aware_from_local(datetime.combine(day, time.min), self.workspace.zone)
-        except LocalTimeError:
-            return datetime.combine(day, time(1), tzinfo=self.workspace.zone)
+            return to_utc(datetime.combine(day, time.min), self.workspace.zone, fold=0)
+        except WallClockError as gap:
+            return gap.choices[-1].utc

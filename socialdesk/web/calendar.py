@@ -4,6 +4,9 @@ The page is a shell: FullCalendar (from npm, ``static/vendor/fullcalendar.min.js
 ``calendar_feed`` for the visible range, and htmx loads ``calendar_summary`` (content mix,
 campaign budgets) for it. Times go both ways as wall-clock times in the zone chosen on the
 page (the workspace's by default): FullCalendar runs in "UTC" so it never converts them.
+The move endpoint also takes an exact instant (a ``start`` with ``Z`` or an offset), and
+reads wall-clock times with ``publishing.wallclock``: a time the clocks skip or repeat is
+refused with the choices, which the page offers as buttons.
 
 Moves and copies go through ``publishing.services`` (``reschedule``) and
 ``publishing.planning`` (``duplicate_delivery``), so permissions and every scheduling rule
@@ -83,6 +86,37 @@ def _local(value: str | None, name: str) -> datetime:
             {name: [f"{value!r} is not a date and time; write it as 2026-11-21T09:30."]}
         ) from None
     return parsed.replace(tzinfo=None)
+
+
+def _moment(value: str | None, name: str) -> datetime:
+    """A ``start`` sent to the move endpoint: with a trailing ``Z`` or an offset
+    (``2027-11-07T06:30:00Z``, ``…T01:30:00-05:00``) it is that exact instant (aware); without,
+    a wall-clock time in the chosen zone (naive), which ``publishing.wallclock`` reads."""
+    text = (value or "").strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            {
+                name: [
+                    f"{value!r} is not a date and time; write it as 2026-11-21T09:30, or "
+                    "2026-11-21T08:30Z for an exact instant."
+                ]
+            }
+        ) from None
+    return parsed.replace(microsecond=0)
+
+
+def _fold(request: HttpRequest) -> int | None:
+    """The reading of a repeated time the person chose: ``repeated_time`` (earlier/later) or
+    ``fold`` (0/1); None when neither is sent."""
+    fold = wallclock.fold_of(request.POST.get("repeated_time") or None)
+    raw = request.POST.get("fold", "")
+    if fold is None and raw != "":
+        if raw not in ("0", "1"):
+            raise ValidationError({"fold": ["fold is 0 (the earlier reading) or 1 (the later)."]})
+        fold = int(raw)
+    return fold
 
 
 def _int(value: str | None) -> int | None:
@@ -416,28 +450,55 @@ def _answer(request: HttpRequest, slug: str, payload: dict, status: int = 200) -
 @login_required
 @require_POST
 def calendar_move(request: HttpRequest, slug: str) -> HttpResponse:
-    """Move one scheduled delivery to a wall-clock time in the page's zone (drag and drop,
-    and its undo, which is the same move back)."""
+    """Move one scheduled delivery (drag and drop, and its undo, which is the same move back).
+
+    ``start`` is a wall-clock time in the page's zone, or an exact instant when it carries
+    ``Z`` or an offset; ``repeated_time`` (or ``fold``) picks the reading of a time the clocks
+    show twice. A time the clocks skip or show twice without a choice is refused with
+    ``wallclock``'s message and, for the page to offer them, its ``choices``: each with a
+    ``label``, the exact ``instant``, and for a repeated time the ``repeated_time`` to send.
+    """
     membership = enter(request, slug, "deliveries.schedule")
     workspace = membership.workspace
     delivery = get_in_workspace(Delivery, workspace, pk=_int(request.POST.get("delivery")) or 0)
+    before = delivery.scheduled_at
     try:
         zone = _zone(request, workspace)
-        local = _local(request.POST.get("start"), "start")
-        before = delivery.scheduled_at
-        moved = services.reschedule(delivery, local, zone, request.user, now=None)  # type: ignore[arg-type]
+        start = _moment(request.POST.get("start"), "start")
+        fold = _fold(request)
+        moved = services.reschedule(delivery, start, zone, request.user, fold=fold)  # type: ignore[arg-type]
+    except wallclock.WallClockError as refusal:
+        return _answer(request, slug, _refusal(refusal), status=400)
     except ValidationError as exc:
         return _answer(request, slug, {"error": " ".join(exc.messages)}, status=400)
-    previous = before.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S") if before else None
+    delivery.refresh_from_db(fields=["scheduled_at"])
+    local = (delivery.scheduled_at or start).astimezone(zone)
     return _answer(
         request,
         slug,
         {
-            "message": f"Moved to {local:%A %d %B, %H:%M} ({zone.key}).",
+            "message": (
+                f"Moved to {local:%A %d %B, %H:%M} ({zone.key}, "
+                f"{wallclock.offset_label(local.utcoffset())})."
+            ),
             "warnings": moved.warnings,
-            "undo": {"delivery": delivery.pk, "start": previous},
+            # The exact instant it had, so undo puts it back even inside a repeated hour.
+            "undo": {
+                "delivery": delivery.pk,
+                "start": before.astimezone(zone).isoformat() if before else None,
+            },
         },
     )
+
+
+def _refusal(refusal: wallclock.WallClockError) -> dict[str, Any]:
+    choices = []
+    for choice in refusal.choices:
+        option = {"label": choice.label, "instant": choice.instant, "start": _wall(choice.local)}
+        if refusal.kind == "repeated":
+            option["repeated_time"] = "earlier" if choice.fold == 0 else "later"
+        choices.append(option)
+    return {"error": refusal.message_text, "kind": refusal.kind, "choices": choices}
 
 
 @login_required
@@ -530,6 +591,9 @@ def _queue_context(channel: Channel, membership: Membership) -> dict[str, Any]:
         "drafts": drafts,
         "weekdays": WEEKDAY_CHOICES,
         "upcoming": queues.free_slots(channel, now, now + timedelta(days=14))[:10],
+        # The coming year's changes of the clocks that move a slot, and the rule they follow.
+        "clock_notes": queues.clock_notes(channel, now, now + timedelta(days=366)),
+        "slot_rule": queues.SLOT_RULE,
         "can_manage": membership.can("channels.manage"),
         "can_schedule": membership.can("deliveries.schedule"),
     }

@@ -1,5 +1,7 @@
 """Small pieces every workspace page shares: entering a workspace, htmx partials, zones.
 
+Wall-clock times are turned into UTC by ``publishing.wallclock``, at every door.
+
 ``enter`` is how a page view authorizes: it calls ``access.authorize`` (404 for a
 non-member, 403 for a role without the permission) and attaches the workspace and the
 membership to the request, where the layout's context processor finds them.
@@ -8,7 +10,6 @@ membership to the request, where the layout's context processor finds them.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -73,31 +74,3 @@ def time_zone_choices() -> list[tuple[str, str]]:
     """Every IANA zone, sorted, with UTC first: the choices of a time zone select."""
     names = sorted(zoneinfo.available_timezones() - {"UTC"})
     return [("UTC", "UTC"), *[(name, name.replace("_", " ")) for name in names]]
-
-
-class LocalTimeError(ValueError):
-    """A wall-clock time that a zone skips (spring forward) or repeats (fall back)."""
-
-
-def aware_from_local(naive: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time in ``zone``, refusing a time that is not one instant.
-
-    ``zoneinfo`` marks the two readings of a local time with ``fold``: when fold=0 and fold=1
-    give different offsets, the time is either skipped (a round trip through UTC does not give
-    it back) or happens twice; guessing would move a post by an hour, so both are refused.
-    """
-    first = naive.replace(tzinfo=zone, fold=0)
-    second = naive.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        when = naive.strftime("%H:%M on %-d %B %Y")
-        back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-        if back != naive:
-            raise LocalTimeError(
-                f"{when} does not exist in {zone.key}: the clocks go forward then. "
-                "Choose a time outside that hour."
-            )
-        raise LocalTimeError(
-            f"{when} happens twice in {zone.key}: the clocks go back then. "
-            "Choose a time outside that hour."
-        )
-    return first.astimezone(UTC)

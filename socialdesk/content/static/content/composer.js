@@ -237,10 +237,25 @@
     });
   }
 
+  // --- Which zone reads the time: the channel's own when the post goes to one channel that
+  // has one, else the workspace's (the same rule as PostForm.zone_for on the server) ---
+  var zoneNote = form.querySelector("[data-zone-note]");
+  var zonesEl = document.getElementById("composer-zones");
+  var channelZones = zonesEl ? JSON.parse(zonesEl.textContent) : {};
+  function renderZoneNote() {
+    if (!zoneNote) return;
+    var list = chosen();
+    var own = list.length === 1 ? channelZones[String(list[0].id)] : "";
+    zoneNote.textContent = own
+      ? "Read in " + own + ", the time zone of " + list[0].handle + "."
+      : "Read in " + zoneNote.dataset.workspaceZone + ", the workspace's time zone.";
+  }
+
   function refresh() {
     renderTabs();
     renderCounters();
     renderPreviews();
+    renderZoneNote();
   }
 
   // --- Inserting: hashtags, templates, signatures, UTM tags into the text being edited ---

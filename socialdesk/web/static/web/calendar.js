@@ -73,12 +73,44 @@
     });
   }
 
-  function move(id, start) {
+  function move(id, start, repeatedTime) {
     var data = new FormData();
     data.append("delivery", id);
     data.append("start", start);
     data.append("tz", zone());
+    if (repeatedTime) data.append("repeated_time", repeatedTime);
     return post(mount.dataset.move, data);
+  }
+
+  // A time the clocks skip or show twice comes back refused with its choices (wallclock's):
+  // one button each, which moves the post to that reading.
+  function offerChoices(id, body) {
+    var box = statusBox.querySelector(".notice");
+    if (!box || !body.choices || !body.choices.length) return;
+    var group = document.createElement("div");
+    group.className = "wall-clock-choices";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", body.kind === "repeated" ? "Which reading?" : "Which time instead?");
+    body.choices.forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-secondary btn-sm";
+      var which = choice.repeated_time ? "the " + choice.repeated_time + " " : "";
+      button.textContent = "Move to " + which + choice.label;
+      button.addEventListener("click", function () {
+        var sent = choice.repeated_time
+          ? move(id, choice.start, choice.repeated_time)
+          : move(id, choice.instant);
+        sent.then(function (answer) {
+          if (!answer.ok) { say(answer.error, "error"); return; }
+          say(answer.message, "success", undoMove(answer.undo));
+          showWarnings(answer.warnings);
+          calendar.refetchEvents();
+        });
+      });
+      group.appendChild(button);
+    });
+    box.appendChild(group);
   }
 
   function undoMove(undo) {
@@ -251,6 +283,7 @@
         if (!body.ok) {
           info.revert();
           say(body.error, "error");
+          offerChoices(id, body);
           return;
         }
         say(body.message, "success", undoMove(body.undo));
