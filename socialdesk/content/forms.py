@@ -523,6 +523,7 @@ class PostForm(forms.Form):
             pillar_id=data["pillar"].pk if data["pillar"] else None,
             campaign_id=data["campaign"].pk if data["campaign"] else None,
             scheduled_at=data["scheduled_at"],
+            time_zone=data.get("time_zone") or None,
         )
         if self.post is not None:
             if data["scheduled_at"] is None:
