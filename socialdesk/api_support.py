@@ -32,6 +32,7 @@ from ninja.security import SessionAuth as NinjaSessionAuth
 from ninja.utils import check_csrf, contribute_operation_callback
 from pydantic import AfterValidator, AwareDatetime
 
+from socialdesk.publishing.wallclock import WallClockError
 from socialdesk.workspaces import access
 from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
 from socialdesk.workspaces.roles import PERMISSIONS
@@ -66,6 +67,16 @@ def _in_utc(value: datetime) -> datetime:
 # An aware datetime, converted to UTC; a time without an offset is refused (see
 # ``_pydantic_message``) because it would mean a different moment in every time zone.
 Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+def _wall_clock(value: datetime) -> datetime:
+    return value if value.tzinfo is None else _in_utc(value)
+
+
+# A time a person picks: with an offset it is that instant (converted to UTC); without one it
+# is a wall-clock time, read by the scheduling service in the zone the request names (see
+# ``publishing.wallclock``), which refuses a time the clocks skip or show twice.
+WallClockTime = Annotated[datetime, AfterValidator(_wall_clock)]
 
 
 # --- Authentication -----------------------------------------------------------------------
@@ -229,6 +240,7 @@ def problem(
     title: str,
     detail: str,
     errors: list[dict[str, str]] | None = None,
+    **extensions: Any,
 ) -> HttpResponse:
     body = {
         "type": PROBLEM_TYPE + kind,
@@ -236,6 +248,7 @@ def problem(
         "status": status,
         "detail": detail,
         "errors": errors or [],
+        **extensions,
     }
     return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
 
@@ -279,8 +292,26 @@ def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError)
             errors.extend({"field": field, "message": m} for m in messages)
     else:
         errors = [{"field": "body", "message": m} for m in exc.messages]
+    extensions = {}
+    if isinstance(exc, WallClockError):
+        # The valid readings, ready to send back: the instant itself (with its offset), and
+        # for a repeated time the ``repeated_time`` that picks it.
+        extensions["choices"] = [
+            {"label": c.label, "scheduled_at": c.instant}
+            | (
+                {"repeated_time": "earlier" if c.fold == 0 else "later"}
+                if exc.kind == "repeated"
+                else {}
+            )
+            for c in exc.choices
+        ]
     return problem(
-        422, "invalid-input", "Invalid input", "Some fields are not valid; see errors.", errors
+        422,
+        "invalid-input",
+        "Invalid input",
+        "Some fields are not valid; see errors.",
+        errors,
+        **extensions,
     )
 
 

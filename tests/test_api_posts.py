@@ -114,23 +114,109 @@ def test_delivery_filters_narrow_the_list(plan, channel, owner_token):
     assert len(walk(base, owner_token, limit=1)) == 3
 
 
-def test_a_time_without_offset_is_refused_with_a_clear_message(channel, owner_token):
-    response = call(
-        "post",
-        "/workspaces/crumb/posts",
-        owner_token,
-        json_body={"text": "hi", "channel_ids": [channel.pk], "scheduled_at": "2030-01-01T09:00"},
-    )
+@pytest.fixture
+def in_berlin(workspace):
+    workspace.time_zone = "Europe/Berlin"
+    workspace.save(update_fields=["time_zone"])
+    return workspace
+
+
+def schedule_at(channel, token, when: str, **more):
+    body = {"text": "Pretzels", "channel_ids": [channel.pk], "scheduled_at": when, **more}
+    return call("post", "/workspaces/crumb/posts", token, json_body=body)
+
+
+def test_a_wall_clock_time_is_read_in_the_workspace_zone(in_berlin, channel, owner_token):
+    response = schedule_at(channel, owner_token, "2027-04-01T09:00:00")
+
+    assert response.status_code == 201, response.json()
+    delivery = response.json()["deliveries"][0]
+    assert delivery["scheduled_at"] == "2027-04-01T07:00:00Z"
+    assert delivery["time_zone"] == "Europe/Berlin"
+    assert delivery["scheduled_local"] == "2027-04-01T09:00:00+02:00"
+
+
+def test_a_time_with_an_offset_is_that_instant(in_berlin, channel, owner_token):
+    response = schedule_at(channel, owner_token, "2027-04-01T09:00:00-04:00")
+    assert response.json()["deliveries"][0]["scheduled_at"] == "2027-04-01T13:00:00Z"
+
+
+def test_a_wall_clock_time_is_read_in_the_zone_given_or_the_channel_s_own(
+    in_berlin, channel, owner_token
+):
+    given = schedule_at(channel, owner_token, "2027-04-01T09:00:00", time_zone="Asia/Tokyo")
+    assert given.json()["deliveries"][0]["scheduled_at"] == "2027-04-01T00:00:00Z"
+
+    channel.time_zone = "America/New_York"
+    channel.save(update_fields=["time_zone"])
+    own = schedule_at(channel, owner_token, "2027-04-02T09:00:00")
+    assert own.json()["deliveries"][0]["scheduled_at"] == "2027-04-02T13:00:00Z"
+    assert own.json()["deliveries"][0]["time_zone"] == "America/New_York"
+
+
+def test_a_time_the_clocks_skip_is_refused_naming_the_instants_either_side(
+    in_berlin, channel, owner_token
+):
+    response = schedule_at(channel, owner_token, "2027-03-28T02:30:00")
+
     assert response.status_code == 422
     problem = response.json()
-    assert response["Content-Type"] == "application/problem+json"
-    assert {"type", "title", "status", "detail", "errors"} <= problem.keys()
     assert problem["errors"] == [
         {
             "field": "scheduled_at",
-            "message": "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00.",
+            "message": "02:30 does not exist on 2027-03-28 in Europe/Berlin: the clocks jump "
+            "from 02:00 to 03:00. Choose 01:59 (UTC+1) or 03:00 (UTC+2).",
         }
     ]
+    assert [c["scheduled_at"] for c in problem["choices"]] == [
+        "2027-03-28T01:59:00+01:00",
+        "2027-03-28T03:00:00+02:00",
+    ]
+    assert not Post.objects.exists()
+
+
+def test_a_time_the_clocks_show_twice_needs_repeated_time(in_berlin, channel, owner_token):
+    refused = schedule_at(channel, owner_token, "2027-10-31T02:30:00")
+
+    assert refused.status_code == 422
+    message = refused.json()["errors"][0]["message"]
+    assert "the earlier 02:30 CEST (UTC+2) or the later 02:30 CET (UTC+1)" in message
+    assert refused.json()["choices"] == [
+        {
+            "label": "02:30 CEST (UTC+2)",
+            "scheduled_at": "2027-10-31T02:30:00+02:00",
+            "repeated_time": "earlier",
+        },
+        {
+            "label": "02:30 CET (UTC+1)",
+            "scheduled_at": "2027-10-31T02:30:00+01:00",
+            "repeated_time": "later",
+        },
+    ]
+    later = schedule_at(channel, owner_token, "2027-10-31T02:30:00", repeated_time="later")
+    assert later.json()["deliveries"][0]["scheduled_at"] == "2027-10-31T01:30:00Z"
+    earlier = schedule_at(channel, owner_token, "2027-10-31T02:30:00", repeated_time="earlier")
+    assert earlier.json()["deliveries"][0]["scheduled_at"] == "2027-10-31T00:30:00Z"
+
+
+def test_an_unknown_zone_or_reading_is_refused_on_its_field(in_berlin, channel, owner_token):
+    zone = schedule_at(channel, owner_token, "2027-04-01T09:00:00", time_zone="Mars/Olympus")
+    assert zone.status_code == 422 and zone.json()["errors"][0]["field"] == "time_zone"
+    reading = schedule_at(channel, owner_token, "2027-04-01T09:00", repeated_time="both")
+    assert reading.status_code == 422
+    assert reading.json()["errors"][0]["field"] == "repeated_time"
+    assert not Post.objects.exists()
+
+
+def test_moving_a_post_by_patch_reads_the_new_wall_clock_time_too(in_berlin, channel, owner_token):
+    post = schedule_at(channel, owner_token, "2027-04-01T09:00:00").json()
+    moved = call(
+        "patch",
+        f"/workspaces/crumb/posts/{post['id']}",
+        owner_token,
+        json_body={"scheduled_at": "2027-11-02T09:00:00"},
+    )
+    assert moved.json()["deliveries"][0]["scheduled_at"] == "2027-11-02T08:00:00Z"
 
 
 def test_bad_fields_are_all_named_and_nothing_is_written(

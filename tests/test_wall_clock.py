@@ -423,3 +423,61 @@ def test_the_calendar_move_stores_the_instant_meant(zone, workspace, owner, chan
         client.post(url, {**sent, "start": exact}, HTTP_ACCEPT="application/json")
         delivery.refresh_from_db()
         assert delivery.scheduled_at == case.instant, case
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", DOOR_ZONES)
+def test_the_api_stores_the_instant_meant(zone, workspace, owner, token_for):
+    """``POST /posts`` with a wall-clock ``scheduled_at`` and ``time_zone``: the instant meant,
+    or a 422 offering the choices; ``repeated_time`` picks a reading."""
+    from api_helpers import call
+
+    channel = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="api")
+    token = token_for(owner)
+    for case in door_cases(zone):
+        body = {
+            "text": "Fresh bread",
+            "channel_ids": [channel.pk],
+            "scheduled_at": case.local.isoformat(),
+            "time_zone": zone,
+        }
+        if case.repeated_time:
+            body["repeated_time"] = case.repeated_time
+        response = call("post", f"/workspaces/{workspace.slug}/posts", token, json_body=body)
+        if case.refused:
+            assert response.status_code == 422, case
+            offered = [
+                datetime.fromisoformat(c["scheduled_at"]) for c in response.json()["choices"]
+            ]
+            assert tuple(offered) == case.choices, case
+            continue
+        assert response.status_code == 201, (case, response.json())
+        stored = datetime.fromisoformat(response.json()["deliveries"][0]["scheduled_at"])
+        assert stored == case.instant, case
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", DOOR_ZONES)
+def test_the_csv_import_stores_the_instant_meant(zone, workspace, owner):
+    """A CSV row with a date, a time and ``zone``: the instant meant, or the row refused in
+    the time column; a repeated time is chosen by writing its offset, as the error says."""
+    from socialdesk.content.bulk import import_csv, validate_csv
+
+    channel = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="csv")
+    for number, case in enumerate(door_cases(zone)):
+        clock = case.local.strftime("%H:%M")
+        if case.fold is not None:
+            chosen = case.instant.astimezone(zoneinfo.ZoneInfo(zone))  # type: ignore[union-attr]
+            clock += " " + chosen.strftime("%z")[:3] + ":" + chosen.strftime("%z")[3:]
+        row = f"{case.local:%Y-%m-%d},{clock},{zone},csv,Fresh bread {number},,,,\n"
+        data = ("date,time,time zone,channels,text,media,labels,pillar,campaign\n" + row).encode()
+        if case.refused:
+            plan = validate_csv(workspace, data)
+            messages = [e.message for e in plan.errors if e.column == "time"]
+            assert messages, (case, plan.errors)
+            if case.refused == "repeated":
+                assert "In the file, write" in messages[0], messages
+            continue
+        import_csv(workspace, owner, data)
+        stored = Delivery.objects.get(channel=channel, post__text=f"Fresh bread {number}")
+        assert stored.scheduled_at == case.instant, case

@@ -4,7 +4,7 @@ The post's deliveries themselves (one per channel) are in ``socialdesk.publishin
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import QuerySet
 from ninja import Field, Query, Router, Schema, Status
@@ -17,6 +17,7 @@ from socialdesk.api_support import (
     Moment,
     Slug,
     Text,
+    WallClockTime,
     caller,
     invalid,
     paginate,
@@ -24,6 +25,7 @@ from socialdesk.api_support import (
     responses,
 )
 from socialdesk.publishing.models import Delivery, DeliveryState
+from socialdesk.publishing.wallclock import zone_named
 from socialdesk.workspaces.access import get_in_workspace
 
 from . import services
@@ -37,6 +39,17 @@ class DeliverySummary(Schema):
     channel_id: int
     state: str
     scheduled_at: datetime | None
+    time_zone: str = Field(description="The zone the time was read in (empty for a draft).")
+    scheduled_local: str | None = Field(
+        description="scheduled_at as the wall clock showed it in time_zone, with its offset."
+    )
+
+    @staticmethod
+    def resolve_scheduled_local(obj: Delivery) -> str | None:
+        if obj.scheduled_at is None:
+            return None
+        zone = zone_named(obj.time_zone) if obj.time_zone else obj.channel.zone
+        return obj.scheduled_at.astimezone(zone).isoformat()
 
 
 class PostOut(Schema):
@@ -82,8 +95,20 @@ class PostIn(Schema):
     label_ids: list[Id] = []
     pillar_id: Id | None = None
     campaign_id: Id | None = None
-    scheduled_at: Moment | None = Field(
-        None, description="When to publish, with its UTC offset; none: the deliveries are drafts."
+    scheduled_at: WallClockTime | None = Field(
+        None,
+        description=(
+            "When to publish; none: the deliveries are drafts. With a UTC offset it is that "
+            "instant; without one (2027-04-01T09:00:00) it is a wall-clock time read in "
+            "time_zone, else in each channel's own zone, else the workspace's. A time the "
+            "clocks skip, or show twice without repeated_time, is refused naming the choices."
+        ),
+    )
+    time_zone: Text | None = Field(
+        None, max_length=64, description="An IANA zone for a wall-clock scheduled_at."
+    )
+    repeated_time: Literal["earlier", "later"] | None = Field(
+        None, description="Which reading of a wall-clock time the clocks show twice."
     )
 
 
@@ -98,7 +123,21 @@ class PostPatch(Schema):
     label_ids: list[Id] | None = None
     pillar_id: Id | None = None
     campaign_id: Id | None = None
-    scheduled_at: Moment | None = None
+    scheduled_at: WallClockTime | None = Field(
+        None,
+        description=(
+            "When to publish; none: the deliveries are drafts. With a UTC offset it is that "
+            "instant; without one (2027-04-01T09:00:00) it is a wall-clock time read in "
+            "time_zone, else in each channel's own zone, else the workspace's. A time the "
+            "clocks skip, or show twice without repeated_time, is refused naming the choices."
+        ),
+    )
+    time_zone: Text | None = Field(
+        None, max_length=64, description="An IANA zone for a wall-clock scheduled_at."
+    )
+    repeated_time: Literal["earlier", "later"] | None = Field(
+        None, description="Which reading of a wall-clock time the clocks show twice."
+    )
 
 
 class PostPage(Schema):
