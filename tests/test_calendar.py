@@ -269,6 +269,27 @@ def test_a_refused_duplicate_creates_nothing(workspace, owner, channel, signed_i
     assert Delivery.objects.count() == count
 
 
+def test_a_duplicate_keeps_an_exact_instant_and_offers_both_readings_of_a_repeated_hour(
+    workspace, owner, channel, signed_in
+):
+    original = scheduled(workspace, owner, channel, "Stollen", in_days(4, 9))
+    client = signed_in(owner)
+    url = f"/w/{workspace.slug}/calendar/duplicate/"
+    sent = {"delivery": original.pk, "tz": "Europe/Paris", "start": "2030-11-03T06:30:00Z"}
+
+    exact = client.post(url, sent, HTTP_ACCEPT="application/json")
+    assert exact.status_code == 200, exact.json()
+    copy = Delivery.objects.get(pk=exact.json()["delivery"])
+    assert copy.scheduled_at == datetime(2030, 11, 3, 6, 30, tzinfo=UTC)
+
+    twice = {**sent, "start": "2030-10-27T02:30:00"}
+    refused = client.post(url, twice, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 400 and refused.json()["kind"] == "repeated"
+    later = client.post(url, {**twice, "repeated_time": "later"}, HTTP_ACCEPT="application/json")
+    copy = Delivery.objects.get(pk=later.json()["delivery"])
+    assert copy.scheduled_at == datetime(2030, 10, 27, 1, 30, tzinfo=UTC)
+
+
 def test_free_queue_slots_are_in_the_feed_and_taken_ones_are_not(
     workspace, owner, channel, signed_in
 ):

@@ -191,16 +191,18 @@ def duplicate_delivery(
     zone: str | None = None,
     actor: User | None = None,
     now: datetime | None = None,
+    fold: int | None = None,
 ) -> services.ScheduledDeliveries:
     """Copy ``delivery`` (its text as published there) as a new post on ``channel`` (the
-    same one by default), scheduled at wall-clock ``local_datetime`` in ``zone`` with the
-    scheduling service's checks; nothing is created when they refuse."""
+    same one by default), scheduled at wall-clock ``local_datetime`` in ``zone`` (``fold``:
+    the reading of a repeated time; an aware time is that instant) with the scheduling
+    service's checks; nothing is created when they refuse."""
     target = channel or delivery.channel
     if target.workspace_id != delivery.workspace_id:
         raise ValidationError({"channel": ["No such channel in this workspace."]})
     with transaction.atomic():
         post = copy_post(delivery.post, target, text=delivery.text, actor=actor)
-        return services.schedule(post, local_datetime, zone, actor, now=now)
+        return services.schedule(post, local_datetime, zone, actor, now=now, fold=fold)
 
 
 # --- Content mix --------------------------------------------------------------------------

@@ -515,17 +515,21 @@ def calendar_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
         channel = get_in_workspace(Channel, workspace, pk=_int(request.POST.get("channel")) or 0)
     try:
         zone = _zone(request, workspace)
-        local = _local(request.POST.get("start"), "start")
+        start = _moment(request.POST.get("start"), "start")
         copies = planning.duplicate_delivery(
             delivery,
-            local,
+            start,
             channel=channel,
             zone=zone.key,
             actor=request.user,  # type: ignore[arg-type]
+            fold=_fold(request),
         )
+    except wallclock.WallClockError as refusal:
+        return _answer(request, slug, _refusal(refusal), status=400)
     except ValidationError as exc:
         return _answer(request, slug, {"error": " ".join(exc.messages)}, status=400)
     copy = copies[0]
+    local = (copy.scheduled_at or start).astimezone(zone)
     return _answer(
         request,
         slug,
