@@ -470,11 +470,13 @@ def _replan_live_posts(workspace: Workspace, users: dict[Role, User], now: datet
         return
     labels = {label.name: label for label in Label.objects.filter(workspace=workspace)}
     pillars = {pillar.name: pillar for pillar in Pillar.objects.filter(workspace=workspace)}
+    from socialdesk.workflow.demo import plan_ready
+
     for planned in PLAN:
         if planned.minutes_ahead is None:
             continue
         pillar = pillars.get(planned.pillar)
-        create_post(
+        post = create_post(
             workspace,
             users[planned.author],
             PostContent(
@@ -486,6 +488,7 @@ def _replan_live_posts(workspace: Workspace, users: dict[Role, User], now: datet
                 scheduled_at=now + timedelta(minutes=planned.minutes_ahead),
             ),
         )
+        plan_ready(post, users, now)  # approved, as the first build's live posts were
 
 
 def _people() -> dict[Role, User]:

@@ -89,12 +89,17 @@ def make_user(email: str, name: str = "") -> User:
 
 @pytest.fixture
 def workspace(db) -> Workspace:
-    return Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
+    # Publishes without approval unless a test turns it on (new workspaces require it).
+    return Workspace.objects.create(
+        name="Crumb & Co", slug="crumb", time_zone="Europe/Paris", requires_approval=False
+    )
 
 
 @pytest.fixture
 def other_workspace(db) -> Workspace:
-    return Workspace.objects.create(name="Rival Rolls", slug="rival", time_zone="America/New_York")
+    return Workspace.objects.create(
+        name="Rival Rolls", slug="rival", time_zone="America/New_York", requires_approval=False
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from socialdesk.content.services import PostContent, create_post, update_post
 from socialdesk.notifications.models import Notification
 from socialdesk.publishing import checks
 from socialdesk.publishing import services as publishing
-from socialdesk.publishing.dispatch import run
+from socialdesk.publishing.dispatch import run, sweep
 from socialdesk.publishing.models import DeliveryState
 from socialdesk.review.services import client_decide, create_link
 from socialdesk.workflow import services as workflow
@@ -59,19 +59,143 @@ def test_an_approval_writes_the_approved_version_that_publishing_reads(
     assert checks.is_approved(in_approval)
 
 
-def test_an_edit_leaves_the_fact_on_the_old_version_so_publishing_refuses(
+def test_an_edit_leaves_the_fact_on_the_old_version_so_the_post_waits_again(
     workspace, creator, approver, in_approval
 ):
     require_approval(workspace)
     decide(in_approval, "approve", user=approver)
+    due = timezone.now() + timedelta(days=2)
+    publishing.schedule(in_approval, due, actor=creator)
+    delivery = in_approval.deliveries.get()
+    delivery.refresh_from_db()
+    assert delivery.state == S.SCHEDULED
+
     update_post(in_approval, creator, PostContent(text="Rye on Saturday"))
 
     in_approval.refresh_from_db()
     assert in_approval.approved_version.number == 1
     assert in_approval.latest_version.number == 2
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.scheduled_at) == (S.AWAITING_APPROVAL, due)
     with pytest.raises(ValidationError) as refused:
-        publishing.schedule(in_approval, timezone.now() + timedelta(days=2), actor=creator)
+        publishing.publish_now(in_approval, actor=creator)
     assert refused.value.message_dict["approval"] == [checks.APPROVAL_MISSING]
+
+
+def test_an_unapproved_post_gets_its_time_but_waits_for_approval(
+    workspace, creator, approver, in_approval
+):
+    require_approval(workspace)
+    due = timezone.now() + timedelta(days=2)
+
+    done = publishing.schedule(in_approval, due, actor=creator)
+
+    delivery = in_approval.deliveries.get()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.scheduled_at) == (S.AWAITING_APPROVAL, due)
+    assert delivery.get_state_display() == "Waiting for approval"
+    assert done.warnings[0].startswith("This post is not approved yet")
+    assert run(delivery.pk, "w1", now=due + timedelta(seconds=1)) == S.AWAITING_APPROVAL
+
+    decide(in_approval, "approve", user=approver)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.scheduled_at) == (S.SCHEDULED, due)
+
+
+def test_a_workspace_without_approvers_publishes_directly(workspace, owner, channel):
+    workspace.memberships.filter(role__in=["approver", "client"]).delete()
+    require_approval(workspace)
+    assert not workspace.approval_gate
+    post = create_post(workspace, owner, PostContent(text="Solo", channel_ids=[channel.pk]))
+
+    publishing.schedule(post, timezone.now() + timedelta(days=1), actor=owner)
+
+    assert post.deliveries.get().state == S.SCHEDULED
+
+
+def test_new_workspaces_require_approval(db):
+    from socialdesk.workspaces.models import Workspace
+
+    assert Workspace.objects.create(name="New", slug="new").requires_approval
+
+
+def test_a_post_held_at_send_time_goes_back_on_schedule_once_approved(
+    workspace, creator, approver, in_approval, signed_in
+):
+    due = timezone.now() + timedelta(days=2)
+    publishing.schedule(in_approval, due, actor=creator)
+    require_approval(workspace)  # turned on after it was scheduled
+    delivery = in_approval.deliveries.get()
+
+    assert run(delivery.pk, "w1", now=due + timedelta(seconds=1)) == S.AWAITING_APPROVAL
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.scheduled_at) == (S.AWAITING_APPROVAL, due)
+    assert delivery.transitions.last().reason.startswith("held for approval")
+
+    decide(in_approval, "approve", user=approver)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.scheduled_at) == (S.SCHEDULED, due)
+    assert delivery.transitions.last().reason == "approved: back on schedule"
+    page = signed_in(creator).get(f"/w/{workspace.slug}/posts/{in_approval.pk}/")
+    assert "Approved: back on schedule for" in page.content.decode()
+
+
+def test_a_post_still_unapproved_at_its_time_is_held_as_missed_and_people_are_told(
+    workspace, creator, approver, owner, in_approval, django_capture_on_commit_callbacks
+):
+    require_approval(workspace)
+    due = timezone.now() + timedelta(minutes=5)
+    publishing.schedule(in_approval, due, actor=creator)
+    delivery = in_approval.deliveries.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = sweep(now=due + timedelta(seconds=1))
+
+    delivery.refresh_from_db()
+    assert delivery.pk in report.missed and delivery.state == S.MISSED
+    assert "still not approved" in delivery.last_error
+    for person in (creator, approver, owner):
+        assert Notification.objects.filter(recipient=person, event="delivery.missed").exists()
+
+
+def test_a_fast_lane_post_may_go_out_unapproved_by_the_workspace_s_choice(
+    workspace, creator, in_approval
+):
+    require_approval(workspace)
+    workspace.unapproved_at_due = "publish_fast_lane"
+    workspace.save(update_fields=["unapproved_at_due"])
+    due = timezone.now() + timedelta(minutes=5)
+    publishing.schedule(in_approval, due, actor=creator)
+    delivery = in_approval.deliveries.get()
+    in_approval.refresh_from_db()
+    assert in_approval.fast_lane
+
+    sweep(now=due + timedelta(seconds=1))
+
+    delivery.refresh_from_db()
+    assert delivery.state == S.SCHEDULED
+    assert "by the workspace's choice" in delivery.transitions.last().reason
+
+
+def test_a_strict_lane_post_is_held_even_when_fast_lane_posts_may_go(workspace, creator, channel):
+    require_approval(workspace)
+    workspace.unapproved_at_due = "publish_fast_lane"
+    workspace.save(update_fields=["unapproved_at_due"])
+    legal = Label.objects.create(workspace=workspace, name="legal")
+    post = create_post(
+        workspace,
+        creator,
+        PostContent(text="Terms", channel_ids=[channel.pk], label_ids=[legal.pk]),
+    )
+    workflow.workflow_of(post)
+    due = timezone.now() + timedelta(minutes=5)
+    publishing.schedule(post, due, actor=creator)
+
+    sweep(now=due + timedelta(seconds=1))
+
+    assert post.deliveries.get().state == S.MISSED
 
 
 def test_a_label_that_changes_the_lane_withdraws_the_approval(
@@ -85,43 +209,6 @@ def test_a_label_that_changes_the_lane_withdraws_the_approval(
 
     in_approval.refresh_from_db()
     assert not checks.is_approved(in_approval)  # the strict lane needs the client too
-
-
-def test_a_post_held_for_approval_goes_back_on_schedule_once_approved(
-    workspace, creator, approver, in_approval, signed_in
-):
-    due = timezone.now() + timedelta(days=2)
-    publishing.schedule(in_approval, due, actor=creator)
-    require_approval(workspace)  # turned on after it was scheduled
-    delivery = in_approval.deliveries.get()
-
-    assert run(delivery.pk, "w1", now=due + timedelta(seconds=1)) == S.DRAFT
-    delivery.refresh_from_db()
-    assert (delivery.state, delivery.scheduled_at) == (S.DRAFT, due)
-
-    decide(in_approval, "approve", user=approver)
-
-    delivery.refresh_from_db()
-    assert (delivery.state, delivery.scheduled_at) == (S.SCHEDULED, due)
-    assert delivery.transitions.last().reason == "approved: back on schedule"
-    page = signed_in(creator).get(f"/w/{workspace.slug}/posts/{in_approval.pk}/")
-    assert "Approved: back on schedule for" in page.content.decode()
-
-
-def test_a_held_post_whose_time_has_passed_stays_a_draft(workspace, creator, approver, in_approval):
-    due = timezone.now() + timedelta(seconds=2)
-    publishing.schedule(in_approval, due, actor=creator)
-    require_approval(workspace)
-    delivery = in_approval.deliveries.get()
-    run(delivery.pk, "w1", now=due + timedelta(seconds=1))
-    type(delivery).objects.filter(pk=delivery.pk).update(
-        scheduled_at=timezone.now() - timedelta(minutes=1)
-    )
-
-    decide(in_approval, "approve", user=approver)
-
-    delivery.refresh_from_db()
-    assert delivery.state == S.DRAFT
 
 
 def test_a_client_decision_tells_each_person_once(

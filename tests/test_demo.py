@@ -84,11 +84,23 @@ def test_sent_deliveries_are_in_the_past_and_scheduled_ones_in_the_future(demo):
         assert delivery.remote_id and delivery.remote_url.startswith("http")
         assert delivery.published_at < now
     scheduled = Delivery.objects.filter(workspace=demo, state=DeliveryState.SCHEDULED)
-    assert scheduled.count() >= 8
-    assert all(d.scheduled_at > now for d in scheduled)
+    waiting = Delivery.objects.filter(workspace=demo, state=DeliveryState.AWAITING_APPROVAL)
+    assert scheduled.count() >= 3 and waiting.count() >= 3
+    assert scheduled.count() + waiting.count() >= 8
+    assert all(d.scheduled_at > now for d in [*scheduled, *waiting])
     assert not Delivery.objects.due().exists(), "nothing is overdue right after the demo"
     failed = Delivery.objects.filter(workspace=demo, state=DeliveryState.FAILED)
     assert all(d.last_error for d in failed)
+
+
+def test_the_demo_requires_approval_and_only_approved_posts_are_scheduled(demo):
+    from socialdesk.publishing.checks import is_approved
+
+    assert demo.approval_gate
+    for delivery in Delivery.objects.filter(workspace=demo, state=DeliveryState.SCHEDULED):
+        assert is_approved(delivery.post), delivery
+    for delivery in Delivery.objects.filter(workspace=demo, state=DeliveryState.AWAITING_APPROVAL):
+        assert not is_approved(delivery.post), delivery
 
 
 def test_the_demo_spans_about_a_month_around_today(demo):

@@ -325,17 +325,17 @@ def test_a_slow_worker_that_outlived_its_lease_still_records_its_result(due, net
 # --- Checks at send time ------------------------------------------------------------------
 
 
-def test_approval_required_at_send_time_sends_nothing_and_holds_a_draft(due, network, workspace):
+def test_approval_required_at_send_time_sends_nothing_and_waits(due, network, workspace):
     workspace.requires_approval = True
     workspace.save(update_fields=["requires_approval"])
     due_at = due.scheduled_at
 
-    assert run(due.pk, "w1") == S.DRAFT
+    assert run(due.pk, "w1") == S.AWAITING_APPROVAL
 
     assert network.calls == []
     due.refresh_from_db()
     assert due.scheduled_at == due_at  # kept, so approval can put it back on schedule
-    assert "this workspace requires approval before publishing" in due.last_error
+    assert "the post is not approved" in due.last_error
     assert due.transitions.last().reason.startswith("held for approval")
 
 

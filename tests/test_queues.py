@@ -14,7 +14,7 @@ from api_helpers import call
 from django.core.exceptions import ValidationError
 
 from socialdesk.content.services import PostContent, create_post
-from socialdesk.networks.models import Channel, Network
+from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.publishing import queues, services
 from socialdesk.publishing.models import Delivery, DeliveryState, QueueEntry, Slot
 
@@ -165,12 +165,21 @@ def test_a_published_delivery_cannot_be_queued(workspace, owner, channel, slots)
 def test_a_post_the_scheduling_service_refuses_is_not_queued_quietly(
     workspace, owner, channel, slots
 ):
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    a = draft(workspace, owner, channel, "Nowhere to go")
+    with pytest.raises(ValidationError) as caught:
+        queues.add_to_queue(a, owner, now=NOW)
+    assert "channel" in caught.value.message_dict
+
+
+def test_an_unapproved_post_takes_its_slot_and_waits_for_approval(workspace, owner, channel, slots):
     workspace.requires_approval = True
     workspace.save(update_fields=["requires_approval"])
     a = draft(workspace, owner, channel, "Needs approval")
-    with pytest.raises(ValidationError) as caught:
-        queues.add_to_queue(a, owner, now=NOW)
-    assert "approval" in caught.value.message_dict
+    queues.add_to_queue(a, owner, now=NOW)
+    a.refresh_from_db()
+    assert a.state == S.AWAITING_APPROVAL
+    assert paris(a.scheduled_at) == "Mon 2030-01-07 10:00"
 
 
 def test_an_evergreen_post_returns_after_its_interval_with_the_next_variant(

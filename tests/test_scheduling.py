@@ -227,16 +227,17 @@ def test_content_the_network_refuses_is_refused_in_the_networks_words(
     }
 
 
-def test_a_workspace_that_requires_approval_cannot_schedule_an_unapproved_post(
+def test_an_unapproved_post_gets_its_time_but_waits_where_approval_is_required(
     draft, owner, workspace
 ):
     workspace.requires_approval = True
     workspace.save(update_fields=["requires_approval"])
 
-    with pytest.raises(ValidationError) as caught:
-        schedule(draft, datetime(2027, 11, 2, 9), actor=owner)
+    schedule(draft, datetime(2027, 11, 2, 9), actor=owner)
 
-    assert list(caught.value.message_dict) == ["approval"]
+    draft.refresh_from_db()
+    assert (draft.state, draft.scheduled_at) == (S.AWAITING_APPROVAL, utc(2027, 11, 2, 8))
+    assert queued(draft.pk) == []  # the engine never sends it: no task is queued
 
 
 def test_one_refused_channel_leaves_every_delivery_of_the_post_untouched(workspace, owner, channel):

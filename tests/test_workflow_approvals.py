@@ -129,13 +129,17 @@ def test_the_strict_lane_needs_the_client_too(
     assert AuditEvent.objects.filter(via="review link #12 (Acme legal)").exists()
 
 
-def test_publishing_refuses_an_unapproved_post_when_required(
+def test_publishing_holds_an_unapproved_post_when_required(
     requires_approval, creator, approver, in_approval
 ):
     delivery = in_approval.deliveries.get()
+    publishing.schedule(delivery, timezone.now() + timedelta(days=3), actor=creator)
+    delivery.refresh_from_db()
+    assert delivery.state == "awaiting_approval"
     with pytest.raises(ValidationError) as refused:
-        publishing.schedule(delivery, timezone.now() + timedelta(days=3), actor=creator)
+        publishing.publish_now(delivery, actor=creator)
     assert "approval" in refused.value.message_dict
     decide(in_approval, "approve", user=approver)
     delivery.refresh_from_db()
+    assert delivery.state == "scheduled"
     publishing.schedule(delivery, timezone.now() + timedelta(days=3), actor=creator)

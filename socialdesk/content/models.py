@@ -181,6 +181,9 @@ class Post(WorkspaceOwned):
     approved_version = models.ForeignKey(
         "PostVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Another fact the workflow writes: True while the post is in the fast lane, where a
+    # workspace may let an unapproved post go out at its time (``unapproved_at_due``).
+    fast_lane = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

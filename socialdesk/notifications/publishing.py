@@ -46,10 +46,18 @@ def delivery_failed(delivery: Delivery) -> None:
     _tell_author_and_leads(delivery, "delivery.failed", f"Failed on {delivery.channel}")
 
 
-def _tell_author_and_leads(delivery: Delivery, event: str, headline: str) -> None:
+def unapproved_at_due(delivery: Delivery) -> None:
+    """Tell the post's author, the approvers and the leads that a delivery was held as missed
+    because its post was not approved in time."""
+    _tell_author_and_leads(
+        delivery, "delivery.missed", f"Not approved in time for {delivery.channel}", "approver"
+    )
+
+
+def _tell_author_and_leads(delivery: Delivery, event: str, headline: str, *more_roles: str) -> None:
     def act() -> None:
         post = delivery.post
-        people = [post.author, *people_with_role(delivery.workspace, *LEADS)]
+        people = [post.author, *people_with_role(delivery.workspace, *LEADS, *more_roles)]
         notify(
             delivery.workspace,
             [p for p in people if p is not None],

@@ -29,8 +29,8 @@ def is_approved(post: Post) -> bool:
 
 
 def approval_missing(delivery: Delivery) -> bool:
-    """True when the workspace requires approval before publishing and the post lacks it."""
-    return delivery.workspace.requires_approval and not is_approved(delivery.post)
+    """True when the workspace's approval gate is on and the post is not approved."""
+    return not is_approved(delivery.post) and delivery.workspace.approval_gate
 
 
 def channel_problem(channel: Channel) -> str | None:
@@ -55,14 +55,21 @@ def content_problems(delivery: Delivery) -> dict[str, list[str]]:
     return errors
 
 
-def send_problems(delivery: Delivery) -> dict[str, list[str]]:
-    """Everything that stops ``delivery`` going out now, except its time, by field."""
+def schedule_problems(delivery: Delivery) -> dict[str, list[str]]:
+    """What stops ``delivery`` being given a time, by field: its channel and content. A post
+    that still needs approval may be given one; it waits for approval (``approval_missing``)."""
     errors: dict[str, list[str]] = {}
     if problem := channel_problem(delivery.channel):
         errors.setdefault("channel", []).append(problem)
     else:
         for name, messages in content_problems(delivery).items():
             errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def send_problems(delivery: Delivery) -> dict[str, list[str]]:
+    """Everything that stops ``delivery`` going out now, except its time, by field."""
+    errors = schedule_problems(delivery)
     if approval_missing(delivery):
         errors.setdefault("approval", []).append(APPROVAL_MISSING)
     return errors

@@ -69,7 +69,7 @@ from .connectors import (
     remote_identity,
     retry_after_seconds,
 )
-from .models import APPROVAL_HELD, Delivery, DeliveryState
+from .models import APPROVAL_HELD, APPROVAL_RESUMED, Delivery, DeliveryState
 from .states import GRAPH, TransitionConflict, transition
 from .tasks import enqueue_delivery, oldest_waiting_task
 
@@ -295,16 +295,14 @@ def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) 
     if problem := channel_problem(channel):
         return _pause(delivery, problem, worker_id)
     if approval_missing(delivery):
-        when = f"{delivery.scheduled_at:%Y-%m-%d %H:%M}Z" if delivery.scheduled_at else "now"
         message = (
-            f"Not published at {when}: this workspace requires approval before publishing "
-            "and the post is not approved. Once it is approved it goes back on schedule by "
-            "itself if its time is still ahead; otherwise schedule it again."
+            "Not published: the post is not approved and this workspace's approval gate is on. "
+            "It waits for approval and goes out at its time once approved."
         )
-        # Held as a draft that keeps its time, so approval can put it back on schedule
-        # (``services.resume_after_approval``).
+        # Waits, keeping its time; approval puts it back on schedule
+        # (``services.resume_after_approval``), its time passing makes it missed (``sweep``).
         reason = f"{APPROVAL_HELD}: {message}"
-        return _finish(delivery, S.DRAFT, reason, worker_id, last_error=message)
+        return _finish(delivery, S.AWAITING_APPROVAL, reason, worker_id, last_error=message)
     connector = connector_for(channel)
     if connector is None:
         message = f"Socialdesk cannot publish to {channel.get_network_display()} yet."
@@ -536,6 +534,38 @@ def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
     return missed
 
 
+def _unapproved_at_due(delivery: Delivery, now: datetime, actor: str) -> str:
+    """A delivery whose time came while its post was still unapproved: by the workspace's
+    choice (``Workspace.unapproved_at_due``), a fast-lane post goes out anyway (now, through
+    the usual claim); anything else is held as missed, and its author, the approvers and
+    the leads are told. A post approved meanwhile (the gate off, or the fact written) goes."""
+    workspace = delivery.workspace
+    goes = not approval_missing(delivery) or (
+        workspace.unapproved_at_due == "publish_fast_lane" and delivery.post.fast_lane
+    )
+    if goes:
+        reason = "due while waiting for approval: sent by the workspace's choice"
+        if not approval_missing(delivery):
+            reason = APPROVAL_RESUMED
+        transition(delivery, S.SCHEDULED, reason, actor, where={"scheduled_at__lte": now})
+        enqueue_delivery(delivery)
+        return S.SCHEDULED
+    message = (
+        f"Not published: it was due {delivery.scheduled_at:%Y-%m-%d %H:%M}Z and the post was "
+        "still not approved. Approve it, then schedule it again."
+    )
+    missed = transition(
+        delivery,
+        S.MISSED,
+        "missed: not approved in time",
+        actor,
+        where={"scheduled_at__lte": now},
+        last_error=message,
+    )
+    notices.unapproved_at_due(missed)
+    return S.MISSED
+
+
 @dataclass
 class SweepReport:
     enqueued: list[int] = field(default_factory=list)
@@ -595,6 +625,14 @@ def sweep(now: datetime | None = None) -> SweepReport:
             except TransitionConflict:
                 continue
             report.missed.append(delivery.pk)
+
+    unapproved = Delivery.objects.filter(state=S.AWAITING_APPROVAL, scheduled_at__lte=now)
+    for delivery in unapproved.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
+        try:
+            if _unapproved_at_due(delivery, now, actor) == S.MISSED:
+                report.missed.append(delivery.pk)
+        except TransitionConflict:
+            continue
 
     lost_before = now - SWEEP_GRACE
     try:

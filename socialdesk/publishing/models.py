@@ -14,6 +14,10 @@ from socialdesk.workspaces.models import WorkspaceOwned, WorkspaceOwnedQuerySet
 class DeliveryState(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
+    # Has a time, but the post is not approved yet: the engine never sends it; approval moves
+    # it to scheduled (``services.resume_after_approval``), its time passing unapproved to
+    # missed (or, by the workspace's choice, a fast-lane post goes out anyway).
+    AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
     PUBLISHING = "publishing", "Publishing"
     WAITING_RETRY = "waiting_retry", "Waiting to retry"
     PUBLISHED = "published", "Published"

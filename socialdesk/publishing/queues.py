@@ -311,7 +311,7 @@ def add_to_queue(
         result = refill(channel, actor, now=now)
         entry.refresh_from_db()
         delivery.refresh_from_db(fields=["state", "scheduled_at"])
-        if not queue_for(channel).paused and delivery.state != S.SCHEDULED:
+        if not queue_for(channel).paused and delivery.state not in services.TIMED:
             # The queue runs but this post got no time: say why instead of queueing quietly.
             problems = checks.send_problems(delivery)
             if problems:

@@ -33,7 +33,7 @@ from socialdesk.networks.models import Channel
 from socialdesk.workspaces.models import User, Workspace
 
 from . import pacing
-from .checks import content_problems, send_problems
+from .checks import approval_missing, content_problems, schedule_problems, send_problems
 from .connectors import connector_for, content_for
 from .models import (
     APPROVAL_HELD,
@@ -48,7 +48,9 @@ from .wallclock import WallClockError, to_utc, zone_named
 
 S = DeliveryState
 # A delivery in one of these states can still be given a time, moved or taken back.
-UNSENT = (S.DRAFT, S.SCHEDULED)
+UNSENT = (S.DRAFT, S.SCHEDULED, S.AWAITING_APPROVAL)
+# A delivery in one of these states has a time that has not come yet.
+TIMED = (S.SCHEDULED, S.AWAITING_APPROVAL)
 
 # A person, or a string naming the machinery ("system: cli"); see states.transition.
 Actor = User | str | None
@@ -171,6 +173,7 @@ class _Move:
     delivery: Delivery
     when: datetime | None
     zone: str = ""
+    to: DeliveryState | None = None  # None: the state the whole plan moves to
 
 
 def _move_all(
@@ -180,16 +183,17 @@ def _move_all(
     with transaction.atomic():
         for move in plan:
             delivery = move.delivery
+            target = move.to or to
             fields: dict = {"scheduled_at": move.when}
-            if to == S.SCHEDULED:
+            if target in TIMED:
                 fields.update(retry_at=None, last_error="", attempts=0, time_zone=move.zone)
             try:
-                transition(delivery, to, reason, actor, **fields)
+                transition(delivery, target, reason, actor, **fields)
             except TransitionConflict:
                 raise ValidationError(
                     {"state": [f"The delivery to {delivery.channel} changed meanwhile; reload."]}
                 ) from None
-            if to == S.SCHEDULED:
+            if target == S.SCHEDULED:
                 enqueue_delivery(delivery, run_after=None if run_now else move.when)
     return [move.delivery for move in plan]
 
@@ -233,14 +237,24 @@ def _schedule(
         except ValidationError as exc:
             _merge(errors, exc.message_dict)
             continue
-        _merge(errors, send_problems(delivery))
-        if delivery.state == S.SCHEDULED and delivery.scheduled_at == when:
+        _merge(errors, schedule_problems(delivery))
+        to = S.AWAITING_APPROVAL if approval_missing(delivery) else S.SCHEDULED
+        if delivery.state == to and delivery.scheduled_at == when:
             unchanged.append(delivery)  # nothing moves, nothing to record
         else:
-            plan.append(_Move(delivery, when, read_in.key))
+            plan.append(_Move(delivery, when, read_in.key, to))
     if errors:
         raise ValidationError(errors)
-    return _with_warnings([*_move_all(plan, S.SCHEDULED, reason, actor), *unchanged])
+    done = _with_warnings([*_move_all(plan, S.SCHEDULED, reason, actor), *unchanged])
+    if any(d.state == S.AWAITING_APPROVAL for d in done):
+        done.warnings.insert(0, WAITS_FOR_APPROVAL)
+    return done
+
+
+WAITS_FOR_APPROVAL = (
+    "This post is not approved yet: it waits for approval and goes out at its time only once "
+    "it is approved."
+)
 
 
 def schedule(
@@ -261,11 +275,13 @@ def schedule(
     is kept on each delivery (``time_zone``). An aware ``local_datetime`` is that instant.
     Refuses a time in a gap or a repeated time without ``fold``/``offset``
     (``wallclock.WallClockError``, naming the choices), a time in the past, a channel that is
-    not connected, content the network refuses, and a post that needs an approval it lacks
-    (``checks.send_problems``). On success the deliveries are ``scheduled`` at the UTC
-    instant and a task is queued to run then. A post means its draft and scheduled
-    deliveries. Returns the deliveries, with ``warnings`` when a day's plan for a channel
-    would exceed its network's budget (``budget_warnings``): warnings, not refusals.
+    not connected and content the network refuses (``checks.schedule_problems``). On success
+    the deliveries are ``scheduled`` at the UTC instant and a task is queued to run then; a
+    post that still needs approval (``checks.approval_missing``) gets its time but waits
+    (``awaiting_approval``, no task: the engine never sends it). A post means its unsent
+    deliveries. Returns the deliveries, with ``warnings``: that the post waits for approval,
+    and when a day's plan for a channel would exceed its network's budget
+    (``budget_warnings``): warnings, not refusals.
     """
     deliveries = _deliveries(target, UNSENT)
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, reason)
@@ -283,9 +299,9 @@ def reschedule(
 ) -> ScheduledDeliveries:
     """Move scheduled deliveries to another time, with the same checks as ``schedule``.
 
-    A post means its scheduled deliveries only; its drafts stay drafts.
+    A post means its scheduled (or waiting) deliveries only; its drafts stay drafts.
     """
-    deliveries = _deliveries(target, (S.SCHEDULED,))
+    deliveries = _deliveries(target, TIMED)
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, "rescheduled")
 
 
@@ -293,13 +309,13 @@ def unschedule(
     target: Delivery | Post, actor: Actor = None, *, reason: str = "unscheduled"
 ) -> list[Delivery]:
     """Take scheduled deliveries back to draft; any queued task then finds nothing to do."""
-    deliveries = _deliveries(target, (S.SCHEDULED,))
+    deliveries = _deliveries(target, TIMED)
     return _move_all([_Move(d, None) for d in deliveries], S.DRAFT, reason, actor)
 
 
 def cancel(target: Delivery | Post, actor: Actor = None) -> list[Delivery]:
     """Cancel scheduled deliveries for good (they keep their time, for the record)."""
-    deliveries = _deliveries(target, (S.SCHEDULED,))
+    deliveries = _deliveries(target, TIMED)
     plan = [_Move(d, d.scheduled_at, d.time_zone) for d in deliveries]
     return _move_all(plan, S.CANCELLED, "cancelled", actor)
 
@@ -336,7 +352,7 @@ def set_channels(post: Post, channels: list[Channel], actor: Actor = None) -> li
             state = delivery.get_state_display().lower()
             message = f"The delivery to {delivery.channel} is {state} and cannot be removed."
             raise ValidationError({"channel_ids": [message]})
-    timed = next((d for d in existing.values() if d.state == S.SCHEDULED), None)
+    timed = next((d for d in existing.values() if d.state in TIMED), None)
     with transaction.atomic():
         Delivery.objects.filter(pk__in=[d.pk for d in leaving]).delete()
         added = [
@@ -365,7 +381,7 @@ def set_post_time(
     deliveries is left as it is. What the editor and the API call when a post's time is set."""
     unsent = [d for d in post.deliveries.all() if d.state in UNSENT]
     if local_datetime is None:
-        if any(d.state == S.SCHEDULED for d in unsent):
+        if any(d.state in TIMED for d in unsent):
             unschedule(post, actor, reason=reason or "unscheduled")
         return ScheduledDeliveries()
     if not unsent:
@@ -376,25 +392,25 @@ def set_post_time(
 
 
 def resume_after_approval(post: Post, actor: Actor = None) -> list[Delivery]:
-    """Put back on schedule the deliveries of ``post`` that the engine sent back to draft at
-    send time for lack of approval, if their time is still ahead; the move is recorded with a
-    reason the post's page shows. The workflow calls this once the post is approved."""
+    """Put on schedule the deliveries of ``post`` that wait for approval, if their time is
+    still ahead (a passed one is the sweeper's: missed, or sent by the workspace's choice);
+    the move is recorded with a reason the post's page shows. The workflow calls this once
+    the post is approved."""
     now = timezone.now()
-    resumed: list[Delivery] = []
-    for delivery in post.deliveries.filter(state=S.DRAFT).select_related("channel", "workspace"):
-        last = delivery.transitions.order_by("-at", "-id").first()
-        if last is None or not last.reason.startswith(APPROVAL_HELD):
-            continue
-        when = delivery.scheduled_at  # a held delivery keeps the time it was due
-        if when is None or when <= now:
-            continue
-        try:
-            resumed += schedule(
-                delivery, when, delivery.time_zone or None, actor, reason=APPROVAL_RESUMED
-            )
-        except ValidationError:
-            continue  # something else now stops it (channel, content): it stays a draft
-    return resumed
+    waiting = post.deliveries.filter(state=S.AWAITING_APPROVAL, scheduled_at__gt=now)
+    plan = [_Move(d, d.scheduled_at, d.time_zone) for d in waiting.select_related("channel")]
+    return _move_all(plan, S.SCHEDULED, APPROVAL_RESUMED, actor)
+
+
+def hold_for_approval(post: Post, actor: Actor = None) -> list[Delivery]:
+    """Move the scheduled deliveries of ``post`` back to waiting for approval, keeping their
+    times: the workflow calls this when the post's approval no longer holds (its content
+    changed, or its lane now needs other approvals) while the workspace's gate is on."""
+    if not post.workspace.approval_gate:
+        return []
+    scheduled = post.deliveries.filter(state=S.SCHEDULED).select_related("channel")
+    plan = [_Move(d, d.scheduled_at, d.time_zone) for d in scheduled]
+    return _move_all(plan, S.AWAITING_APPROVAL, APPROVAL_HELD, actor)
 
 
 # Language tags as BCP 47 writes them: "fr", "pt-BR", "zh-Hant-TW".

@@ -21,8 +21,11 @@ Why these states (see ``publishing.dispatch`` for who moves what):
 - ``publishing → scheduled`` is the pause: the channel's authorization was revoked or the
   channel was disconnected. The delivery keeps its time and goes out when the channel is
   reconnected, unless by then it is later than the workspace's late window (→ ``missed``).
-- ``publishing → draft``: at send time the workspace requires approval and the post has none;
-  a person must approve and schedule it again.
+- ``awaiting_approval``: it has a time but its post is not approved while the workspace's
+  approval gate is on (``Workspace.approval_gate``); the engine never sends it. Approval moves
+  it to ``scheduled`` if its time is still ahead; its time passing unapproved makes it
+  ``missed`` (or, where the workspace allows it, a fast-lane post goes out anyway). A content
+  change after approval, or the send-time check, moves a scheduled one back here.
 - ``missed``: too late to make sense (later than the workspace's ``late_window``); a person
   decides what to do, nothing is published blindly.
 """
@@ -42,7 +45,7 @@ from .models import Delivery, DeliveryState, DeliveryTransition
 S = DeliveryState
 
 GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
-    S.DRAFT: frozenset({S.SCHEDULED}),
+    S.DRAFT: frozenset({S.SCHEDULED, S.AWAITING_APPROVAL}),
     S.SCHEDULED: frozenset(
         {
             S.SCHEDULED,  # reschedule
@@ -50,6 +53,16 @@ GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
             S.PUBLISHING,  # claimed by a worker
             S.CANCELLED,
             S.MISSED,
+            S.AWAITING_APPROVAL,  # its content changed after approval, or the gate came on
+        }
+    ),
+    S.AWAITING_APPROVAL: frozenset(
+        {
+            S.AWAITING_APPROVAL,  # moved to another time while it waits
+            S.SCHEDULED,  # approved while its time is still ahead
+            S.DRAFT,  # unscheduled
+            S.CANCELLED,
+            S.MISSED,  # its time came and it was still not approved
         }
     ),
     S.PUBLISHING: frozenset(
@@ -59,7 +72,7 @@ GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
             S.FAILED,  # permanent failure, or attempts used up
             S.UNKNOWN,  # crash or timeout during the call, or lease expired
             S.SCHEDULED,  # paused: channel needs reconnecting
-            S.DRAFT,  # approval required and missing at send time
+            S.AWAITING_APPROVAL,  # approval required and missing at send time
         }
     ),
     S.WAITING_RETRY: frozenset(

@@ -132,14 +132,18 @@ def is_approved(post: Post) -> bool:
 
 def record_approval(post: Post, actor: User | None = None) -> bool:
     """Write the fact the publishing engine reads (``Post.approved_version``): the current
-    version when its lane's approvals are met, else nothing. When it becomes approved, the
-    deliveries the engine sent back to draft for lack of approval go back on schedule if
-    their time is still ahead (``publishing.services.resume_after_approval``). Returns
-    whether the post is approved now."""
-    from socialdesk.publishing.services import resume_after_approval
+    version when its lane's approvals are met, else nothing. When it is approved, deliveries
+    waiting for approval go on schedule if their time is still ahead
+    (``publishing.services.resume_after_approval``); when it is not, scheduled ones wait
+    again (``hold_for_approval``, only while the workspace's gate is on). Returns whether the
+    post is approved now."""
+    from socialdesk.publishing.services import hold_for_approval, resume_after_approval
 
     version = post.latest_version
-    if version is None or not lane_approvals_met(post):
+    if version is None:
+        return False
+    if not lane_approvals_met(post):
+        hold_for_approval(post, actor)  # its scheduled deliveries wait again, when gated
         return False
     if post.approved_version_id != version.pk:
         Post.objects.filter(pk=post.pk).update(approved_version=version)

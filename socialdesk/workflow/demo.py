@@ -13,6 +13,7 @@ from socialdesk.workspaces.models import User, Workspace
 from socialdesk.workspaces.roles import Role
 
 from . import audit, services
+from .approvals import record_approval
 from .models import Decision, DecisionKind, PostWorkflow, StageVisit
 
 # Share of a post's cycle spent in each stage, by stage key (the rest is waiting in Ready).
@@ -75,6 +76,8 @@ def build(workspace: Workspace, users: dict[Role, User], now: datetime) -> None:
         else:
             key = OPEN_STAGES[waiting % len(OPEN_STAGES)]
             waiting += 1
+            if post.planned is not None and post.planned - now < timedelta(days=2):
+                key = "ready"  # due soon: approved, so it goes out while a person watches
             target = by_key[key] if by_key[key] in path else path[0]
             upto = path[: path.index(target) + 1]
             publish = post.planned or now + timedelta(days=10)
@@ -93,7 +96,35 @@ def build(workspace: Workspace, users: dict[Role, User], now: datetime) -> None:
                 publish=publish,
                 full_path=path,
             )
+    for post in posts:
+        _record_facts(post)
     audit.record(workspace, "demo.workflow_built", via="system: demo", detail=f"{len(posts)} posts")
+
+
+def _record_facts(post: Post) -> None:
+    """The facts publishing reads, as the services would have written them: the lane, and
+    the approval (which puts an approved post's waiting deliveries on schedule)."""
+    wf = PostWorkflow.objects.get(post=post)
+    Post.objects.filter(pk=post.pk).update(fast_lane=wf.lane == "fast")
+    post.refresh_from_db(fields=["fast_lane"])
+    record_approval(post)
+
+
+def plan_ready(post: Post, users: dict[Role, User], now: datetime) -> None:
+    """Give a post planned again by a kept demo the history of one that passed its approvals
+    and waits in Ready, so it goes out at its time."""
+    settings = services.settings_for(post.workspace_id)
+    stages = services.stages(post.workspace_id)
+    lane, reasons = services.lane_for(post, settings)
+    path = services.path_for(post, lane, stages)
+    ready = next((s for s in path if s.key == "ready"), path[-1])
+    assignees = {"approval": users[Role.APPROVER], "client-approval": users[Role.CLIENT]}
+    upto = path[: path.index(ready) + 1]
+    start = now - timedelta(days=2)
+    _history(
+        post, upto, lane, reasons, start, now, assignees, users, 0, closed=False, full_path=path
+    )
+    _record_facts(post)
 
 
 def _history(

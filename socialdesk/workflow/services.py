@@ -282,16 +282,26 @@ def workflow_of(post: Post, now: datetime | None = None) -> PostWorkflow:
                 _open_visit(post, path[0], path, wf.created_at, now)
         except IntegrityError:
             wf = PostWorkflow.objects.select_related("stage").get(post=post)
+        _record_lane(post, lane)
         return wf
     if wf.lane != lane or wf.lane_reasons != reasons:
         wf.lane, wf.lane_reasons = lane, reasons
         wf.save(update_fields=["lane", "lane_reasons"])
+        _record_lane(post, lane)
         # Another lane may need other approvals: the approval fact is judged again.
         Post.objects.filter(pk=post.pk).update(approved_version=None)
         from .approvals import record_approval
 
         record_approval(post)
     return wf
+
+
+def _record_lane(post: Post, lane: str) -> None:
+    """Write the lane as the fact publishing reads (``Post.fast_lane``)."""
+    fast = lane == Lane.FAST
+    if post.fast_lane != fast:
+        Post.objects.filter(pk=post.pk).update(fast_lane=fast)
+        post.fast_lane = fast
 
 
 def current_visit(post: Post) -> StageVisit | None:

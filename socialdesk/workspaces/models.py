@@ -64,6 +64,10 @@ class User(AbstractUser):
         return self.name or self.email.split("@")[0]
 
 
+# Roles whose job is to approve; a workspace with none of them publishes without approval.
+APPROVING_ROLES = (Role.APPROVER, Role.CLIENT)
+
+
 class Workspace(models.Model):
     """One brand or client. Everything else belongs to exactly one workspace."""
 
@@ -72,7 +76,18 @@ class Workspace(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # How late a due delivery may still go out before it becomes "missed" (publishing engine).
     late_window = models.DurationField(default=timedelta(hours=6))
-    requires_approval = models.BooleanField(default=False)
+    # On by default; it gates publishing only once someone can approve (``approval_gate``),
+    # so a solo workspace keeps publishing directly.
+    requires_approval = models.BooleanField(default=True)
+    # What happens to a post still unapproved at its time.
+    unapproved_at_due = models.CharField(
+        max_length=20,
+        choices=[
+            ("hold", "Hold it as missed and tell its author and the approvers"),
+            ("publish_fast_lane", "Publish it anyway if it is in the fast lane; hold the rest"),
+        ],
+        default="hold",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +99,14 @@ class Workspace(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def approval_gate(self) -> bool:
+        """True when posts must be approved before they are published: the workspace requires
+        approval and has someone whose role is to approve (an approver or a client)."""
+        if not self.requires_approval:
+            return False
+        return self.memberships.filter(role__in=APPROVING_ROLES, user__is_active=True).exists()
 
 
 class WorkspaceOwnedQuerySet(models.QuerySet):
