@@ -65,7 +65,11 @@ FFPROBE_MISSING = (
 # States in which a delivery's content is on the network (or may be).
 SENT_STATES = (DeliveryState.PUBLISHING, DeliveryState.PUBLISHED, DeliveryState.UNKNOWN)
 # States in which a delivery will still be sent without anyone touching it again.
-PENDING_STATES = (DeliveryState.SCHEDULED, DeliveryState.WAITING_RETRY)
+PENDING_STATES = (
+    DeliveryState.SCHEDULED,
+    DeliveryState.AWAITING_APPROVAL,
+    DeliveryState.WAITING_RETRY,
+)
 
 
 def _file_error(message: str) -> ValidationError:

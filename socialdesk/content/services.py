@@ -190,7 +190,7 @@ def update_post(post: Post, editor: User | None, content: PostContent) -> Post:
     """Change a post; a change of text or media records a new version."""
     resolved = _resolve(Workspace(pk=post.workspace_id), content)
     stays_scheduled = "scheduled_at" not in content.cleared and (
-        post.deliveries.filter(state=DeliveryState.SCHEDULED).exists()
+        post.deliveries.filter(state__in=publishing.TIMED).exists()
     )
     _check_alt_text(
         resolved["media_ids"] if "media_ids" in resolved else list(post.media.all()),
@@ -254,7 +254,7 @@ def save_campaign(campaign: Campaign, fields: list[str] | None = None) -> Campai
     return save_owned(campaign, errors, fields)
 
 
-EDITABLE_DELIVERY_STATES = (DeliveryState.DRAFT, DeliveryState.SCHEDULED)
+EDITABLE_DELIVERY_STATES = publishing.UNSENT
 
 
 def update_delivery(

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.networks.models import Channel
 from socialdesk.publishing import queues, wallclock
-from socialdesk.publishing.models import Delivery
+from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.web.helpers import apply_errors, enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
@@ -284,10 +284,10 @@ def _saved_message(post: Post, verb: str, form: PostForm) -> str:
     if when is None or zone is None:
         return f"Post {verb} and scheduled."
     local = when.astimezone(zone)
-    return (
-        f"Post {verb} and scheduled for {local:%a %d %b %Y, %H:%M} in {zone.key} "
-        f"({wallclock.offset_label(local.utcoffset())})."
-    )
+    at = f"{local:%a %d %b %Y, %H:%M} in {zone.key} ({wallclock.offset_label(local.utcoffset())})"
+    if post.deliveries.filter(state=DeliveryState.AWAITING_APPROVAL).exists():
+        return f"Post {verb}: waiting for approval, due {at}. It goes out then once approved."
+    return f"Post {verb} and scheduled for {at}."
 
 
 # --- Composer endpoints -----------------------------------------------------------------

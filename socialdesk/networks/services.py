@@ -342,5 +342,9 @@ def resume(channel: Channel, *, by: User | None = None) -> Channel:
 def pending_deliveries(channel: Channel) -> int:
     """How many of the channel's deliveries are still to be sent (shown before disconnecting)."""
     return channel.deliveries.filter(
-        state__in=[DeliveryState.SCHEDULED, DeliveryState.WAITING_RETRY]
+        state__in=[
+            DeliveryState.SCHEDULED,
+            DeliveryState.AWAITING_APPROVAL,
+            DeliveryState.WAITING_RETRY,
+        ]
     ).count()

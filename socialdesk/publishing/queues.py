@@ -46,7 +46,7 @@ LEAD = timedelta(minutes=1)
 MAX_SLOTS = 100
 MAX_VARIANTS = 20
 # Deliveries that hold a time of their channel: a queued post never lands on top of one.
-HOLDS_TIME = (S.SCHEDULED, S.PUBLISHING, S.WAITING_RETRY, S.UNKNOWN)
+HOLDS_TIME = (S.SCHEDULED, S.AWAITING_APPROVAL, S.PUBLISHING, S.WAITING_RETRY, S.UNKNOWN)
 WEEKDAY_CHOICES = list(enumerate(WEEKDAYS))
 
 Actor = services.Actor
@@ -248,10 +248,10 @@ def refill(channel: Channel, actor: Actor = None, *, now: datetime | None = None
 def _apply(entry: QueueEntry, when: datetime | None, actor: Actor, now: datetime) -> list[str]:
     delivery = entry.delivery
     if when is None:
-        if delivery.state == S.SCHEDULED:
+        if delivery.state in services.TIMED:
             services.unschedule(delivery, actor)
         return []
-    if delivery.state == S.SCHEDULED and delivery.scheduled_at == when:
+    if delivery.state in services.TIMED and delivery.scheduled_at == when:
         return []
     try:
         done = services.schedule(delivery, when, actor=actor, now=now)

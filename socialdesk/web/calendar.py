@@ -49,6 +49,7 @@ S = DeliveryState
 MAX_RANGE = timedelta(days=100)  # a month view spans six weeks; a list view a few more
 STATE_COLORS = {
     S.SCHEDULED: "#4338ca",
+    S.AWAITING_APPROVAL: "#9a3412",
     S.PUBLISHING: "#0e7490",
     S.WAITING_RETRY: "#a16207",
     S.PUBLISHED: "#15803d",
@@ -294,7 +295,7 @@ class _Events:
             "start": _wall(local),
             "color": color,
             "textColor": self.text_colors[color],
-            "editable": self.can_move and state == S.SCHEDULED,
+            "editable": self.can_move and state in (S.SCHEDULED, S.AWAITING_APPROVAL),
             "extendedProps": {
                 "kind": "delivery",
                 "post": row["post_id"],

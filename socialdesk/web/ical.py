@@ -37,6 +37,7 @@ EVENT_LENGTH = timedelta(minutes=15)
 LAST_USED_RESOLUTION = timedelta(hours=1)
 SHOWN_STATES = [
     DeliveryState.SCHEDULED,
+    DeliveryState.AWAITING_APPROVAL,
     DeliveryState.PUBLISHING,
     DeliveryState.WAITING_RETRY,
     DeliveryState.UNKNOWN,
