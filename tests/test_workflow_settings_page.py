@@ -175,12 +175,14 @@ def test_switches_change_the_workspace_and_the_lanes(signed_in, owner, workspace
             "switches-requires_approval": "on",
             "switches-allow_self_approval": "on",
             "switches-rapid_response_roles": ["manager", "creator"],
+            "switches-unapproved_at_due": "publish_fast_lane",
         },
     )
     assert response.status_code == 302
     workspace.refresh_from_db()
     settings = services.settings_for(workspace)
     assert workspace.requires_approval is True
+    assert workspace.unapproved_at_due == "publish_fast_lane"
     assert settings.allow_self_approval is True
     assert settings.rapid_response_roles == ["manager", "creator"]
 

@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from socialdesk.content.models import Campaign, Label
-from socialdesk.workspaces.models import User, Workspace
+from socialdesk.workspaces.models import UNAPPROVED_AT_DUE, User, Workspace
 from socialdesk.workspaces.roles import Role
 
 from .models import CHECKS, ApprovalRule, StageKind, StageLanes
@@ -82,6 +82,14 @@ class SwitchesForm(forms.Form):
     requires_approval = forms.BooleanField(
         label="Posts need approval before they are published", required=False
     )
+    unapproved_at_due = forms.ChoiceField(
+        label="A post still not approved at its time",
+        choices=UNAPPROVED_AT_DUE,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Approval gates publishing once someone in the workspace is an approver or a "
+        "client; a workspace without them publishes directly.",
+    )
     allow_self_approval = forms.BooleanField(
         label="Creators may approve their own posts", required=False
     )
@@ -98,9 +106,10 @@ class SwitchesForm(forms.Form):
         if not may_change_workspace:
             # A workspace setting: only those allowed workspace.update change it (owners), as
             # in the API; a disabled field ignores whatever is posted for it.
-            field = self.fields["requires_approval"]
-            field.disabled = True
-            field.help_text = "Only an owner changes this."
+            for name in ("requires_approval", "unapproved_at_due"):
+                field = self.fields[name]
+                field.disabled = True
+                field.help_text = "Only an owner changes this."
 
 
 LENGTH_LINE = re.compile(r"^([\w.-]{1,40})\s*:\s*(\d*)\s*(?:-|–|to)\s*(\d*)$")

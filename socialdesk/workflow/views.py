@@ -447,6 +447,7 @@ def _settings_forms(
             may_change_workspace=membership.can("workspace.update"),
             initial={
                 "requires_approval": workspace.requires_approval,
+                "unapproved_at_due": workspace.unapproved_at_due,
                 "allow_self_approval": settings.allow_self_approval,
                 "rapid_response_roles": settings.rapid_response_roles,
             },
@@ -522,7 +523,11 @@ def workflow_settings(request: HttpRequest, slug: str) -> HttpResponse:
             data = switches_form.cleaned_data
             with transaction.atomic():
                 if membership.can("workspace.update"):
-                    update_workspace(workspace, requires_approval=data["requires_approval"])
+                    update_workspace(
+                        workspace,
+                        requires_approval=data["requires_approval"],
+                        unapproved_at_due=data["unapproved_at_due"] or None,
+                    )
                 settings_service.update_settings(
                     workspace,
                     user,

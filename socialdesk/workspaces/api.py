@@ -37,6 +37,12 @@ class WorkspaceOut(Schema):
     name: str
     time_zone: str
     requires_approval: bool
+    approval_gate: bool = Field(
+        description="Approval gates publishing now: required, and someone is an approver or client."
+    )
+    unapproved_at_due: str = Field(
+        description="A post still unapproved at its time: hold (missed) or publish_fast_lane."
+    )
     created_at: datetime
     role: str = Field(description="The caller's role in this workspace.")
 
@@ -51,6 +57,7 @@ class WorkspacePatch(Schema):
     name: Text | None = Field(None, min_length=1, max_length=120)
     time_zone: Text | None = Field(None, max_length=64)
     requires_approval: bool | None = None
+    unapproved_at_due: Literal["hold", "publish_fast_lane"] | None = None
 
 
 def _workspace_out(membership: Membership) -> WorkspaceOut:
@@ -60,6 +67,8 @@ def _workspace_out(membership: Membership) -> WorkspaceOut:
         name=ws.name,
         time_zone=ws.time_zone,
         requires_approval=ws.requires_approval,
+        approval_gate=ws.approval_gate,
+        unapproved_at_due=ws.unapproved_at_due,
         created_at=ws.created_at,
         role=membership.role,
     )
@@ -119,6 +128,7 @@ def workspaces_update(request: MemberRequest, slug: Slug, payload: WorkspacePatc
         name=payload.name,
         time_zone=payload.time_zone,
         requires_approval=payload.requires_approval,
+        unapproved_at_due=payload.unapproved_at_due,
     )
     return _workspace_out(request.membership)
 

@@ -68,6 +68,13 @@ class User(AbstractUser):
 APPROVING_ROLES = (Role.APPROVER, Role.CLIENT)
 
 
+# What happens to a post still unapproved at its time (``Workspace.unapproved_at_due``).
+UNAPPROVED_AT_DUE = [
+    ("hold", "Hold it as missed and tell its author and the approvers"),
+    ("publish_fast_lane", "Publish it anyway if it is in the fast lane; hold the rest"),
+]
+
+
 class Workspace(models.Model):
     """One brand or client. Everything else belongs to exactly one workspace."""
 
@@ -80,14 +87,7 @@ class Workspace(models.Model):
     # so a solo workspace keeps publishing directly.
     requires_approval = models.BooleanField(default=True)
     # What happens to a post still unapproved at its time.
-    unapproved_at_due = models.CharField(
-        max_length=20,
-        choices=[
-            ("hold", "Hold it as missed and tell its author and the approvers"),
-            ("publish_fast_lane", "Publish it anyway if it is in the fast lane; hold the rest"),
-        ],
-        default="hold",
-    )
+    unapproved_at_due = models.CharField(max_length=20, choices=UNAPPROVED_AT_DUE, default="hold")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

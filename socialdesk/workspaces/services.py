@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .models import (
+    UNAPPROVED_AT_DUE,
     ApiToken,
     Invitation,
     Membership,
@@ -136,6 +137,7 @@ def update_workspace(
     name: str | None = None,
     time_zone: str | None = None,
     requires_approval: bool | None = None,
+    unapproved_at_due: str | None = None,
 ) -> Workspace:
     """Change a workspace's settings; ``None`` leaves a field as it is. The slug never
     changes: it is in every URL and every API client's configuration."""
@@ -156,6 +158,12 @@ def update_workspace(
     if requires_approval is not None:
         workspace.requires_approval = requires_approval
         changed.append("requires_approval")
+    if unapproved_at_due is not None:
+        choices = dict(UNAPPROVED_AT_DUE)
+        if unapproved_at_due not in choices:
+            errors["unapproved_at_due"] = [f"Choose one of: {', '.join(choices)}."]
+        workspace.unapproved_at_due = unapproved_at_due
+        changed.append("unapproved_at_due")
     if errors:
         workspace.refresh_from_db()
         raise ValidationError(errors)
