@@ -300,3 +300,25 @@ def test_the_architecture_check_finds_a_write_when_there_is_one():
         "WebhookCall.objects.filter(pk=1).update(state='failed')\n"
     )
     assert sorted(_writes(ast.parse(code))) == [1, 2, 3]
+
+
+def test_the_strict_lane_needs_every_approver_of_the_stage_the_fast_lane_one(
+    workspace, creator, approver, manager, channel
+):
+    approval = stage(workspace, "approval")
+    approval.approvers.set([approver, manager])  # the stage's rule stays "any"
+    fast = create_post(workspace, creator, PostContent(text="Rye", channel_ids=[channel.pk]))
+    legal = Label.objects.create(workspace=workspace, name="legal")
+    strict = create_post(
+        workspace,
+        creator,
+        PostContent(text="Terms", channel_ids=[channel.pk], label_ids=[legal.pk]),
+    )
+    for post in (fast, strict):
+        workflow.move(post, approval, user=creator, check=False)
+        decide(post, "approve", user=approver)
+
+    assert workflow.workflow_of(fast).stage.key == "ready"
+    assert workflow.workflow_of(strict).stage.key == "approval"  # waits for the manager
+    decide(strict, "approve", user=manager)
+    assert workflow.workflow_of(strict).stage.key == "client-approval"

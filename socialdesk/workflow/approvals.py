@@ -18,7 +18,7 @@ from socialdesk.workspaces.models import Membership, User, Workspace
 from socialdesk.workspaces.roles import Role
 
 from . import audit, services
-from .models import ApprovalRule, Decision, DecisionKind, PostWorkflow, Stage, StageKind
+from .models import ApprovalRule, Decision, DecisionKind, Lane, PostWorkflow, Stage, StageKind
 
 # Roles that may decide in any approval stage besides its approvers (they run the team).
 LEADS = (Role.OWNER, Role.MANAGER)
@@ -67,12 +67,19 @@ def eligible_approvers(stage: Stage, post: Post) -> list[User]:
     return people
 
 
-def approval_state(post: Post, stage: Stage, version: PostVersion | None = None) -> ApprovalState:
-    """Whether ``stage``'s rule (all/any) is met for ``version`` (default: the current one).
+def _lane_of(post: Post) -> str:
+    wf = PostWorkflow.objects.filter(post=post).values_list("lane", flat=True).first()
+    return wf or services.lane_for(post)[0]
 
-    Each voter's latest decision counts; one outstanding "request changes" blocks. In a client
-    approval stage the client side (a review link, or a member with the client role) counts as
-    one voter.
+
+def approval_state(post: Post, stage: Stage, version: PostVersion | None = None) -> ApprovalState:
+    """Whether ``stage``'s rule is met for ``version`` (default: the current one).
+
+    The lanes decide who must approve: in the fast lane the stage's own rule (one approver by
+    default, "any"); in the strict lane every one of the stage's approvers, whatever its rule,
+    and the client in the client approval stage. Each voter's latest decision counts; one
+    outstanding "request changes" blocks. In a client approval stage the client side (a review
+    link, or a member with the client role) counts as one voter.
     """
     version = version or post.latest_version
     if version is None:
@@ -93,7 +100,10 @@ def approval_state(post: Post, stage: Stage, version: PostVersion | None = None)
     approved_by = [d.who for d in approvals]
     if changes:
         return ApprovalState(False, approved_by, [], changes)
-    if stage.kind == StageKind.CLIENT_APPROVAL or stage.approval_rule == ApprovalRule.ANY:
+    strict = _lane_of(post) == Lane.STRICT
+    if stage.kind == StageKind.CLIENT_APPROVAL or (
+        stage.approval_rule == ApprovalRule.ANY and not strict
+    ):
         return ApprovalState(bool(approvals), approved_by)
     required = eligible_approvers(stage, post)
     approved_ids = {d.user_id for d in approvals}
