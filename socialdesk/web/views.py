@@ -29,12 +29,12 @@ from .helpers import apply_errors
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Go to the first workspace's posts; a person with none is asked to create one."""
+    """Go to the first workspace's home page; a person with none is asked to create one."""
     membership = (
         Membership.objects.filter(user=request.user).select_related("workspace").first()  # type: ignore[misc]
     )
     if membership is not None:
-        return redirect("post_list", slug=membership.workspace.slug)
+        return redirect("workspace", slug=membership.workspace.slug)
     return render(request, "web/first_workspace.html", {"form": WorkspaceForm()})
 
 
