@@ -73,9 +73,7 @@ def test_the_approver_sees_the_post_waiting_for_their_decision(client, approver,
     assert f'href="{url}">Stollen launch' in page
 
 
-def test_the_owner_sees_failed_deliveries_and_channels_to_reconnect(
-    client, owner, workspace, busy
-):
+def test_the_owner_sees_failed_deliveries_and_channels_to_reconnect(client, owner, workspace, busy):
     page = home_page(client, owner, workspace)
     assert "Easter hours" in page
     assert "The network refused the post." in page
@@ -140,3 +138,19 @@ def test_the_home_page_asks_the_database_a_constant_number_of_times(
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_a_move_back_to_draft_is_announced_as_a_move_back(workspace, creator, manager):
+    from socialdesk.notifications.models import Notification
+
+    post = make_post(workspace, creator, "Rye is back")
+    workflow.move(post, stage(workspace, "review"), user=None, check=False)
+    with_draft = stage(workspace, "draft")
+    Notification.objects.all().delete()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("django.db.transaction.on_commit", lambda fn, **kw: fn())
+        workflow.move(post, with_draft, user=manager, check=False)
+
+    titles = list(Notification.objects.values_list("title", flat=True))
+    assert titles and all("moved back to" in t for t in titles)
+    assert all("submitted" not in Notification.objects.get(title=t).event_label for t in titles)

@@ -43,7 +43,9 @@ def test_an_explicit_site_url_wins_over_the_request(client, owner, workspace, se
     assert "8765" not in mail.outbox[0].body
 
 
-def test_the_api_builds_the_link_from_the_request_too(client, owner, token_for, workspace, settings):
+def test_the_api_builds_the_link_from_the_request_too(
+    client, owner, token_for, workspace, settings
+):
     settings.SITE_URL_EXPLICIT = False
     settings.ALLOWED_HOSTS = ["localhost"]
     response = client.post(

@@ -420,7 +420,9 @@ def check_connection(channel: Channel, *, by: User | None = None) -> CheckResult
         except ChannelMoveConflict:
             channel.refresh_from_db(fields=["status"])
     where = f" ({account.display_name})" if account.display_name else ""
-    paused = " It is paused: resume it to publish." if channel.status == ChannelStatus.PAUSED else ""
+    paused = (
+        " It is paused: resume it to publish." if channel.status == ChannelStatus.PAUSED else ""
+    )
     return CheckResult(
         True, f"Connected: the stored credentials open {account.handle}{where}.{paused}"
     )

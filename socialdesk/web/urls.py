@@ -10,6 +10,7 @@ from .forms import EmailAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     # Accounts: Django's auth views with our templates.

@@ -6,6 +6,7 @@ Pages about posts live in ``content.views``, about members and settings in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,15 @@ from socialdesk.workspaces.models import Invitation, Membership, User
 
 from .forms import InvitedAccountForm, WorkspaceForm
 from .helpers import apply_errors
+
+FAVICON = Path(__file__).parent / "static" / "web" / "favicon.ico"
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page links (it was a 404)."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required
