@@ -418,17 +418,18 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             taxonomy = _taxonomy(workspace, timezone.localdate(now, workspace.zone))
             for index, planned in enumerate(PLAN):
                 _build_post(workspace, users, channels, taxonomy, planned, index, now)
-            # Mastodon's authorization "expired" after its posts were planned (scheduling
-            # refuses a channel that needs reconnecting): the demo shows what a person sees then.
-            mastodon = channels[Network.MASTODON]
+            # Bluesky and Mastodon have no account behind them: once their plan is made they
+            # say so ("Example — no account connected"); their history stays, and what
+            # comes due waits instead of failing.
             from socialdesk.networks.states import move_channel
 
-            expired = "Mastodon answered 401: the access token expired."
-            move_channel(mastodon, ChannelStatus.NEEDS_RECONNECT, expired, "system: demo")
-            # ... and the owner and managers were told, as the publishing engine tells them.
-            from socialdesk.notifications.publishing import channel_needs_reconnecting
-
-            channel_needs_reconnecting(mastodon, expired)
+            for network in (Network.BLUESKY, Network.MASTODON):
+                move_channel(
+                    channels[network],
+                    ChannelStatus.EXAMPLE,
+                    "demo: an example account; none is connected",
+                    "system: demo",
+                )
             # Stages, decisions and history for the workflow pages (socialdesk.workflow).
             from socialdesk.workflow.demo import build as build_workflow
 
@@ -507,8 +508,8 @@ def _people() -> dict[Role, User]:
 
 
 def _channels(workspace: Workspace) -> dict[str, Channel]:
-    # All connected (a new channel's status); Mastodon only while its posts are planned, see
-    # build_demo.
+    # All connected (a new channel's status) while the plan is made; then Bluesky and
+    # Mastodon become examples, see build_demo.
     specs: list[tuple[str, str, str]] = [
         (Network.PAGE, "crumb", "Crumb & Co Bakery"),
         (Network.BLUESKY, "crumb.bsky.social", "Crumb & Co 🥐"),

@@ -154,6 +154,9 @@ ENCRYPTION_KEYS = _keys
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Set by the operator: links in emails use SITE_URL. Unset: they use the address the person
+# who asked is using (``workspaces.services.site_address``), so they match the real port.
+SITE_URL_EXPLICIT = bool(os.environ.get("SITE_URL", "").strip())
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL", "console:")
@@ -164,6 +167,8 @@ except Exception as exc:
         f"EMAIL_URL={EMAIL_URL!r} is not understood ({exc}); "
         "use console: or smtp://user:password@host:587/?tls=True"
     ) from None
+# True when emails are only printed in the server's log (the embedded default).
+EMAIL_TO_CONSOLE = EMAIL_URL.startswith("console:")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Socialdesk <socialdesk@localhost>")
 
 # --- Django ---------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "channels_delete": lambda ctx: None,
     "channels_pause": lambda ctx: None,
     "channels_resume": lambda ctx: None,
+    "channels_check": lambda ctx: None,
     "posts_list": lambda ctx: None,
     "posts_create": lambda ctx: {
         "text": "Rye on Fridays",

@@ -54,7 +54,7 @@ def test_a_person_connects_bluesky_and_an_image_post_goes_out_at_the_chosen_minu
     page.get_by_label("Email address").fill("ines@crumb.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    page.wait_for_url(f"{base}/w/crumb/")
 
     # Connect: a wrong app password first, then the right one.
     page.get_by_role("link", name="Channels").click()

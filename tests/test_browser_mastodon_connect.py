@@ -46,7 +46,7 @@ def test_the_connect_mastodon_form_explains_a_refused_address(browser, live_serv
     page.get_by_label("Email address").fill("ines@crumb.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    page.wait_for_url(f"{base}/w/crumb/")
 
     page.goto(f"{base}/w/crumb/channels/")
     page.get_by_label("Instance").fill("http://mastodon.social")

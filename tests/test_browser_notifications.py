@@ -75,7 +75,7 @@ def sign_in(page, base: str) -> None:
     page.get_by_label("Email address").fill("ines@crumb.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    page.wait_for_url(f"{base}/w/crumb/")
 
 
 def own_violations(page) -> list[dict]:

@@ -114,7 +114,8 @@ def test_the_demo_spans_about_a_month_around_today(demo):
 def test_the_demo_channels_pillars_and_campaign(demo):
     channels = {c.network: c for c in Channel.objects.filter(workspace=demo)}
     assert set(channels) == {Network.PAGE, Network.BLUESKY, Network.MASTODON}
-    assert channels[Network.MASTODON].status == ChannelStatus.NEEDS_RECONNECT
+    assert channels[Network.MASTODON].status == ChannelStatus.EXAMPLE
+    assert channels[Network.BLUESKY].status == ChannelStatus.EXAMPLE
     shares = Pillar.objects.filter(workspace=demo).values_list("target_share", flat=True)
     assert sum(shares) == 100
     assert Campaign.objects.filter(workspace=demo).count() == 1

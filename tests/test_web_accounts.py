@@ -16,7 +16,7 @@ def test_login_page_signs_in_with_email_and_password(client, owner, workspace):
     assert "Sign in" in client.get(reverse("login")).content.decode()
     response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get(reverse("home"))["Location"] == reverse("post_list", args=["crumb"])
+    assert client.get(reverse("home"))["Location"] == reverse("workspace", args=["crumb"])
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, owner):

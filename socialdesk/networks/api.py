@@ -28,7 +28,15 @@ class ChannelOut(Schema):
     remote_account_id: str
     time_zone: str = Field(description="Empty: the workspace's time zone.")
     status: str
+    account_connected: bool = Field(
+        description="False when no account's credentials are stored: nothing is sent to it."
+    )
+    status_text: str = Field(description="The status as the Channels page shows it.")
     created_at: datetime
+
+    @staticmethod
+    def resolve_account_connected(channel: Channel) -> bool:
+        return channel.has_account and channel.status != "example"
 
 
 class ChannelIn(Schema):
@@ -130,3 +138,23 @@ def channels_resume(request: MemberRequest, slug: Slug, channel_id: Id) -> Chann
     """Publish to a paused channel again; resuming a connected channel changes nothing."""
     channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
     return services.resume(channel, by=caller(request))
+
+
+class ConnectionCheckOut(Schema):
+    ok: bool
+    message: str
+    status: str
+
+
+@router.post(
+    "/workspaces/{slug}/channels/{channel_id}/check",
+    response=responses(ConnectionCheckOut),
+    operation_id="channels_check",
+)
+@requires("channels.manage")
+def channels_check(request: MemberRequest, slug: Slug, channel_id: Id) -> dict[str, object]:
+    """Ask the network whose account the stored credentials open (nothing is posted). A
+    refusal of the credentials marks the channel as needing reconnecting."""
+    channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
+    result = services.check_connection(channel, by=caller(request))
+    return {"ok": result.ok, "message": result.message, "status": channel.status}

@@ -26,6 +26,16 @@ class ChannelStatus(models.TextChoices):
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
     PAUSED = "paused", "Paused"
     DISCONNECTED = "disconnected", "Disconnected"
+    # The demo's accounts that are not real: shown, kept as history, never sent to.
+    EXAMPLE = "example", "Example — no account connected"
+
+
+# What each network needs stored before anything can be sent to it (the page needs nothing);
+# the same keys ``publishing.connectors`` builds its connectors from.
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "bluesky": ("handle", "app_password"),
+    "mastodon": ("instance_url", "access_token"),
+}
 
 
 class Channel(WorkspaceOwned):
@@ -75,6 +85,33 @@ class Channel(WorkspaceOwned):
     @property
     def is_connected(self) -> bool:
         return self.status == ChannelStatus.CONNECTED
+
+    @property
+    def has_account(self) -> bool:
+        """True when the credentials its network needs are stored (always, for the page).
+
+        A channel made through the API, or the demo's, has none: it says "not connected"
+        and its deliveries wait instead of failing (``publishing.checks.account_missing``).
+        """
+        needed = REQUIRED_CREDENTIALS.get(self.network, ())
+        if not needed:
+            return True
+        stored = self.credentials
+        return all(stored.get(key) for key in needed)
+
+    @property
+    def status_text(self) -> str:
+        """The status as people should read it: "connected" only with an account behind it."""
+        if self.is_connected and not self.has_account:
+            return "Not connected — no account"
+        return str(self.get_status_display())  # type: ignore[attr-defined]
+
+    @property
+    def status_key(self) -> str:
+        """``status``, or ``no_account`` for a connected channel without credentials (CSS)."""
+        if self.is_connected and not self.has_account:
+            return "no_account"
+        return str(self.status)
 
 
 class ChannelTransition(WorkspaceOwned):

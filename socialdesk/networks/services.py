@@ -98,10 +98,22 @@ def _refusal(error: ConnectorError, pds_url: str) -> ValidationError:
             }
         )
     if not error.permanent:
+        # The engine's "it will be tried again" is true for a delivery, not for this form.
+        said = _without_retry_promise(error.message)
         return ValidationError(
-            {"pds_url": [f"{pds_url} did not answer as a Bluesky server: {error.message}"]}
+            {
+                "pds_url": [
+                    f"{pds_url} did not answer as a Bluesky server ({said}). Nothing was "
+                    "connected: check the address, or send the form again in a moment."
+                ]
+            }
         )
     return ValidationError({"handle": [error.message]})
+
+
+def _without_retry_promise(message: str) -> str:
+    """A connector's message without the promise of a retry that only the engine makes."""
+    return message.replace("; it will be tried again", "").rstrip(".")
 
 
 def _network_words(error: ConnectorError) -> str:
@@ -348,3 +360,73 @@ def pending_deliveries(channel: Channel) -> int:
             DeliveryState.WAITING_RETRY,
         ]
     ).count()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What "Check connection" found, in words for people. ``ok``: the account answered."""
+
+    ok: bool
+    message: str
+
+
+def check_connection(channel: Channel, *, by: User | None = None) -> CheckResult:
+    """Ask the network whose account the channel's stored credentials open.
+
+    Nothing is sent to anyone. The public page is always fine; a channel without an account
+    says so (no network call). A refusal of the credentials marks the channel as needing
+    reconnecting (``states.mark_needs_reconnect``), as the engine would at the next post;
+    a channel that needed reconnecting and whose credentials work again becomes connected.
+    Any other failure (unreachable, 5xx) changes nothing.
+    """
+    from socialdesk.publishing.connectors import connector_for
+
+    if channel.network == Network.PAGE:
+        return CheckResult(True, "The public page is part of Socialdesk: always connected.")
+    if channel.status == ChannelStatus.EXAMPLE:
+        return CheckResult(
+            False,
+            f"{channel.handle} is an example: no {channel.get_network_display()} account "
+            "is connected, so nothing is published to it.",
+        )
+    if channel.status == ChannelStatus.DISCONNECTED or not channel.has_account:
+        return CheckResult(
+            False,
+            f"No {channel.get_network_display()} account is connected to {channel.handle}: "
+            "connect one to publish to it.",
+        )
+    connector = connector_for(channel)
+    if connector is None:
+        return CheckResult(False, f"Socialdesk cannot talk to {channel.get_network_display()}.")
+    try:
+        account = connector.check_connection()
+    except ConnectorError as error:
+        said = _without_retry_promise(error.message)
+        if error.auth_revoked:
+            from .states import mark_needs_reconnect
+
+            mark_needs_reconnect(channel, said, by)
+            return CheckResult(
+                False,
+                f"{channel.get_network_display()} refused the stored credentials ({said}). "
+                "Reconnect the channel; its scheduled posts wait until then.",
+            )
+        return CheckResult(
+            False,
+            f"{channel.get_network_display()} did not answer ({said}). Nothing changed; "
+            "check again in a moment.",
+        )
+    if channel.status == ChannelStatus.NEEDS_RECONNECT:
+        try:
+            move_channel(
+                channel, ChannelStatus.CONNECTED, "connection check: the account answered", by
+            )
+        except ChannelMoveConflict:
+            channel.refresh_from_db(fields=["status"])
+    where = f" ({account.display_name})" if account.display_name else ""
+    paused = (
+        " It is paused: resume it to publish." if channel.status == ChannelStatus.PAUSED else ""
+    )
+    return CheckResult(
+        True, f"Connected: the stored credentials open {account.handle}{where}.{paused}"
+    )

@@ -23,6 +23,14 @@ again, unless it is later than the workspace's late window by then (``missed``).
   holiday). Its credentials stay; resuming makes it ``connected`` again.
 - ``disconnected``: a person disconnected it and its secrets were erased; reconnecting
   with new credentials makes it ``connected``.
+- ``example``: the demo's Bluesky and Mastodon channels, which have no account behind them.
+  Shown as "Example — no account connected"; their past deliveries stay as history and the
+  ones that come due wait, as on any channel that is not connected. Connecting a real
+  account makes it ``connected``.
+
+A ``connected`` channel with no credentials stored (one made through the API) is shown as
+"not connected" (``Channel.status_text``); the engine moves it to ``needs_reconnect`` the
+first time one of its deliveries comes due, and the delivery waits.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ GRAPH: dict[ChannelStatus, frozenset[ChannelStatus]] = {
             C.NEEDS_RECONNECT,  # the engine: the network refused the authorization
             C.PAUSED,  # a person holds publishing
             C.DISCONNECTED,  # a person disconnects; secrets erased
+            C.EXAMPLE,  # the demo, once its plan is made: an account that is not real
         }
     ),
     C.NEEDS_RECONNECT: frozenset({C.CONNECTED, C.DISCONNECTED}),
@@ -54,6 +63,8 @@ GRAPH: dict[ChannelStatus, frozenset[ChannelStatus]] = {
         }
     ),
     C.DISCONNECTED: frozenset({C.CONNECTED}),  # reconnected with new credentials
+    # A real account connected in its place, or the example removed.
+    C.EXAMPLE: frozenset({C.CONNECTED, C.DISCONNECTED}),
 }
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("bluesky/connect/", views.bluesky_connect, name="bluesky_connect"),
     path("mastodon/connect/", views.mastodon_connect, name="mastodon_connect"),
     path("<int:channel_id>/reconnect/", views.channel_reconnect, name="channel_reconnect"),
+    path("<int:channel_id>/check/", views.channel_check, name="channel_check"),
     path("<int:channel_id>/pause/", views.channel_pause, name="channel_pause"),
     path("<int:channel_id>/resume/", views.channel_resume, name="channel_resume"),
     path("<int:channel_id>/disconnect/", views.channel_disconnect, name="channel_disconnect"),

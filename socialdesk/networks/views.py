@@ -130,6 +130,18 @@ def channel_disconnect(request: HttpRequest, slug: str, channel_id: int) -> Http
 
 @login_required
 @require_POST
+def channel_check(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
+    """Ask the network whether the stored credentials still open the account; say what it
+    answered (``services.check_connection``)."""
+    membership = enter(request, slug, "channels.manage")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    result = services.check_connection(channel, by=request.user)  # type: ignore[arg-type]
+    (messages.success if result.ok else messages.error)(request, result.message)
+    return redirect("channel_list", slug=slug)
+
+
+@login_required
+@require_POST
 def channel_pause(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
     """Hold publishing on a channel; its scheduled posts wait (``services.pause``)."""
     membership = enter(request, slug, "channels.manage")

@@ -41,7 +41,8 @@ EVENTS: dict[str, str] = {
     "delivery.failed": "A delivery failed for good",
     "channel.needs_reconnecting": "A channel needs reconnecting",
     "deliveries.paused": "Deliveries were paused",
-    "post.submitted": "A post was submitted for review",
+    # Raised for every move into a working stage, forward or back (key kept for contracts).
+    "post.submitted": "A post moved to another stage",
     "approval.requested": "Your approval is requested",
     "approval.changes_requested": "Changes were requested on a post",
     "post.approved": "A post was approved",

@@ -40,7 +40,24 @@ def channel_problem(channel: Channel) -> str | None:
         return f"{channel} needs reconnecting: its authorization was revoked or expired."
     if channel.status == "paused":
         return f"{channel} is paused; its posts wait until someone resumes it."
+    if channel.status == "example":
+        return (
+            f"{channel} is an example without an account; its posts wait until a real "
+            "account is connected."
+        )
     return f"{channel} is disconnected; connect it again first."
+
+
+def account_missing(channel: Channel) -> str | None:
+    """Send time: a connected channel with none of the credentials its network needs.
+
+    Not a refusal when scheduling (a post may be planned for an account connected later);
+    the engine treats it like revoked authorization, so the delivery waits and the channel
+    asks for reconnecting, instead of failing for good.
+    """
+    if channel.has_account:
+        return None
+    return f"no {channel.get_network_display()} account is connected to {channel.handle}"
 
 
 def content_problems(delivery: Delivery) -> dict[str, list[str]]:

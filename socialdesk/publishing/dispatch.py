@@ -60,7 +60,7 @@ from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
 from . import claims, pacing
-from .checks import approval_missing, channel_problem
+from .checks import account_missing, approval_missing, channel_problem
 from .connectors import (
     connector_for,
     content_for,
@@ -304,6 +304,9 @@ def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) 
         reason = f"{APPROVAL_HELD}: {message}"
         return _finish(delivery, S.AWAITING_APPROVAL, reason, worker_id, last_error=message)
     connector = connector_for(channel)
+    if connector is None and (missing := account_missing(channel)):
+        # Nothing to send with: wait for an account, as when authorization is revoked.
+        return _failed_call(delivery, ConnectorError(missing, auth_revoked=True), worker_id)
     if connector is None:
         message = f"Socialdesk cannot publish to {channel.get_network_display()} yet."
         return _finish(delivery, S.FAILED, message, worker_id, last_error=message)

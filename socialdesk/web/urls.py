@@ -1,16 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from socialdesk.content import views as content_views
 from socialdesk.networks import urls as networks_urls
 from socialdesk.workspaces import views as workspace_views
 
-from . import views
+from . import home, views
 from .forms import EmailAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     # Accounts: Django's auth views with our templates.
@@ -51,7 +51,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     # One workspace's pages.
-    path("w/<slug:slug>/", RedirectView.as_view(pattern_name="post_list"), name="workspace"),
+    path("w/<slug:slug>/", home.workspace_home, name="workspace"),
     path("w/<slug:slug>/posts/", content_views.post_list, name="post_list"),
     path("w/<slug:slug>/posts/new/", content_views.post_create, name="post_create"),
     path("w/<slug:slug>/posts/<int:post_id>/", content_views.post_edit, name="post_edit"),

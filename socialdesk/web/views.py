@@ -6,6 +6,7 @@ Pages about posts live in ``content.views``, about members and settings in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,15 +27,24 @@ from socialdesk.workspaces.models import Invitation, Membership, User
 from .forms import InvitedAccountForm, WorkspaceForm
 from .helpers import apply_errors
 
+FAVICON = Path(__file__).parent / "static" / "web" / "favicon.ico"
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page links (it was a 404)."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Go to the first workspace's posts; a person with none is asked to create one."""
+    """Go to the first workspace's home page; a person with none is asked to create one."""
     membership = (
         Membership.objects.filter(user=request.user).select_related("workspace").first()  # type: ignore[misc]
     )
     if membership is not None:
-        return redirect("post_list", slug=membership.workspace.slug)
+        return redirect("workspace", slug=membership.workspace.slug)
     return render(request, "web/first_workspace.html", {"form": WorkspaceForm()})
 
 

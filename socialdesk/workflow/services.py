@@ -531,13 +531,16 @@ def move(
             via=via,
         )
         if announce:
-            transaction.on_commit(lambda: announce_stage(post, target, user))
+            transaction.on_commit(lambda: announce_stage(post, target, user, back=not forward))
     return wf
 
 
-def announce_stage(post: Post, stage: Stage, actor: Actor, skip: set[int] | None = None) -> None:
+def announce_stage(
+    post: Post, stage: Stage, actor: Actor, skip: set[int] | None = None, *, back: bool = False
+) -> None:
     """Tell the people the new stage needs (after the move has committed), except ``skip``
-    (ids of people told about the same event already)."""
+    (ids of people told about the same event already). ``back``: the post moved back to an
+    earlier stage, and the notification says so."""
     from socialdesk.notifications.services import notify, people_with_role
 
     workspace = Workspace.objects.get(pk=post.workspace_id)
@@ -554,7 +557,8 @@ def announce_stage(post: Post, stage: Stage, actor: Actor, skip: set[int] | None
         event, title = "post.ready", f"Ready to publish: {post}"
     else:
         people = [assignee] if assignee else people_with_role(workspace, stage.owner_role)
-        event, title = "post.submitted", f"{post} moved to {stage}"
+        moved = "moved back to" if back else "moved to"
+        event, title = "post.submitted", f"{post} {moved} {stage}"
     people = [p for p in people if p is not None and p.pk not in (skip or set())]
     notify(workspace, people, event, title, url=url, actor=actor, target=post)
 

@@ -249,7 +249,8 @@ def invitations_create(request: MemberRequest, slug: Slug, payload: InvitationIn
     """Invite someone by email; they receive a link to accept within 14 days."""
     actor = request.membership
     _check_email(payload.email)
-    return Status(201, services.invite_member_as(actor, payload.email, payload.role))
+    base = services.site_address(request)
+    return Status(201, services.invite_member_as(actor, payload.email, payload.role, base))
 
 
 def _check_email(email: str) -> None:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Model, UniqueConstraint
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -66,10 +67,29 @@ def create_workspace(user: User, name: str, slug: str = "", time_zone: str = "UT
     return workspace
 
 
+def site_address(request: HttpRequest | None = None) -> str:
+    """The address people reach Socialdesk at, without a trailing slash: ``SITE_URL`` when
+    the operator set it, otherwise the one ``request`` came in on (its host was checked
+    against ``ALLOWED_HOSTS``), so a link works on whatever port the product runs."""
+    if request is None or settings.SITE_URL_EXPLICIT:
+        return str(settings.SITE_URL)
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def invitation_link(invitation: Invitation, base: str | None = None) -> str:
+    """The address that accepts ``invitation``; ``base`` from ``site_address``."""
+    return (base or settings.SITE_URL) + reverse("accept_invitation", args=[invitation.token])
+
+
 def invite_member(
-    workspace: Workspace, invited_by: User | None, email: str, role: str
+    workspace: Workspace,
+    invited_by: User | None,
+    email: str,
+    role: str,
+    base: str | None = None,
 ) -> Invitation:
-    """Invite ``email`` with ``role`` and email them a link to accept (console in embedded mode)."""
+    """Invite ``email`` with ``role`` and email them a link to accept (console in embedded
+    mode; the members page then offers the link to copy). ``base``: see ``site_address``."""
     _check_role(role)
     email = email.strip().lower()
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
@@ -77,7 +97,7 @@ def invite_member(
     invitation = Invitation.objects.create(
         workspace=workspace, email=email, role=role, invited_by=invited_by
     )
-    link = settings.SITE_URL + reverse("accept_invitation", args=[invitation.token])
+    link = invitation_link(invitation, base)
     inviter = invited_by.display_name if invited_by else "Socialdesk"
     send_mail(
         f"{inviter} invited you to {workspace} on Socialdesk",
@@ -180,11 +200,13 @@ def check_owner_rule(actor: Membership, role: str, target: Membership | None = N
         raise PermissionDenied("Only an owner may grant, change or remove the owner role.")
 
 
-def invite_member_as(actor: Membership, email: str, role: str) -> Invitation:
+def invite_member_as(
+    actor: Membership, email: str, role: str, base: str | None = None
+) -> Invitation:
     """``invite_member`` on behalf of a member, under the owner rule."""
     _check_role(role)
     check_owner_rule(actor, role)
-    return invite_member(actor.workspace, actor.user, email, role)
+    return invite_member(actor.workspace, actor.user, email, role, base)
 
 
 def change_role_as(actor: Membership, membership: Membership, role: str) -> Membership:

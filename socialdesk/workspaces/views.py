@@ -7,6 +7,7 @@ removes an owner) is the services' ``check_owner_rule``; the page only hides wha
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,9 +53,16 @@ def _members_page(
         }
         for m in members
     ]
-    invitations = Invitation.objects.in_workspace(workspace).filter(
-        accepted_at=None, expires_at__gt=timezone.now()
+    invitations = list(
+        Invitation.objects.in_workspace(workspace).filter(
+            accepted_at=None, expires_at__gt=timezone.now()
+        )
     )
+    can_manage = membership.can("members.manage")
+    base = services.site_address(request)
+    for invitation in invitations:
+        # The link is a secret: shown only to those who may invite.
+        invitation.link = services.invitation_link(invitation, base) if can_manage else ""  # type: ignore[attr-defined]
     role_rows = [
         {
             "role": role,
@@ -66,7 +74,8 @@ def _members_page(
     context = {
         "rows": rows,
         "invitations": invitations,
-        "can_manage": membership.can("members.manage"),
+        "can_manage": can_manage,
+        "email_to_console": settings.EMAIL_TO_CONSOLE,
         "invite_form": invite_form or InviteForm(may_grant_owner=is_owner),
         "role_rows": role_rows,
     }
@@ -87,12 +96,22 @@ def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             invitation = services.invite_member_as(
-                membership, form.cleaned_data["email"], form.cleaned_data["role"]
+                membership,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                services.site_address(request),
             )
         except ValidationError as exc:
             apply_errors(form, exc, {})
         else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+            if settings.EMAIL_TO_CONSOLE:
+                messages.success(
+                    request,
+                    f"Invitation made for {invitation.email}. Email is not set up, so it was "
+                    "only written to the server's log: copy the link below and send it to them.",
+                )
+            else:
+                messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("members", slug=slug)
     return _members_page(request, membership, invite_form=form, status=400)
 

@@ -24,13 +24,13 @@
 
   // Close the workspace switcher when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
-    document.querySelectorAll("details.switcher[open]").forEach(function (details) {
+    document.querySelectorAll("details.switcher[open], details.nav-menu[open]").forEach(function (details) {
       if (!details.contains(event.target)) details.removeAttribute("open");
     });
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    document.querySelectorAll("details.switcher[open]").forEach(function (details) {
+    document.querySelectorAll("details.switcher[open], details.nav-menu[open]").forEach(function (details) {
       details.removeAttribute("open");
       details.querySelector("summary").focus();
     });
