@@ -339,4 +339,5 @@ def _announce(post: Post, made: Decision, moved_to: Stage | None, review_link: A
     if made.user is not None:
         told.add(made.user.pk)
     if moved_to is not None:
-        services.announce_stage(post, moved_to, made.user, skip=told)
+        back = made.decision == DecisionKind.REQUEST_CHANGES
+        services.announce_stage(post, moved_to, made.user, skip=told, back=back)
