@@ -17,7 +17,16 @@ from datetime import UTC, datetime, timedelta
 from functools import partial, wraps
 from typing import Annotated, Any, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    ImproperlyConfigured,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousFileOperation,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import Q, QuerySet
@@ -335,9 +344,62 @@ def on_authentication_error(request: HttpRequest, exc: Exception) -> HttpRespons
 
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        # django-ninja says only "Cannot parse request body"; the position is on the cause.
+        return problem(
+            400,
+            "invalid-json",
+            "Invalid JSON",
+            f"The body is not valid JSON: {cause.msg} at line {cause.lineno}, "
+            f"column {cause.colno}.",
+            line=cause.lineno,
+            column=cause.colno,
+        )
+    if isinstance(cause, UnicodeDecodeError):
+        return problem(400, "invalid-json", "Invalid JSON", "The body is not UTF-8 text.")
     kinds = {400: "bad-request", 403: "forbidden", 404: "not-found", 409: "conflict"}
     kind = kinds.get(exc.status_code, "error")
     return problem(exc.status_code, kind, kind.replace("-", " ").capitalize(), str(exc))
+
+
+def on_suspicious_request(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    """What Django would answer with its bare "Bad Request (400)" page, as problem details."""
+    if isinstance(exc, RequestDataTooBig):
+        return problem(
+            413,
+            "too-large",
+            "Request too large",
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+            "(files are counted separately, up to MEDIA_MAX_BYTES); send less at once.",
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return problem(
+            400,
+            "too-many-fields",
+            "Too many fields",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields; "
+            "send fewer.",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return problem(
+            400,
+            "too-many-files",
+            "Too many files",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files; "
+            "send fewer.",
+        )
+    if isinstance(exc, SuspiciousFileOperation):
+        return problem(
+            400,
+            "bad-file-name",
+            "Unusable file name",
+            "A file name is too long or not allowed; rename the file (at most 255 "
+            "characters, no folders) and send it again.",
+        )
+    return problem(
+        400, "bad-request", "Bad request", "The request was refused as malformed or unsafe."
+    )
 
 
 def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
@@ -357,6 +419,7 @@ def install_problem_handlers(api: Any) -> None:
     api.add_exception_handler(PermissionDenied, on_permission_denied)
     api.add_exception_handler(AuthenticationError, on_authentication_error)
     api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(SuspiciousOperation, on_suspicious_request)
     api.add_exception_handler(IntegrityError, on_integrity_error)
 
 

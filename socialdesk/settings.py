@@ -58,6 +58,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_fetch_allow(name: str) -> list[str]:
+    """Hosts and networks the guarded fetch may reach inside this server's network.
+
+    Comma-separated; each is checked here so that a typo stops the start, not a webhook.
+    """
+    from socialdesk.guarded_fetch import parse_allow_entry
+
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            parse_allow_entry(entry)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"{name}: {error}") from None
+    return entries
+
+
 def secret_from_env_or_file(name: str) -> str | None:
     """``NAME`` wins; else ``NAME_FILE`` names a file holding it (Docker/systemd secrets)."""
     if value := os.environ.get(name):
@@ -282,6 +298,11 @@ if TASKS_BACKEND_NAME == "redis":
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 # A worker that has not written its heartbeat for this long counts as stopped.
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 30)
+
+# --- Fetching addresses users give (socialdesk.guarded_fetch) ------------------------------
+# Internal hosts or networks a webhook (and later feeds, link cards …) may reach, e.g.
+# "hooks.internal,10.1.2.0/24,127.0.0.1:8080". Empty: only public addresses.
+SOCIALDESK_FETCH_ALLOW = env_fetch_allow("SOCIALDESK_FETCH_ALLOW")
 
 # --- Uploads --------------------------------------------------------------------------------
 MEDIA_MAX_BYTES = env_int("MEDIA_MAX_BYTES", 50 * 1024 * 1024)

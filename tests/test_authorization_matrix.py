@@ -222,6 +222,7 @@ def composer_aids(workspace) -> tuple[int, int]:
 def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> dict[str, Any]:
     """Ids of one object of each kind in the bakery, for the path parameters."""
     settings.MEDIA_ROOT = tmp_path
+    settings.SOCIALDESK_FETCH_ALLOW = ["127.0.0.1:9"]  # the webhook below, on loopback
     media = upload_media(workspace, members["owner"], png_upload())
     invitation = Invitation.objects.create(
         workspace=workspace, email="pending@crumb.test", role=Role.CLIENT

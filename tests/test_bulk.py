@@ -3,6 +3,8 @@ with its row and column, all or nothing, and export → import round-trips."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -408,3 +410,30 @@ def test_an_imported_post_matches_one_made_in_the_editor(workspace, owner, chann
         }
 
     assert values(imported) == values(made)
+
+
+def test_formulas_are_exported_as_text_and_read_back_unchanged(workspace, owner, channel, taxonomy):
+    hyperlink = '=HYPERLINK("http://evil.example","click")'
+    texts = [hyperlink, "+33 1 23 45 67 89", "-20% today", "@crumb says hi", "'=already quoted"]
+    rows = [f'2030-03-0{day},09:00,Europe/Paris,page:crumb,"{t.replace(chr(34), chr(34) * 2)}",,,,'
+            for day, t in enumerate(texts, start=1)]  # fmt: skip
+    bulk.import_csv(workspace, owner, csv_bytes(*rows), now=NOW)
+    # A hand-made file's '= reads as a spreadsheet shows it: text that starts with =.
+    assert Post.objects.filter(text="=already quoted").update(text="'=already quoted") == 1
+    assert set(Post.objects.values_list("text", flat=True)) == set(texts)
+
+    exported = bulk.export_csv(workspace, date(2030, 3, 1), date(2030, 3, 31))
+    cells = [row[4] for row in csv.reader(io.StringIO(exported.removeprefix("\ufeff")))][1:]
+    assert cells == [
+        "'" + hyperlink,
+        "'+33 1 23 45 67 89",
+        "'-20% today",
+        "'@crumb says hi",
+        "''=already quoted",
+    ]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+
+    Post.objects.filter(workspace=workspace).delete()
+    bulk.import_csv(workspace, owner, exported.encode(), now=NOW)
+    assert set(Post.objects.values_list("text", flat=True)) == set(texts)
+    assert bulk.export_csv(workspace, date(2030, 3, 1), date(2030, 3, 31)) == exported

@@ -348,3 +348,14 @@ def test_the_api_refuses_a_link_without_posts_or_range_with_422(manager, token_f
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "post_ids"
+
+
+def test_a_link_whose_chosen_posts_were_all_deleted_answers_the_same_404(
+    client, workspace, manager, post
+):
+    reference = client.get("/review/nothing-here/").content
+    link = make_link(workspace, manager, [post])
+    assert client.get(url(link)).status_code == 200
+    post.delete()
+    assert_same_404(client, url(link), reference)
+    assert "Acme legal" not in client.get(url(link)).content.decode()

@@ -23,6 +23,12 @@ from socialdesk.notifications.tasks import MAX_ATTEMPTS, attempt_webhook_call, d
 from socialdesk.notifications.webhooks import sign, validate_url, verify
 
 
+@pytest.fixture(autouse=True)
+def loopback_is_allowed(settings):
+    """The receivers here listen on 127.0.0.1, which the operator must allow explicitly."""
+    settings.SOCIALDESK_FETCH_ALLOW = ["127.0.0.1"]
+
+
 class Receiver:
     """What a receiving system got, and what it answers next."""
 

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from socialdesk.bulk_rows import BulkRows
+from socialdesk.csv_cells import restore, safe_row
 from socialdesk.networks.base import DeliveryContent, MediaFile
 from socialdesk.networks.models import Channel
 from socialdesk.publishing.checks import channel_problem
@@ -227,7 +228,7 @@ def _read_rows(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
                         )
                     )
                     continue
-            row = {key: value for key, value in zip(keys, values, strict=False) if key}
+            row = {key: restore(value) for key, value in zip(keys, values, strict=False) if key}
             row["#"] = str(number)
             rows.append(row)
     except csv.Error as exc:
@@ -677,7 +678,8 @@ def export_csv(workspace: Workspace, start: date, end: date) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerows(export_rows(workspace, start, end))
+    # Post text and names are the users': none may start a formula (see csv_cells).
+    writer.writerows(safe_row(row) for row in export_rows(workspace, start, end))
     return BOM + buffer.getvalue()
 
 

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -57,6 +58,9 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_FOLDER_LENGTH = 80
 THUMBNAIL_SIZE = (480, 480)
+# The most pixels an image may have: 80 megapixels (e.g. 10,000 × 8,000), below Pillow's own
+# decompression-bomb warning (about 89 megapixels), since decoding holds every pixel in memory.
+MAX_IMAGE_PIXELS = 80_000_000
 FFPROBE_TIMEOUT = 30  # seconds; a hostile file must not hold a request for long
 FFPROBE_MISSING = (
     "Duration, size and codec unknown: ffprobe is not installed on this server "
@@ -79,22 +83,39 @@ def _file_error(message: str) -> ValidationError:
 # --- Images ---------------------------------------------------------------------------------
 
 
+def _too_many_pixels(pixels: int, size: str = "") -> ValidationError:
+    return _file_error(
+        f"This image is too large: {size}{pixels:,} pixels; the limit is "
+        f"{MAX_IMAGE_PIXELS:,} pixels (e.g. 10,000 × 8,000). Make it smaller and upload it again."
+    )
+
+
 def _inspect_image(uploaded: UploadedFile) -> dict[str, Any] | None:
-    """Kind, MIME, extension and size of an image, or None when Pillow cannot read it."""
+    """Kind, MIME, extension and size of an image, or None when Pillow cannot read it.
+
+    An image with more than MAX_IMAGE_PIXELS is refused here (ValidationError naming
+    ``file``), with its size, before any pixel is decoded.
+    """
     uploaded.seek(0)
     try:
         with Image.open(uploaded) as image:
             image_format = image.format or ""
             width, height = image.size
             animated = bool(getattr(image, "is_animated", False))
-    # Decoders raise many exception types on hostile input (and DecompressionBombError on
-    # huge dimensions); every one of them means "not an image we accept".
+    except Image.DecompressionBombError as error:
+        # Pillow refuses at open, before we see the size; its message holds the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        raise _too_many_pixels(int(found.group(1)) if found else MAX_IMAGE_PIXELS + 1) from None
+    # Decoders raise many exception types on hostile input; every one of them means
+    # "not an image we accept".
     except Exception:
         return None
     finally:
         uploaded.seek(0)
     if image_format not in IMAGE_FORMATS:
         return None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise _too_many_pixels(width * height, f"{width:,} × {height:,} = ")
     mime, extension = IMAGE_FORMATS[image_format]
     kind = MediaKind.GIF if image_format == "GIF" and animated else MediaKind.IMAGE
     return {

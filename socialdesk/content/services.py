@@ -51,19 +51,25 @@ class PostContent:
     cleared: set[str] = field(default_factory=set)
 
 
+UNKNOWN_IDS_SHOWN = 10
+
+
+def unknown_ids_message(noun: str, missing: list[int]) -> str:
+    """Which ids are unknown: all of them when few, else how many and a few examples, so a
+    request with 10,000 wrong ids does not get 10,000 ids back."""
+    if len(missing) <= UNKNOWN_IDS_SHOWN:
+        return f"No such {noun} in this workspace: {', '.join(map(str, missing))}."
+    examples = ", ".join(map(str, missing[:3]))
+    return f"{len(missing):,} {noun} ids are unknown in this workspace, for example {examples}."
+
+
 def _in_workspace(model: type[Model], workspace: Workspace, ids: Iterable[int], name: str) -> list:
     ids = list(dict.fromkeys(ids))
     found = {obj.pk: obj for obj in model._default_manager.filter(workspace=workspace, pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError(
-            {
-                name: [
-                    f"No such {model._meta.verbose_name} in this workspace: "
-                    f"{', '.join(map(str, missing))}."
-                ]
-            }
-        )
+        noun = str(model._meta.verbose_name)
+        raise ValidationError({name: [unknown_ids_message(noun, missing)]})
     return [found[i] for i in ids]
 
 

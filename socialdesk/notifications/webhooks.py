@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from socialdesk import guarded_fetch
 from socialdesk.workspaces.models import User, Workspace
 
 from .models import Webhook
@@ -37,7 +37,13 @@ def new_secret() -> str:
 
 
 def validate_url(url: str) -> str:
-    """An absolute http(s) URL with a host, or ValidationError naming the ``url`` field."""
+    """An absolute http(s) URL with a host that Socialdesk may send to, or ValidationError
+    naming the ``url`` field.
+
+    Addresses inside this server's network (``127.0.0.1``, ``localhost``, ``10.0.0.1``,
+    ``127.1`` …) and credentials in the address are refused here already, so nobody saves
+    a webhook that could never be sent; names are resolved and checked again at each send.
+    """
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -54,6 +60,10 @@ def validate_url(url: str) -> str:
         raise ValidationError(
             {"url": ["This is not a valid URL (at most 500 characters, no spaces)."]}
         )
+    try:
+        guarded_fetch.check(url, resolve_names=False)
+    except (guarded_fetch.FetchRefused, guarded_fetch.FetchFailed) as refusal:
+        raise ValidationError({"url": [str(refusal)]}) from None
     return url
 
 
@@ -121,10 +131,15 @@ class Outcome:
 
 
 def send(hook: Webhook, event: str, body: str, timeout: float = TIMEOUT_SECONDS) -> Outcome:
-    """POST ``body`` to ``hook`` once. Never raises: the outcome says what happened.
+    """POST ``body`` to ``hook`` once, through the guarded fetch. Never raises: the outcome
+    says what happened.
 
-    A 4xx answer other than 408/429 is permanent (the receiver refuses this request and
-    will refuse it again); timeouts, connection errors and 5xx are worth retrying.
+    An address the guarded fetch refuses is a permanent failure (sending again changes
+    nothing until an operator allows it), reported with the refusal's reason and never a
+    socket error. A 4xx answer other than 408/429 is permanent too (the receiver refuses
+    this request and will refuse it again); timeouts, connection errors and 5xx are worth
+    retrying. Redirects are not followed: a signed request goes to the address the
+    workspace chose, and a 3xx is reported as the answer.
     """
     raw = body.encode()
     timestamp = int(time.time())
@@ -136,14 +151,20 @@ def send(hook: Webhook, event: str, body: str, timeout: float = TIMEOUT_SECONDS)
         SIGNATURE_HEADER: sign(hook.secret, timestamp, raw),
     }
     try:
-        response = httpx.post(
-            hook.url, content=raw, headers=headers, timeout=timeout, follow_redirects=False
+        answer = guarded_fetch.fetch(
+            "POST",
+            hook.url,
+            content=raw,
+            headers=headers,
+            timeout=timeout,
+            max_redirects=0,
+            read_body=False,
         )
-    except httpx.TimeoutException:
-        return Outcome(False, None, f"No answer within {timeout:g} seconds.")
-    except httpx.HTTPError as exc:
-        return Outcome(False, None, f"Could not connect: {exc.__class__.__name__}: {exc}"[:300])
-    status = response.status_code
+    except guarded_fetch.FetchRefused as refusal:
+        return Outcome(False, None, str(refusal), permanent=True)
+    except guarded_fetch.FetchFailed as failure:
+        return Outcome(False, None, str(failure))
+    status = answer.status
     if 200 <= status < 300:
         return Outcome(True, status, f"HTTP {status}")
     permanent = 400 <= status < 500 and status not in {408, 429}

@@ -4,7 +4,8 @@ The token is ``django.core.signing`` over the link's id and its nonce, so the UR
 shown again later (nothing secret is stored in the clear that would open it without the
 server's SECRET_KEY) and a revoked link's nonce can be changed to kill every old URL.
 ``open_link`` answers one ``Http404`` for every way a token can be wrong — tampered,
-unknown, expired, revoked — so a stranger learns nothing, not even whether a link existed.
+unknown, expired, revoked, or chosen posts that were all deleted since — so a stranger
+learns nothing, not even whether a link existed.
 """
 
 from __future__ import annotations
@@ -48,4 +49,13 @@ def open_link(token: str, now: datetime | None = None) -> ReviewLink:
         raise not_found
     if not link.is_open(now or timezone.now()):
         raise not_found
+    if _nothing_left(link):
+        raise not_found
     return link
+
+
+def _nothing_left(link: ReviewLink) -> bool:
+    """A link made for chosen posts, all of them deleted since: as dead as a revoked one
+    (showing its empty page would name the link and the workspace to whoever has the URL)."""
+    has_range = link.starts_on is not None and link.ends_on is not None
+    return not has_range and not link.posts.exists()

@@ -25,6 +25,7 @@ from socialdesk.api_support import (
     requires,
     responses,
 )
+from socialdesk.csv_cells import safe_row
 
 from .models import AuditEvent
 
@@ -109,18 +110,21 @@ def audit_csv(events: QuerySet[AuditEvent]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for event in events.order_by("created_at", "id").iterator(chunk_size=500):
+        # Names, details and user agents are typed by people: none may start a formula.
         writer.writerow(
-            [
-                event.created_at.isoformat(),
-                event.action,
-                str(event.actor) if event.actor_id else "",
-                event.via,
-                event.target_repr,
-                f"{event.target_type}:{event.target_id}" if event.target_type else "",
-                event.detail,
-                event.ip or "",
-                event.user_agent,
-            ]
+            safe_row(
+                [
+                    event.created_at.isoformat(),
+                    event.action,
+                    str(event.actor) if event.actor_id else "",
+                    event.via,
+                    event.target_repr,
+                    f"{event.target_type}:{event.target_id}" if event.target_type else "",
+                    event.detail,
+                    event.ip or "",
+                    event.user_agent,
+                ]
+            )
         )
     return buffer.getvalue()
 
