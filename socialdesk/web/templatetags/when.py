@@ -92,6 +92,15 @@ def when(value: Any, zone: Any = None) -> str:
     return f"{formats.date_format(local, pattern)} {zone_label(local)}"
 
 
+@register.filter
+def channel_times_differ(post: Any) -> bool:
+    """True when the post's channels go out at different times (a post moved one channel
+    at a time): the post list then shows each channel's time. Reads the deliveries the view
+    prefetched."""
+    times = {d.scheduled_at for d in post.deliveries.all() if d.scheduled_at is not None}
+    return len(times) > 1
+
+
 @register.simple_tag
 def when_locale() -> str:
     """The calendar's locale, for ``data-locale``."""
