@@ -141,10 +141,16 @@
     return date.toISOString().slice(11, 16);
   }
 
-  var dayAndTime = new Intl.DateTimeFormat(locale, {
-    weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC",
-  });
+  // The pop-up's "Mon 14 Dec, 08:19 CET", as the server's "when" filter writes it (the
+  // year only when it is not this one).
+  function dayAndTime(date) {
+    var options = {
+      weekday: "short", day: "numeric", month: "short",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC",
+    };
+    if (date.getUTCFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    return new Intl.DateTimeFormat(locale, options).format(date);
+  }
 
   function renderEvent(arg) {
     var props = arg.event.extendedProps;
@@ -192,7 +198,7 @@
     var props = event.extendedProps;
     var channel = channels[props.ch] || { name: "" };
     document.getElementById("cal-dialog-title").textContent = channel.name + ", " +
-      dayAndTime.format(event.start) + " " + (props.tz || zone());
+      dayAndTime(event.start) + " " + (props.tz || zone());
     var others = (props.n || 1) - 1;
     document.getElementById("cal-dialog-meta").textContent = props.stage +
       (props.pillar ? " · " + props.pillar : "") + " · " + zone() +
@@ -248,13 +254,20 @@
   // On a phone the calendar comes first; the filters fold away behind their summary.
   var filterToggle = document.getElementById("cal-filter-toggle");
   if (phone && filterToggle) filterToggle.open = false;
-  var calendar = new FullCalendar.Calendar(mount, {
+  // Month and list grow with their posts; a day's 24 hours get a scroller of their own, so
+  // the week opens at scrollTime instead of midnight ("auto" would start the page at 00:00).
+  function heightFor(view) {
+    if (view.indexOf("timeGrid") !== 0) return "auto";
+    return phone ? 640 : 760;
+  }
+  var calendar = null;
+  calendar = new FullCalendar.Calendar(mount, {
     timeZone: "UTC",
     initialView: initialView,
     locale: locale,
     initialDate: mount.dataset.date || undefined,
     firstDay: 1,
-    height: "auto",
+    height: heightFor(initialView),
     nowIndicator: true,
     dayMaxEvents: 4,
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
@@ -272,6 +285,7 @@
       wrap.append(weekday, day);
       return { domNodes: [wrap] };
     },
+    views: { dayGridMonth: { dayHeaderFormat: { weekday: "short" } } },
     listDayFormat: { weekday: "long", day: "numeric", month: "long" },
     listDaySideFormat: false,
     headerToolbar: phone
@@ -322,6 +336,14 @@
     },
     datesSet: function (info) {
       form.elements.view.value = info.view.type;
+      var height = heightFor(info.view.type);
+      if (calendar && calendar.getOption("height") !== height) {
+        calendar.setOption("height", height);
+        if (height !== "auto") {
+          // After the new height is laid out, or there is nothing to scroll yet.
+          setTimeout(function () { calendar.scrollToTime(mount.dataset.scrollTime || "08:00:00"); }, 0);
+        }
+      }
       quietIcons();
       loadSummary(info.view);
     },
