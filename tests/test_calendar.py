@@ -503,9 +503,7 @@ def test_undo_puts_a_post_back_on_the_later_reading_of_a_repeated_hour(
     moved = move_in_new_york(client, workspace, delivery, "2030-11-04T09:00:00")
     undo = moved.json()["undo"]
     assert json.loads(undo["restore"]) == {str(delivery.pk): "2030-11-03T06:30:00+00:00"}
-    back = client.post(
-        f"/w/{workspace.slug}/calendar/move/", undo, HTTP_ACCEPT="application/json"
-    )
+    back = client.post(f"/w/{workspace.slug}/calendar/move/", undo, HTTP_ACCEPT="application/json")
     assert back.status_code == 200
     delivery.refresh_from_db()
     assert delivery.scheduled_at == datetime(2030, 11, 3, 6, 30, tzinfo=UTC)

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def two_channels(bakery):  # noqa: F811 - the fixture imported above
-    """"Both shops: new opening hours", on the page and the shop page at 10:00 Paris."""
+    """ "Both shops: new opening hours", on the page and the shop page at 10:00 Paris."""
     shop = Channel.objects.get(handle="crumb-shop")
     post = create_post(
         bakery["workspace"],
@@ -70,13 +70,13 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
     # Undo puts both back.
     page.get_by_role("button", name="Undo").click()
     page.locator("#cal-status .notice", has_text="Moved back").wait_for()
-    days = {
-        d.scheduled_at.astimezone(zone).date() for d in two_channels["post"].deliveries.all()
-    }
+    days = {d.scheduled_at.astimezone(zone).date() for d in two_channels["post"].deliveries.all()}
     assert days == {day}
 
     # The pop-up names the day as the rest of the product does, with the zone.
-    page.locator(f'td[data-date="{day:%Y-%m-%d}"] .fc-event', has_text="Opening hours").first.click()
+    page.locator(
+        f'td[data-date="{day:%Y-%m-%d}"] .fc-event', has_text="Opening hours"
+    ).first.click()
     title = page.locator("#cal-dialog-title").inner_text()
     assert f"{day.day} {day:%b}" in title and "10:00 CE" in title, title
     assert "also on 1 other channel" in page.locator("#cal-dialog-meta").inner_text()
@@ -87,8 +87,23 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
     page.get_by_role("button", name="Week", exact=True).click()
     page.locator(".fc-timegrid-event").first.wait_for()
     header = page.locator(".fc-col-header-cell").first.inner_text()
-    assert "/" not in header and any(m in header for m in ("Jan", "Feb", "Mar", "Apr", "May",
-        "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")), header
+    assert "/" not in header and any(
+        m in header
+        for m in (
+            "Jan",
+            "Feb",
+            "Mar",
+            "Apr",
+            "May",
+            "Jun",
+            "Jul",
+            "Aug",
+            "Sep",
+            "Oct",
+            "Nov",
+            "Dec",
+        )
+    ), header
     # Scrolled down to it (as far as a day's end allows): 11:00 in view, midnight not.
     scroller = page.locator(".fc-timegrid-body").evaluate_handle("el => el.closest('.fc-scroller')")
     top, bottom = scroller.evaluate(

@@ -42,7 +42,7 @@ def shop(workspace) -> Channel:
 
 @pytest.fixture
 def two_channel_post(workspace, owner, channel, shop) -> Post:
-    """"Stollen is back" on the page and the shop page, both at 09:00 Paris in four days."""
+    """ "Stollen is back" on the page and the shop page, both at 09:00 Paris in four days."""
     post = create_post(
         workspace,
         owner,
@@ -78,9 +78,7 @@ def test_dragging_one_channels_copy_moves_every_channel_of_the_post(
     assert shop.transitions.last().actor == creator
 
 
-def test_copies_that_were_apart_keep_their_distance(
-    workspace, owner, two_channel_post, signed_in
-):
+def test_copies_that_were_apart_keep_their_distance(workspace, owner, two_channel_post, signed_in):
     page, shop = copies(two_channel_post)
     drag(signed_in(owner), workspace, shop, day(4, 15), only="1")  # the shop at 15:00
     response = drag(signed_in(owner), workspace, page, day(7, 10))  # page: +3 days, +1 hour
@@ -194,7 +192,9 @@ def test_duplicating_copies_every_channel_and_marks_the_title_copy(
 
 
 def test_a_post_without_title_gets_its_summary_marked_copy(workspace, owner, channel, signed_in):
-    post = create_post(workspace, owner, PostContent(text="Rye on Fridays", channel_ids=[channel.pk]))
+    post = create_post(
+        workspace, owner, PostContent(text="Rye on Fridays", channel_ids=[channel.pk])
+    )
     services.schedule(post, day(3), "Europe/Paris", owner)
     response = signed_in(owner).post(
         f"/w/{workspace.slug}/calendar/duplicate/",

@@ -294,7 +294,9 @@ def reschedule(
     deliveries = _deliveries(target, (S.SCHEDULED,))
     if anchor is not None and isinstance(target, Post):
         if anchor.pk not in {d.pk for d in deliveries}:
-            raise ValidationError({"delivery": ["This delivery is not a scheduled one of the post."]})
+            raise ValidationError(
+                {"delivery": ["This delivery is not a scheduled one of the post."]}
+            )
         anchor = next(d for d in deliveries if d.pk == anchor.pk)
         pairs = [(d, d) for d in deliveries]
         return schedule_alongside(

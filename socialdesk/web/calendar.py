@@ -512,9 +512,7 @@ def calendar_move(request: HttpRequest, slug: str) -> HttpResponse:
         return _restore(request, slug, workspace)
     delivery = get_in_workspace(Delivery, workspace, pk=_int(request.POST.get("delivery")) or 0)
     only = request.POST.get("only") in ("1", "on", "true")
-    siblings = list(
-        delivery.post.deliveries.filter(state=S.SCHEDULED).select_related("channel")
-    )
+    siblings = list(delivery.post.deliveries.filter(state=S.SCHEDULED).select_related("channel"))
     together = not only and len(siblings) > 1 and delivery.state == S.SCHEDULED
     before = {d.pk: d.scheduled_at for d in (siblings if together else [delivery])}
     try:
@@ -539,7 +537,9 @@ def calendar_move(request: HttpRequest, slug: str) -> HttpResponse:
     if together:
         others = [d for d in moved if d.pk != delivery.pk]
         times = "; ".join(f"{d.channel.handle} {when(d.scheduled_at, zone)}" for d in others)
-        message = f"Moved the post on all {len(moved)} channels: {delivery.channel.handle} to {local}"
+        message = (
+            f"Moved the post on all {len(moved)} channels: {delivery.channel.handle} to {local}"
+        )
         message += f", {times}." if times else "."
     elif len(siblings) > 1:
         message = (

@@ -105,5 +105,3 @@ def channel_times_differ(post: Any) -> bool:
 def when_locale() -> str:
     """The calendar's locale, for ``data-locale``."""
     return calendar_locale()
-
-
