@@ -164,23 +164,44 @@ def _first_images(post_ids: QuerySet) -> dict[int, str]:
 
 
 def copy_post(
-    post: Post, channel: Channel, *, text: str | None = None, actor: User | None = None
+    post: Post,
+    channel: Channel | list[Channel],
+    *,
+    text: str | None = None,
+    actor: User | None = None,
+    title: str | None = None,
 ) -> Post:
-    """A new draft post with ``post``'s content (text, media, labels, pillar, campaign) and
-    one delivery, on ``channel``."""
+    """A new draft post with ``post``'s content (text, media, labels, pillar, campaign) and a
+    delivery on each of ``channel`` (one channel or a list); ``title`` replaces the title."""
+    channels = channel if isinstance(channel, list) else [channel]
     return create_post(
         Workspace(pk=post.workspace_id),
         actor,
         PostContent(
             text=post.text if text is None else text,
-            title=post.title,
-            channel_ids=[channel.pk],
+            title=post.title if title is None else title,
+            channel_ids=[c.pk for c in channels],
             media_ids=list(post.media.values_list("id", flat=True)),
             label_ids=list(post.labels.values_list("id", flat=True)),
             pillar_id=post.pillar_id,
             campaign_id=post.campaign_id,
         ),
     )
+
+
+COPY_MARK = " (copy)"
+
+
+def copy_title(post: Post) -> str:
+    """The title a duplicate gets: the original's (or its summary) with " (copy)", so the two
+    never read the same in a list or a picker."""
+    base = post.title or str(post)
+    limit = Post._meta.get_field("title").max_length or 200
+    return base[: limit - len(COPY_MARK)] + COPY_MARK
+
+
+# What a delivery carries of its own, copied with it.
+_OWN_FIELDS = ["text_override", "first_comment", "language", "visibility", "content_warning"]
 
 
 def duplicate_delivery(
@@ -193,16 +214,41 @@ def duplicate_delivery(
     now: datetime | None = None,
     fold: int | None = None,
 ) -> services.ScheduledDeliveries:
-    """Copy ``delivery`` (its text as published there) as a new post on ``channel`` (the
-    same one by default), scheduled at wall-clock ``local_datetime`` in ``zone`` (``fold``:
-    the reading of a repeated time; an aware time is that instant) with the scheduling
-    service's checks; nothing is created when they refuse."""
-    target = channel or delivery.channel
-    if target.workspace_id != delivery.workspace_id:
+    """Copy the post of ``delivery`` as a new post titled "… (copy)", scheduled with the
+    scheduling service's checks; nothing is created when they refuse.
+
+    Without ``channel`` the copy has every channel of the post, each with its own text,
+    first comment and details: the copy of ``delivery`` lands at wall-clock
+    ``local_datetime`` in ``zone`` (``fold``: the reading of a repeated time; an aware time
+    is that instant) and the others keep their distance from it, as a drag does
+    (``services.schedule_alongside``). With ``channel`` the copy has that one channel, with
+    ``delivery``'s text as published there.
+    """
+    if channel is not None and channel.workspace_id != delivery.workspace_id:
         raise ValidationError({"channel": ["No such channel in this workspace."]})
+    post = delivery.post
     with transaction.atomic():
-        post = copy_post(delivery.post, target, text=delivery.text, actor=actor)
-        return services.schedule(post, local_datetime, zone, actor, now=now, fold=fold)
+        if channel is not None:
+            copy = copy_post(post, channel, text=delivery.text, actor=actor, title=copy_title(post))
+            return services.schedule(copy, local_datetime, zone, actor, now=now, fold=fold)
+        sources = list(post.deliveries.select_related("channel", "workspace").order_by("id"))
+        copy = copy_post(post, [d.channel for d in sources], actor=actor, title=copy_title(post))
+        targets = {d.channel_id: d for d in copy.deliveries.select_related("channel", "post")}
+        for source in sources:
+            target = targets[source.channel_id]
+            changed = [f for f in _OWN_FIELDS if getattr(source, f) != getattr(target, f)]
+            for name in changed:
+                setattr(target, name, getattr(source, name))
+            if changed:
+                target.save(update_fields=changed)
+            media = list(source.media_override.all())
+            if media:
+                target.media_override.set(media)
+        pairs = [(source, targets[source.channel_id]) for source in sources]
+        anchor = next(s for s in sources if s.pk == delivery.pk)
+        return services.schedule_alongside(
+            pairs, anchor, local_datetime, zone, actor, fold=fold, now=now, reason="duplicated"
+        )
 
 
 # --- Content mix --------------------------------------------------------------------------

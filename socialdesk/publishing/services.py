@@ -44,7 +44,7 @@ from .models import (
 )
 from .states import TransitionConflict, actor_label, allowed, transition
 from .tasks import enqueue_delivery, enqueue_many
-from .wallclock import WallClockError, to_utc, zone_named
+from .wallclock import WallClockError, slot_instant, to_utc, zone_named
 
 S = DeliveryState
 # A delivery in one of these states can still be given a time, moved or taken back.
@@ -238,13 +238,28 @@ def _schedule(
             _merge(errors, exc.message_dict)
             continue
         _merge(errors, schedule_problems(delivery))
-        to = S.AWAITING_APPROVAL if approval_missing(delivery) else S.SCHEDULED
-        if delivery.state == to and delivery.scheduled_at == when:
-            unchanged.append(delivery)  # nothing moves, nothing to record
-        else:
-            plan.append(_Move(delivery, when, read_in.key, to))
+        _plan(plan, unchanged, delivery, when, read_in.key)
     if errors:
         raise ValidationError(errors)
+    return _timed(plan, unchanged, reason, actor)
+
+
+def _plan(
+    plan: list[_Move], unchanged: list[Delivery], delivery: Delivery, when: datetime, zone: str
+) -> None:
+    """Add the move giving ``delivery`` its time: scheduled, or waiting for approval when its
+    post still needs one (``checks.approval_missing``); nothing when it is already there."""
+    to = S.AWAITING_APPROVAL if approval_missing(delivery) else S.SCHEDULED
+    if delivery.state == to and delivery.scheduled_at == when:
+        unchanged.append(delivery)  # nothing moves, nothing to record
+    else:
+        plan.append(_Move(delivery, when, zone, to))
+
+
+def _timed(
+    plan: list[_Move], unchanged: list[Delivery], reason: str, actor: Actor
+) -> ScheduledDeliveries:
+    """Apply a plan of ``_plan``'s moves; warn when the post waits for approval."""
     done = _with_warnings([*_move_all(plan, S.SCHEDULED, reason, actor), *unchanged])
     if any(d.state == S.AWAITING_APPROVAL for d in done):
         done.warnings.insert(0, WAITS_FOR_APPROVAL)
@@ -296,13 +311,132 @@ def reschedule(
     fold: int | None = None,
     offset: timedelta | str | None = None,
     now: datetime | None = None,
+    anchor: Delivery | None = None,
 ) -> ScheduledDeliveries:
     """Move scheduled deliveries to another time, with the same checks as ``schedule``.
 
-    A post means its scheduled (or waiting) deliveries only; its drafts stay drafts.
+    A post means its scheduled (or waiting) deliveries only; its drafts stay drafts. Without
+    ``anchor`` they all get the wall-clock time ``local_datetime``. With ``anchor`` (one of
+    the post's deliveries; what the calendar sends when a person drags one channel's copy) the
+    post moves as one: the anchor goes to ``local_datetime`` and every other timed delivery
+    moves by the same wall-clock amount (``schedule_alongside``), so copies that shared a
+    wall-clock time share the new one and copies that were apart stay as far apart.
     """
     deliveries = _deliveries(target, TIMED)
+    if anchor is not None and isinstance(target, Post):
+        if anchor.pk not in {d.pk for d in deliveries}:
+            raise ValidationError(
+                {"delivery": ["This delivery is not a scheduled one of the post."]}
+            )
+        anchor = next(d for d in deliveries if d.pk == anchor.pk)
+        pairs = [(d, d) for d in deliveries]
+        return schedule_alongside(
+            pairs, anchor, local_datetime, zone, actor, fold=fold, now=now, reason="rescheduled"
+        )
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, "rescheduled")
+
+
+def _own_zone(delivery: Delivery) -> zoneinfo.ZoneInfo:
+    """The zone a delivery's time was read in (kept on it), else its channel's."""
+    return zone_named(delivery.time_zone or None) or delivery.channel.zone
+
+
+def schedule_alongside(
+    pairs: list[tuple[Delivery, Delivery]],
+    anchor: Delivery,
+    local_datetime: datetime,
+    zone: zoneinfo.ZoneInfo | str | None = None,
+    actor: Actor = None,
+    *,
+    fold: int | None = None,
+    now: datetime | None = None,
+    reason: str = "rescheduled",
+) -> ScheduledDeliveries:
+    """Give several deliveries new times that keep the pattern of existing ones.
+
+    ``pairs`` are (source, target): each target (draft or scheduled) is scheduled at its
+    source's time shifted by the amount ``anchor`` (one of the sources) moves. The target of
+    the anchor goes to ``local_datetime``, read as ``schedule`` reads it (in ``zone``, else
+    the anchor's channel's; ``fold``; an aware time is that instant; a time in a gap or a
+    repeated time without ``fold`` is refused with the choices). The shift is measured on the
+    wall clock of the anchor's own zone (days and hours), and applied to each other source
+    on the wall clock of *its* own zone: a Bluesky copy and a page copy both at Monday 09:00
+    Paris move to Wednesday 09:00 Paris, and a copy at 09:00 New York to Wednesday 09:00
+    New York, whatever daylight saving does in between. A shifted time the clocks skip or
+    repeat follows the queue slots' stated rule (``wallclock.slot_instant``), with a warning.
+    A source without a time gives its target the anchor's new instant.
+
+    All or nothing: every target is checked (in the future, channel, content) before any is
+    written (a post still needing approval gets its times and waits for it), in one
+    transaction. Used by the calendar's drag (sources and targets the same) and by
+    duplicating a post (targets are the copy's deliveries).
+    """
+    now = now or timezone.now()
+    read_in = zone_named(zone) or anchor.channel.zone
+    new_anchor = _when(local_datetime, read_in, fold, None, now)
+    anchor_zone = _own_zone(anchor)
+    shift = timedelta()
+    if anchor.scheduled_at is not None:
+        before = anchor.scheduled_at.astimezone(anchor_zone).replace(tzinfo=None)
+        shift = new_anchor.astimezone(anchor_zone).replace(tzinfo=None) - before
+    errors: dict[str, list[str]] = {}
+    notes: list[str] = []
+    plan: list[_Move] = []
+    unchanged: list[Delivery] = []
+    for source, target in pairs:
+        own = _own_zone(source)
+        if source.pk == anchor.pk or source.scheduled_at is None:
+            when, kept = new_anchor, (read_in.key if source.pk == anchor.pk else own.key)
+        else:
+            wall = source.scheduled_at.astimezone(own).replace(tzinfo=None) + shift
+            when, note = slot_instant(wall.date(), wall.time(), own)
+            kept = own.key
+            if note:
+                notes.append(f"{target.channel}: {note}")
+            if when <= now:
+                errors.setdefault("scheduled_at", []).append(
+                    f"{target.channel} would move to {wall:%Y-%m-%d %H:%M} ({own.key}), which is "
+                    "in the past; choose a later time."
+                )
+                continue
+        _merge(errors, schedule_problems(target))
+        _plan(plan, unchanged, target, when, kept)
+    if errors:
+        raise ValidationError(errors)
+    moved = _timed(plan, unchanged, reason, actor)
+    moved.warnings[:0] = notes
+    return moved
+
+
+def restore_times(
+    post: Post, instants: dict[int, datetime], actor: Actor = None, *, now: datetime | None = None
+) -> ScheduledDeliveries:
+    """Put scheduled deliveries of ``post`` back on exact instants (``{delivery id: aware
+    datetime}``): the calendar's undo of a move, all together or none. Each keeps the zone
+    it was read in. Refuses an id that is not a scheduled delivery of the post and an
+    instant in the past, as ``schedule`` does."""
+    now = now or timezone.now()
+    deliveries = {d.pk: d for d in _deliveries(post, TIMED)}
+    errors: dict[str, list[str]] = {}
+    plan: list[_Move] = []
+    for pk, when in instants.items():
+        delivery = deliveries.get(pk)
+        if delivery is None:
+            errors.setdefault("delivery", []).append(
+                f"Delivery {pk} is not a scheduled delivery of this post any more."
+            )
+            continue
+        own = _own_zone(delivery)
+        try:
+            utc = _when(when, own, None, None, now)
+        except ValidationError as exc:
+            _merge(errors, exc.message_dict)
+            continue
+        _merge(errors, schedule_problems(delivery))
+        _plan(plan, [], delivery, utc, own.key)
+    if errors:
+        raise ValidationError(errors)
+    return _timed(plan, [], "move undone", actor)
 
 
 def unschedule(

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Min
 from django.utils import timezone
 
 from socialdesk.content.forms import DateInput
@@ -76,7 +77,13 @@ class ReviewLinkForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        posts = Post.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+        # The picker shows each post's first time, channels and first picture (one query each).
+        posts = (
+            Post.objects.filter(workspace=workspace)
+            .annotate(first_at=Min("deliveries__scheduled_at"))
+            .prefetch_related("deliveries__channel", "media")
+            .order_by("-created_at", "-id")
+        )
         self.fields["posts"].queryset = posts  # type: ignore[attr-defined]
         if not self.is_bound:
             self.initial.setdefault("expires_on", timezone.localdate() + timedelta(days=14))

@@ -17,6 +17,7 @@ Mounted with one ``include`` at ``w/<slug>/calendar/``.
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
-from socialdesk.content.models import Campaign, Label, Pillar
+from socialdesk.content.models import Campaign, Label, Pillar, Post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import planning, queues, services, wallclock
 from socialdesk.publishing.models import Delivery, DeliveryState, Slot
@@ -44,6 +45,7 @@ from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, Workspace
 
 from .helpers import enter, render_page, time_zone_choices
+from .templatetags.when import calendar_locale, when, zone_label
 
 S = DeliveryState
 MAX_RANGE = timedelta(days=100)  # a month view spans six weeks; a list view a few more
@@ -222,6 +224,7 @@ def calendar(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError:
         zone = workspace.zone
     view = request.GET.get("view", "dayGridMonth")
+    view_chosen = view == request.GET.get("view")
     if view not in ("dayGridMonth", "timeGridWeek", "timeGridDay", "listWeek"):
         view = "dayGridMonth"
     context = {
@@ -236,8 +239,24 @@ def calendar(request: HttpRequest, slug: str) -> HttpResponse:
         "can_schedule": membership.can("deliveries.schedule"),
         "can_spend": membership.can("taxonomy.manage"),
         "today": datetime.now(zone).date(),
+        "view_chosen": view_chosen,
+        "locale": calendar_locale(),
+        "scroll_time": _scroll_time(workspace, zone),
     }
     return render_page(request, "web/calendar/calendar.html", context)
+
+
+def _scroll_time(workspace: Workspace, zone: zoneinfo.ZoneInfo) -> str:
+    """Where the week and day views open: the hour of the workspace's earliest queue slot (on
+    this week's wall clock in the page's zone), else 08:00."""
+    today = datetime.now(zone).date()
+    earliest = None
+    for slot in Slot.objects.filter(workspace=workspace).select_related("channel__workspace"):
+        local = datetime.combine(today, slot.time, tzinfo=slot.channel.zone).astimezone(zone)
+        if earliest is None or local.time() < earliest:
+            earliest = local.time()
+    hour = earliest.hour if earliest is not None else 8
+    return f"{hour:02d}:00:00"
 
 
 def _color_by(request: HttpRequest) -> str:
@@ -272,6 +291,7 @@ class _Events:
         # One reverse() for all events; the post id is put in afterwards.
         self.post_url = reverse("post_edit", args=[slug, 999999999]).replace("999999999", "{}")
         self.text_colors: dict[str, str] = {}
+        self.per_post: dict[int, int] = {}  # how many of each post's copies the feed holds
 
     def __call__(self, row: dict) -> dict:
         local = row["scheduled_at"].astimezone(self.zone)
@@ -287,6 +307,10 @@ class _Events:
         if color not in self.text_colors:
             self.text_colors[color] = _text_color(color)
         thumb = row["thumb"]
+        waiting = state == S.AWAITING_APPROVAL
+        shown_stage = stage_name or STATE_LABELS.get(state, state)
+        if waiting:  # never shown as "Scheduled": it goes out only once approved
+            shown_stage = "Waiting for approval" + (f" · {stage_name}" if stage_name else "")
         # Kept small on purpose (a busy month holds over a thousand events): the channel's
         # names travel once in the answer's "channels", the post's address as "post_url".
         return {
@@ -300,9 +324,12 @@ class _Events:
                 "kind": "delivery",
                 "post": row["post_id"],
                 "ch": row["channel_id"],
-                "stage": stage_name or STATE_LABELS.get(state, state),
+                "n": self.per_post.get(row["post_id"], 1),
+                "tz": zone_label(local),
+                "stage": shown_stage,
                 "pillar": row["post__pillar__name"] or "",
                 "thumb": f"{settings.MEDIA_URL}{thumb}" if thumb else "",
+                **({"flag": "waiting"} if waiting else {}),
             },
         }
 
@@ -322,6 +349,9 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     filters = _filters(request)
     event = _Events(slug, zone, _color_by(request), membership.can("deliveries.schedule"))
     rows = planning.calendar_rows(workspace, start, end, filters)
+    for row in rows:
+        if row["state"] in services.TIMED:
+            event.per_post[row["post_id"]] = event.per_post.get(row["post_id"], 0) + 1
     events = [event(row) for row in rows]
     if request.GET.get("slots", "1") == "1" and not filters.state:
         events += _free_slot_events(workspace, filters, start, end, zone, rows)
@@ -448,45 +478,95 @@ def _answer(request: HttpRequest, slug: str, payload: dict, status: int = 200) -
     return redirect(reverse("calendar", args=[slug]) + f"?tz={request.POST.get('tz', '')}")
 
 
+def _restore(request: HttpRequest, slug: str, workspace: Workspace) -> HttpResponse:
+    """The undo of a move: every delivery the move changed back on its exact instant."""
+    try:
+        wanted = json.loads(request.POST.get("restore", ""))
+        instants = {int(pk): datetime.fromisoformat(at) for pk, at in wanted.items()}
+    except (ValueError, TypeError, AttributeError):
+        return _answer(request, slug, {"error": "Nothing to undo; reload the page."}, status=400)
+    post = get_in_workspace(Post, workspace, pk=_int(request.POST.get("post")) or 0)
+    try:
+        services.restore_times(post, instants, request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return _answer(request, slug, {"error": " ".join(exc.messages)}, status=400)
+    return _answer(request, slug, {"message": "Moved back."})
+
+
 @login_required
 @require_POST
 def calendar_move(request: HttpRequest, slug: str) -> HttpResponse:
-    """Move one scheduled delivery (drag and drop, and its undo, which is the same move back).
+    """Move a post (drag and drop), or one channel's copy of it, and undo a move.
+
+    ``delivery`` is the copy that was dragged. The post moves as one: that copy goes to
+    ``start`` and every other scheduled copy of the post by the same wall-clock amount in its
+    own zone (``services.reschedule(post, …, anchor=…)``), so copies that shared a time still
+    share one. ``only=1`` moves the dragged copy alone and the confirmation says so.
 
     ``start`` is a wall-clock time in the page's zone, or an exact instant when it carries
     ``Z`` or an offset; ``repeated_time`` (or ``fold``) picks the reading of a time the clocks
     show twice. A time the clocks skip or show twice without a choice is refused with
     ``wallclock``'s message and, for the page to offer them, its ``choices``: each with a
     ``label``, the exact ``instant``, and for a repeated time the ``repeated_time`` to send.
+
+    The answer's ``undo`` is what to post back to undo the whole move: the post and each
+    moved copy's exact instant before it (``restore``).
     """
     membership = enter(request, slug, "deliveries.schedule")
     workspace = membership.workspace
+    if "restore" in request.POST:
+        return _restore(request, slug, workspace)
     delivery = get_in_workspace(Delivery, workspace, pk=_int(request.POST.get("delivery")) or 0)
-    before = delivery.scheduled_at
+    only = request.POST.get("only") in ("1", "on", "true")
+    timed = delivery.post.deliveries.filter(state__in=services.TIMED)
+    siblings = list(timed.select_related("channel"))
+    together = not only and len(siblings) > 1 and delivery.state in services.TIMED
+    before = {d.pk: d.scheduled_at for d in (siblings if together else [delivery])}
     try:
         zone = _zone(request, workspace)
         start = _moment(request.POST.get("start"), "start")
         fold = _fold(request)
-        moved = services.reschedule(delivery, start, zone, request.user, fold=fold)  # type: ignore[arg-type]
+        target: Delivery | Post = delivery.post if together else delivery
+        moved = services.reschedule(
+            target,
+            start,
+            zone,
+            request.user,  # type: ignore[arg-type]
+            fold=fold,
+            anchor=delivery if together else None,
+        )
     except wallclock.WallClockError as refusal:
         return _answer(request, slug, _refusal(refusal), status=400)
     except ValidationError as exc:
         return _answer(request, slug, {"error": " ".join(exc.messages)}, status=400)
     delivery.refresh_from_db(fields=["scheduled_at"])
-    local = (delivery.scheduled_at or start).astimezone(zone)
+    local = when(delivery.scheduled_at or start, zone)
+    if together:
+        others = [d for d in moved if d.pk != delivery.pk]
+        times = "; ".join(f"{d.channel.handle} {when(d.scheduled_at, zone)}" for d in others)
+        message = (
+            f"Moved the post on all {len(moved)} channels: {delivery.channel.handle} to {local}"
+        )
+        message += f", {times}." if times else "."
+    elif len(siblings) > 1:
+        message = (
+            f"Moved the {delivery.channel.handle} copy only, to {local}; the post's other "
+            "channels keep their times."
+        )
+    else:
+        message = f"Moved to {local}."
     return _answer(
         request,
         slug,
         {
-            "message": (
-                f"Moved to {local:%A %d %B, %H:%M} ({zone.key}, "
-                f"{wallclock.offset_label(local.utcoffset())})."
-            ),
+            "message": message,
             "warnings": moved.warnings,
-            # The exact instant it had, so undo puts it back even inside a repeated hour.
+            # The exact instants they had, so undo puts them back even inside a repeated hour.
             "undo": {
-                "delivery": delivery.pk,
-                "start": before.astimezone(zone).isoformat() if before else None,
+                "post": delivery.post_id,
+                "restore": json.dumps(
+                    {str(pk): at.isoformat() for pk, at in before.items() if at is not None}
+                ),
             },
         },
     )
@@ -505,7 +585,8 @@ def _refusal(refusal: wallclock.WallClockError) -> dict[str, Any]:
 @login_required
 @require_POST
 def calendar_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
-    """Copy a delivery as a new post on a day and channel of the person's choosing."""
+    """Copy a post, every channel of it (or only ``channel``), as a new post "… (copy)" on a
+    day of the person's choosing (``planning.duplicate_delivery``)."""
     membership = enter(request, slug, "deliveries.schedule")
     if not membership.can("posts.create"):
         raise PermissionDenied("Your role does not allow creating posts.")
@@ -529,15 +610,17 @@ def calendar_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
         return _answer(request, slug, _refusal(refusal), status=400)
     except ValidationError as exc:
         return _answer(request, slug, {"error": " ".join(exc.messages)}, status=400)
-    copy = copies[0]
-    local = (copy.scheduled_at or start).astimezone(zone)
+    copy = next((c for c in copies if c.channel_id == delivery.channel_id), copies[0])
+    times = ", ".join(f"{c.channel.handle} {when(c.scheduled_at, zone)}" for c in copies)
     return _answer(
         request,
         slug,
         {
-            "message": f"Copied to {copy.channel} on {local:%A %d %B, %H:%M}.",
+            "message": f"Copied as “{copy.post.title}” on {len(copies)} "
+            f"channel{'s' if len(copies) != 1 else ''}: {times}.",
             "warnings": copies.warnings,
             "delivery": copy.pk,
+            "post": copy.post_id,
         },
     )
 

@@ -1,5 +1,8 @@
 // The editorial calendar: FullCalendar fed by the server's JSON feed, drag to reschedule
-// with an undo, a dialog per post (duplicate, boost spend), and the content-mix panel.
+// with an undo, a dialog per post (move, duplicate, boost spend), and the content-mix panel.
+// A post moves as one: dragging one channel's copy moves every channel of the post (the
+// server keeps their distances); "This channel only" (the checkbox, or Alt while dropping)
+// moves the dragged copy alone. Undo puts every moved copy back.
 // FullCalendar runs in "UTC" on purpose: the server sends and takes wall-clock times in the
 // zone chosen on the page, so the browser's own zone never shifts a post.
 (function () {
@@ -13,6 +16,9 @@
   var warningsBox = document.getElementById("cal-warnings");
   var dialog = document.getElementById("cal-dialog");
   var canSchedule = mount.dataset.canSchedule === "1";
+  var onlyBox = document.getElementById("cal-only");
+  // The person's language picks the date format, as the server's "when" filter does.
+  var locale = mount.dataset.locale || "en-gb";
   var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
 
   function wallClock(date) {
@@ -73,18 +79,19 @@
     });
   }
 
-  function move(id, start, repeatedTime) {
+  function move(id, start, repeatedTime, only) {
     var data = new FormData();
     data.append("delivery", id);
     data.append("start", start);
     data.append("tz", zone());
+    if (only) data.append("only", "1");
     if (repeatedTime) data.append("repeated_time", repeatedTime);
     return post(mount.dataset.move, data);
   }
 
   // A time the clocks skip or show twice comes back refused with its choices (wallclock's):
   // one button each, which moves the post to that reading.
-  function offerChoices(id, body) {
+  function offerChoices(id, body, only) {
     var box = statusBox.querySelector(".notice");
     if (!box || !body.choices || !body.choices.length) return;
     var group = document.createElement("div");
@@ -99,8 +106,8 @@
       button.textContent = "Move to " + which + choice.label;
       button.addEventListener("click", function () {
         var sent = choice.repeated_time
-          ? move(id, choice.start, choice.repeated_time)
-          : move(id, choice.instant);
+          ? move(id, choice.start, choice.repeated_time, only)
+          : move(id, choice.instant, null, only);
         sent.then(function (answer) {
           if (!answer.ok) { say(answer.error, "error"); return; }
           say(answer.message, "success", undoMove(answer.undo));
@@ -114,8 +121,13 @@
   }
 
   function undoMove(undo) {
+    if (!undo) return null;
     return function () {
-      move(undo.delivery, undo.start).then(function (body) {
+      // Every copy the move changed goes back to the exact instant it had.
+      var data = new FormData();
+      data.append("post", undo.post);
+      data.append("restore", undo.restore);
+      post(mount.dataset.move, data).then(function (body) {
         say(body.ok ? "Moved back." : body.error, body.ok ? "success" : "error");
         calendar.refetchEvents();
       });
@@ -129,11 +141,24 @@
     return date.toISOString().slice(11, 16);
   }
 
+  // The pop-up's "Mon 14 Dec, 08:19 CET", as the server's "when" filter writes it (the
+  // year only when it is not this one).
+  function dayAndTime(date) {
+    var options = {
+      weekday: "short", day: "numeric", month: "short",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC",
+    };
+    if (date.getUTCFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    return new Intl.DateTimeFormat(locale, options).format(date);
+  }
+
   function renderEvent(arg) {
     var props = arg.event.extendedProps;
     var channel = channels[props.ch] || { name: "", handle: "" };
     var wrap = document.createElement("div");
     wrap.className = "cal-event cal-event-" + props.kind;
+    // A state the server flags (props.flag, e.g. "waiting") gets its own class to style.
+    if (props.flag) wrap.classList.add("cal-event-" + props.flag);
     if (props.thumb) {
       var img = document.createElement("img");
       img.src = props.thumb;
@@ -173,9 +198,11 @@
     var props = event.extendedProps;
     var channel = channels[props.ch] || { name: "" };
     document.getElementById("cal-dialog-title").textContent = channel.name + ", " +
-      event.start.toISOString().slice(0, 10) + " " + hhmm(event.start);
+      dayAndTime(event.start) + " " + (props.tz || zone());
+    var others = (props.n || 1) - 1;
     document.getElementById("cal-dialog-meta").textContent = props.stage +
-      (props.pillar ? " · " + props.pillar : "") + " · " + zone();
+      (props.pillar ? " · " + props.pillar : "") + " · " + zone() +
+      (others ? " · also on " + others + " other channel" + (others > 1 ? "s" : "") : "");
     document.getElementById("cal-dialog-text").textContent = event.title;
     document.getElementById("cal-dialog-edit").href = event.url;
     var thumb = document.getElementById("cal-dialog-thumb");
@@ -184,8 +211,12 @@
     dialog.querySelectorAll("input[name=delivery]").forEach(function (input) {
       input.value = event.id;
     });
-    var start = dialog.querySelector("input[name=start]");
+    var start = dialog.querySelector("#dup-start");
     if (start) start.value = wallClock(new Date(event.start.getTime() + 86400000)).slice(0, 16);
+    var moveStart = dialog.querySelector("#move-start");
+    if (moveStart) moveStart.value = wallClock(event.start).slice(0, 16);
+    var moveOnly = dialog.querySelector("#move-only-field");
+    if (moveOnly) moveOnly.hidden = !others;
     dialog.querySelectorAll("input[name=tz]").forEach(function (input) {
       input.value = zone();
     });
@@ -214,19 +245,49 @@
   }
 
   var phone = window.matchMedia("(max-width: 700px)").matches;
+  // Narrower than ~600 px a week of columns cannot be read: the list opens unless the
+  // address asked for a view.
+  var narrow = window.matchMedia("(max-width: 600px)").matches;
+  var initialView = mount.dataset.view;
+  if (narrow && !mount.dataset.viewChosen) initialView = "listWeek";
+  else if (phone && initialView === "dayGridMonth" && !mount.dataset.viewChosen) initialView = "listWeek";
   // On a phone the calendar comes first; the filters fold away behind their summary.
   var filterToggle = document.getElementById("cal-filter-toggle");
   if (phone && filterToggle) filterToggle.open = false;
-  var calendar = new FullCalendar.Calendar(mount, {
+  // Month and list grow with their posts; a day's 24 hours get a scroller of their own, so
+  // the week opens at scrollTime instead of midnight ("auto" would start the page at 00:00).
+  function heightFor(view) {
+    if (view.indexOf("timeGrid") !== 0) return "auto";
+    return phone ? 640 : 760;
+  }
+  var calendar = null;
+  calendar = new FullCalendar.Calendar(mount, {
     timeZone: "UTC",
-    initialView: phone && mount.dataset.view === "dayGridMonth" ? "listWeek" : mount.dataset.view,
+    initialView: initialView,
+    locale: locale,
     initialDate: mount.dataset.date || undefined,
     firstDay: 1,
-    height: "auto",
+    height: heightFor(initialView),
     nowIndicator: true,
     dayMaxEvents: 4,
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    // "Mon 14 Dec" (en-gb), never "12/14"; on a phone the weekday and the day on two lines.
+    dayHeaderFormat: { weekday: "short", day: "numeric", month: "short" },
+    dayHeaderContent: function (arg) {
+      if (arg.view.type.indexOf("timeGrid") !== 0 || !narrow) return arg.text;
+      var wrap = document.createElement("span");
+      wrap.className = "cal-day-head";
+      var weekday = document.createElement("span");
+      weekday.textContent = new Intl.DateTimeFormat(locale, { weekday: "short", timeZone: "UTC" }).format(arg.date);
+      var day = document.createElement("span");
+      day.textContent = arg.date.getUTCDate();
+      wrap.append(weekday, day);
+      return { domNodes: [wrap] };
+    },
+    views: { dayGridMonth: { dayHeaderFormat: { weekday: "short" } } },
+    listDayFormat: { weekday: "long", day: "numeric", month: "long" },
+    listDaySideFormat: false,
     headerToolbar: phone
       ? { left: "prev,next", center: "title", right: "today" }
       : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek" },
@@ -234,7 +295,8 @@
     buttonText: { today: "Today", month: "Month", week: "Week", day: "Day", list: "List" },
     eventDisplay: "block",
     defaultTimedEventDuration: "01:00",
-    scrollTime: "07:00:00",
+    // The workspace's first queue slot, or 08:00: nobody plans at midnight.
+    scrollTime: mount.dataset.scrollTime || "08:00:00",
     buttonHints: { prev: "Previous $0", next: "Next $0", today: "Go to today" },
     dayCellDidMount: function (arg) {
       // The cell's name would be the date alone while it shows posts too (axe's
@@ -274,16 +336,25 @@
     },
     datesSet: function (info) {
       form.elements.view.value = info.view.type;
+      var height = heightFor(info.view.type);
+      if (calendar && calendar.getOption("height") !== height) {
+        calendar.setOption("height", height);
+        if (height !== "auto") {
+          // After the new height is laid out, or there is nothing to scroll yet.
+          setTimeout(function () { calendar.scrollToTime(mount.dataset.scrollTime || "08:00:00"); }, 0);
+        }
+      }
       quietIcons();
       loadSummary(info.view);
     },
     eventDrop: function (info) {
       var id = info.event.id;
-      move(id, wallClock(info.event.start)).then(function (body) {
+      var only = (onlyBox && onlyBox.checked) || (info.jsEvent && info.jsEvent.altKey);
+      move(id, wallClock(info.event.start), null, only).then(function (body) {
         if (!body.ok) {
           info.revert();
           say(body.error, "error");
-          offerChoices(id, body);
+          offerChoices(id, body, only);
           return;
         }
         say(body.message, "success", undoMove(body.undo));
@@ -322,7 +393,8 @@
       event.preventDefault();
       post(action.action, new FormData(action)).then(function (body) {
         dialog.close();
-        say(body.ok ? body.message : body.error, body.ok ? "success" : "error");
+        say(body.ok ? body.message : body.error, body.ok ? "success" : "error",
+          body.ok ? undoMove(body.undo) : null);
         if (body.ok) showWarnings(body.warnings);
         calendar.refetchEvents();
         loadSummary(calendar.view);
