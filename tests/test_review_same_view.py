@@ -41,7 +41,9 @@ def image_post(workspace, owner, creator, settings, tmp_path):
     mastodon = Channel.objects.create(
         workspace=workspace, network=Network.MASTODON, handle="@crumb@bakers.social"
     )
-    image = upload_media(workspace, creator, png_upload("stollen.png"))
+    image = upload_media(
+        workspace, creator, png_upload("stollen.png", width=640, height=400, color="#c58b4e")
+    )
     update_alt_text(image, ALT)
     post = create_post(
         workspace,
