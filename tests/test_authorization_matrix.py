@@ -202,6 +202,8 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     },
     "review_links_revoke": lambda ctx: None,
     "versions_diff": lambda ctx: None,
+    "versions_list": lambda ctx: None,
+    "versions_diff_against": lambda ctx: None,
 }
 
 
@@ -234,6 +236,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "invitation_id": invitation.pk,
         "channel_id": channel.pk,
         "post_id": post.pk,
+        "number": post.versions.get().number,
         "delivery_id": post.deliveries.get().pk,
         "media_id": media.pk,
         "label_id": taxonomy["label"].pk,

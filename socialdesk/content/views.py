@@ -101,6 +101,13 @@ def post_create(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    """The composer; a member who may read posts but not edit them (a client, an approver)
+    opening a post's address is sent to its read-only review page instead of a refusal."""
+    if request.method == "GET":
+        membership = enter(request, slug, "posts.view")
+        post = get_in_workspace(Post, membership.workspace, pk=post_id)
+        if not membership.can("posts.edit") and apps.is_installed("socialdesk.workflow"):
+            return redirect("workflow_post", slug=slug, post_id=post.pk)
     membership = enter(request, slug, "posts.edit")
     post = get_in_workspace(Post, membership.workspace, pk=post_id)
     return _compose(request, membership, post)

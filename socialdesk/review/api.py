@@ -5,8 +5,9 @@ client has no account and no token.
 """
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from django.http import Http404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
@@ -21,7 +22,7 @@ from socialdesk.api_support import (
     requires,
     responses,
 )
-from socialdesk.content.models import Post
+from socialdesk.content.models import Post, PostVersion
 from socialdesk.workspaces.access import get_in_workspace
 
 from . import services
@@ -259,4 +260,94 @@ def versions_diff(request: MemberRequest, slug: Slug, post_id: Id, query: Query[
         "inserted_words": counts["inserted"],
         "deleted_words": counts["deleted"],
         "pieces": [{"kind": p.kind, "text": p.text} for p in pieces],
+    }
+
+
+# --- Versions and the diff of one version against another -----------------------------------
+
+# The API's words for a diff piece (``review.diff`` says "same" for what did not change).
+OPS = {"same": "equal", "insert": "insert", "delete": "delete"}
+
+
+class VersionOut(Schema):
+    number: int
+    created_at: datetime
+    created_by: int | None = Field(description="The id of the user who saved this version.")
+    text: str
+    media_ids: list[int]
+
+    @staticmethod
+    def resolve_created_by(obj: PostVersion) -> int | None:
+        return obj.created_by_id
+
+
+class DiffOp(Schema):
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+class VersionDiffOut(Schema):
+    post_id: int
+    number: int
+    against: int | None = Field(
+        description="The version compared with; null for version 1 compared with nothing."
+    )
+    inserted_words: int
+    deleted_words: int
+    pieces: list[DiffOp] = Field(
+        description="In reading order; a replacement is a delete followed by an insert."
+    )
+
+
+class AgainstQuery(Schema):
+    against: int | None = Field(
+        None, ge=1, le=2**31, description="A version number; default: the version before."
+    )
+
+
+@router.get(
+    "/workspaces/{slug}/posts/{post_id}/versions",
+    response=responses(list[VersionOut]),
+    operation_id="versions_list",
+)
+@requires("posts.view")
+def versions_list(request: MemberRequest, slug: Slug, post_id: Id) -> Any:
+    """The post's versions, oldest first (each an immutable snapshot of its content)."""
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
+    return list(post.versions.order_by("number"))
+
+
+@router.get(
+    "/workspaces/{slug}/posts/{post_id}/versions/{number}/diff",
+    response=responses(VersionDiffOut),
+    operation_id="versions_diff_against",
+)
+@requires("posts.view")
+def versions_diff_against(
+    request: MemberRequest,
+    slug: Slug,
+    post_id: Id,
+    number: Annotated[int, Field(ge=1, le=2**31)],
+    query: Query[AgainstQuery],
+) -> dict:
+    """The word diff that turns version ``against`` into version ``number``."""
+    post = get_in_workspace(Post, request.workspace, pk=post_id)
+    versions = {v.number: v for v in post.versions.all()}
+    if number not in versions:
+        raise Http404(f"This post has no version {number}.")
+    against = query.against if query.against is not None else number - 1 or None
+    if against is not None and against not in versions:
+        raise invalid(
+            "against", f"This post has no version {against}; it has 1 to {max(versions)}."
+        )
+    old = versions[against].text if against is not None else ""
+    pieces = word_diff(old, versions[number].text)
+    counts = summary(pieces)
+    return {
+        "post_id": post.pk,
+        "number": number,
+        "against": against,
+        "inserted_words": counts["inserted"],
+        "deleted_words": counts["deleted"],
+        "pieces": [{"op": OPS[p.kind], "text": p.text} for p in pieces],
     }

@@ -113,3 +113,47 @@ class Comment(WorkspaceOwned):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+
+class SeenVersion(WorkspaceOwned):
+    """That a reviewer (a member, or a client through a review link) had a version of a post
+    in front of them, so the next time the review shows the changes since then.
+
+    One row per reviewer and version, written when the review page shows it (see
+    ``review.showing.mark_seen``); never updated, so a row is the earliest sighting."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(PostVersion, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    review_link = models.ForeignKey(
+        ReviewLink, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "user"],
+                condition=models.Q(user__isnull=False),
+                name="seen_version_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "review_link"],
+                condition=models.Q(review_link__isnull=False),
+                name="seen_version_once_per_link",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(review_link__isnull=False),
+                name="seen_version_has_a_reviewer",
+            ),
+        ]
+        indexes = [
+            # Serves ``showing.diff_base``: one reviewer's sightings of one post.
+            models.Index(fields=["post", "user"]),
+            models.Index(fields=["post", "review_link"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} seen"

@@ -13,28 +13,22 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from socialdesk.content.models import MediaAsset, Post
-from socialdesk.publishing.models import Delivery
+from socialdesk.content.models import Post
 from socialdesk.web.helpers import apply_errors, enter, is_partial
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership
 
-from . import services
+from . import services, showing
 from .diff import summary, word_diff
 from .forms import ClientCommentForm, ClientDecisionForm, CommentForm, ReviewLinkForm
 from .links import open_link, token_for
 from .models import Comment, ReviewLink
-
-# How a preview counts against each network's length limit (characters; the page has none).
-NETWORK_LIMITS = {"bluesky": 300, "mastodon": 500}
-
 
 # --- Comments panel -----------------------------------------------------------------------
 
@@ -225,27 +219,6 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _previews(post: Post) -> list[dict[str, Any]]:
-    media = list(post.media.all())
-    previews = []
-    for delivery in post.deliveries.all():
-        channel = delivery.channel
-        text = delivery.text_override or post.text
-        limit = NETWORK_LIMITS.get(channel.network)
-        previews.append(
-            {
-                "channel": channel,
-                "text": text,
-                "media": list(delivery.media_override.all()) or media,
-                "scheduled_at": delivery.scheduled_at,
-                "length": len(text),
-                "limit": limit,
-                "too_long": limit is not None and len(text) > limit,
-            }
-        )
-    return previews
-
-
 def _stage_name(post: Post) -> str:
     workflow = getattr(post, "workflow", None)
     stage = getattr(workflow, "stage", None)
@@ -259,31 +232,20 @@ def _client_page(
     forms_for: dict[int, dict[str, Any]] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    posts = (
-        services.link_posts(link)
-        .select_related("workspace")
-        .prefetch_related(
-            Prefetch("media", queryset=MediaAsset.objects.order_by("id")),
-            Prefetch(
-                "deliveries",
-                queryset=Delivery.objects.select_related("channel").prefetch_related(
-                    "media_override"
-                ),
-            ),
-        )
-    )
+    posts = list(showing.for_review(services.link_posts(link)))
     items = []
     for post in posts:
         bound = (forms_for or {}).get(post.pk, {})
         comments = services.visible_comments(post, internal=False)
-        version = post.latest_version
+        review = showing.review_of(post, link=link)
+        version = review.version
         items.append(
             {
                 "post": post,
                 "version": version,
+                "review": review,
                 "decided": services.link_decision(link, post, version),
                 "stage": _stage_name(post),
-                "previews": _previews(post),
                 "threads": services.threads(comments),
                 "decision_form": bound.get("decision") or ClientDecisionForm(),
                 "comment_form": bound.get("comment") or ClientCommentForm(),
@@ -291,7 +253,11 @@ def _client_page(
             }
         )
     context = {"link": link, "token": token, "items": items, "workspace": link.workspace}
-    return _private(render(request, "review/client.html", context, status=status))
+    response = render(request, "review/client.html", context, status=status)
+    if request.method == "GET":
+        for item in items:
+            showing.mark_seen(item["post"], item["version"], link=link)
+    return _private(response)
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.content.models import Post
+from socialdesk.review import showing
 from socialdesk.web.helpers import enter, is_partial, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
@@ -321,7 +322,17 @@ def post_workflow(request: HttpRequest, slug: str, post_id: int) -> HttpResponse
     membership = enter(request, slug, "workflow.view")
     post = get_in_workspace(Post, membership.workspace, pk=post_id)
     context = panel_context(request, membership, post)
-    return render_page(request, "workflow/post.html", context, partial="workflow/_post_panel.html")
+    if is_partial(request):
+        return render_page(request, "workflow/_post_panel.html", context)
+    # What the client sees behind a review link, gathered by the same helper (review.showing).
+    user: User = request.user  # type: ignore[assignment]
+    review = showing.review_of(post, user=user)
+    context["review"] = review
+    context["versions_url"] = showing.versions_url(post, review.base, review.version)
+    context["can_edit"] = membership.can("posts.edit")
+    response = render_page(request, "workflow/post.html", context)
+    showing.mark_seen(post, review.version, user=user)
+    return response
 
 
 @login_required
