@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import axe_violations, shoot, sign_in
 from django.utils import timezone
 from PIL import Image
 
@@ -18,20 +18,14 @@ from socialdesk.content.composer import text_length
 from socialdesk.content.models import HashtagGroup, Post, PostTemplate
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import DeliveryState
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
-def bakery(transactional_db, settings, tmp_path) -> dict:
+def bakery(workspace, owner, settings, tmp_path) -> dict:
+    """The cast's bakery with a Bluesky and a Mastodon channel, a hashtag group, a template."""
     settings.MEDIA_ROOT = tmp_path
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
     bluesky = Channel.objects.create(
         workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social"
     )
@@ -44,20 +38,7 @@ def bakery(transactional_db, settings, tmp_path) -> dict:
     )
     HashtagGroup.objects.create(workspace=workspace, name="Baking", hashtags="#baking #stollen")
     PostTemplate.objects.create(workspace=workspace, name="Launch", text="New: {product}!")
-    return {"workspace": workspace, "bluesky": bluesky, "mastodon": mastodon}
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    return {"workspace": workspace, "owner": owner, "bluesky": bluesky, "mastodon": mastodon}
 
 
 def serious_violations(page) -> list[str]:
@@ -84,7 +65,7 @@ def test_compose_for_two_channels_with_a_mastodon_version_and_schedule(
     bluesky, mastodon = bakery["bluesky"], bakery["mastodon"]
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/posts/new/")
 
     shared = "Stollen is back from Monday. Pre-order: https://crumb.fr/shop/stollen-2026"
@@ -180,7 +161,7 @@ def test_the_composer_fits_a_phone(browser, live_server, bakery):
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/posts/new/")
     page.get_by_label("Text", exact=True).fill(
         "Stollen is back from Monday 🎄 https://crumb.fr/shop"
