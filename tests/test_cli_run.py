@@ -87,6 +87,9 @@ def heartbeats(data_dir: Path) -> int:
         return int(db.execute("SELECT count(*) FROM publishing_workerheartbeat").fetchone()[0])
 
 
+pytestmark = pytest.mark.slow  # a real `socialdesk run`: processes, ports, signals
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """One data folder for the module: the second start finds the migrations applied."""

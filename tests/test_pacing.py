@@ -78,6 +78,7 @@ def run_all(network: FakeConnector, deliveries: list, now: datetime) -> list[str
 # --- The engine never exceeds a declared limit --------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_engine_never_calls_the_network_more_than_a_window_allows(
     workspace, owner, channel, network, start
 ):
