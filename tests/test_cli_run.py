@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a real `socialdesk run`: processes, ports, signals
+
 ROOT = Path(__file__).resolve().parent.parent
 # A bound, not a timing target: a first start applies every migration, and CI machines may
 # be busy. Healthy sooner ends the wait sooner.
@@ -85,9 +87,6 @@ def wait_until(condition, seconds: float, step: float = 0.2) -> bool:
 def heartbeats(data_dir: Path) -> int:
     with sqlite3.connect(data_dir / "socialdesk.sqlite3", timeout=10) as db:
         return int(db.execute("SELECT count(*) FROM publishing_workerheartbeat").fetchone()[0])
-
-
-pytestmark = pytest.mark.slow  # a real `socialdesk run`: processes, ports, signals
 
 
 @pytest.fixture(scope="module")
