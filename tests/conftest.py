@@ -53,7 +53,8 @@ def pytest_collection_modifyitems(config, items):
     redis = django_settings.TASKS_BACKEND_NAME == "redis"
     postgresql = os.environ.get("DATABASE_URL", "").startswith("postgres")
     elsewhere = {"database_queue": redis, "redis_queue": not redis, "postgresql": not postgresql}
-    keep, leave = [], []
+    keep: list[pytest.Item] = []
+    leave: list[pytest.Item] = []
     for item in items:
         # Slow by nature, wherever they are: a real browser, the local Bluesky network (its
         # start costs ~25 s once per session). Others carry the mark themselves.
