@@ -95,14 +95,6 @@ def sign_in(
         page.wait_for_url(f"{base}{lands_on}")
 
 
-def wait_for_htmx(page) -> None:
-    """Wait until no htmx request is in flight and every swap has settled (htmx marks the
-    elements involved with these classes meanwhile)."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-    )
-
-
 def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
     """Run axe-core on the page as it is now; its violations of the given impacts, each as
     ``{"id", "impact", "help", "targets"}`` (CSS selectors of the offending elements).
