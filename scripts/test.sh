@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# `make test`: lint, types, migrations check, then the whole suite on SQLite and PostgreSQL,
-# then the publishing tests with the Redis task backend. The output ends with one summary
-# line per run.
+# `make test`: lint, types, migrations check, then the whole suite on SQLite, the suite again
+# on PostgreSQL without the tests whose outcome does not depend on the database (browser
+# tests: they drive pages, the database under them is the SQLite pass's), then the publishing
+# tests with the Redis task backend. The output ends with one summary line per run and the
+# minutes the whole took.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
+finish() {  # always the last line, also when a step stops the run early
+  awk -v seconds=$(( $(date +%s) - started )) 'BEGIN { printf "make test: %.1f minutes\n", seconds / 60 }'
+}
+trap finish EXIT
 export SOCIALDESK_DATA_DIR="${SOCIALDESK_DATA_DIR:-$(mktemp -d /tmp/socialdesk-test.XXXXXX)}"
 mkdir -p artifacts
 
@@ -40,8 +47,13 @@ status=0
 step "pytest on SQLite"
 DATABASE_URL="" pytest --junitxml=artifacts/junit-sqlite.xml "$@" || status=1
 step "pytest on PostgreSQL"
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/socialdesk" SECRET_KEY=test-only-secret \
-  pytest --junitxml=artifacts/junit-postgresql.xml "$@" || status=1
+# PG_TEST_URL chooses another database (pytest-django uses "test_" + its name).
+# Left out here (deselected, not skipped): the tests marked `browser` or `any_database`,
+# which run in the SQLite pass (their outcome does not depend on the database). Schemathesis stays: PostgreSQL refuses what SQLite stores (NUL characters, ids
+# past 64 bits; see socialdesk/api_support.py). The chaos test stays: exactly-once under
+# killed workers rests on the database's row locks, which differ between the two.
+DATABASE_URL="${PG_TEST_URL:-postgres://postgres@127.0.0.1:5432/socialdesk}" SECRET_KEY=test-only-secret \
+  pytest --junitxml=artifacts/junit-postgresql.xml -m "not browser and not any_database" "$@" || status=1
 
 # The publishing engine once more with its tasks on Redis (django-tasks-rq), on SQLite, in a
 # Redis database of its own that the tests empty (REDIS_TEST_URL to choose another).

@@ -43,7 +43,9 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_collection_modifyitems(config, items):
     """Leave out (not skip) the tests written for another pass of scripts/test.sh: the
     database-queue tests in the Redis pass, the Redis tests and the PostgreSQL-only tests in
-    the passes they do not belong to. Every test runs, green, in the pass it was written for."""
+    the passes they do not belong to. Every test runs, green, in the pass it was written for.
+    Also marks ``slow`` the tests that are slow by nature, so ``-m "not slow"`` leaves them
+    out (``-m`` is applied after this hook)."""
     import os
 
     from django.conf import settings as django_settings
@@ -51,8 +53,15 @@ def pytest_collection_modifyitems(config, items):
     redis = django_settings.TASKS_BACKEND_NAME == "redis"
     postgresql = os.environ.get("DATABASE_URL", "").startswith("postgres")
     elsewhere = {"database_queue": redis, "redis_queue": not redis, "postgresql": not postgresql}
-    keep, leave = [], []
+    keep: list[pytest.Item] = []
+    leave: list[pytest.Item] = []
     for item in items:
+        # Slow by nature, wherever they are: a real browser, the local Bluesky network (its
+        # start costs ~25 s once per session). Others carry the mark themselves.
+        if item.get_closest_marker("browser") or "bluesky_server" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.slow)
         marks = {mark.name for mark in item.iter_markers()}
         (leave if any(elsewhere[m] for m in marks & elsewhere.keys()) else keep).append(item)
     if leave:

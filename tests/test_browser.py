@@ -10,38 +10,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chromium import SHOTS
+from chromium import SIZES, shoot, sign_in
 from django.utils import timezone
 
 from socialdesk.content.models import Campaign, Label, Pillar
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.models import Channel, Network
-from socialdesk.workspaces.models import Invitation, Membership, User, Workspace
+from socialdesk.workspaces.models import Invitation, Workspace
 from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
-def bakery(transactional_db, settings) -> dict:
-    """A Paris bakery with a team, two channels, taxonomy and a few posts to look at."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
+def bakery(workspace, members, channel) -> dict:
+    """The cast's Paris bakery, with a pending invitation, a second workspace, a Bluesky
+    channel besides its page, taxonomy and a few posts to look at."""
+    owner = members["owner"]
     Workspace.objects.create(name="Hop Scotch Brewery", slug="hop", time_zone="Europe/London")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    for email, name, role in [
-        ("tom@crumb.test", "Tom Baker", Role.MANAGER),
-        ("ana@crumb.test", "Ana Lima", Role.CREATOR),
-        ("sam@client.test", "Sam Client", Role.CLIENT),
-    ]:
-        user = User.objects.create_user(email, PASSWORD, name=name)
-        Membership.objects.create(workspace=workspace, user=user, role=role)
     Invitation.objects.create(workspace=workspace, email="lea@crumb.test", role=Role.APPROVER)
-    page = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
     bluesky = Channel.objects.create(
         workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social"
     )
@@ -63,7 +50,7 @@ def bakery(transactional_db, settings) -> dict:
         PostContent(
             text="Our bakers start at 4 am. Here is what the first hour looks like 🥖",
             title="Morning shift reel",
-            channel_ids=[page.pk, bluesky.pk],
+            channel_ids=[channel.pk, bluesky.pk],
             label_ids=[label.pk],
             pillar_id=pillar.pk,
             scheduled_at=soon,
@@ -72,22 +59,11 @@ def bakery(transactional_db, settings) -> dict:
     create_post(
         workspace,
         owner,
-        PostContent(text="Idea: a poll about favourite breakfast pastries", channel_ids=[page.pk]),
+        PostContent(
+            text="Idea: a poll about favourite breakfast pastries", channel_ids=[channel.pk]
+        ),
     )
     return {"workspace": workspace, "owner": owner}
-
-
-def shoot(page, name: str, size: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
 
 
 def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server, bakery):
@@ -96,8 +72,8 @@ def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server,
     page = context.new_page()
 
     page.goto(f"{base}/accounts/login/")
-    shoot(page, "login", "desktop")
-    sign_in(page, base)
+    shoot(page, "login-desktop")
+    sign_in(page, base, bakery["owner"].email)
 
     page.get_by_role("link", name="New post").click()
     page.get_by_label("Text").fill("Stollen is back from Monday. Pre-order in the shop!")
@@ -108,7 +84,7 @@ def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server,
     page.get_by_label("seasonal").check()
     page.get_by_label("Pillar").select_option(label="Product")
     assert page.locator("#text-count").inner_text().startswith("51")
-    shoot(page, "editor", "desktop")
+    shoot(page, "editor-desktop")
     page.get_by_role("button", name="Create post").click()
 
     page.wait_for_url(f"{base}/w/crumb/posts/")
@@ -120,7 +96,7 @@ def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server,
 
     stored = Delivery.objects.get(post__title="Stollen launch")
     assert stored.scheduled_at == datetime(year, 1, 15, 8, 0, tzinfo=UTC)
-    shoot(page, "post-list", "desktop")
+    shoot(page, "post-list-desktop")
 
     # Filtering through htmx: the results block is swapped and the URL follows.
     page.get_by_label("State").select_option("draft")
@@ -133,14 +109,14 @@ def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server,
     assert "Idea: a poll" not in page.locator("#post-results").inner_text()
 
     page.goto(f"{base}/w/crumb/members/")
-    shoot(page, "members", "desktop")
+    shoot(page, "members-desktop")
     page.goto(f"{base}/w/crumb/settings/")
-    shoot(page, "settings", "desktop")
+    shoot(page, "settings-desktop")
     page.goto(f"{base}/w/crumb/settings/tokens/")
     page.get_by_label("Token name").fill("Nightly export")
     page.get_by_role("button", name="Create token").click()
     assert page.locator("#raw-token").input_value().startswith("sd_")
-    shoot(page, "tokens", "desktop")
+    shoot(page, "tokens-desktop")
     context.close()
 
 
@@ -150,8 +126,8 @@ def test_pages_fit_a_phone_screen(browser, live_server, bakery):
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=True)
     page = context.new_page()
     page.goto(f"{base}/accounts/login/")
-    shoot(page, "login", "phone")
-    sign_in(page, base)
+    shoot(page, "login-phone")
+    sign_in(page, base, bakery["owner"].email)
     pages = {
         "post-list": "/w/crumb/posts/",
         "editor": "/w/crumb/posts/new/",
@@ -163,5 +139,5 @@ def test_pages_fit_a_phone_screen(browser, live_server, bakery):
         # Nothing may be wider than the screen: no sideways scrolling.
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"{path} is {scroll_width}px wide"
-        shoot(page, name, "phone")
+        shoot(page, f"{name}-phone")
     context.close()

@@ -13,48 +13,33 @@ from datetime import timedelta
 
 import pytest
 from atproto import AtUri, models
-from chromium import SHOTS
+from chromium import shoot, sign_in
 from django.utils import timezone
 from PIL import Image
 
 from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.publishing import dispatch
 from socialdesk.publishing.models import Delivery, DeliveryState
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
+from socialdesk.workspaces.models import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
 ALT = "A round country loaf with a floured crust, cut open on a wooden board"
 
 
 @pytest.fixture
-def bakery(transactional_db, settings) -> Workspace:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+def bakery(workspace, owner, channel) -> Workspace:
+    """The cast's bakery, with its public page."""
     return workspace
 
 
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_a_person_connects_bluesky_and_an_image_post_goes_out_at_the_chosen_minute(
-    browser, live_server, bakery, bluesky_server, tmp_path
+    browser, live_server, bakery, owner, bluesky_server, tmp_path
 ):
     account = bluesky_server.create_account("crumb")
     base = live_server.url
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
+    sign_in(page, base, owner.email)
 
     # Connect: a wrong app password first, then the right one.
     page.get_by_role("link", name="Channels").click()

@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 import test_browser
-from chromium import AXE_SCRIPTS, axe_violations
+from chromium import AXE_SCRIPTS, SIZES, axe_violations, shoot, sign_in
 from django.utils import timezone
-from test_browser import PASSWORD, SIZES, shoot
 
 from socialdesk.content.models import Post
 
@@ -21,14 +20,6 @@ bakery = test_browser.bakery  # the Paris bakery fixture, shared
 def csv_file(*rows: str) -> dict:
     text = "date,time,time zone,channels,text,labels,pillar\n" + "".join(r + "\n" for r in rows)
     return {"name": "december.csv", "mimeType": "text/csv", "buffer": text.encode()}
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
 
 
 def check_accessibility(page) -> None:
@@ -47,11 +38,11 @@ def test_a_bad_row_is_shown_with_its_number_then_the_fixed_file_imports(
         viewport={"width": width, "height": height}, is_mobile=size == "phone"
     )
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.get_by_role("link", name="Import/Export").click()
     page.wait_for_url(f"{base}/w/crumb/posts/bulk/")
     check_accessibility(page)
-    shoot(page, "bulk-import", size)
+    shoot(page, f"bulk-import-{size}")
 
     day = (timezone.localdate() + timedelta(days=20)).isoformat()
     good = f'{day},09:00,Europe/Paris,page:crumb,"Stollen is back, pre-order now",seasonal,Product'
@@ -66,7 +57,7 @@ def test_a_bad_row_is_shown_with_its_number_then_the_fixed_file_imports(
     assert cells[:2] == ["3", "time"] and "hours:minutes" in cells[2]
     assert "Nothing was imported" in page.get_by_role("alert").first.inner_text()
     check_accessibility(page)
-    shoot(page, "bulk-import-error", size)
+    shoot(page, f"bulk-import-error-{size}")
     assert not Post.objects.filter(text__startswith="Stollen is back").exists()
 
     page.get_by_label("CSV file").set_input_files(
@@ -74,12 +65,12 @@ def test_a_bad_row_is_shown_with_its_number_then_the_fixed_file_imports(
     )
     page.get_by_role("button", name="Check the file").click()
     page.get_by_role("button", name="Import 2 posts").wait_for()
-    shoot(page, "bulk-import-preview", size)
+    shoot(page, f"bulk-import-preview-{size}")
     page.get_by_role("button", name="Import 2 posts").click()
     page.wait_for_url(f"{base}/w/crumb/posts/")
     assert "Imported 2 posts: 2 scheduled" in page.get_by_role("status").inner_text()
     assert page.locator("#post-results").get_by_text("Bread class on Saturday").count() == 1
-    shoot(page, "bulk-imported", size)
+    shoot(page, f"bulk-imported-{size}")
     context.close()
 
 
@@ -91,13 +82,13 @@ def test_the_calendar_feed_page(browser, live_server, bakery, size):
         viewport={"width": width, "height": height}, is_mobile=size == "phone"
     )
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/settings/calendar/")
     page.get_by_role("button", name="Create my calendar address").click()
     address = page.get_by_label("Address to subscribe to").input_value()
     assert address.startswith(f"{base}/ical/") and address.endswith(".ics")
     check_accessibility(page)
-    shoot(page, "calendar-feed", size)
+    shoot(page, f"calendar-feed-{size}")
     feed = page.request.get(address)
     assert feed.ok and b"BEGIN:VEVENT" in feed.body()
     context.close()

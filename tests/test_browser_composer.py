@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import axe_violations, shoot, sign_in
 from django.utils import timezone
 from PIL import Image
 
@@ -18,20 +18,14 @@ from socialdesk.content.composer import text_length
 from socialdesk.content.models import HashtagGroup, Post, PostTemplate
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import DeliveryState
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
-def bakery(transactional_db, settings, tmp_path) -> dict:
+def bakery(workspace, owner, settings, tmp_path) -> dict:
+    """The cast's bakery with a Bluesky and a Mastodon channel, a hashtag group, a template."""
     settings.MEDIA_ROOT = tmp_path
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
     bluesky = Channel.objects.create(
         workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social"
     )
@@ -44,20 +38,7 @@ def bakery(transactional_db, settings, tmp_path) -> dict:
     )
     HashtagGroup.objects.create(workspace=workspace, name="Baking", hashtags="#baking #stollen")
     PostTemplate.objects.create(workspace=workspace, name="Launch", text="New: {product}!")
-    return {"workspace": workspace, "bluesky": bluesky, "mastodon": mastodon}
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
+    return {"workspace": workspace, "owner": owner, "bluesky": bluesky, "mastodon": mastodon}
 
 
 def serious_violations(page) -> list[str]:
@@ -84,7 +65,7 @@ def test_compose_for_two_channels_with_a_mastodon_version_and_schedule(
     bluesky, mastodon = bakery["bluesky"], bakery["mastodon"]
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/posts/new/")
 
     shared = "Stollen is back from Monday. Pre-order: https://crumb.fr/shop/stollen-2026"
@@ -180,7 +161,7 @@ def test_the_composer_fits_a_phone(browser, live_server, bakery):
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/posts/new/")
     page.get_by_label("Text", exact=True).fill(
         "Stollen is back from Monday 🎄 https://crumb.fr/shop"
@@ -197,55 +178,4 @@ def test_the_composer_fits_a_phone(browser, live_server, bakery):
     page.goto(f"{base}/w/crumb/composer/settings/")
     shoot(page, "composer-settings-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    context.close()
-
-
-def first_sunday_of_november(year: int) -> datetime:
-    day = datetime(year, 11, 1)
-    return day.replace(day=1 + (6 - day.weekday()) % 7)
-
-
-def test_the_composer_names_the_zone_and_offers_both_readings_of_a_repeated_hour(
-    browser, live_server, bakery
-):
-    """A Bluesky account of the Paris bakery posts for New York: the time is read in New York
-    when it is the only channel, and 01:30 on the night New York's clocks go back is offered
-    as its earlier (EDT) and later (EST) reading."""
-    base = live_server.url
-    bluesky = bakery["bluesky"]
-    bluesky.time_zone = "America/New_York"
-    bluesky.save(update_fields=["time_zone"])
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    sign_in(page, base)
-    page.goto(f"{base}/w/crumb/posts/new/")
-
-    note = page.locator("[data-zone-note]")
-    assert note.inner_text() == "Read in Europe/Paris, the workspace's time zone."
-    page.get_by_label("Text", exact=True).fill("Bagels and stollen, from Sunday")
-    page.get_by_label("Title").fill("New York stollen")
-    page.get_by_label("Bluesky · crumb.bsky.social", exact=True).check()
-    assert note.inner_text() == "Read in America/New_York, the time zone of crumb.bsky.social."
-    page.get_by_label("Mastodon · crumb@bread.social", exact=True).check()
-    assert note.inner_text() == "Read in Europe/Paris, the workspace's time zone."
-    page.get_by_label("Mastodon · crumb@bread.social", exact=True).uncheck()
-
-    night = first_sunday_of_november(timezone.now().year + 1)
-    page.get_by_label("Publish at").fill(f"{night:%Y-%m-%d}T01:30")
-    page.get_by_role("button", name="Create post").click()
-    page.get_by_role("group", name="Which reading of this time?").wait_for()
-    assert "01:30 happens twice on" in page.locator("#id_scheduled_at_error").inner_text()
-    shoot(page, "composer-repeated-hour")
-    violations = serious_violations(page)
-    assert not violations, violations
-
-    page.get_by_label("The later 01:30 EST (UTC-5)").check()
-    page.get_by_role("button", name="Create post").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
-    saved = page.get_by_role("status").first.inner_text()
-    assert saved == (
-        f"Post created and scheduled for {night:%a %d %b %Y}, 01:30 in America/New_York (UTC-5)."
-    )
-    delivery = Post.objects.get(title="New York stollen").deliveries.get()
-    assert delivery.scheduled_at == datetime(night.year, 11, night.day, 6, 30, tzinfo=UTC)
     context.close()

@@ -5,24 +5,16 @@ Screenshots go to ``artifacts/screenshots/`` (``channels-mastodon-*.png``)."""
 from __future__ import annotations
 
 import pytest
-from chromium import SHOTS
+from chromium import SIZES, shoot, sign_in
 
 from socialdesk.networks.models import Channel, ChannelStatus, Network
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
-def bakery(transactional_db, settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+def bakery(workspace) -> None:
+    """The cast's bakery with a Bluesky channel and a Mastodon one to reconnect."""
     Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social")
     mastodon = Channel.objects.create(
         workspace=workspace,
@@ -35,18 +27,16 @@ def bakery(transactional_db, settings) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_connect_mastodon_form_explains_a_refused_address(browser, live_server, bakery, size):
+def test_the_connect_mastodon_form_explains_a_refused_address(
+    browser, live_server, bakery, owner, size
+):
     base = live_server.url
     width, height = SIZES[size]
     context = browser.new_context(
         viewport={"width": width, "height": height}, is_mobile=size == "phone"
     )
     page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
+    sign_in(page, base, owner.email)
 
     page.goto(f"{base}/w/crumb/channels/")
     page.get_by_label("Instance").fill("http://mastodon.social")
@@ -56,6 +46,5 @@ def test_the_connect_mastodon_form_explains_a_refused_address(browser, live_serv
     assert page.get_by_role("button", name="Reconnect @crumb@bakery.example").is_visible()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the Channels page is {scroll_width}px wide"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"channels-mastodon-{size}.png"), full_page=True)
+    shoot(page, f"channels-mastodon-{size}")
     context.close()

@@ -10,19 +10,16 @@ import random
 from pathlib import Path
 
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import axe_violations, shoot, sign_in
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset
 from socialdesk.networks.models import Channel, Network
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
+from socialdesk.workspaces.models import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
 
 
 def picture(width: int, height: int, color: str) -> bytes:
@@ -35,12 +32,9 @@ def picture(width: int, height: int, color: str) -> bytes:
 
 
 @pytest.fixture
-def bakery(transactional_db, settings, tmp_path) -> Workspace:
+def bakery(workspace, owner, settings, tmp_path) -> Workspace:
+    """The cast's bakery with two channels and three files in its library."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
     Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
     Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social")
     noise = random.Random(5).randbytes(600 * 600 * 3)
@@ -69,14 +63,6 @@ def bakery(transactional_db, settings, tmp_path) -> Workspace:
     return workspace
 
 
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def drop_files(page, selector: str, files: list[tuple[str, str, bytes]]) -> None:
     """Drop files on an element the way a browser does: a ``drop`` event carrying them."""
     payload = [(name, mime, base64.b64encode(data).decode()) for name, mime, data in files]
@@ -99,7 +85,7 @@ def test_owner_drops_images_describes_one_and_searches(browser, live_server, bak
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, "owner@crumb.test", lands_on=None)
     page.goto(f"{base}/w/crumb/media/")
     assert (
         page.get_by_role("link", name="Media", exact=True).get_attribute("aria-current") == "page"
@@ -144,7 +130,7 @@ def test_owner_drops_images_describes_one_and_searches(browser, live_server, bak
     bluesky.focus()
     tip = flour.locator(".compat-tip", has_text="Bluesky takes images up to 1 MB")
     assert tip.is_visible()
-    page.screenshot(path=str(SHOTS / "media-library-desktop.png"), full_page=True)
+    shoot(page, "media-library-desktop")
     assert axe_violations(page) == []
 
     # Search by alt text narrows the grid.
@@ -160,7 +146,7 @@ def test_owner_drops_images_describes_one_and_searches(browser, live_server, bak
         f"{base}/w/crumb/media/{MediaAsset.objects.get(original_name='flour-texture.png').pk}/"
     )
     page.get_by_role("heading", name="Networks").wait_for()
-    page.screenshot(path=str(SHOTS / "media-detail-desktop.png"), full_page=True)
+    shoot(page, "media-detail-desktop")
     assert axe_violations(page) == []
     context.close()
 
@@ -169,7 +155,7 @@ def test_the_media_library_fits_a_phone(browser, live_server, bakery):
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, "owner@crumb.test", lands_on=None)
     for name, path in {
         "media-library": "/w/crumb/media/",
         "media-detail": f"/w/crumb/media/{MediaAsset.objects.order_by('pk').first().pk}/",
@@ -177,6 +163,6 @@ def test_the_media_library_fits_a_phone(browser, live_server, bakery):
         page.goto(base + path)
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= 390, f"{path} is {scroll_width}px wide"
-        page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+        shoot(page, f"{name}-phone")
         assert axe_violations(page) == []
     context.close()

@@ -9,30 +9,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import axe_violations, shoot, sign_in
 from django.utils import timezone
 
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.notifications.models import Notification
 from socialdesk.notifications.services import create_webhook, notify
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
-def inbox(transactional_db, settings) -> dict:
-    """Inès, the bakery's owner, with five notifications of the kinds she gets, one read."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    ana = User.objects.create_user("ana@crumb.test", PASSWORD, name="Ana Lima")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    Membership.objects.create(workspace=workspace, user=ana, role=Role.CREATOR)
+def inbox(workspace, owner, creator) -> dict:
+    """The bakery's owner, with five notifications of the kinds she gets, one read."""
+    ana = creator
     page = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
     post = create_post(
         workspace,
@@ -70,30 +61,17 @@ def inbox(transactional_db, settings) -> dict:
     return {"workspace": workspace, "owner": owner}
 
 
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/")
-
-
 def own_violations(page) -> list[dict]:
     """axe's serious findings on this area's pages; the sidebar's brand link belongs to the
     layout (being reworked by another area at the time of writing) and is checked there."""
     return [v for v in axe_violations(page) if v["targets"] != [[".brand"]]]
 
 
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def test_the_owner_reads_notifications_and_marks_them_read(browser, live_server, inbox):
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, inbox["owner"].email)
     badge = page.locator("#notification-badge")
     assert badge.inner_text().startswith("4")
 
@@ -131,7 +109,7 @@ def test_the_notification_centre_fits_a_phone(browser, live_server, inbox):
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, inbox["owner"].email)
     page.goto(f"{base}/w/crumb/notifications/")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     shoot(page, "notifications-phone")

@@ -14,10 +14,8 @@ from chromium import SHOTS
 from django.utils import timezone
 from page_helpers import image, publish
 
-from socialdesk.networks.models import Channel, Network
 from socialdesk.page.models import PageEntry, PageLink, PageProfile
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
+from socialdesk.workspaces.models import Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,15 +23,12 @@ SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 @pytest.fixture
-def bakery_page(transactional_db, settings, tmp_path) -> Workspace:
+def bakery_page(workspace, owner, channel, settings, tmp_path) -> Workspace:
+    """The cast's bakery, under its full name, with a filled public page."""
     settings.MEDIA_ROOT = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(
-        name="Crumb & Co Bakery", slug="crumb", time_zone="Europe/Paris"
-    )
-    owner = User.objects.create_user("camille@crumb.test", "x" * 12, name="Camille")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    page = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+    workspace.name = "Crumb & Co Bakery"
+    workspace.save(update_fields=["name"])
+    page = channel
     PageProfile.objects.create(
         workspace=workspace,
         bio="Sourdough, viennoiserie and very good coffee in Paris 11e. "

@@ -4,8 +4,9 @@ desktop and phone sizes into ``artifacts/screenshots/``."""
 
 from __future__ import annotations
 
+import chromium
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import SIZES, axe_violations
 from playwright.sync_api import expect
 
 from socialdesk.content.services import PostContent, create_post
@@ -14,24 +15,17 @@ from socialdesk.workflow import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-
 
 def shoot(page, name: str, size: str) -> None:
-    page.screenshot(path=str(SHOTS / f"workflow-{name}-{size}.png"), full_page=True)
+    chromium.shoot(page, f"workflow-{name}-{size}")
 
 
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+def sign_in_to_demo(page, base: str, email: str) -> None:
+    chromium.sign_in(page, base, email, password=DEMO_PASSWORD, lands_on=None)
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo(transactional_db):
     built = build_demo()
     workspace = built.workspace
     creator = built.users["creator"]
@@ -57,7 +51,7 @@ def test_workflow_pages_in_chromium(browser, live_server, demo):
     for size, (width, height) in SIZES.items():
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        sign_in(page, base, "manager@crumb.example")
+        sign_in_to_demo(page, base, "manager@crumb.example")
 
         page.goto(f"{base}/w/crumb/workflow/")
         assert page.locator(".wf-column").count() == 6
@@ -86,7 +80,7 @@ def test_workflow_pages_in_chromium(browser, live_server, demo):
 
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        sign_in(page, base, "creator@crumb.example")
+        sign_in_to_demo(page, base, "creator@crumb.example")
         page.goto(f"{base}/w/crumb/workflow/my-work/")
         assert page.get_by_text("Rye launch").count() >= 1
         shoot(page, "my-work", size)
@@ -129,7 +123,7 @@ def test_board_drag_and_drop_in_chromium(browser, live_server, demo):
     for size, (width, height) in SIZES.items():
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        sign_in(page, base, "manager@crumb.example")
+        sign_in_to_demo(page, base, "manager@crumb.example")
         page.goto(f"{base}/w/crumb/workflow/")
         page.locator("[data-wf-drag-hint]").wait_for()  # board.js has made the board draggable
         assert axe_violations(page) == [], size
@@ -137,7 +131,7 @@ def test_board_drag_and_drop_in_chromium(browser, live_server, demo):
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base, "manager@crumb.example")
+    sign_in_to_demo(page, base, "manager@crumb.example")
     page.goto(f"{base}/w/crumb/workflow/")
     page.locator("[data-wf-drag-hint]").wait_for()
     review_column = page.locator(f'.wf-cards[data-stage="{review}"]')

@@ -13,55 +13,33 @@ from __future__ import annotations
 import re
 
 import pytest
-from chromium import SHOTS
+from chromium import shoot, sign_in
 
 from socialdesk.content.models import Label, Post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.review.models import Comment, ReviewLink
 from socialdesk.workflow.models import AuditEvent, Decision
 from socialdesk.workflow.services import workflow_of
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def team(transactional_db, settings) -> dict:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    people = {}
-    for email, name, role in [
-        ("ana@crumb.test", "Ana Lima", Role.CREATOR),
-        ("lea@crumb.test", "Léa Roux", Role.APPROVER),
-        ("tom@crumb.test", "Tom Baker", Role.MANAGER),
-    ]:
-        user = User.objects.create_user(email, PASSWORD, name=name)
-        Membership.objects.create(workspace=workspace, user=user, role=role)
-        people[role.value] = user
-    Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+def team(workspace, members, channel) -> dict:
+    """The cast's bakery: the creator, the approver and the manager play the loop, on its
+    public page and a Bluesky channel, with a "legal" label that puts a post in the strict
+    lane."""
     Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social")
     Label.objects.create(workspace=workspace, name="legal", color="#b42318")
-    return {"workspace": workspace, **people}
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    return {"workspace": workspace, **members}
 
 
 def signed_in_page(browser, base: str, email: str, viewport=DESKTOP):
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/w/crumb/.*"))
+    page = browser.new_context(viewport=viewport).new_page()
+    sign_in(page, base, email, lands_on="/w/crumb/**")
     return page
 
 
@@ -84,7 +62,7 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     base = live_server.url
 
     # 1. The creator writes the post.
-    ana = signed_in_page(browser, base, "ana@crumb.test")
+    ana = signed_in_page(browser, base, "creator@crumb.test")
     ana.goto(f"{base}/w/crumb/posts/new/")
     ana.get_by_label("Text", exact=True).fill(
         "Our new rye loaf is here on Friday: baked slowly, with Breton flour."
@@ -110,7 +88,7 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     shoot(ana, "loop-2-creator-submits")
 
     # 3. The approver asks for changes, with a comment, and leaves a threaded note.
-    lea = signed_in_page(browser, base, "lea@crumb.test")
+    lea = signed_in_page(browser, base, "approver@crumb.test")
     lea.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
     lea.locator("#wf-panel").get_by_label("Comment").fill("Say which Friday, please.")
     lea.locator("#wf-panel").get_by_role("button", name="Request changes").click()
@@ -118,7 +96,7 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     assert Decision.objects.get().decision == "request_changes"
     assert stage_key(post) == "draft"
     lea.goto(f"{base}/w/crumb/posts/{post.pk}/versions/")
-    lea.get_by_label("Comment", exact=True).fill("@ana the date matters for legal too.")
+    lea.get_by_label("Comment", exact=True).fill("@creator the date matters for legal too.")
     lea.get_by_role("button", name=re.compile("^Comment")).click()
     lea.locator(".comment-body", has_text="the date matters").wait_for()
     shoot(lea, "loop-3-approver-requests-changes")
@@ -154,7 +132,7 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     shoot(lea, "loop-5-approver-approves")
 
     # 6. The manager makes a review link for the client.
-    tom = signed_in_page(browser, base, "tom@crumb.test")
+    tom = signed_in_page(browser, base, "manager@crumb.test")
     tom.goto(f"{base}/w/crumb/review-links/")
     tom.get_by_label("Who it is for").fill("Acme legal")
     tom.get_by_label("Rye launch").check()

@@ -3,24 +3,22 @@ sizes, with axe: the page, a refused brand-voice save, and reordering with the U
 
 from __future__ import annotations
 
+import chromium
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import SIZES, axe_violations, sign_in
 
 from socialdesk.demo import DEMO_PASSWORD, build_demo
 from socialdesk.workflow import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-
 
 def shoot(page, name: str, size: str) -> None:
-    page.screenshot(path=str(SHOTS / f"workflow-settings-{name}-{size}.png"), full_page=True)
+    chromium.shoot(page, f"workflow-settings-{name}-{size}")
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def demo(transactional_db):
     return build_demo()
 
 
@@ -29,11 +27,7 @@ def test_workflow_settings_page_in_chromium(browser, live_server, demo):
     for size, (width, height) in SIZES.items():
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        page.goto(f"{base}/accounts/login/")
-        page.get_by_label("Email address").fill("manager@crumb.example")
-        page.get_by_label("Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        sign_in(page, base, "manager@crumb.example", password=DEMO_PASSWORD, lands_on=None)
 
         page.goto(f"{base}/w/crumb/workflow/settings/")
         assert page.locator(".wf-stage").count() == len(services.stages(demo.workspace))

@@ -11,13 +11,12 @@ import pytest
 from api_helpers import call, png_upload
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from fake_network import FakeConnector, install
 
 from socialdesk.content import bulk
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import Post
-from socialdesk.networks.base import Problem
 from socialdesk.networks.models import Channel, ChannelStatus, Network
-from socialdesk.publishing import connectors
 from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransition
 
 HEADER = "date,time,time zone,channels,text,media,labels,pillar,campaign\n"
@@ -123,16 +122,8 @@ def test_an_ambiguous_time_is_accepted_with_its_utc_offset(workspace, owner, cha
 
 
 def test_the_networks_rules_are_checked_for_every_channel(workspace, owner, channel, monkeypatch):
-    class Short:
-        def __init__(self, channel):
-            pass
-
-        def validate(self, content):
-            if len(content.text) > 10:
-                return [Problem("text", f"At most 10 characters; this has {len(content.text)}.")]
-            return []
-
-    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, Short)
+    rule = "At most {limit} characters; this has {length}."
+    install(monkeypatch, FakeConnector(max_length=10, length_message=rule))
     data = csv_bytes(
         "2030-03-06,09:00,,page:crumb,Short,,,,",
         "2030-03-06,09:00,,page:crumb,Far too long for it,,,,",

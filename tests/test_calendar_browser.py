@@ -9,7 +9,7 @@ import json
 from datetime import datetime, time, timedelta
 
 import pytest
-from chromium import SHOTS, axe_violations
+from chromium import SIZES, axe_violations, shoot, sign_in
 from django.utils import timezone
 
 from socialdesk.content.models import Campaign, Label, Pillar
@@ -17,23 +17,14 @@ from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import queues, services
 from socialdesk.publishing.models import Delivery
-from socialdesk.workspaces.models import Membership, User, Workspace
-from socialdesk.workspaces.roles import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-
 
 @pytest.fixture
-def bakery(transactional_db, settings) -> dict:
-    """A Paris bakery with two channels, pillars with targets, a campaign with a budget,
-    posts over the coming days and weekday slots on the public page."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    workspace = Workspace.objects.create(name="Crumb & Co", slug="crumb", time_zone="Europe/Paris")
-    owner = User.objects.create_user("ines@crumb.test", PASSWORD, name="Inès Moreau")
-    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+def bakery(workspace, owner) -> dict:
+    """The cast's Paris bakery with two channels, pillars with targets, a campaign with a
+    budget, posts over the coming days and weekday slots on the public page."""
     page = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
     shop = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb-shop")
     behind = Pillar.objects.create(
@@ -76,19 +67,6 @@ def bakery(transactional_db, settings) -> dict:
     return {"workspace": workspace, "owner": owner, "page": page, "day": day}
 
 
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email address").fill("ines@crumb.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/w/crumb/**")
-
-
-def shoot(page, name: str, size: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=True)
-
-
 def drag(page, source, target) -> None:
     """FullCalendar drags on pointer events: press, move in steps, release (both ends must
     be inside the viewport, where the mouse can reach)."""
@@ -109,14 +87,14 @@ def test_drag_a_post_to_another_day_reload_and_see_it_moved(browser, live_server
     target = day + timedelta(days=1) if day.weekday() != 6 else day - timedelta(days=1)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email, lands_on="/w/crumb/**")
     url = f"{base}/w/crumb/calendar/?date={day:%Y-%m-%d}"
     page.goto(url)
     assert page.get_by_role("link", name="Calendar").get_attribute("aria-current") == "page"
     source = page.locator(f'td[data-date="{day:%Y-%m-%d}"] .fc-event', has_text="Stollen is back")
     source.wait_for()
     page.locator("#cal-summary .mix").first.wait_for()
-    shoot(page, "calendar", "desktop")
+    shoot(page, "calendar-desktop")
     problems = axe_violations(page)
     assert problems == [], json.dumps(problems, indent=1)
 
@@ -142,7 +120,7 @@ def test_drag_a_post_to_another_day_reload_and_see_it_moved(browser, live_server
     # The week view and the post dialog, for the record.
     page.get_by_role("button", name="Week").click()
     page.locator(".fc-timegrid-event").first.wait_for()
-    shoot(page, "calendar-week", "desktop")
+    shoot(page, "calendar-week-desktop")
     context.close()
 
 
@@ -150,11 +128,11 @@ def test_the_calendar_on_a_phone_shows_a_list(browser, live_server, bakery):
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email, lands_on="/w/crumb/**")
     page.goto(f"{base}/w/crumb/calendar/?date={bakery['day']:%Y-%m-%d}")
     page.locator(".fc-list-event").first.wait_for()
     page.locator("#cal-summary .mix").first.wait_for()
-    shoot(page, "calendar", "phone")
+    shoot(page, "calendar-phone")
     assert axe_violations(page) == []
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways ({width}px)"
@@ -166,7 +144,7 @@ def test_add_to_queue_and_see_the_slot_filled(browser, live_server, bakery):
     for size, (width, height) in SIZES.items():
         context = browser.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
-        sign_in(page, base)
+        sign_in(page, base, bakery["owner"].email, lands_on="/w/crumb/**")
         page.goto(f"{base}/w/crumb/calendar/queues/")
         page.get_by_role("link", name="Public page crumb", exact=False).first.click()
         if size == "desktop":
@@ -181,7 +159,7 @@ def test_add_to_queue_and_see_the_slot_filled(browser, live_server, bakery):
             assert "evergreen, every 30 days" in entry.inner_text()
             now_first = page.locator(".slot-list").last.locator("li").first.inner_text()
             assert now_first != first_free  # the slot is filled, the next one is offered
-        shoot(page, "queue", size)
+        shoot(page, f"queue-{size}")
         assert axe_violations(page) == []
         context.close()
 

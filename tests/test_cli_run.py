@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+# A real `socialdesk run`: processes, ports, signals. It runs on a SQLite file of its own
+# whatever the suite's database is, so the PostgreSQL pass leaves it out (any_database).
+pytestmark = [pytest.mark.slow, pytest.mark.any_database]
+
 ROOT = Path(__file__).resolve().parent.parent
 # A bound, not a timing target: a first start applies every migration, and CI machines may
 # be busy. Healthy sooner ends the wait sooner.

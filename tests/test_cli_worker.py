@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django_tasks_db.management.commands.db_worker import Worker
+from fake_network import FakeConnector
 
 from socialdesk.publishing.models import WorkerHeartbeat
 from socialdesk.worker import Heartbeat
@@ -140,28 +141,15 @@ def test_a_signal_lets_every_thread_finish_and_stops_the_worker(db, monkeypatch)
 @pytest.mark.django_db(transaction=True)
 def test_worker_threads_publish_every_due_delivery_exactly_once(workspace, owner, channel):
     from socialdesk.content.services import PostContent, create_post
-    from socialdesk.networks.base import Published
     from socialdesk.networks.models import Network
     from socialdesk.publishing import connectors
     from socialdesk.publishing.models import Delivery
     from socialdesk.publishing.services import publish_now
     from socialdesk.worker import run_worker
 
-    calls = []
-
-    class Network_:
-        def validate(self, content):
-            return []
-
-        def publish(self, content, idempotency_key):
-            calls.append(idempotency_key)
-            return Published(idempotency_key, f"https://network.test/{idempotency_key}")
-
-        def find_published(self, idempotency_key, content=None):
-            return None
-
+    network = FakeConnector()
     connectors.REGISTRY[Network.PAGE], previous = (
-        lambda channel: Network_(),
+        lambda channel: network,
         connectors.REGISTRY[Network.PAGE],
     )
     try:
@@ -175,4 +163,4 @@ def test_worker_threads_publish_every_due_delivery_exactly_once(workspace, owner
         connectors.REGISTRY[Network.PAGE] = previous
 
     assert set(Delivery.objects.values_list("state", flat=True)) == {"published"}
-    assert len(calls) == len(set(calls)) == 8
+    assert len(network.calls) == len(set(network.calls)) == 8

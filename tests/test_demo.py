@@ -14,6 +14,8 @@ from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
 from socialdesk.workspaces.roles import Role
 
+pytestmark = pytest.mark.slow  # each test builds the whole demo (2-6 s)
+
 
 def run_demo() -> list[str]:
     out = StringIO()

@@ -1,8 +1,8 @@
 """Claim, send and sweep, driven one step at a time against a fake network.
 
-``FakeNetwork`` stands in for a connector (the Bluesky connector is tested against a real
-local server in its own tests). It keeps the posts it "created" by idempotency key, so a
-test can tell whether anything was posted twice.
+``FakeConnector`` (tests/fake_network.py) stands in for a connector (the Bluesky connector is
+tested against a real local server in its own tests). It keeps the posts it "created" by
+idempotency key, so a test can tell whether anything was posted twice.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
+from fake_network import TIMEOUT_AFTER_WRITING, FakeConnector, install
 from task_queue import expected_run_after, flush, queued
 
 from socialdesk.content.models import MediaAsset
 from socialdesk.content.services import PostContent, create_post
-from socialdesk.networks.base import ConnectorError, Problem, Published
+from socialdesk.networks.base import ConnectorError, Problem
 from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.publishing import connectors
 from socialdesk.publishing.connectors import content_for
@@ -38,41 +39,11 @@ from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransi
 from socialdesk.publishing.services import publish_now
 
 S = DeliveryState
-CRASH_AFTER_CREATING = "crash after creating"
-
-
-class FakeNetwork:
-    def __init__(self):
-        self.posts: dict[str, str] = {}
-        self.calls: list[str] = []
-        self.script: list = []  # what the next publish calls do; empty: succeed
-        self.problems: list[Problem] = []
-
-    def validate(self, content):
-        return list(self.problems)
-
-    def publish(self, content, idempotency_key):
-        self.calls.append(idempotency_key)
-        outcome = self.script.pop(0) if self.script else "ok"
-        if outcome == CRASH_AFTER_CREATING:
-            self.posts[idempotency_key] = f"post-{len(self.posts) + 1}"
-            raise TimeoutError("read timed out")
-        if isinstance(outcome, BaseException):
-            raise outcome
-        remote_id = f"post-{len(self.posts) + 1}"
-        self.posts[idempotency_key] = remote_id
-        return Published(remote_id, f"https://network.test/{remote_id}")
-
-    def find_published(self, idempotency_key, content=None):
-        remote_id = self.posts.get(idempotency_key)
-        return Published(remote_id, f"https://network.test/{remote_id}") if remote_id else None
 
 
 @pytest.fixture
-def network(monkeypatch) -> FakeNetwork:
-    fake = FakeNetwork()
-    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, lambda channel: fake)
-    return fake
+def network(monkeypatch) -> FakeConnector:
+    return install(monkeypatch)
 
 
 @pytest.fixture
@@ -243,7 +214,7 @@ def test_a_revoked_authorization_pauses_the_delivery_until_the_channel_is_reconn
 
 
 def test_a_crash_after_the_network_created_the_post_is_reconciled_not_resent(due, network):
-    network.script = [CRASH_AFTER_CREATING]
+    network.script = [TIMEOUT_AFTER_WRITING]
 
     assert run(due.pk, "w1") == S.UNKNOWN
     assert Delivery.objects.get(pk=due.pk).last_error == "TimeoutError: read timed out"

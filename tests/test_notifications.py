@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from fake_network import FakeConnector, install, revoked
 from task_queue import flush, queued
-from test_dispatch import FakeNetwork
 
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.base import ConnectorError
-from socialdesk.networks.models import Network
 from socialdesk.notifications import digest
 from socialdesk.notifications.digest import latest_slot, send_digests
 from socialdesk.notifications.models import EmailRoute, Notification, NotificationPreference
@@ -28,7 +27,6 @@ from socialdesk.notifications.services import (
     set_email_mode,
 )
 from socialdesk.notifications.tasks import MAX_ATTEMPTS, send_notification_email
-from socialdesk.publishing import connectors
 from socialdesk.publishing.dispatch import attempt, claim, run, sweep
 from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.workspaces.models import Membership
@@ -235,10 +233,8 @@ def test_the_heartbeat_runs_the_digest_at_most_once_a_minute(monkeypatch):
 
 
 @pytest.fixture
-def network(monkeypatch) -> FakeNetwork:
-    fake = FakeNetwork()
-    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, lambda channel: fake)
-    return fake
+def network(monkeypatch) -> FakeConnector:
+    return install(monkeypatch)
 
 
 @pytest.fixture
@@ -296,27 +292,12 @@ def test_a_delivery_refused_for_good_tells_its_author_the_owners_and_the_manager
     assert "Text too long" in Notification.objects.filter(event="delivery.failed").first().body
 
 
-class RevokedMidway(FakeNetwork):
-    """Every call answers "revoked"; the first one lets another worker's attempt run inside
-    it, as two workers publishing on one channel at the same moment would."""
-
-    def __init__(self):
-        super().__init__()
-        self.meanwhile = None
-
-    def publish(self, content, idempotency_key):
-        self.calls.append(idempotency_key)
-        if self.meanwhile is not None:
-            meanwhile, self.meanwhile = self.meanwhile, None
-            meanwhile()
-        raise ConnectorError("Token has been revoked", auth_revoked=True)
-
-
 def test_a_revoked_channel_tells_the_owners_and_managers_once_not_once_per_delivery(
-    creators_due, monkeypatch, workspace, creator, channel, members
+    creators_due, network, workspace, creator, channel, members
 ):
-    network = RevokedMidway()
-    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, lambda channel: network)
+    # Every call answers "revoked"; the first one lets another worker's attempt run inside
+    # it, as two workers publishing on one channel at the same moment would.
+    network.otherwise = revoked
     others = []
     for text in ["Stollen season", "Rye on Saturdays"]:
         other = create_post(
@@ -333,7 +314,12 @@ def test_a_revoked_channel_tells_the_owners_and_managers_once_not_once_per_deliv
         )
         others.append(other)
     claimed = claim(others[0].pk, "w2")
-    network.meanwhile = lambda: attempt(claimed, "w2")
+
+    def meanwhile():
+        attempt(claimed, "w2")
+        return revoked()
+
+    network.script = [meanwhile]
 
     assert run(creators_due.pk, "w1") == S.SCHEDULED  # paused, not failed
     assert len(network.calls) == 2  # both workers heard "revoked"

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from fake_network import FakeConnector
 from task_queue import QueuedTask, expected_run_after, queued
 
 from socialdesk.content.services import PostContent, create_post
-from socialdesk.networks.base import Problem
 from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.publishing import connectors
 from socialdesk.publishing.dispatch import run
@@ -46,19 +46,9 @@ def scheduled(post) -> Delivery:
     return post.deliveries.get()
 
 
-class Strict:
+def Strict() -> FakeConnector:
     """A network with rules: refuses anything longer than 20 characters."""
-
-    def validate(self, content):
-        if len(content.text) > 20:
-            return [Problem("text", f"Is {len(content.text)} characters; this network allows 20.")]
-        return []
-
-    def publish(self, content, idempotency_key):
-        raise AssertionError("scheduling must never publish")
-
-    def find_published(self, idempotency_key, content=None):
-        return None
+    return FakeConnector(max_length=20, publishing_allowed=False)  # scheduling never publishes
 
 
 def tasks_for(delivery: Delivery) -> list[QueuedTask]:

@@ -14,12 +14,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from fake_network import FakeConnector, install
 from task_queue import expected_run_after, queued
 
 from socialdesk.content.services import PostContent, create_post
-from socialdesk.networks.base import Published
-from socialdesk.networks.models import Network
-from socialdesk.publishing import connectors
 from socialdesk.publishing.models import Delivery, DeliveryState, WorkerHeartbeat
 from socialdesk.publishing.services import publish_now
 from socialdesk.publishing.tasks import publish_delivery
@@ -28,26 +26,9 @@ pytestmark = pytest.mark.redis_queue  # SOCIALDESK_TASKS_BACKEND=redis: scripts/
 S = DeliveryState
 
 
-class StubNetwork:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def validate(self, content):
-        return []
-
-    def publish(self, content, idempotency_key):
-        self.calls.append(idempotency_key)
-        return Published(f"post-{len(self.calls)}", f"https://network.test/{len(self.calls)}")
-
-    def find_published(self, idempotency_key, content=None):
-        return None
-
-
 @pytest.fixture
-def network(monkeypatch) -> StubNetwork:
-    stub = StubNetwork()
-    monkeypatch.setitem(connectors.REGISTRY, Network.PAGE, lambda channel: stub)
-    return stub
+def network(monkeypatch) -> FakeConnector:
+    return install(monkeypatch)
 
 
 @pytest.fixture
