@@ -83,6 +83,7 @@ def signin_password(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
     form = EmailAuthenticationForm(request, data=request.POST if request.method == "POST" else None)
     status = 200
+    throttled: signin.Throttled | None = None
     if request.method == "POST":
         email = request.POST.get("username", "").strip()
         address = signin.client_address(request)
@@ -109,9 +110,8 @@ def signin_password(request: HttpRequest) -> HttpResponse:
             signin.log_event(request, Kind.THROTTLED, known, email)
         if throttled is not None:
             form = EmailAuthenticationForm(request, initial={"username": email})
-            form.add_error(None, throttled.message)
             status = 429
-    context = {"form": form, "next": next_url}
+    context = {"form": form, "next": next_url, "throttled": throttled}
     return render(request, "web/accounts/login.html", context, status=status)
 
 
@@ -145,6 +145,7 @@ def signin_code(request: HttpRequest) -> HttpResponse:
     user, backend, next_url = pending
     form = CodeForm(request.POST or None)
     status = 200
+    throttled: signin.Throttled | None = None
     if request.method == "POST":
         address = signin.client_address(request)
         throttled = signin.check(user.email, address)
@@ -174,11 +175,15 @@ def signin_code(request: HttpRequest) -> HttpResponse:
             signin.log_event(request, Kind.THROTTLED, user)
         if throttled is not None:
             form = CodeForm()
-            form.add_error(None, throttled.message)
             status = 429
         else:
             status = 400
-    context = {"form": form, "next": next_url, "pending_email": user.email}
+    context = {
+        "form": form,
+        "next": next_url,
+        "pending_email": user.email,
+        "throttled": throttled,
+    }
     return render(request, "web/accounts/login_code.html", context, status=status)
 
 
