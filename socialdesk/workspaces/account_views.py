@@ -208,10 +208,13 @@ def _account_page(
     request: HttpRequest, disable_form: CodeForm | None = None, status: int = 200
 ) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
+    disable_form = disable_form or CodeForm(auto_id="disable_%s")
+    # The account page is for reading first: the focus stays at the top.
+    disable_form.fields["code"].widget.attrs.pop("autofocus", None)
     context = {
         "two_factor_on": two_factor.has_two_factor(user),
         "recovery_left": two_factor.recovery_codes_left(user),
-        "disable_form": disable_form or CodeForm(auto_id="disable_%s"),
+        "disable_form": disable_form,
         "events": SignInEvent.objects.filter(user=user)[:RECENT_EVENTS],
     }
     return render(request, "web/accounts/account.html", context, status=status)
