@@ -198,6 +198,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    # Two-factor sign-in: authenticator apps (TOTP) and recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "socialdesk.workspaces",
     "socialdesk.networks",
     "socialdesk.content",
@@ -216,9 +220,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After htmx (it answers htmx requests with HX-Redirect) and OTP (it reads is_verified).
+    "socialdesk.workspaces.two_factor.RequireTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "socialdesk.urls"
@@ -227,6 +234,8 @@ AUTH_USER_MODEL = "workspaces.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# The name authenticator apps show next to a Socialdesk code.
+OTP_TOTP_ISSUER = "Socialdesk"
 
 TEMPLATES = [
     {

@@ -3,25 +3,27 @@ from django.urls import include, path
 
 from socialdesk.content import views as content_views
 from socialdesk.networks import urls as networks_urls
+from socialdesk.workspaces import account_views
 from socialdesk.workspaces import views as workspace_views
 
 from . import home, views
-from .forms import EmailAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
-    # Accounts: Django's auth views with our templates.
+    # Accounts: sign-in in two steps (password, then a code with two-factor sign-in on),
+    # throttled; the rest are Django's auth views with our templates.
+    path("accounts/login/", account_views.signin_password, name="login"),
+    path("accounts/login/code/", account_views.signin_code, name="signin_code"),
+    path("accounts/", account_views.account, name="account"),
+    path("accounts/two-factor/", account_views.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/off/", account_views.two_factor_disable, name="two_factor_disable"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="web/accounts/login.html",
-            authentication_form=EmailAuthenticationForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
+        "accounts/two-factor/recovery-codes/",
+        account_views.recovery_codes_renew,
+        name="recovery_codes_renew",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -38,9 +40,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="web/accounts/password_reset_confirm.html"
-        ),
+        account_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -43,6 +43,9 @@ class WorkspaceOut(Schema):
     unapproved_at_due: str = Field(
         description="A post still unapproved at its time: hold (missed) or publish_fast_lane."
     )
+    requires_two_factor: bool = Field(
+        description="Members must sign in with a second factor to use the web pages."
+    )
     created_at: datetime
     role: str = Field(description="The caller's role in this workspace.")
 
@@ -58,6 +61,11 @@ class WorkspacePatch(Schema):
     time_zone: Text | None = Field(None, max_length=64)
     requires_approval: bool | None = None
     unapproved_at_due: Literal["hold", "publish_fast_lane"] | None = None
+    requires_two_factor: bool | None = Field(
+        None,
+        description="Members must sign in with a second factor to use the web pages; the "
+        "caller must have it on to switch it on. API tokens are not affected.",
+    )
 
 
 def _workspace_out(membership: Membership) -> WorkspaceOut:
@@ -69,6 +77,7 @@ def _workspace_out(membership: Membership) -> WorkspaceOut:
         requires_approval=ws.requires_approval,
         approval_gate=ws.approval_gate,
         unapproved_at_due=ws.unapproved_at_due,
+        requires_two_factor=ws.requires_two_factor,
         created_at=ws.created_at,
         role=membership.role,
     )
@@ -129,6 +138,8 @@ def workspaces_update(request: MemberRequest, slug: Slug, payload: WorkspacePatc
         time_zone=payload.time_zone,
         requires_approval=payload.requires_approval,
         unapproved_at_due=payload.unapproved_at_due,
+        requires_two_factor=payload.requires_two_factor,
+        actor=caller(request),
     )
     return _workspace_out(request.membership)
 

@@ -9,8 +9,9 @@ from django import forms
 
 from socialdesk.web.helpers import time_zone_choices
 
-from .models import TokenScope, Workspace
+from .models import TokenScope, User, Workspace
 from .roles import Role
+from .two_factor import check_can_require_two_factor
 
 
 def role_choices(may_grant_owner: bool) -> list[tuple[str, str]]:
@@ -54,23 +55,44 @@ class WorkspaceSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Workspace
-        fields = ["name", "time_zone", "requires_approval"]
+        fields = ["name", "time_zone", "requires_approval", "requires_two_factor"]
         labels = {
             "name": "Workspace name",
             "requires_approval": "Posts need approval before they are published",
+            "requires_two_factor": "Members must use two-factor sign-in",
+        }
+        help_texts = {
+            "requires_two_factor": "Members without it are asked to set it up before they see "
+            "this workspace. API tokens keep working."
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         hours = int(self.instance.late_window.total_seconds() // 3600)
         self.fields["late_window_hours"].initial = hours
+
+    def clean_requires_two_factor(self) -> bool:
+        value: bool = self.cleaned_data["requires_two_factor"]
+        turning_on = value and not self.instance.requires_two_factor
+        if turning_on and self.user is not None:
+            check_can_require_two_factor(self.user)
+        return value
 
     def save(self, commit: bool = True) -> Workspace:
         """Save only the fields this form owns (``update_fields``)."""
         workspace: Workspace = super().save(commit=False)
         workspace.late_window = timedelta(hours=self.cleaned_data["late_window_hours"])
         if commit:
-            workspace.save(update_fields=["name", "time_zone", "requires_approval", "late_window"])
+            workspace.save(
+                update_fields=[
+                    "name",
+                    "time_zone",
+                    "requires_approval",
+                    "requires_two_factor",
+                    "late_window",
+                ]
+            )
         return workspace
 
 

@@ -88,6 +88,9 @@ class Workspace(models.Model):
     requires_approval = models.BooleanField(default=True)
     # What happens to a post still unapproved at its time.
     unapproved_at_due = models.CharField(max_length=20, choices=UNAPPROVED_AT_DUE, default="hold")
+    # Members must sign in with a second factor before they see this workspace's pages
+    # (``two_factor.RequireTwoFactorMiddleware``); API tokens are not affected.
+    requires_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -271,3 +274,53 @@ class CalendarFeed(WorkspaceOwned):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins counted under one key: ``account:<email>`` or ``address:<ip>``.
+
+    The counter lives in the database so that every web process (gunicorn runs several) sees
+    the same number; ``signin.py`` holds the policy and is the only writer.
+    """
+
+    key = models.CharField(max_length=300, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} failures"
+
+
+class SignInEvent(models.Model):
+    """One sign-in or account-security event of a person, which they see on their account page.
+
+    Kept per user, not in each workspace's audit log: signing in is the person's act, not a
+    workspace's, and a failed attempt on an unknown email belongs to no workspace at all.
+    ``user`` is null when the email matched nobody; ``email`` is what was typed.
+    """
+
+    class Kind(models.TextChoices):
+        SIGNED_IN = "signed_in", "Signed in"
+        FAILED = "failed", "Wrong password"
+        CODE_FAILED = "code_failed", "Wrong two-factor code"
+        THROTTLED = "throttled", "Refused: too many failed sign-ins"
+        RECOVERY_CODE_USED = "recovery_code_used", "Signed in with a recovery code"
+        TWO_FACTOR_ON = "two_factor_on", "Two-factor sign-in turned on"
+        TWO_FACTOR_OFF = "two_factor_off", "Two-factor sign-in turned off"
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="signin_events"
+    )
+    email = models.CharField(max_length=254, blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="signin_event_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.email}) at {self.created_at}"

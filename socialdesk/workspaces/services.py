@@ -28,6 +28,7 @@ from .models import (
     validate_time_zone,
 )
 from .roles import Role
+from .two_factor import check_can_require_two_factor
 
 M = TypeVar("M", bound=Model)
 
@@ -158,9 +159,12 @@ def update_workspace(
     time_zone: str | None = None,
     requires_approval: bool | None = None,
     unapproved_at_due: str | None = None,
+    requires_two_factor: bool | None = None,
+    actor: User | None = None,
 ) -> Workspace:
     """Change a workspace's settings; ``None`` leaves a field as it is. The slug never
-    changes: it is in every URL and every API client's configuration."""
+    changes: it is in every URL and every API client's configuration. ``actor`` (who asks)
+    must have two-factor sign-in before requiring it of everyone."""
     errors: dict[str, list[str]] = {}
     changed: list[str] = []
     if name is not None:
@@ -184,6 +188,14 @@ def update_workspace(
             errors["unapproved_at_due"] = [f"Choose one of: {', '.join(choices)}."]
         workspace.unapproved_at_due = unapproved_at_due
         changed.append("unapproved_at_due")
+    if requires_two_factor is not None:
+        if requires_two_factor and not workspace.requires_two_factor and actor is not None:
+            try:
+                check_can_require_two_factor(actor)
+            except ValidationError as exc:
+                errors["requires_two_factor"] = exc.messages
+        workspace.requires_two_factor = requires_two_factor
+        changed.append("requires_two_factor")
     if errors:
         workspace.refresh_from_db()
         raise ValidationError(errors)

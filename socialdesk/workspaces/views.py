@@ -171,7 +171,9 @@ def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> Ht
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest, slug: str) -> HttpResponse:
     membership = enter(request, slug, "workspace.update")
-    form = WorkspaceSettingsForm(request.POST or None, instance=membership.workspace)
+    form = WorkspaceSettingsForm(
+        request.POST or None, instance=membership.workspace, user=membership.user
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Settings saved.")
