@@ -58,6 +58,7 @@ def test_a_post_published_while_someone_watches_appears_without_a_reload(
     assert "Croissants" in posts.first.inner_text()  # newest first
     assert page.locator("[data-refresh-status]").inner_text() == "1 new post"
     assert page.locator("[aria-live=polite][data-refresh-status]").count() == 1
+    page.wait_for_timeout(600)  # the new post's short fade-in is over
     page.screenshot(path=str(SHOTS / f"page-refresh-{size}.png"), full_page=True)
     context.close()
 
