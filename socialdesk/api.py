@@ -12,6 +12,7 @@ from socialdesk.api_support import API_AUTH, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
+from socialdesk.page import api as page_api
 from socialdesk.publishing import api as publishing_api
 from socialdesk.publishing import queue_api
 from socialdesk.review import api as review_api
@@ -37,6 +38,7 @@ install_problem_handlers(api)
 ROUTERS = [
     workspaces_api.router,
     networks_api.router,
+    page_api.router,
     posts_api.router,
     media_api.router,
     taxonomy_api.router,

@@ -69,6 +69,11 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "channels_pause": lambda ctx: None,
     "channels_resume": lambda ctx: None,
     "channels_check": lambda ctx: None,
+    "page_read": lambda ctx: None,
+    "page_update": lambda ctx: {
+        "bio": "Sourdough since 1998.",
+        "links": [{"label": "Order a cake", "url": "https://crumb.test/cakes"}],
+    },
     "posts_list": lambda ctx: None,
     "posts_create": lambda ctx: {
         "text": "Rye on Fridays",

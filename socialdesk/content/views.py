@@ -304,7 +304,8 @@ def _saved_message(post: Post, verb: str, form: PostForm) -> str:
 @require_POST
 def composer_autosave(request: HttpRequest, slug: str) -> HttpResponse:
     """Keep what the person typed (the composer posts its fields here as they type); answers
-    JSON with the time it was saved, for the page's "Saved" status."""
+    JSON with the time it was saved, for the page's "Saved" status. ``unchanged=1`` (the page
+    is back to what is saved) forgets the draft instead."""
     membership = enter(request, slug, "posts.create")
     workspace = membership.workspace
     post = None
@@ -315,8 +316,12 @@ def composer_autosave(request: HttpRequest, slug: str) -> HttpResponse:
         membership = enter(request, slug, "posts.edit")
         post = get_in_workspace(Post, workspace, pk=int(post_id))
     now = timezone.now()
-    data = composer.draft_data(request.POST)
-    composer.save_draft(workspace, request.user, post, data, now)  # type: ignore[arg-type]
+    if request.POST.get("unchanged") == "1":
+        # The page holds what is saved: there is nothing unsaved to keep (nor to announce).
+        composer.discard_draft(workspace, request.user, post)  # type: ignore[arg-type]
+    else:
+        data = composer.draft_data(request.POST)
+        composer.save_draft(workspace, request.user, post, data, now)  # type: ignore[arg-type]
     local = timezone.localtime(now, workspace.zone)
     return JsonResponse({"saved_at": now.isoformat(), "saved_label": local.strftime("%H:%M")})
 

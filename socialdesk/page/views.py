@@ -79,6 +79,22 @@ def page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @_conditional
+def page_posts(request: HttpRequest, slug: str) -> HttpResponse:
+    """The first page's list of posts alone, for the page's refresh while someone watches:
+    a constant number of queries (the fingerprint, then one page of entries), and a 304
+    when nothing changed since the ETag the page holds."""
+    workspace, version = request._page_version  # type: ignore[attr-defined]
+    tag = _tag(request)
+    visible = PageEntry.objects.visible(workspace)
+    if tag:
+        visible = visible.tagged(tag)
+    state = page_state(workspace, version, entries=list(visible[:PER_PAGE]), tag=tag)
+    response = render(request, "page/_entries.html", {"state": state, "tag": tag})
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@_conditional
 def entry(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse:
     workspace, version = request._page_version  # type: ignore[attr-defined]
     found = PageEntry.objects.visible(workspace).filter(pk=entry_id).first()

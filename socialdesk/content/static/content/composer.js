@@ -383,33 +383,61 @@
     } catch (e) { /* private mode or full storage: the server copy still works */ }
   }
 
+  // What the page held when it opened, when that is what is saved (no draft was restored):
+  // typing back to it is "no unsaved changes", and the server's draft is dropped.
+  function snapshot() {
+    return new URLSearchParams(draftBody()).toString();
+  }
+  var baseline = document.querySelector(".composer-draft-notice") ? null : snapshot();
+  var inflight = null;
+
+  function forgetLocally() {
+    try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+  }
+
   function save() {
     if (submitting) return;
-    keepLocally(true);
-    status("Saving…");
-    post(form.dataset.autosaveUrl, draftBody()).then(function (answer) {
+    var unchanged = baseline !== null && snapshot() === baseline;
+    var body = draftBody();
+    if (unchanged) body.set("unchanged", "1"); else keepLocally(true);
+    status(unchanged ? "" : "Saving…");
+    inflight = post(form.dataset.autosaveUrl, body).then(function (answer) {
       if (answer.saved_label) {
-        keepLocally(false);
-        status("Saved " + answer.saved_label);
+        // The server has it now: this browser's copy is no longer needed.
+        forgetLocally();
+        status(unchanged ? "" : "Saved " + answer.saved_label);
       } else {
         status("Not saved: " + (answer.error || "the server refused it") + " — kept in this browser.");
       }
-    }).catch(function () { status("Offline — kept in this browser; will save when you type again."); });
+    }).catch(function () {
+      status("Offline — kept in this browser; will save when you type again.");
+    }).then(function () { inflight = null; });
   }
 
   function changed() {
     refresh();
     if (timer) clearTimeout(timer);
-    status("Unsaved changes…");
+    status(baseline !== null && snapshot() === baseline ? "" : "Unsaved changes…");
     timer = setTimeout(save, 800);
   }
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
     submitting = true;
     if (timer) clearTimeout(timer);
-    try { localStorage.removeItem(storageKey); } catch (e) { /* ignore */ }
+    forgetLocally();
+    if (inflight && !form.dataset.flushed) {
+      // An autosave still on its way would land after the save and bring back a draft of
+      // what was just saved (the false "unsaved changes" banner): let it land first.
+      event.preventDefault();
+      var submitter = event.submitter;
+      var go = function () {
+        form.dataset.flushed = "1";
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined); else form.submit();
+      };
+      Promise.race([inflight, new Promise(function (done) { setTimeout(done, 3000); })]).then(go, go);
+    }
   });
 
   // A copy the server never confirmed (the network was down) comes back from this browser.
