@@ -37,6 +37,7 @@ backup from the other database vendor, or from a newer Socialdesk, is refused.
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import hashlib
 import io
@@ -591,6 +592,10 @@ def _refuse_non_empty_data_folder() -> None:
         if path.exists() and path not in fresh:
             problems.append(f"the key file {path} exists")
     if problems:
+        # Name the database too when it can be asked (its own check comes later otherwise).
+        with contextlib.suppress(Exception):
+            if tables := connection.introspection.table_names():
+                problems.append(_tables_problem(tables))
         raise _not_empty(problems)
 
 
@@ -604,10 +609,12 @@ def _refuse_non_empty_database() -> None:
             "(createdb NAME)."
         ) from None
     if tables:
-        shown = ", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")
-        raise _not_empty(
-            [f"the database {connection.settings_dict['NAME']} has {len(tables)} tables ({shown})"]
-        )
+        raise _not_empty([_tables_problem(tables)])
+
+
+def _tables_problem(tables: list[str]) -> str:
+    shown = ", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")
+    return f"the database {connection.settings_dict['NAME']} has {len(tables)} tables ({shown})"
 
 
 def _not_empty(problems: list[str]) -> BackupError:
