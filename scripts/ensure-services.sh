@@ -44,6 +44,15 @@ if [ ! -x /usr/bin/chromium ]; then
   }
 fi
 
+# pg_dump and pg_restore: `socialdesk backup`/`restore` on PostgreSQL and their tests.
+if ! command -v pg_dump >/dev/null 2>&1 || ! command -v pg_restore >/dev/null 2>&1; then
+  echo "pg_dump/pg_restore are missing; installing Debian's postgresql-client for the backup tests…"
+  (apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null) || {
+    echo "Could not install them. Install them with: apt-get install -y postgresql-client" >&2
+    exit 1
+  }
+fi
+
 # The local Bluesky network the connector tests run against: built once (~2-3 minutes) into a
 # cache folder outside the clone, instant afterwards.
 bash "$(dirname "$0")/../peers/bluesky/install.sh" >/dev/null || {

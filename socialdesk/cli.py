@@ -40,6 +40,8 @@ Socialdesk: plan, approve, schedule and publish social media posts.
   socialdesk doctor                      check the installation, say what to fix
   socialdesk worker                      run only the background worker
   socialdesk roles [--markdown]          the permission table
+  socialdesk backup PATH                 one encrypted archive: database, media, keys
+  socialdesk restore PATH                bring a backup back into an empty installation
 
 Every Django management command works too (socialdesk migrate, socialdesk shell …);
 `socialdesk help` lists them all and `socialdesk help COMMAND` explains one.

@@ -86,6 +86,11 @@ def secret_from_env_or_file(name: str) -> str | None:
     return None
 
 
+# Key files this very process generated: `socialdesk restore` may replace those (and only
+# those) with the keys from a backup, since they protect nothing yet.
+GENERATED_KEY_FILES: list[Path] = []
+
+
 def generated_secret(path: Path, make: Callable[[], str]) -> str:
     """Read a secret from the data folder, creating it (mode 600) on first run."""
     if not path.exists():
@@ -93,6 +98,7 @@ def generated_secret(path: Path, make: Callable[[], str]) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(make())
+        GENERATED_KEY_FILES.append(path)
     return path.read_text().strip()
 
 
