@@ -33,7 +33,7 @@ from socialdesk.networks.models import Channel
 from socialdesk.workspaces.models import User, Workspace
 
 from . import pacing
-from .checks import content_problems, send_problems
+from .checks import content_problems, rule_problems, send_problems
 from .connectors import connector_for, content_for
 from .models import (
     APPROVAL_HELD,
@@ -234,6 +234,7 @@ def _schedule(
             _merge(errors, exc.message_dict)
             continue
         _merge(errors, send_problems(delivery))
+        _merge(errors, rule_problems(delivery))
         if delivery.state == S.SCHEDULED and delivery.scheduled_at == when:
             unchanged.append(delivery)  # nothing moves, nothing to record
         else:
@@ -262,10 +263,12 @@ def schedule(
     Refuses a time in a gap or a repeated time without ``fold``/``offset``
     (``wallclock.WallClockError``, naming the choices), a time in the past, a channel that is
     not connected, content the network refuses, and a post that needs an approval it lacks
-    (``checks.send_problems``). On success the deliveries are ``scheduled`` at the UTC
-    instant and a task is queued to run then. A post means its draft and scheduled
-    deliveries. Returns the deliveries, with ``warnings`` when a day's plan for a channel
-    would exceed its network's budget (``budget_warnings``): warnings, not refusals.
+    (``checks.send_problems``), and text the workspace's rules forbid
+    (``checks.rule_problems``: banned phrases, hashtag range, length per network). On success
+    the deliveries are ``scheduled`` at the UTC instant and a task is queued to run then. A
+    post means its draft and scheduled deliveries. Returns the deliveries, with ``warnings``
+    when a day's plan for a channel would exceed its network's budget (``budget_warnings``):
+    warnings, not refusals.
     """
     deliveries = _deliveries(target, UNSENT)
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, reason)
@@ -313,6 +316,7 @@ def publish_now(
     errors: dict[str, list[str]] = {}
     for delivery in deliveries:
         _merge(errors, send_problems(delivery))
+        _merge(errors, rule_problems(delivery))
     if errors:
         raise ValidationError(errors)
     plan = [_Move(d, now, d.channel.zone.key) for d in deliveries]
