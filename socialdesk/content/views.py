@@ -193,6 +193,7 @@ def _editor(
             a.pk: a
             for a in form.fields["library"].queryset  # type: ignore[attr-defined]
         },
+        "checks": _optional_checks(request, post),
         "panels": _optional_panels(request, post),
         "actions": _optional_actions(request, post),
     }
@@ -200,11 +201,12 @@ def _editor(
 
 
 # Panels other areas add to the composer when their apps are installed: the workflow's live
-# checks (a new post's; a saved post's are in its workflow panel with the checklist and the
-# approvals), review's comments. The page works without them. Content is a lower floor than
-# these apps and never imports their code for this: it asks for their templates by name.
-WORKFLOW_PANEL = "workflow/_post_panel.html"
+# checks at the top (what scheduling refuses, brand voice, where "Submit for approval" goes),
+# its panel of a saved post (stage, checklist, approvals) and review's comments further down.
+# The page works without them. Content is a lower floor than these apps and never imports
+# their code for this: it asks for their templates by name.
 WORKFLOW_LIVE_CHECKS = "workflow/_live_checks_loader.html"
+WORKFLOW_PANEL = "workflow/_post_panel.html"
 # Buttons the workflow adds next to "Save changes" (its "Submit for approval").
 WORKFLOW_ACTIONS = "workflow/_editor_actions.html"
 
@@ -219,13 +221,21 @@ def _template_of(name: str) -> bool:
     return True
 
 
+def _optional_checks(request: HttpRequest, post: Post | None) -> list[SafeString]:
+    if not _template_of(WORKFLOW_LIVE_CHECKS):
+        return []
+    html = render_to_string(WORKFLOW_LIVE_CHECKS, {"post": post}, request=request)
+    return [mark_safe(html)]  # noqa: S308 - rendered (and escaped) by templates
+
+
 def _optional_panels(request: HttpRequest, post: Post | None) -> list[SafeString]:
+    if post is None:
+        return []
     panels: list[SafeString] = []
-    template = WORKFLOW_PANEL if post is not None else WORKFLOW_LIVE_CHECKS
-    if _template_of(template):
-        html = render_to_string(template, {"post": post}, request=request)
+    if _template_of(WORKFLOW_PANEL):
+        html = render_to_string(WORKFLOW_PANEL, {"post": post}, request=request)
         panels.append(mark_safe(html))  # noqa: S308 - rendered (and escaped) by templates
-    if post is not None and apps.is_installed("socialdesk.review"):
+    if apps.is_installed("socialdesk.review"):
         from socialdesk.review.templatetags.review_tags import review_comments
 
         panels.append(review_comments({"request": request}, post))

@@ -689,6 +689,10 @@ class SubmitPlan:
         return "Resubmit" if self.resubmit is not None else "Submit for approval"
 
     waiting_text: str = ""
+    # When the post already waits for someone else where it is (an approval to give, an item
+    # only another person ticks): what, and who acts, in words.
+    waiting_here: list[Item] = field(default_factory=list)
+    waiting_here_text: str = ""
 
 
 def who_acts(stage: Stage, waiting: list[Item], workspace_id: int, author_id: int | None) -> str:
@@ -743,6 +747,8 @@ def _walk(path: list[Stage], start: int, items_for) -> SubmitPlan:  # noqa: ANN0
             fail(stage, [i for i in items if not i.ok and not _waits(i)])
             plan.target, plan.waiting = stage, waiting
             return plan
+        if index == start:
+            plan.waiting_here = waiting
         fail(stage, [i for i in items if not i.ok])
         plan.passed.append(stage)
     return plan
@@ -768,13 +774,24 @@ def submit_plan(post: Post, wf: PostWorkflow | None = None) -> SubmitPlan:
     start = ids.index(wf.stage_id) if wf.stage_id in ids else 0
     plan = _walk(path, start, lambda stage: checklist(post, stage))
     plan.resubmit = _requesting_stage(post, path, start)
-    if plan.target is not None:
-        plan.waiting_text = who_acts(plan.target, plan.waiting, post.workspace_id, post.author_id)
+    _describe(plan, path[start], post.workspace_id, post.author_id)
     return plan
 
 
+def _describe(plan: SubmitPlan, here: Stage, workspace_id: int, author_id: int | None) -> None:
+    if plan.target is not None:
+        plan.waiting_text = who_acts(plan.target, plan.waiting, workspace_id, author_id)
+    if plan.waiting_here:
+        plan.waiting_here_text = who_acts(here, plan.waiting_here, workspace_id, author_id)
+
+
 class SubmitRefused(MoveRefused):
-    """``submit`` could not go through; ``failing`` names each item to fix first."""
+    """``submit`` could not go through; ``failing`` names each item to fix first, ``plan``
+    says where it would have gone (and whether the post waits for someone where it is)."""
+
+    def __init__(self, plan: SubmitPlan):
+        self.plan = plan
+        super().__init__(plan.failing)
 
 
 def submit(
@@ -807,7 +824,7 @@ def submit(
                 {"stage": [f"“{post}” is in {wf.stage}, the last stage of its workflow."]}
             )
         if plan.failing:
-            raise SubmitRefused(plan.failing)
+            raise SubmitRefused(plan)
         move(post, plan.target, user=user, request=request, now=now)
         route = " → ".join(s.name for s in [*plan.passed, plan.target])
         audit.record(
@@ -1029,9 +1046,8 @@ def live_checks(draft: Draft) -> LiveChecks:
     plan = _walk(path, start, lambda stage: draft_checklist(draft, stage, settings))
     if post is not None:
         plan.resubmit = _requesting_stage(post, path, start)
-    if plan.target is not None:
-        author_id = draft.author.pk if draft.author is not None else None
-        plan.waiting_text = who_acts(plan.target, plan.waiting, draft.workspace_id, author_id)
+    author_id = draft.author.pk if draft.author is not None else None
+    _describe(plan, path[start], draft.workspace_id, author_id)
     listed = [(p, p in blocking) for p in problems]
     listed += [(p, True) for p in blocking if p not in problems]
     return LiveChecks(

@@ -287,6 +287,7 @@ def panel_context(
         "voice_problems": [problem for problem, _ in live.problems],
         "reading_grade": live.reading_grade,
         "live": live,
+        "in_editor": in_editor(request, post),
         "may_tick": services.tick_refusal(user, post, wf.stage) is None,  # type: ignore[arg-type]
         "tickers": services.tickers(wf.stage),
         "approvals": approvals,
@@ -376,8 +377,14 @@ def submitted_message(post: Post, plan: services.SubmitPlan) -> str:
 
 
 def refusal_messages(post: Post, error: ValidationError) -> list[str]:
-    """What a refused submit says: what has to pass first, each item with its stage."""
-    if isinstance(error, services.MoveRefused):
+    """What a refused submit says: that the post waits for someone where it is, or what has
+    to pass first, each item with its stage."""
+    if isinstance(error, services.SubmitRefused):
+        plan = error.plan
+        waits = {id(item) for item in plan.waiting_here}
+        if plan.waiting_here and all(id(item) in waits for _, item in plan.failing):
+            here = plan.passed[0] if plan.passed else None
+            return [f"“{post}” is waiting in {here}, where {plan.waiting_here_text}."]
         return [f"“{post}” was not submitted; first:", *_messages_of(error)]
     return _messages_of(error)
 
@@ -417,13 +424,29 @@ def submit_view(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def live_checks_view(request: HttpRequest, slug: str) -> HttpResponse:
-    """The composer's live checks of a post not saved yet: the htmx partial the editor of a
-    new post posts its fields to as one types (a saved post's are in its panel)."""
+    """The composer's live checks: the htmx partial the editor posts its fields to as one
+    writes (``post``: the saved post being edited; none for a new one)."""
     membership = enter(request, slug, "posts.create")
     user = request.user if isinstance(request.user, User) else None
-    draft = services.draft_from(membership.workspace, request.POST, author=user)
-    context = {"live": services.live_checks(draft), "new_post": True}
+    post = None
+    post_id = request.POST.get("post", "")
+    if post_id:
+        membership = enter(request, slug, "posts.edit")
+        pk = int(post_id) if post_id.isdigit() else 0
+        post = get_in_workspace(Post, membership.workspace, pk=pk)
+    draft = services.draft_from(membership.workspace, request.POST, post, author=user)
+    context = {"live": services.live_checks(draft), "new_post": post is None, "post": post}
     return render_page(request, "workflow/_live_checks.html", context)
+
+
+def in_editor(request: HttpRequest, post: Post) -> bool:
+    """True when htmx asks from the post's editor, whose own card shows the live checks."""
+    htmx = getattr(request, "htmx", None)
+    current = getattr(htmx, "current_url_abs_path", None) if htmx else None
+    if not current:
+        return False
+    editor = reverse("post_edit", kwargs={"slug": request.workspace.slug, "post_id": post.pk})  # type: ignore[attr-defined]
+    return current.split("?")[0] == editor
 
 
 @login_required
