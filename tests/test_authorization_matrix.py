@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
-from workflow_helpers import spare_stage_id, stage_id, waiting_for_decision
+from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
 
 from socialdesk.api_support import MemberRequest, Slug, requires
 from socialdesk.content.media import upload_media
@@ -181,10 +181,8 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
         "stage_id": stage_id(ctx, "draft"),
         "reason": "The client confirmed by phone.",
     },
-    "post_workflow_tick": lambda ctx: {
-        "stage_id": stage_id(ctx, "review"),
-        "item": "Copy proofread",
-    },
+    "post_workflow_tick": tickable_item,
+    "post_workflow_submit": lambda ctx: None,
     "post_workflow_assign": lambda ctx: {"stage_id": stage_id(ctx, "draft"), "assignee_id": None},
     "decisions_list": lambda ctx: None,
     "decisions_create": waiting_for_decision,

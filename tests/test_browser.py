@@ -7,6 +7,7 @@ and saves screenshots of each main page at desktop (1280×800) and phone (390×8
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,8 +88,10 @@ def test_owner_writes_a_post_finds_it_and_filters_the_list(browser, live_server,
     shoot(page, "editor-desktop")
     page.get_by_role("button", name="Create post").click()
 
-    page.wait_for_url(f"{base}/w/crumb/posts/")
-    assert page.get_by_role("status").inner_text().startswith("Post created and scheduled")
+    # Saving keeps the author on the post, in the editor, and says what was saved.
+    page.wait_for_url(re.compile(rf"{base}/w/crumb/posts/\d+/$"))
+    assert page.get_by_role("status").first.inner_text().startswith("Post created and scheduled")
+    page.goto(f"{base}/w/crumb/posts/")
     row = page.locator("tr", has_text="Stollen launch")
     assert row.locator(".state-scheduled").count() == 1
     assert "09:00" in row.inner_text()  # 08:00 UTC, shown in Paris time

@@ -136,7 +136,7 @@ def test_compose_for_two_channels_with_a_mastodon_version_and_schedule(
     assert not violations, violations
 
     page.get_by_role("button", name="Create post").click()
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    page.wait_for_url(re.compile(rf"{base}/w/crumb/posts/\d+/$"))  # kept on the post
     assert page.get_by_role("status").first.inner_text().startswith("Post created and scheduled")
 
     post = Post.objects.get(title="Stollen launch")
@@ -178,4 +178,55 @@ def test_the_composer_fits_a_phone(browser, live_server, bakery):
     page.goto(f"{base}/w/crumb/composer/settings/")
     shoot(page, "composer-settings-phone")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def first_sunday_of_november(year: int) -> datetime:
+    day = datetime(year, 11, 1)
+    return day.replace(day=1 + (6 - day.weekday()) % 7)
+
+
+def test_the_composer_names_the_zone_and_offers_both_readings_of_a_repeated_hour(
+    browser, live_server, bakery
+):
+    """A Bluesky account of the Paris bakery posts for New York: the time is read in New York
+    when it is the only channel, and 01:30 on the night New York's clocks go back is offered
+    as its earlier (EDT) and later (EST) reading."""
+    base = live_server.url
+    bluesky = bakery["bluesky"]
+    bluesky.time_zone = "America/New_York"
+    bluesky.save(update_fields=["time_zone"])
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, base, bakery["owner"].email)
+    page.goto(f"{base}/w/crumb/posts/new/")
+
+    note = page.locator("[data-zone-note]")
+    assert note.inner_text() == "Read in Europe/Paris, the workspace's time zone."
+    page.get_by_label("Text", exact=True).fill("Bagels and stollen, from Sunday")
+    page.get_by_label("Title").fill("New York stollen")
+    page.get_by_label("Bluesky · crumb.bsky.social", exact=True).check()
+    assert note.inner_text() == "Read in America/New_York, the time zone of crumb.bsky.social."
+    page.get_by_label("Mastodon · crumb@bread.social", exact=True).check()
+    assert note.inner_text() == "Read in Europe/Paris, the workspace's time zone."
+    page.get_by_label("Mastodon · crumb@bread.social", exact=True).uncheck()
+
+    night = first_sunday_of_november(timezone.now().year + 1)
+    page.get_by_label("Publish at").fill(f"{night:%Y-%m-%d}T01:30")
+    page.get_by_role("button", name="Create post").click()
+    page.get_by_role("group", name="Which reading of this time?").wait_for()
+    assert "01:30 happens twice on" in page.locator("#id_scheduled_at_error").inner_text()
+    shoot(page, "composer-repeated-hour")
+    violations = serious_violations(page)
+    assert not violations, violations
+
+    page.get_by_label("The later 01:30 EST (UTC-5)").check()
+    page.get_by_role("button", name="Create post").click()
+    page.wait_for_url(re.compile(rf"{base}/w/crumb/posts/\d+/$"))
+    saved = page.get_by_role("status").first.inner_text()
+    assert saved == (
+        f"Post created and scheduled for {night:%a %d %b %Y}, 01:30 in America/New_York (UTC-5)."
+    )
+    delivery = Post.objects.get(title="New York stollen").deliveries.get()
+    assert delivery.scheduled_at == datetime(night.year, 11, night.day, 6, 30, tzinfo=UTC)
     context.close()

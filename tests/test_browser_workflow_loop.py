@@ -1,7 +1,8 @@
 """The whole review loop in a real Chromium (issue 4, "Done when"), one person per browser
-context: a creator writes a post and submits it; an approver asks for changes with a comment;
-the creator edits; the approver approves; a manager makes a review link and the client, with
-no account, approves through it; the post reaches "Ready". Each step saves a screenshot
+context: a creator writes a post and submits it (a manager proofreads it on the way); an
+approver asks for changes with a comment; the creator edits and resubmits; the approver
+approves; a manager makes a review link and the client, with no account, approves through
+it; the post reaches "Ready". Each step saves a screenshot
 (``artifacts/screenshots/loop-*.png``) for a person to look at.
 
 The post carries the "legal" label, so it takes the strict lane, which has the client
@@ -43,15 +44,6 @@ def signed_in_page(browser, base: str, email: str, viewport=DESKTOP):
     return page
 
 
-def move_to(page, stage: str) -> None:
-    panel = page.locator("#wf-panel")
-    panel.get_by_label("Move to").select_option(label=stage)
-    panel.get_by_role("button", name="Move", exact=True).click()
-    # htmx swaps the panel in place: wait for the stage it shows as current.
-    current = page.locator("#wf-panel .wf-path [aria-current=step]", has_text=stage)
-    current.wait_for(timeout=15_000)
-
-
 def stage_key(post: Post) -> str:
     return workflow_of(post).stage.key
 
@@ -77,13 +69,21 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     post = Post.objects.get(title="Rye launch")
     assert post.latest_version.number == 1
 
-    # 2. …and submits it: through review (proofread ticked) into approval.
+    # 2. …and submits it in one step: to Review, where a manager proofreads it (the author
+    # does not tick her own post), who sends it on to approval.
     ana.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
-    move_to(ana, "Review")
-    ana.locator("#wf-panel").get_by_role("button", name="Tick Copy proofread").click()
-    ana.locator("#wf-panel").get_by_role("button", name="Untick Copy proofread").wait_for()
-    move_to(ana, "Approval")
-    assert stage_key(post) == "approval", ana.locator("#wf-panel").inner_text()
+    with ana.expect_navigation():
+        ana.get_by_role("button", name="Submit for approval").click()
+    assert stage_key(post) == "review", ana.locator("main").inner_text()[:800]
+    assert ana.locator("#wf-panel").get_by_role("button", name="Tick Copy proofread").count() == 0
+    tom = signed_in_page(browser, base, "manager@crumb.test")
+    tom.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    tom.locator("#wf-panel").get_by_role("button", name="Tick Copy proofread").click()
+    tom.locator("#wf-panel").get_by_role("button", name="Untick Copy proofread").wait_for()
+    tom.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
+    with tom.expect_navigation():
+        tom.get_by_role("button", name="Submit for approval").click()
+    assert stage_key(post) == "approval", tom.locator("main").inner_text()[:800]
     assert workflow_of(post).lane == "strict"
     shoot(ana, "loop-2-creator-submits")
 
@@ -117,8 +117,10 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     with ana.expect_navigation():
         ana.get_by_role("button", name="Save changes").click()
     assert post.latest_version.number == 2, ana.locator("main").inner_text()[:1500]
-    ana.goto(f"{base}/w/crumb/workflow/posts/{post.pk}/")
-    move_to(ana, "Approval")
+    # Saving kept her on the post; "Resubmit" returns it to the stage that asked.
+    assert ana.url == f"{base}/w/crumb/posts/{post.pk}/"
+    with ana.expect_navigation():
+        ana.get_by_role("button", name="Resubmit").click()
     assert stage_key(post) == "approval"
     ana.goto(f"{base}/w/crumb/posts/{post.pk}/versions/")
     ana.locator(".diff ins", has_text="4 December").wait_for()
@@ -132,7 +134,6 @@ def test_the_whole_loop_from_draft_to_ready_through_a_client_review_link(
     shoot(lea, "loop-5-approver-approves")
 
     # 6. The manager makes a review link for the client.
-    tom = signed_in_page(browser, base, "manager@crumb.test")
     tom.goto(f"{base}/w/crumb/review-links/")
     tom.get_by_label("Who it is for").fill("Acme legal")
     tom.get_by_label("Rye launch").check()

@@ -7,7 +7,7 @@ from typing import Any
 from socialdesk.content.models import Post
 from socialdesk.workflow import services
 from socialdesk.workspaces.models import Membership, Workspace
-from socialdesk.workspaces.roles import PERMISSIONS
+from socialdesk.workspaces.roles import PERMISSIONS, Role
 
 
 def stage(workspace: Workspace | str, key: str) -> Any:
@@ -38,3 +38,18 @@ def waiting_for_decision(ctx: dict[str, Any]) -> dict[str, Any]:
     if post is not None:
         services.move(post, approval, user=None, check=False)
     return {"decision": "request_changes", "comment": "Say when it comes out of the oven."}
+
+
+def tickable_item(ctx: dict[str, Any]) -> dict[str, Any]:
+    """A manual item every role that may move posts may tick on the bakery's post: a manual
+    item is ticked by its stage's owner role (or a manager or an owner) and not by the post's
+    author, so Review is made a creators' stage and self-approval is allowed (the owner wrote
+    the post)."""
+    workspace = Workspace.objects.get(slug=ctx["slug"])
+    review = stage(workspace, "review")
+    review.owner_role = Role.CREATOR
+    services.save_stage(review, None)
+    settings = services.settings_for(workspace)
+    settings.allow_self_approval = True
+    settings.save(update_fields=["allow_self_approval"])
+    return {"stage_id": review.pk, "item": "Copy proofread"}

@@ -8,12 +8,13 @@ is row 1) and its column; ``import_csv`` then writes all rows in one transaction
 The rules are the scheduling services' own: wall-clock times go through
 ``publishing.wallclock.to_utc`` (a time in a daylight-saving gap or overlap is refused with
 the same words), a time must be in the future, a channel must be connected, every channel's
-connector ``validate``s the content, scheduled images need alt text, and a workspace that
-requires approval gets drafts only. The rows written are the ones ``content.services.
-create_post`` writes (a post, its version 1), in batches, and the deliveries go through the
-publishing engine's batch form ``publishing.services.schedule_batch`` (their draft →
-scheduled transitions and queued tasks): 10,000 rows one by one would take a minute
-(``bench/bulk.py``).
+connector ``validate``s the content, scheduled images need alt text, a scheduled text must not
+say what the workspace forbids (``content.rules``: banned phrases, hashtag range, length per
+network), and a workspace that requires approval gets drafts only. The rows written are the
+ones ``content.services.create_post`` writes (a post, its version 1), in batches, and the
+deliveries go through the publishing engine's batch form
+``publishing.services.schedule_batch`` (their draft → scheduled transitions and queued
+tasks): 10,000 rows one by one would take a minute (``bench/bulk.py``).
 
 ``export_csv`` writes the same columns for a date range in the workspace's time zone, so an
 export imports back to the same posts.
@@ -45,6 +46,7 @@ from socialdesk.publishing.services import PlannedDelivery, schedule_batch
 from socialdesk.publishing.wallclock import WallClockError, offset_label, to_utc, zone_named
 from socialdesk.workspaces.models import User, Workspace
 
+from . import rules
 from .models import Campaign, Label, MediaAsset, MediaKind, Pillar, Post, PostVersion
 from .services import MAX_TEXT
 
@@ -265,6 +267,8 @@ class _Lookup:
         self.pillars = {x.name.lower(): x for x in Pillar.objects.filter(workspace=workspace)}
         self.campaigns = {x.name.lower(): x for x in Campaign.objects.filter(workspace=workspace)}
         self._connectors: dict[int, object] = {}
+        # What the workspace forbids a scheduled post to say (``content.rules``), read once.
+        self.forbidden = rules.checker(workspace.pk)
 
     def connector(self, channel: Channel):  # noqa: ANN201 - Connector | None
         if channel.pk not in self._connectors:
@@ -475,6 +479,8 @@ def _validate_row(
                 f"Add alt text to {', '.join(undescribed)} in the media library before "
                 "scheduling the post.",
             )
+        for problem in lookup.forbidden(text, sorted({c.network for c in channels})):
+            error("text", problem)
         if len(errors) == before:
             _network_problems(number, text, media, channels, lookup, errors)
     if len(errors) != before:

@@ -23,6 +23,7 @@ from socialdesk.publishing.wallclock import fold_of, zone_named
 from socialdesk.workspaces.models import User, Workspace
 from socialdesk.workspaces.services import save_owned
 
+from . import rules
 from .models import Campaign, Label, MediaAsset, MediaKind, Pillar, Post, PostVersion
 
 MAX_TEXT = 10_000
@@ -166,6 +167,17 @@ def _check_alt_text(media: list[MediaAsset], scheduled: bool) -> None:
         )
 
 
+def _check_rules(workspace_id: int, text: str, channels: list[Channel], scheduled: bool) -> None:
+    """A post being scheduled must not say what the workspace forbids (``content.rules``: the
+    brand voice's banned phrases, hashtag range and length per network), in the words the
+    composer's live panel used."""
+    if not scheduled:
+        return
+    problems = rules.forbidden(workspace_id, text, [c.network for c in channels])
+    if problems:
+        raise ValidationError({"text": problems})
+
+
 def create_post(workspace: Workspace, author: User | None, content: PostContent) -> Post:
     """Create a post, its first version, and a delivery per chosen channel.
 
@@ -173,6 +185,12 @@ def create_post(workspace: Workspace, author: User | None, content: PostContent)
     """
     resolved = _resolve(workspace, content)
     _check_alt_text(resolved.get("media_ids", []), content.scheduled_at is not None)
+    _check_rules(
+        workspace.pk,
+        content.text or "",
+        resolved.get("channel_ids", []),
+        content.scheduled_at is not None,
+    )
     with transaction.atomic():
         post = Post.objects.create(
             workspace=workspace,
@@ -202,6 +220,18 @@ def update_post(post: Post, editor: User | None, content: PostContent) -> Post:
         resolved["media_ids"] if "media_ids" in resolved else list(post.media.all()),
         content.scheduled_at is not None or stays_scheduled,
     )
+    # The rules are asked when what they judge changes (the text, the time, the channels), so
+    # a post scheduled before a rule was added can still have its title or labels edited.
+    current = [d.channel for d in post.deliveries.exclude(state=DeliveryState.CANCELLED)]
+    channels = resolved.get("channel_ids", current)
+    text = post.text if content.text is None else content.text
+    if (
+        text != post.text
+        or content.scheduled_at is not None
+        or {c.pk for c in channels} != {c.pk for c in current}
+    ):
+        scheduled = content.scheduled_at is not None or stays_scheduled
+        _check_rules(post.workspace_id, text, channels, scheduled)
     with transaction.atomic():
         changed: list[str] = []
         if content.text is not None:
@@ -295,6 +325,15 @@ def update_delivery(
             raise ValidationError(
                 {"state": [f"This delivery is {state}; only draft or scheduled ones can change."]}
             )
+        if (
+            locked.state == DeliveryState.SCHEDULED
+            and text_override
+            and text_override != locked.text_override
+        ):
+            # A scheduled delivery's own text is held to the same rules as the post's.
+            problems = rules.forbidden(locked.workspace_id, text_override, [locked.channel.network])
+            if problems:
+                raise ValidationError({"text_override": problems})
         changed = []
         if text_override is not None:
             locked.text_override = text_override

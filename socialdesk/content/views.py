@@ -117,23 +117,42 @@ def _compose(request: HttpRequest, membership: Membership, post: Post | None) ->
     """The composer for a new post (``post`` None) or an existing one.
 
     GET restores the person's autosaved draft when there is one newer than the post; a valid
-    POST saves the post, its per-channel versions and first comments in one transaction and
-    forgets the draft.
+    POST saves the post (``save_from_composer``) and brings the person back to it, in the
+    editor, with what was saved: a team edits a post many times before it is done.
     """
     workspace = membership.workspace
     user: User = request.user  # type: ignore[assignment]
-    draft = None
+    if request.method == "POST":
+        saved = save_from_composer(request, membership, post)
+        if isinstance(saved, HttpResponse):
+            return saved
+        return redirect("post_edit", slug=workspace.slug, post_id=saved.pk)
+    draft = composer.draft_for(workspace, user, post)
     initial: dict[str, Any] | None = None
-    if request.method == "GET":
-        draft = composer.draft_for(workspace, user, post)
-        if draft is not None:
-            initial = PostForm.initial_for(post) if post is not None else {}
-            initial.update(draft.data)
+    if draft is not None:
+        initial = PostForm.initial_for(post) if post is not None else {}
+        initial.update(draft.data)
     kwargs: dict[str, Any] = {"workspace": workspace, "post": post}
     if initial is not None:
         kwargs["initial"] = initial
-    form = PostForm(request.POST or None, request.FILES or None, **kwargs)
-    if request.method == "POST" and form.is_valid():
+    form = PostForm(None, **kwargs)
+    return _editor(request, membership, post, form, draft)
+
+
+def save_from_composer(
+    request: HttpRequest, membership: Membership, post: Post | None, *, quiet: bool = False
+) -> Post | HttpResponse:
+    """Save what the composer sent: the post, its per-channel versions and first comments in
+    one transaction, and forget the autosaved draft. Returns the saved post (with a success
+    message, unless ``quiet``), or the editor showing what to fix (status 400).
+
+    Also what the workflow's "Submit for approval" calls when pressed in the editor, so what
+    is written there is saved exactly as "Save changes" would save it before it is submitted.
+    """
+    workspace = membership.workspace
+    user: User = request.user  # type: ignore[assignment]
+    form = PostForm(request.POST, request.FILES or None, workspace=workspace, post=post)
+    if form.is_valid():
         try:
             saved = _save_with_media(form, user, post)
         except ValidationError as exc:
@@ -141,11 +160,20 @@ def _compose(request: HttpRequest, membership: Membership, post: Post | None) ->
         else:
             composer.discard_draft(workspace, user, post)
             verb = "saved" if post else "created"
-            if form.wants_queue:
+            if quiet:
+                pass
+            elif form.wants_queue:
                 messages.success(request, f"Post {verb} and added to the queue.")
             else:
                 messages.success(request, _saved_message(saved, verb, form))
-            return redirect("post_list", slug=workspace.slug)
+            return saved
+    return _editor(request, membership, post, form, None)
+
+
+def _editor(
+    request: HttpRequest, membership: Membership, post: Post | None, form: PostForm, draft: Any
+) -> HttpResponse:
+    workspace = membership.workspace
     context = {
         "form": form,
         "post": post,
@@ -172,33 +200,60 @@ def _compose(request: HttpRequest, membership: Membership, post: Post | None) ->
             a.pk: a
             for a in form.fields["library"].queryset  # type: ignore[attr-defined]
         },
+        "checks": _optional_checks(request, post),
         "panels": _optional_panels(request, post),
+        "actions": _optional_actions(request, post),
     }
     return render(request, "content/post_form.html", context, status=400 if form.errors else 200)
 
 
-# Panels other areas add to the composer of a saved post when their apps are installed:
-# workflow's checklist and brand voice panel, review's comments. The page works without them.
+# Panels other areas add to the composer when their apps are installed: the workflow's live
+# checks at the top (what scheduling refuses, brand voice, where "Submit for approval" goes),
+# its panel of a saved post (stage, checklist, approvals) and review's comments further down.
+# The page works without them. Content is a lower floor than these apps and never imports
+# their code for this: it asks for their templates by name.
+WORKFLOW_LIVE_CHECKS = "workflow/_live_checks_loader.html"
 WORKFLOW_PANEL = "workflow/_post_panel.html"
+# Buttons the workflow adds next to "Save changes" (its "Submit for approval").
+WORKFLOW_ACTIONS = "workflow/_editor_actions.html"
+
+
+def _template_of(name: str) -> bool:
+    if not apps.is_installed("socialdesk.workflow"):
+        return False
+    try:
+        select_template([name])
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _optional_checks(request: HttpRequest, post: Post | None) -> list[SafeString]:
+    if not _template_of(WORKFLOW_LIVE_CHECKS):
+        return []
+    html = render_to_string(WORKFLOW_LIVE_CHECKS, {"post": post}, request=request)
+    return [mark_safe(html)]  # noqa: S308 - rendered (and escaped) by templates
 
 
 def _optional_panels(request: HttpRequest, post: Post | None) -> list[SafeString]:
     if post is None:
         return []
     panels: list[SafeString] = []
-    if apps.is_installed("socialdesk.workflow"):
-        try:
-            select_template([WORKFLOW_PANEL])
-        except TemplateDoesNotExist:
-            pass
-        else:
-            html = render_to_string(WORKFLOW_PANEL, {"post": post}, request=request)
-            panels.append(mark_safe(html))  # noqa: S308 - rendered (and escaped) by templates
+    if _template_of(WORKFLOW_PANEL):
+        html = render_to_string(WORKFLOW_PANEL, {"post": post}, request=request)
+        panels.append(mark_safe(html))  # noqa: S308 - rendered (and escaped) by templates
     if apps.is_installed("socialdesk.review"):
         from socialdesk.review.templatetags.review_tags import review_comments
 
         panels.append(review_comments({"request": request}, post))
     return panels
+
+
+def _optional_actions(request: HttpRequest, post: Post | None) -> list[SafeString]:
+    if post is None or not _template_of(WORKFLOW_ACTIONS):
+        return []
+    html = render_to_string(WORKFLOW_ACTIONS, {"post": post}, request=request)
+    return [mark_safe(html)]  # noqa: S308 - rendered (and escaped) by templates
 
 
 @login_required

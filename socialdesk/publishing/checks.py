@@ -7,6 +7,7 @@ only reads it, so publishing never imports the workflow.
 
 from __future__ import annotations
 
+from socialdesk.content import rules
 from socialdesk.content.models import Post, PostVersion
 from socialdesk.networks.models import Channel
 
@@ -90,3 +91,18 @@ def send_problems(delivery: Delivery) -> dict[str, list[str]]:
     if approval_missing(delivery):
         errors.setdefault("approval", []).append(APPROVAL_MISSING)
     return errors
+
+
+def rule_problems(delivery: Delivery) -> dict[str, list[str]]:
+    """What the workspace's own rules forbid in the delivery's text (``content.rules``: the
+    brand voice's banned phrases, hashtag range and length per network, handed down by the
+    workflow, which publishing never imports), by field: ``text_override`` when the delivery
+    has its own text, else ``text``.
+
+    Asked when a delivery is scheduled or moved (``services.schedule``), not at send time:
+    a post scheduled before a rule was added keeps its place, and its approval is what the
+    engine re-checks then."""
+    problems = rules.forbidden(delivery.workspace_id, delivery.text, [delivery.channel.network])
+    if not problems:
+        return {}
+    return {"text_override" if delivery.text_override else "text": problems}

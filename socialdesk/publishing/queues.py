@@ -313,7 +313,7 @@ def add_to_queue(
         delivery.refresh_from_db(fields=["state", "scheduled_at"])
         if not queue_for(channel).paused and delivery.state not in services.TIMED:
             # The queue runs but this post got no time: say why instead of queueing quietly.
-            problems = checks.send_problems(delivery)
+            problems = {**checks.rule_problems(delivery), **checks.send_problems(delivery)}
             if problems:
                 raise ValidationError(problems)
     return entry, result

@@ -33,7 +33,13 @@ from socialdesk.networks.models import Channel
 from socialdesk.workspaces.models import User, Workspace
 
 from . import pacing
-from .checks import approval_missing, content_problems, schedule_problems, send_problems
+from .checks import (
+    approval_missing,
+    content_problems,
+    rule_problems,
+    schedule_problems,
+    send_problems,
+)
 from .connectors import connector_for, content_for
 from .models import (
     APPROVAL_HELD,
@@ -238,6 +244,7 @@ def _schedule(
             _merge(errors, exc.message_dict)
             continue
         _merge(errors, schedule_problems(delivery))
+        _merge(errors, rule_problems(delivery))
         _plan(plan, unchanged, delivery, when, read_in.key)
     if errors:
         raise ValidationError(errors)
@@ -290,13 +297,14 @@ def schedule(
     is kept on each delivery (``time_zone``). An aware ``local_datetime`` is that instant.
     Refuses a time in a gap or a repeated time without ``fold``/``offset``
     (``wallclock.WallClockError``, naming the choices), a time in the past, a channel that is
-    not connected and content the network refuses (``checks.schedule_problems``). On success
-    the deliveries are ``scheduled`` at the UTC instant and a task is queued to run then; a
-    post that still needs approval (``checks.approval_missing``) gets its time but waits
-    (``awaiting_approval``, no task: the engine never sends it). A post means its unsent
-    deliveries. Returns the deliveries, with ``warnings``: that the post waits for approval,
-    and when a day's plan for a channel would exceed its network's budget
-    (``budget_warnings``): warnings, not refusals.
+    not connected, content the network refuses (``checks.schedule_problems``), and text the
+    workspace's rules forbid (``checks.rule_problems``: banned phrases, hashtag range, length
+    per network). On success the deliveries are ``scheduled`` at the UTC instant and a task
+    is queued to run then; a post that still needs approval (``checks.approval_missing``)
+    gets its time but waits (``awaiting_approval``, no task: the engine never sends it). A
+    post means its unsent deliveries. Returns the deliveries, with ``warnings``: that the
+    post waits for approval, and when a day's plan for a channel would exceed its network's
+    budget (``budget_warnings``): warnings, not refusals.
     """
     deliveries = _deliveries(target, UNSENT)
     return _schedule(deliveries, local_datetime, zone, actor, fold, offset, now, reason)
@@ -400,6 +408,7 @@ def schedule_alongside(
                 )
                 continue
         _merge(errors, schedule_problems(target))
+        _merge(errors, rule_problems(target))
         _plan(plan, unchanged, target, when, kept)
     if errors:
         raise ValidationError(errors)
@@ -463,6 +472,7 @@ def publish_now(
     errors: dict[str, list[str]] = {}
     for delivery in deliveries:
         _merge(errors, send_problems(delivery))
+        _merge(errors, rule_problems(delivery))
     if errors:
         raise ValidationError(errors)
     plan = [_Move(d, now, d.channel.zone.key) for d in deliveries]

@@ -167,6 +167,35 @@ def post_workflow_override(
     return _workflow_out(post)
 
 
+class SubmitOut(WorkflowOut):
+    through: list[int] = Field(
+        description="The stages the submit went through: the one the post was in, then each "
+        "whose checks passed without anybody acting."
+    )
+    resubmitted: bool = Field(description="The answer to a change request.")
+
+
+@router.post(
+    "/workspaces/{slug}/posts/{post_id}/submit",
+    response=responses(SubmitOut),
+    operation_id="post_workflow_submit",
+)
+@requires("workflow.move")
+def post_workflow_submit(request: MemberRequest, slug: Slug, post_id: Id) -> dict:
+    """Submit for approval (or resubmit after a change request) in one step: the post moves
+    to the first stage where someone else must act (a manual item to tick, by that stage's
+    owner role; an approval to give), through every stage whose checks all pass without
+    anybody acting. After a change request that is the approval stage that asked, not the
+    start. A refusal (422) names every item to fix first under ``checklist``."""
+    post = _post(request, post_id)
+    plan = services.submit(post, user=caller(request), request=request)
+    return {
+        **_workflow_out(post),
+        "through": [s.pk for s in plan.passed],
+        "resubmitted": plan.resubmit is not None,
+    }
+
+
 class TickIn(Schema):
     stage_id: Id
     item: Text = Field(max_length=200)
@@ -180,7 +209,9 @@ class TickIn(Schema):
 )
 @requires("workflow.move")
 def post_workflow_tick(request: MemberRequest, slug: Slug, post_id: Id, payload: TickIn) -> dict:
-    """Tick or untick a manual checklist item."""
+    """Tick or untick a manual checklist item. Ticking is for a member with the stage's owner
+    role, a manager or an owner, and not for the post's author (unless the workspace allows
+    self-approval): 403 otherwise."""
     post = _post(request, post_id)
     stage = _stage(request, payload.stage_id)
     services.tick(post, stage, payload.item, payload.done, caller(request))

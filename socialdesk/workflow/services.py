@@ -28,6 +28,8 @@ from .models import (
     CHECKS,
     Assignment,
     CampaignRisk,
+    Decision,
+    DecisionKind,
     Lane,
     ManualTick,
     PostWorkflow,
@@ -165,17 +167,29 @@ def role_of(user: User | None, workspace_id: int) -> str | None:
 
 def lane_for(post: Post, settings: WorkflowSettings | None = None) -> tuple[str, list[str]]:
     """The post's lane and the reasons it is strict (empty for the fast lane)."""
-    settings = settings or settings_for(post.workspace_id)
+    labels = [label.name for label in post.labels.all()]
+    return lane_of(post.workspace_id, post.text, labels, post.campaign_id, settings)
+
+
+def lane_of(
+    workspace_id: int,
+    text: str,
+    label_names: list[str],
+    campaign_id: int | None,
+    settings: WorkflowSettings | None = None,
+) -> tuple[str, list[str]]:
+    """``lane_for`` of content that may not be saved yet (the composer's live checks)."""
+    settings = settings or settings_for(workspace_id)
     reasons: list[str] = []
     risky = {name.strip().lower() for name in settings.risky_labels}
-    for label in post.labels.all():
-        if label.name.strip().lower() in risky:
-            reasons.append(f"Label “{label.name}” is high-risk.")
+    for name in label_names:
+        if name.strip().lower() in risky:
+            reasons.append(f"Label “{name}” is high-risk.")
     for keyword in settings.risky_keywords:
-        if keyword.strip() and voice._contains(post.text, keyword):
+        if keyword.strip() and voice._contains(text, keyword):
             reasons.append(f"Mentions “{keyword}” (a health or financial claim).")
-    if post.campaign_id is not None:
-        risk = CampaignRisk.objects.filter(campaign_id=post.campaign_id, regulated=True).first()
+    if campaign_id is not None:
+        risk = CampaignRisk.objects.filter(campaign_id=campaign_id, regulated=True).first()
         if risk is not None:
             reasons.append(f"Campaign “{risk.campaign}” is regulated.")
     return (Lane.STRICT if reasons else Lane.FAST), reasons
@@ -394,13 +408,55 @@ def checklist(post: Post, stage: Stage) -> list[Item]:
     return items
 
 
+# Roles that run the team: they may tick any stage's manual items (as they may decide in any
+# approval stage, ``approvals.LEADS``).
+LEADS = (Role.OWNER, Role.MANAGER)
+
+
+def _with_article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def tickers(stage: Stage) -> str:
+    """Who ticks ``stage``'s manual items, in words: "a manager or an owner"."""
+    roles = [Role(stage.owner_role).label.lower()]
+    roles += [r.label.lower() for r in LEADS if r.value != stage.owner_role]
+    named = [_with_article(role) for role in roles]
+    return ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else named[0]
+
+
+def tick_refusal(user: Actor, post: Post, stage: Stage) -> str | None:
+    """Why ``user`` may not tick ``stage``'s manual items on ``post`` (None: they may).
+
+    A manual item is someone's word that a thing was done ("Copy proofread"), so it is given by
+    a member with the stage's owner role (or a manager or an owner, who run the team), and not
+    by the post's author on their own post, unless the workspace allows self-approval (a team
+    of one would otherwise wait for nobody). Unticking is not restricted: it only asks for the
+    thing to be done again."""
+    if user is None:
+        return None  # the workflow's own writes
+    role = role_of(user, post.workspace_id)
+    if role is None:
+        return "Only members of this workspace tick its checklists."
+    if post.author_id == user.pk and not settings_for(post.workspace_id).allow_self_approval:
+        return (
+            f"You wrote this post, so someone else ticks the items of “{stage}”: {tickers(stage)}."
+        )
+    if role != stage.owner_role and role not in LEADS:
+        return f"The items of “{stage}” are ticked by {tickers(stage)}."
+    return None
+
+
 def tick(post: Post, stage: Stage, item: str, done: bool, user: Actor) -> None:
-    """Tick (or untick) one manual item of ``stage`` for ``post``."""
+    """Tick (or untick) one manual item of ``stage`` for ``post``; ticking is for the people
+    ``tick_refusal`` allows (``PermissionDenied`` otherwise)."""
     if item not in stage.manual_items:
         names = ", ".join(f"“{name}”" for name in stage.manual_items) or "none"
         raise ValidationError(
             {"item": [f"“{item}” is not a manual item of {stage}; its items: {names}."]}
         )
+    if done and (refusal := tick_refusal(user, post, stage)):
+        raise PermissionDenied(refusal)
     with transaction.atomic():
         if done:
             ManualTick.objects.get_or_create(
@@ -608,6 +664,412 @@ def content_changed(version: object) -> None:
         via="system: content changed",
         detail=f"Version {version.number} changed the content; approvals of earlier "  # type: ignore[attr-defined]
         "versions no longer count.",
+    )
+
+
+# --- Submitting in one step -------------------------------------------------------------------
+
+
+def _waits(item: Item) -> bool:
+    """True for an item only someone else can make pass: a manual tick, an approval."""
+    return not item.ok and (item.manual or item.key == "approved")
+
+
+@dataclass
+class SubmitPlan:
+    """Where "Submit for approval" takes a post: through ``passed`` (the stage it is in, then
+    each stage whose checklist passes without anybody acting) to ``target``, the first stage
+    where someone else must act (a manual item to tick, an approval to give) or the last one.
+    ``failing`` names what the submitter must fix first (none: the submit goes through);
+    ``waiting`` is what the people of ``target`` will do; ``resubmit`` the stage that asked
+    for changes, when this is the answer to a change request."""
+
+    target: Stage | None
+    passed: list[Stage] = field(default_factory=list)
+    failing: list[tuple[Stage, Item]] = field(default_factory=list)
+    waiting: list[Item] = field(default_factory=list)
+    resubmit: Stage | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.target is not None and not self.failing
+
+    @property
+    def failing_messages(self) -> list[str]:
+        return [f"{stage}: {item.message}" for stage, item in self.failing]
+
+    @property
+    def label(self) -> str:
+        return "Resubmit" if self.resubmit is not None else "Submit for approval"
+
+    waiting_text: str = ""
+    # When the post already waits for someone else where it is (an approval to give, an item
+    # only another person ticks): what, and who acts, in words.
+    waiting_here: list[Item] = field(default_factory=list)
+    waiting_here_text: str = ""
+
+
+def who_acts(stage: Stage, waiting: list[Item], workspace_id: int, author_id: int | None) -> str:
+    """What the people of ``stage`` do next, in words: "Léa Roux decides", "a manager or an
+    owner ticks “Copy proofread”"."""
+    from .approvals import required_approvers
+    from .models import ApprovalRule, StageKind
+
+    parts = []
+    if any(item.key == "approved" for item in waiting):
+        if stage.kind == StageKind.CLIENT_APPROVAL:
+            parts.append("the client decides")
+        else:
+            people = required_approvers(stage)
+            if not settings_for(workspace_id).allow_self_approval:
+                people = [p for p in people if p.pk != author_id]
+            names = [str(p) for p in people]
+            if not names:
+                parts.append(f"{_with_article(Role(stage.owner_role).label.lower())} decides")
+            elif len(names) == 1:
+                parts.append(f"{names[0]} decides")
+            elif stage.approval_rule == ApprovalRule.ALL:
+                parts.append(", ".join(names[:-1]) + f" and {names[-1]} decide")
+            else:
+                parts.append(", ".join(names[:-1]) + f" or {names[-1]} decides")
+    manual = [f"“{item.label}”" for item in waiting if item.manual]
+    if manual:
+        parts.append(f"{tickers(stage)} ticks {' and '.join(manual)}")
+    return "; ".join(parts)
+
+
+def _walk(path: list[Stage], start: int, items_for) -> SubmitPlan:  # noqa: ANN001
+    """Walk ``path`` from ``path[start]`` (where the post is) as ``submit`` does; ``items_for``
+    gives a stage's checklist (of the saved post, or of the composer's unsaved content)."""
+    plan = SubmitPlan(target=None)
+    seen: set[tuple[str, str]] = set()
+
+    def fail(stage: Stage, items: list[Item]) -> None:
+        for item in items:
+            # The same rule in two stages (brand voice in Draft and Review) is named once.
+            if (item.key, item.message) not in seen:
+                seen.add((item.key, item.message))
+                plan.failing.append((stage, item))
+
+    for index in range(start, len(path)):
+        stage = path[index]
+        items = items_for(stage)
+        waiting = [i for i in items if _waits(i)]
+        if index > start and (waiting or index == len(path) - 1):
+            # Someone else acts here (or the workflow ends here): the submit lands. What the
+            # submitter can fix here is asked for now, not left to the next person.
+            fail(stage, [i for i in items if not i.ok and not _waits(i)])
+            plan.target, plan.waiting = stage, waiting
+            return plan
+        if index == start:
+            plan.waiting_here = waiting
+        fail(stage, [i for i in items if not i.ok])
+        plan.passed.append(stage)
+    return plan
+
+
+def _requesting_stage(post: Post, path: list[Stage], start: int) -> Stage | None:
+    """The approval stage whose latest decision asked for changes, when the post is back
+    before it (the rework after a change request)."""
+    latest = Decision.objects.filter(post=post).order_by("-created_at", "-id").first()
+    if latest is None or latest.decision != DecisionKind.REQUEST_CHANGES:
+        return None
+    ids = [s.pk for s in path]
+    if latest.stage_id in ids and ids.index(latest.stage_id) > start:
+        return path[ids.index(latest.stage_id)]
+    return None
+
+
+def submit_plan(post: Post, wf: PostWorkflow | None = None) -> SubmitPlan:
+    """What ``submit`` would do now (the panel shows it before anyone presses the button)."""
+    wf = wf or workflow_of(post)
+    path = path_for(post, wf.lane)
+    ids = [s.pk for s in path]
+    start = ids.index(wf.stage_id) if wf.stage_id in ids else 0
+    plan = _walk(path, start, lambda stage: checklist(post, stage))
+    plan.resubmit = _requesting_stage(post, path, start)
+    _describe(plan, path[start], post.workspace_id, post.author_id)
+    return plan
+
+
+def _describe(plan: SubmitPlan, here: Stage, workspace_id: int, author_id: int | None) -> None:
+    if plan.target is not None:
+        plan.waiting_text = who_acts(plan.target, plan.waiting, workspace_id, author_id)
+    if plan.waiting_here:
+        plan.waiting_here_text = who_acts(here, plan.waiting_here, workspace_id, author_id)
+
+
+class SubmitRefused(MoveRefused):
+    """``submit`` could not go through; ``failing`` names each item to fix first, ``plan``
+    says where it would have gone (and whether the post waits for someone where it is)."""
+
+    def __init__(self, plan: SubmitPlan):
+        self.plan = plan
+        super().__init__(plan.failing)
+
+
+def submit(
+    post: Post,
+    *,
+    user: Actor,
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
+) -> SubmitPlan:
+    """Move ``post`` in one step to the first stage where someone else must act.
+
+    From the post's stage, every stage whose checks all pass without anybody acting (the
+    automatic checks pass, its manual items were ticked already, its approvals of this version
+    were given) is passed; the post lands in the first stage with a manual item to tick (by
+    its owner role, ``tick_refusal``) or an approval to give, or in the last stage. So after
+    a change request the author's resubmission goes back to the approval stage that asked
+    (the items ticked on the way the first time still count), not to the start.
+
+    Refused with ``SubmitRefused`` naming every failing item of the stages passed and every
+    automatic item of the landing stage (what the submitter can fix now); with a
+    ``ValidationError`` when there is nowhere further to go. The move itself is ``move``'s
+    (the same checks, audited and announced); a "post.submitted" or "post.resubmitted" event
+    records the stages it went through."""
+    with transaction.atomic():
+        wf = workflow_of(post, now)
+        wf = PostWorkflow.objects.select_for_update().select_related("stage").get(pk=wf.pk)
+        plan = submit_plan(post, wf)
+        if plan.target is None:
+            raise ValidationError(
+                {"stage": [f"“{post}” is in {wf.stage}, the last stage of its workflow."]}
+            )
+        if plan.failing:
+            raise SubmitRefused(plan)
+        move(post, plan.target, user=user, request=request, now=now)
+        route = " → ".join(s.name for s in [*plan.passed, plan.target])
+        audit.record(
+            post.workspace_id,
+            "post.resubmitted" if plan.resubmit is not None else "post.submitted",
+            actor=user,
+            target=post,
+            detail=route,
+            request=request,
+            data={"through": [s.key for s in plan.passed], "to": plan.target.key},
+        )
+    return plan
+
+
+# --- The composer's live checks ---------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """A post's content as the composer holds it, saved or not yet: what the live checks read.
+    ``post`` is the saved post it edits (None for a new one), ``author`` who writes it."""
+
+    workspace_id: int
+    text: str = ""
+    channels: list = field(default_factory=list)
+    overrides: dict[int, str] = field(default_factory=dict)
+    first_comments: dict[int, str] = field(default_factory=dict)
+    thread: list[str] = field(default_factory=list)
+    media: list = field(default_factory=list)
+    label_ids: list[int] = field(default_factory=list)
+    campaign_id: int | None = None
+    post: Post | None = None
+    author: User | None = None
+
+    @property
+    def networks(self) -> list[str]:
+        return sorted({channel.network for channel in self.channels})
+
+    def text_for(self, channel_id: int) -> str:
+        return self.overrides.get(channel_id) or self.text
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+def draft_from(
+    workspace: Workspace, data, post: Post | None = None, author: User | None = None
+) -> Draft:  # noqa: ANN001 - a QueryDict
+    """The composer's fields (as it posts them) as a ``Draft``; ids outside the workspace are
+    left out, as the form would refuse them."""
+    from socialdesk.content.models import Label, MediaAsset
+    from socialdesk.networks.models import Channel
+
+    getlist = data.getlist
+    channels = list(
+        Channel.objects.filter(workspace=workspace, pk__in=_ids(getlist("channels"))).order_by(
+            "network", "handle"
+        )
+    )
+    media = []
+    if post is not None:
+        media = [a for a in post.media.order_by("id") if not data.get(f"remove_media_{a.pk}")]
+    media += list(
+        MediaAsset.objects.filter(workspace=workspace, pk__in=_ids(getlist("library"))).exclude(
+            pk__in=[a.pk for a in media]
+        )
+    )
+    campaign = data.get("campaign", "")
+    label_ids = list(
+        Label.objects.filter(workspace=workspace, pk__in=_ids(getlist("labels"))).values_list(
+            "pk", flat=True
+        )
+    )
+    clean = lambda value: str(value or "").replace("\x00", "")[:10_000]  # noqa: E731
+    return Draft(
+        workspace_id=workspace.pk,
+        text=clean(data.get("text")),
+        channels=channels,
+        overrides={c.pk: clean(data.get(f"override_{c.pk}")) for c in channels},
+        first_comments={c.pk: clean(data.get(f"first_comment_{c.pk}")) for c in channels},
+        thread=[clean(data.get(f"thread_{n}")) for n in range(2, 5) if data.get(f"thread_{n}")],
+        media=media,
+        label_ids=label_ids,
+        campaign_id=int(campaign) if str(campaign).isdigit() else None,
+        post=post,
+        author=author or (post.author if post is not None else None),
+    )
+
+
+def draft_of(post: Post) -> Draft:
+    """A saved post as a ``Draft`` (what the editor shows before anything is typed)."""
+    deliveries = list(
+        post.deliveries.exclude(state=DeliveryState.CANCELLED).select_related("channel")
+    )
+    return Draft(
+        workspace_id=post.workspace_id,
+        text=post.text,
+        channels=[d.channel for d in deliveries],
+        overrides={d.channel_id: d.text_override for d in deliveries},
+        first_comments={d.channel_id: d.first_comment for d in deliveries},
+        thread=list(post.thread),
+        media=list(post.media.order_by("id")),
+        label_ids=[label.pk for label in post.labels.all()],
+        campaign_id=post.campaign_id,
+        post=post,
+        author=post.author,
+    )
+
+
+def network_problems(draft: Draft) -> list[str]:
+    """What each chosen channel's network refuses in the draft's texts: the composer's own
+    length rules (``content.composer.length_problems``, the connectors' counting), in the
+    words the editor uses when the post is saved."""
+    from socialdesk.content.composer import length_problems
+
+    problems: list[str] = []
+    for channel in draft.channels:
+        texts = {"text": draft.text_for(channel.pk)}
+        texts.update({f"thread_{n}": part for n, part in enumerate(draft.thread, start=2)})
+        texts["first_comment"] = draft.first_comments.get(channel.pk, "")
+        for messages in length_problems(channel, texts).values():
+            problems += [m for m in messages if m not in problems]
+    return problems
+
+
+def _draft_check(key: str, draft: Draft, stage: Stage, settings: WorkflowSettings) -> Item:
+    """``_check`` of unsaved content: the same rules and words, read from the composer."""
+    label = CHECKS.get(key, key)
+    problems: list[str] = []
+    if key == "text_present":
+        if not draft.text.strip():
+            problems.append("The post has no text yet.")
+    elif key == "alt_text":
+        for asset in draft.media:
+            if asset.kind != MediaKind.VIDEO and not asset.alt_text.strip():
+                problems.append(f"Describe {asset} in its alt text.")
+    elif key == "utm":
+        for text in [draft.text, *draft.overrides.values()]:
+            problems.extend(p for p in link_problems(text) if p not in problems)
+    elif key == "network_rules":
+        if not draft.channels:
+            problems.append("Choose at least one channel.")
+        problems.extend(network_problems(draft))
+    elif key == "brand_voice":
+        required = voice.required_for(draft.workspace_id, draft.campaign_id, draft.label_ids)
+        problems.extend(
+            voice.text_problems(settings, draft.text, required=required, networks=draft.networks)
+        )
+    elif key == "approved":
+        if draft.post is not None:
+            return _check(key, draft.post, stage)
+        problems.append("Waiting for an approval of the post.")
+    return Item(key=key, label=label, ok=not problems, problems=problems)
+
+
+def draft_checklist(draft: Draft, stage: Stage, settings: WorkflowSettings) -> list[Item]:
+    """``checklist`` of the draft: its automatic checks on the unsaved content, the manual
+    ticks of the saved post (none for a new one)."""
+    items = [_draft_check(key, draft, stage, settings) for key in stage.checks]
+    ticked: set[str] = set()
+    if draft.post is not None:
+        ticked = set(
+            ManualTick.objects.filter(post=draft.post, stage=stage).values_list("item", flat=True)
+        )
+    for name in stage.manual_items:
+        done = name in ticked
+        problems = [] if done else ["Not ticked yet."]
+        items.append(Item(f"manual:{name}", name, done, problems, manual=True))
+    return items
+
+
+@dataclass
+class LiveChecks:
+    """What the composer shows while one writes: ``problems``, every brand voice and network
+    problem with whether scheduling refuses it (``blocking``: the workspace's forbidden
+    wording, ``content.rules``, and the networks' lengths); and ``submit``, where "Submit for
+    approval" would take the post and what it would ask for first."""
+
+    blocking: list[str]
+    problems: list[tuple[str, bool]]
+    reading_grade: float
+    submit: SubmitPlan
+    stage: Stage | None = None
+
+
+def live_checks(draft: Draft) -> LiveChecks:
+    """The composer's live checks of ``draft`` (see ``LiveChecks``)."""
+    from socialdesk.content import rules
+
+    settings = settings_for(draft.workspace_id)
+    forbidden = rules.checker(draft.workspace_id)
+    blocking: list[str] = []
+    for text, networks in [(draft.text, draft.networks)] + [
+        (own, [c.network]) for c in draft.channels if (own := draft.overrides.get(c.pk))
+    ]:
+        blocking += [p for p in forbidden(text, networks) if p not in blocking]
+    blocking += [p for p in network_problems(draft) if p not in blocking]
+    required = voice.required_for(draft.workspace_id, draft.campaign_id, draft.label_ids)
+    problems = voice.text_problems(settings, draft.text, required=required, networks=draft.networks)
+    # The path and the stage it starts from: the saved post's, or the one a new post takes.
+    post = draft.post
+    start = 0
+    current = None
+    if post is not None:
+        wf = workflow_of(post)
+        path = path_for(post, wf.lane)
+        ids = [s.pk for s in path]
+        start = ids.index(wf.stage_id) if wf.stage_id in ids else 0
+        current = wf.stage
+    else:
+        from socialdesk.content.models import Label
+
+        names = list(Label.objects.filter(pk__in=draft.label_ids).values_list("name", flat=True))
+        lane, _ = lane_of(draft.workspace_id, draft.text, names, draft.campaign_id, settings)
+        unsaved = Post(workspace_id=draft.workspace_id, author=draft.author)
+        path = path_for(unsaved, lane)
+        current = path[0]
+    plan = _walk(path, start, lambda stage: draft_checklist(draft, stage, settings))
+    if post is not None:
+        plan.resubmit = _requesting_stage(post, path, start)
+    author_id = draft.author.pk if draft.author is not None else None
+    _describe(plan, path[start], draft.workspace_id, author_id)
+    listed = [(p, p in blocking) for p in problems]
+    listed += [(p, True) for p in blocking if p not in problems]
+    return LiveChecks(
+        blocking=blocking,
+        problems=listed,
+        reading_grade=voice.reading_grade(draft.text),
+        submit=plan,
+        stage=current,
     )
 
 

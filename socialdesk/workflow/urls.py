@@ -19,4 +19,6 @@ urlpatterns = [
     path("posts/<int:post_id>/tick/", views.tick, name="workflow_tick"),
     path("posts/<int:post_id>/decide/", views.decide_view, name="workflow_decide"),
     path("posts/<int:post_id>/assign/", views.assign, name="workflow_assign"),
+    path("posts/<int:post_id>/submit/", views.submit_view, name="workflow_submit"),
+    path("checks/", views.live_checks_view, name="workflow_live_checks"),
 ]

@@ -29,7 +29,7 @@ from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
 from socialdesk.workspaces.services import update_workspace
 
-from . import health, services, settings_service, voice
+from . import health, services, settings_service
 from .approvals import approval_state, can_decide, decide
 from .audit_api import audit_csv
 from .forms import RiskForm, StageForm, SwitchesForm, VoiceForm
@@ -254,13 +254,21 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
 def panel_context(
     request: HttpRequest, membership: Membership, post: Post, text: str | None = None
 ) -> dict[str, Any]:
-    """What the panel shows: stage, lane and why, deadline, checklist, brand voice problems
-    (of ``text`` when the editor sends unsaved text), approvals and the decision form."""
+    """What the panel shows: stage, lane and why, deadline, checklist, the live checks (of the
+    composer's unsaved fields when the editor sends them, else of the saved post: what
+    scheduling refuses, brand voice, where "Submit for approval" goes), approvals and the
+    decision form."""
     wf = services.workflow_of(post)
     visit = services.current_visit(post)
     settings = services.settings_for(post.workspace_id)
     path = services.path_for(post, wf.lane)
     user = request.user
+    if text is not None:
+        draft = services.draft_from(membership.workspace, request.POST, post)
+        draft.text = text
+    else:
+        draft = services.draft_of(post)
+    live = services.live_checks(draft)
     may_decide = False
     if wf.stage.is_approval and membership.can("approvals.decide"):
         try:
@@ -277,8 +285,12 @@ def panel_context(
         "path": path,
         "next_stage": services.next_stage(post, wf),
         "items": services.checklist(post, wf.stage),
-        "voice_problems": voice.post_problems(post, settings, text=text),
-        "reading_grade": voice.reading_grade(post.text if text is None else text),
+        "voice_problems": [problem for problem, _ in live.problems],
+        "reading_grade": live.reading_grade,
+        "live": live,
+        "in_editor": in_editor(request, post),
+        "may_tick": services.tick_refusal(user, post, wf.stage) is None,  # type: ignore[arg-type]
+        "tickers": services.tickers(wf.stage),
         "approvals": approvals,
         "decisions": Decision.objects.filter(post=post)
         .select_related("version", "user", "stage")
@@ -352,9 +364,100 @@ def tick(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
     except ValidationError as error:
         for message in _messages_of(error):
             messages.error(request, message)
+    except PermissionDenied as error:
+        if is_partial(request):
+            return _panel(request, membership, post, extra={"refused": [str(error)]})
+        messages.error(request, str(error))
     if is_partial(request):
         return _panel(request, membership, post)
     return redirect("workflow_post", slug=slug, post_id=post.pk)
+
+
+# --- Submitting in one step, and the composer's live checks -----------------------------------
+
+
+def submitted_message(post: Post, plan: services.SubmitPlan) -> str:
+    """ "Submitted: “Rye launch” is in Approval now, where Léa Roux decides." """
+    assert plan.target is not None
+    verb = "Resubmitted" if plan.resubmit is not None else "Submitted"
+    where = "back in" if plan.resubmit is not None and plan.resubmit == plan.target else "in"
+    text = f"{verb}: “{post}” is {where} {plan.target} now"
+    if plan.waiting_text:
+        text += f", where {plan.waiting_text}"
+    return text + "."
+
+
+def refusal_messages(post: Post, error: ValidationError) -> list[str]:
+    """What a refused submit says: that the post waits for someone where it is, or what has
+    to pass first, each item with its stage."""
+    if isinstance(error, services.SubmitRefused):
+        plan = error.plan
+        waits = {id(item) for item in plan.waiting_here}
+        if plan.waiting_here and all(id(item) in waits for _, item in plan.failing):
+            here = plan.passed[0] if plan.passed else None
+            return [f"“{post}” is waiting in {here}, where {plan.waiting_here_text}."]
+        return [f"“{post}” was not submitted; first:", *_messages_of(error)]
+    return _messages_of(error)
+
+
+@login_required
+@require_POST
+def submit_view(request: HttpRequest, slug: str, post_id: int) -> HttpResponse:
+    """ "Submit for approval" (or "Resubmit"): ``services.submit``, from the post's page or
+    from the editor. From the editor (``next=editor``) the composer's fields come along and
+    are saved first, exactly as "Save changes" saves them (a refusal shows the editor with
+    its errors and submits nothing); then back to where the button was, with what happened."""
+    membership = enter(request, slug, "workflow.move")
+    post = get_in_workspace(Post, membership.workspace, pk=post_id)
+    back = request.POST.get("next", "")
+    if back == "editor" and "text" in request.POST:
+        from socialdesk.content.views import save_from_composer
+
+        editing = enter(request, slug, "posts.edit")
+        saved = save_from_composer(request, editing, post, quiet=True)
+        if isinstance(saved, HttpResponse):
+            return saved
+    user = request.user if isinstance(request.user, User) else None
+    try:
+        plan = services.submit(post, user=user, request=request)
+    except ValidationError as error:
+        for message in refusal_messages(post, error):
+            messages.error(request, message)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, submitted_message(post, plan))
+    if back == "editor":
+        return redirect("post_edit", slug=slug, post_id=post.pk)
+    return redirect("workflow_post", slug=slug, post_id=post.pk)
+
+
+@login_required
+@require_POST
+def live_checks_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The composer's live checks: the htmx partial the editor posts its fields to as one
+    writes (``post``: the saved post being edited; none for a new one)."""
+    membership = enter(request, slug, "posts.create")
+    user = request.user if isinstance(request.user, User) else None
+    post = None
+    post_id = request.POST.get("post", "")
+    if post_id:
+        membership = enter(request, slug, "posts.edit")
+        pk = int(post_id) if post_id.isdigit() else 0
+        post = get_in_workspace(Post, membership.workspace, pk=pk)
+    draft = services.draft_from(membership.workspace, request.POST, post, author=user)
+    context = {"live": services.live_checks(draft), "new_post": post is None, "post": post}
+    return render_page(request, "workflow/_live_checks.html", context)
+
+
+def in_editor(request: HttpRequest, post: Post) -> bool:
+    """True when htmx asks from the post's editor, whose own card shows the live checks."""
+    htmx = getattr(request, "htmx", None)
+    current = getattr(htmx, "current_url_abs_path", None) if htmx else None
+    if not current:
+        return False
+    editor = reverse("post_edit", kwargs={"slug": request.workspace.slug, "post_id": post.pk})  # type: ignore[attr-defined]
+    return current.split("?")[0] == editor
 
 
 @login_required

@@ -3,12 +3,15 @@
 ``text_problems`` checks any text (also unsaved text from the editor); ``post_problems``
 adds what depends on the post (required texts of its campaign and labels, the length bounds
 of the networks it goes to). Each problem is a sentence that says what to fix.
+
+``forbidden_problems`` is the part scheduling refuses (banned phrases, hashtag range, length
+per network): the workflow hands it to content and publishing through ``content.rules``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from socialdesk.content.models import Post
 
@@ -47,26 +50,26 @@ def reading_grade(text: str) -> float:
     return round(max(grade, 0.0), 1)
 
 
-def text_problems(
-    settings: WorkflowSettings,
-    text: str,
-    *,
-    required: Iterable[str] = (),
-    networks: Iterable[str] = (),
-) -> list[str]:
-    """What in ``text`` breaks the brand voice rules (empty: nothing)."""
-    problems: list[str] = []
-    for phrase in settings.banned_phrases:
-        if phrase.strip() and _contains(text, phrase):
-            problems.append(f"Remove “{phrase}”: it is on the banned list.")
-    for needed in required:
-        if needed.lower() not in text.lower():
-            problems.append(f"Add “{needed}”: required for this post's campaign or labels.")
+def _banned(settings: WorkflowSettings, text: str) -> list[str]:
+    return [
+        f"Remove “{phrase}”: it is on the banned list."
+        for phrase in settings.banned_phrases
+        if phrase.strip() and _contains(text, phrase)
+    ]
+
+
+def _hashtags(settings: WorkflowSettings, text: str) -> list[str]:
     tags = HASHTAG.findall(text)
+    problems = []
     if len(tags) < settings.hashtag_min:
         problems.append(f"Use at least {settings.hashtag_min} hashtags; the text has {len(tags)}.")
     if settings.hashtag_max is not None and len(tags) > settings.hashtag_max:
         problems.append(f"Use at most {settings.hashtag_max} hashtags; the text has {len(tags)}.")
+    return problems
+
+
+def _lengths(settings: WorkflowSettings, text: str, networks: Iterable[str]) -> list[str]:
+    problems = []
     for network in sorted(set(networks)):
         low, high = (list(settings.length_bounds.get(network) or []) + [None, None])[:2]
         if low is not None and len(text) < low:
@@ -77,6 +80,34 @@ def text_problems(
             problems.append(
                 f"On {network} the text should have at most {high} characters; it has {len(text)}."
             )
+    return problems
+
+
+def forbidden_problems(
+    settings: WorkflowSettings, text: str, networks: Iterable[str] = ()
+) -> list[str]:
+    """What the workspace forbids outright in ``text`` going to ``networks``: banned phrases,
+    a hashtag count out of range, a length out of a network's bounds. Scheduling refuses these
+    at every door (``content.rules``, registered in ``apps.py``), with these sentences; the
+    other brand voice rules (required texts, reading level) are advice until a stage's
+    checklist asks for them."""
+    return _banned(settings, text) + _hashtags(settings, text) + _lengths(settings, text, networks)
+
+
+def text_problems(
+    settings: WorkflowSettings,
+    text: str,
+    *,
+    required: Iterable[str] = (),
+    networks: Iterable[str] = (),
+) -> list[str]:
+    """What in ``text`` breaks the brand voice rules (empty: nothing)."""
+    problems = _banned(settings, text)
+    for needed in required:
+        if needed.lower() not in text.lower():
+            problems.append(f"Add “{needed}”: required for this post's campaign or labels.")
+    problems += _hashtags(settings, text)
+    problems += _lengths(settings, text, networks)
     if settings.max_reading_grade is not None and text.strip():
         grade = reading_grade(text)
         if grade > settings.max_reading_grade:
@@ -87,17 +118,31 @@ def text_problems(
     return problems
 
 
-def required_texts(post: Post, label_ids: Iterable[int] | None = None) -> list[str]:
-    """Disclaimers and hashtags the post's campaign and labels require."""
-    labels = list(label_ids) if label_ids is not None else [label.pk for label in post.labels.all()]
-    rules = RequiredText.objects.filter(workspace_id=post.workspace_id)
+def scheduling_rule(workspace_id: int) -> Callable[[str, list[str]], list[str]]:
+    """``forbidden_problems`` with the workspace's settings read once: the rule this app
+    registers with ``content.rules`` (a workspace that never saved settings forbids nothing)."""
+    settings = WorkflowSettings.objects.filter(workspace_id=workspace_id).first()
+    if settings is None:
+        return lambda text, networks: []
+    return lambda text, networks: forbidden_problems(settings, text, networks)
+
+
+def required_for(workspace_id: int, campaign_id: int | None, label_ids: Iterable[int]) -> list[str]:
+    """Disclaimers and hashtags a post of ``campaign_id`` with ``label_ids`` must contain."""
+    labels = set(label_ids)
     texts = []
-    for rule in rules:
-        by_campaign = rule.campaign_id is not None and rule.campaign_id == post.campaign_id
+    for rule in RequiredText.objects.filter(workspace_id=workspace_id):
+        by_campaign = rule.campaign_id is not None and rule.campaign_id == campaign_id
         by_label = rule.label_id is not None and rule.label_id in labels
         if by_campaign or by_label:
             texts.append(rule.text)
     return texts
+
+
+def required_texts(post: Post, label_ids: Iterable[int] | None = None) -> list[str]:
+    """Disclaimers and hashtags the post's campaign and labels require."""
+    labels = list(label_ids) if label_ids is not None else [label.pk for label in post.labels.all()]
+    return required_for(post.workspace_id, post.campaign_id, labels)
 
 
 def post_problems(post: Post, settings: WorkflowSettings, text: str | None = None) -> list[str]:

@@ -414,16 +414,24 @@
     }).then(function () { inflight = null; });
   }
 
-  function changed() {
+  // Panels other apps put in the page (the workflow's checks, review's comments) have forms of
+  // their own: what happens in them is not the post's content.
+  var OTHER_PANELS = "#wf-panel, #live-checks, #comments";
+
+  function changed(event) {
+    if (event && event.target && event.target.closest && event.target.closest(OTHER_PANELS)) return;
     refresh();
     if (timer) clearTimeout(timer);
     status(baseline !== null && snapshot() === baseline ? "" : "Unsaved changes…");
     timer = setTimeout(save, 800);
+    // The workflow's live checks (htmx) listen for this and post the fields again.
+    form.dispatchEvent(new CustomEvent("composer:changed"));
   }
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
   form.addEventListener("submit", function (event) {
+    if (event.target !== form) return; // a panel's own form (a tick, a comment)
     submitting = true;
     if (timer) clearTimeout(timer);
     forgetLocally();
