@@ -39,6 +39,7 @@ def test_a_bad_row_is_shown_with_its_number_then_the_fixed_file_imports(
     )
     page = context.new_page()
     sign_in(page, base, bakery["owner"].email)
+    page.goto(f"{base}/w/crumb/posts/")
     page.get_by_role("link", name="Import/Export").click()
     page.wait_for_url(f"{base}/w/crumb/posts/bulk/")
     check_accessibility(page)

@@ -58,8 +58,8 @@ def test_a_saved_post_opened_again_shows_no_unsaved_changes_banner(
         re.compile(r"^Saved \d\d:\d\d$")
     ).wait_for()  # the autosaved draft is on the server
     text.fill("Rye loaves on Friday, Saturday and Sunday")
-    page.get_by_role("button", name="Save changes").click()  # at once, while autosave is due
-    page.wait_for_url(f"{base}/w/crumb/posts/")
+    with page.expect_navigation():  # saving stays on the post
+        page.get_by_role("button", name="Save changes").click()  # at once, autosave due
     page.wait_for_timeout(1500)  # anything late from the old page has landed by now
 
     page.goto(f"{base}/w/crumb/posts/{bread_post.pk}/")
