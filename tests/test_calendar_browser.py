@@ -183,7 +183,7 @@ def test_a_drag_into_a_repeated_hour_snaps_back_and_offers_both_readings(
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, bakery["owner"].email)
     page.goto(f"{base}/w/crumb/calendar/?date={saturday:%Y-%m-%d}&tz=Europe/Paris")
     source = page.locator(f'td[data-date="{saturday:%Y-%m-%d}"] .fc-event', has_text="Night bake")
     source.wait_for()
@@ -193,7 +193,7 @@ def test_a_drag_into_a_repeated_hour_snaps_back_and_offers_both_readings(
     assert "02:30 happens twice on" in status.inner_text()
     later = page.get_by_role("button", name="Move to the later 02:30 CET (UTC+1)")
     assert page.get_by_role("button", name="Move to the earlier 02:30 CEST (UTC+2)").count() == 1
-    shoot(page, "calendar-repeated-hour", "desktop")
+    shoot(page, "calendar-repeated-hour-desktop")
     later.click()
     page.locator("#cal-status .notice", has_text="Moved to").wait_for()
     delivery = post.deliveries.get()

@@ -44,7 +44,7 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
     target = day + timedelta(days=1) if day.weekday() != 6 else day - timedelta(days=1)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, two_channels["owner"].email)
     url = f"{base}/w/crumb/calendar/?date={day:%Y-%m-%d}"
     page.goto(url)
     cell = page.locator(f'td[data-date="{day:%Y-%m-%d}"]')
@@ -65,7 +65,7 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
         for d in two_channels["post"].deliveries.all()
     }
     assert times == {datetime.combine(target, time(10))}
-    shoot(page, "calendar-post-moved", "desktop")
+    shoot(page, "calendar-post-moved-desktop")
 
     # Undo puts both back.
     page.get_by_role("button", name="Undo").click()
@@ -80,7 +80,7 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
     title = page.locator("#cal-dialog-title").inner_text()
     assert f"{day.day} {day:%b}" in title and "10:00 CE" in title, title
     assert "also on 1 other channel" in page.locator("#cal-dialog-meta").inner_text()
-    shoot(page, "calendar-dialog", "desktop")
+    shoot(page, "calendar-dialog-desktop")
     page.keyboard.press("Escape")
 
     # The week view: "Mon 14 Dec" headers, opened at the first queue slot (11:30 → 11:00).
@@ -113,7 +113,7 @@ def test_dragging_one_copy_moves_both_channels_and_dates_read_day_first(
     midnight = page.locator('td.fc-timegrid-slot-label[data-time="00:00:00"]').bounding_box()
     assert top <= eleven["y"] < bottom, (top, eleven, bottom)
     assert midnight["y"] < top, "the week view opened at midnight"
-    shoot(page, "calendar-week-morning", "desktop")
+    shoot(page, "calendar-week-morning-desktop")
     assert axe_violations(page) == []
     context.close()
 
@@ -124,11 +124,11 @@ def test_on_a_phone_the_calendar_opens_as_a_list_and_the_week_reads(
     base = live_server.url
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    sign_in(page, base)
+    sign_in(page, base, two_channels["owner"].email)
     page.goto(f"{base}/w/crumb/calendar/?date={two_channels['post_day']:%Y-%m-%d}")
     page.locator(".fc-list-event").first.wait_for()
     assert page.locator(".fc-listWeek-view").count() == 1
-    shoot(page, "calendar-list", "phone")
+    shoot(page, "calendar-list-phone")
 
     page.get_by_role("button", name="Week", exact=True).click()
     page.locator(".fc-timegrid-event").first.wait_for()
@@ -144,5 +144,5 @@ def test_on_a_phone_the_calendar_opens_as_a_list_and_the_week_reads(
     assert width <= 390, f"the page scrolls sideways ({width}px)"
     event = page.locator(".fc-timegrid-event").first.bounding_box()
     assert event["width"] >= 70, f"posts are slivers ({event['width']}px)"
-    shoot(page, "calendar-week", "phone")
+    shoot(page, "calendar-week-phone")
     context.close()
