@@ -84,7 +84,27 @@ class PostOut(Schema):
         return list(obj.deliveries.all())
 
 
-class PostIn(Schema):
+class PostTime(Schema):
+    """When a post goes out, as the creating and the changing request both say it."""
+
+    scheduled_at: WallClockTime | None = Field(
+        None,
+        description=(
+            "When to publish; none: the deliveries are drafts. With a UTC offset it is that "
+            "instant; without one (2027-04-01T09:00:00) it is a wall-clock time read in "
+            "time_zone, else in each channel's own zone, else the workspace's. A time the "
+            "clocks skip, or show twice without repeated_time, is refused naming the choices."
+        ),
+    )
+    time_zone: Text | None = Field(
+        None, max_length=64, description="An IANA zone for a wall-clock scheduled_at."
+    )
+    repeated_time: Literal["earlier", "later"] | None = Field(
+        None, description="Which reading of a wall-clock time the clocks show twice."
+    )
+
+
+class PostIn(PostTime):
     title: Text = Field("", max_length=200, description="Internal name, not published.")
     text: Text = ""
     thread: list[Text] = Field(
@@ -95,24 +115,9 @@ class PostIn(Schema):
     label_ids: list[Id] = []
     pillar_id: Id | None = None
     campaign_id: Id | None = None
-    scheduled_at: WallClockTime | None = Field(
-        None,
-        description=(
-            "When to publish; none: the deliveries are drafts. With a UTC offset it is that "
-            "instant; without one (2027-04-01T09:00:00) it is a wall-clock time read in "
-            "time_zone, else in each channel's own zone, else the workspace's. A time the "
-            "clocks skip, or show twice without repeated_time, is refused naming the choices."
-        ),
-    )
-    time_zone: Text | None = Field(
-        None, max_length=64, description="An IANA zone for a wall-clock scheduled_at."
-    )
-    repeated_time: Literal["earlier", "later"] | None = Field(
-        None, description="Which reading of a wall-clock time the clocks show twice."
-    )
 
 
-class PostPatch(Schema):
+class PostPatch(PostTime):
     """Send only what changes; null clears pillar_id, campaign_id or scheduled_at."""
 
     title: Text | None = Field(None, max_length=200)
@@ -123,21 +128,6 @@ class PostPatch(Schema):
     label_ids: list[Id] | None = None
     pillar_id: Id | None = None
     campaign_id: Id | None = None
-    scheduled_at: WallClockTime | None = Field(
-        None,
-        description=(
-            "When to publish; none: the deliveries are drafts. With a UTC offset it is that "
-            "instant; without one (2027-04-01T09:00:00) it is a wall-clock time read in "
-            "time_zone, else in each channel's own zone, else the workspace's. A time the "
-            "clocks skip, or show twice without repeated_time, is refused naming the choices."
-        ),
-    )
-    time_zone: Text | None = Field(
-        None, max_length=64, description="An IANA zone for a wall-clock scheduled_at."
-    )
-    repeated_time: Literal["earlier", "later"] | None = Field(
-        None, description="Which reading of a wall-clock time the clocks show twice."
-    )
 
 
 class PostPage(Schema):
