@@ -64,6 +64,12 @@ def both_sizes(page, name: str) -> None:
     phone.close()
 
 
+def settle(page) -> None:
+    """Let the composer's autosave land before a button that leaves the page is pressed (a
+    person reads before clicking; on a loaded machine the save waits for it otherwise)."""
+    page.wait_for_load_state("networkidle")
+
+
 def states(post: Post) -> set[str]:
     return set(post.deliveries.values_list("state", flat=True))
 
@@ -90,7 +96,8 @@ def test_a_post_waits_for_approval_is_approved_moves_as_one_and_goes_out(
     ana.get_by_label("Describe image 1").fill(ALT)
     ana.get_by_label("Publish at").fill(f"{day:%Y-%m-%d}T10:00")
     both_sizes(ana, "1-creator-writes")
-    with ana.expect_navigation():
+    settle(ana)
+    with ana.expect_navigation(wait_until="domcontentloaded", timeout=60_000):
         ana.get_by_role("button", name="Create post").click()
     post = Post.objects.get(title="Rye is back")
     assert ana.url == f"{base}/w/crumb/posts/{post.pk}/"
@@ -99,7 +106,8 @@ def test_a_post_waits_for_approval_is_approved_moves_as_one_and_goes_out(
     assert states(post) == {S.AWAITING_APPROVAL}
 
     # 2. One press submits it, into Approval.
-    with ana.expect_navigation():
+    settle(ana)
+    with ana.expect_navigation(wait_until="domcontentloaded", timeout=60_000):
         ana.get_by_role("button", name="Submit for approval").click()
     assert workflow.workflow_of(post).stage.key == "approval"
     both_sizes(ana, "2-creator-submits")
