@@ -127,7 +127,9 @@ def write_markdown(results: list[dict], when: str) -> None:
         "",
         "Posts are written with `bulk_create` (for their ids), every other row (versions, "
         "labels, deliveries, transitions, queued tasks) with multi-row `INSERT`s on SQLite "
-        "and `COPY` on PostgreSQL (`content.bulk._Rows`): one by one through `create_post` "
+        "and `COPY` on PostgreSQL (`socialdesk/bulk_rows.BulkRows`, used by `content.bulk` "
+        "and by the publishing engine's batch form `publishing.services.schedule_batch`): "
+        "one by one through `create_post` "
         "costs ~20 queries a post, and `bulk_create`'s per-field preparation alone took "
         "~15 s for the ~70,000 rows under load. The rules are the scheduling services' own, "
         "checked for every row before anything is written.",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 # Run as a script, Python puts bench/ itself first on sys.path, where another benchmark's
-# module (bench/calendar.py) shadows the standard library's: use the project root instead.
+# module could shadow the standard library's (bench/calendar.py once did): use the project root.
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))

@@ -246,6 +246,8 @@ class _Lookup:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        # Whether approval gates publishing here (one query, not one a row).
+        self.gated = workspace.approval_gate
         self.channels = list(Channel.objects.filter(workspace=workspace).order_by("id"))
         for channel in self.channels:
             channel.workspace = workspace  # Channel.zone reads the workspace's zone
@@ -432,7 +434,7 @@ def _validate_row(
     scheduled = bool(value["date"] or value["time"])
     if scheduled and not channels and not any(e.column == "channels" for e in errors[before:]):
         error("channels", "A scheduled post needs at least one channel; name it here.")
-    if scheduled and lookup.workspace.requires_approval:
+    if scheduled and lookup.gated:
         error(
             "date",
             "This workspace requires approval before publishing; leave date and time empty "

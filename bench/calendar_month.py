@@ -1,9 +1,9 @@
 """Benchmark of the editorial calendar (issue 5, item 9): the month view of a workspace with
 50,000 posts answers in ≤ 50 ms p95 of server time.
 
-    python bench/calendar.py          # SQLite and PostgreSQL; rewrites its BENCHMARKS.md section
-    python bench/calendar.py --quick  # 50,000 posts, SQLite, 20 rounds; BENCHMARKS.md untouched
-    python bench/calendar.py --posts 20000 --database postgresql
+    python bench/calendar_month.py          # SQLite and PostgreSQL; rewrites its section
+    python bench/calendar_month.py --quick  # 50,000 posts, SQLite, 20 rounds; no rewrite
+    python bench/calendar_month.py --posts 20000 --database postgresql
 
 Each database gets a throw-away installation (``bench._support.Installation``). A child
 process with its environment builds one workspace (Europe/Paris, 4 channels, 5 pillars with
@@ -204,8 +204,8 @@ def write_markdown(results: list[dict], when: str) -> None:
     lines = [
         f"## Calendar month view — {when}",
         "",
-        f"`python bench/calendar.py` on {machine}. Target: the month view of a workspace with "
-        f"50,000 posts answers in ≤ {TARGET_MS:g} ms p95 of server time (Django test client "
+        f"`python bench/calendar_month.py` on {machine}. Target: the month view of a workspace "
+        f"with 50,000 posts answers in ≤ {TARGET_MS:g} ms p95 of server time (Django test client "
         "in-process: routing, middleware, session, view, JSON or template; no network). Posts "
         "spread over four years, one delivery each; a month grid (42 days) shows the events "
         "below. `month view` = page + feed + summary, one after the other.",
@@ -238,7 +238,7 @@ def write_markdown(results: list[dict], when: str) -> None:
     from bench._support import replace_section
 
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    BENCHMARKS.write_text(replace_section(text, "bench/calendar.py", "\n".join(lines)))
+    BENCHMARKS.write_text(replace_section(text, "bench/calendar_month.py", "\n".join(lines)))
 
 
 def main() -> None:
