@@ -224,6 +224,25 @@ def replace_section(text: str, script: str, section: str) -> str:
     return text.rstrip() + "\n\n" + block + "\n"
 
 
+def before(text: str, script: str) -> list[str]:
+    """The previous run of ``script``'s section in ``text`` (BENCHMARKS.md): its heading, as
+    "Before: …", and its first table, so a rewritten section keeps the figures it replaces."""
+    start = f"<!-- {script}: start -->"
+    if start not in text:
+        return []
+    lines = text[text.index(start) :].splitlines()[1:]
+    heading = next((line for line in lines if line.startswith("## ")), "")
+    first = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if not heading or first is None:
+        return []
+    table = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    return [f"Before (the run this one replaced, {heading.split(' — ')[-1]}):", "", *table]
+
+
 def wait_until(condition: Any, timeout: float, step: float = 0.2) -> bool:
     """Poll ``condition()`` until it is true or ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from api_helpers import call
@@ -106,11 +107,52 @@ def test_the_feed_needs_the_same_few_queries_however_many_posts(
         scheduled(workspace, owner, channel, f"Post {n}", in_days(3 + n, 8 + n % 5))
     client = signed_in(owner)
     start, end = month()
-    # Session, user, the workspace's two-factor requirement, membership, deliveries, their
-    # images, slots, channels; no query per delivery.
-    with django_assert_max_num_queries(8):
+    # Session, user, the workspace's two-factor requirement, membership, the deliveries in
+    # brief (counts, slots, warnings) and in full, their images, slots, channels; no query
+    # per delivery.
+    with django_assert_max_num_queries(9):
         response = feed(client, workspace, start, end)
     assert len(response.json()["events"]) >= 12
+
+
+def test_the_month_grid_gets_a_few_posts_a_day_and_a_count_of_the_rest(
+    workspace, owner, channel, signed_in, django_assert_max_num_queries
+):
+    second = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="shop")
+    busy = [scheduled(workspace, owner, channel, f"Busy {n}", in_days(5, 8 + n)) for n in range(10)]
+    calm = [scheduled(workspace, owner, channel, f"Calm {n}", in_days(6, 8 + n)) for n in range(4)]
+    # The busy day's first post goes out on a second channel too, on another day.
+    services.set_channels(busy[0].post, [channel, second], owner)
+    services.schedule(
+        busy[0].post.deliveries.get(channel=second), in_days(9), "Europe/Paris", owner
+    )
+    # Free slots every day at 07:00: none on the full day, one on the calm day.
+    queues.set_slots(channel, [(d, time(7)) for d in range(7)])
+    client = signed_in(owner)
+    start, end = month()
+
+    with django_assert_max_num_queries(12):
+        grid = feed(client, workspace, start, end, per_day=4).json()["events"]
+    shown = {e["id"]: e for e in grid if e["extendedProps"]["kind"] == "delivery"}
+    # The busy day: its first three in time order and "+7 more"; the calm day complete.
+    assert set(shown) - {str(busy[0].post.deliveries.get(channel=second).pk)} == {
+        str(d.pk) for d in busy[:3] + calm
+    }
+    assert shown[str(busy[0].pk)]["extendedProps"]["n"] == 2, "also on the other channel"
+    (more,) = [e for e in grid if e["extendedProps"]["kind"] == "more"]
+    day = busy[0].scheduled_at.astimezone(workspace.zone).date().isoformat()
+    assert more["title"] == "+7 more"
+    assert more["extendedProps"] == {"kind": "more", "day": day, "hidden": 7, "all": 10}
+    assert more["start"] == f"{day}T23:59:59" and more["editable"] is False
+    assert more["url"].endswith(f"?view=timeGridDay&date={day}")
+    slot_days = {e["start"][:10] for e in grid if e["extendedProps"]["kind"] == "slot"}
+    calm_day = calm[0].scheduled_at.astimezone(workspace.zone).date().isoformat()
+    assert calm_day in slot_days and day not in slot_days
+
+    # Without per_day (week, day and list views) every delivery comes, and no "more".
+    every = feed(client, workspace, start, end, slots=0).json()["events"]
+    assert {str(d.pk) for d in busy + calm} <= {e["id"] for e in every}
+    assert not [e for e in every if e["extendedProps"]["kind"] == "more"]
 
 
 def test_each_event_carries_its_posts_first_image_read_in_one_query(
@@ -550,3 +592,40 @@ def test_a_reading_that_is_not_a_choice_is_refused(workspace, owner, channel, si
         client, workspace, delivery, FALL_BACK.isoformat(), repeated_time="middle"
     )
     assert odd.status_code == 400 and "say earlier or later" in odd.json()["error"]
+
+
+def test_the_zones_offsets_over_a_period_are_found_to_the_second():
+    paris, lord_howe = ZoneInfo("Europe/Paris"), ZoneInfo("Australia/Lord_Howe")
+    start, end = datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 4, 12, tzinfo=UTC)
+    assert planning.utc_offsets(paris, start, end) == [
+        (datetime(2027, 3, 28, 1, 0, tzinfo=UTC), "+3600 seconds"),
+        (end, "+7200 seconds"),
+    ]
+    # Lord Howe moves by 30 minutes (UTC+11 to +10:30 at 02:00 local on 4 April 2027).
+    assert planning.utc_offsets(lord_howe, start, end) == [
+        (datetime(2027, 4, 3, 15, 0, tzinfo=UTC), "+39600 seconds"),
+        (end, "+37800 seconds"),
+    ]
+    summer = datetime(2027, 7, 1, tzinfo=UTC)
+    assert planning.utc_offsets(paris, summer, summer + timedelta(days=42)) == [
+        (summer + timedelta(days=42), "+7200 seconds")
+    ]
+
+
+def test_the_month_grid_counts_days_in_the_workspaces_zone_across_a_clock_change(
+    workspace, owner, channel, signed_in
+):
+    """Paris, 28 March 2027: the clocks go forward at 02:00. Its first minutes (still
+    UTC+1) and its last (UTC+2) belong to that day, not to the UTC days around it."""
+    day = datetime(2027, 3, 28)
+    times = [day.replace(hour=0, minute=30), day.replace(hour=9), day.replace(hour=12)]
+    times += [day.replace(hour=18), day.replace(hour=23, minute=30)]
+    for n, local in enumerate(times):
+        scheduled(workspace, owner, channel, f"Spring {n}", local)
+    grid = feed(
+        signed_in(owner), workspace, datetime(2027, 3, 1), datetime(2027, 4, 12), per_day=4, slots=0
+    ).json()["events"]
+    (more,) = [e for e in grid if e["extendedProps"]["kind"] == "more"]
+    assert more["extendedProps"]["day"] == "2027-03-28" and more["extendedProps"]["all"] == 5
+    shown = [e["start"] for e in grid if e["extendedProps"]["kind"] == "delivery"]
+    assert shown == ["2027-03-28T00:30:00", "2027-03-28T09:00:00", "2027-03-28T12:00:00"]

@@ -199,3 +199,37 @@ def test_a_drag_into_a_repeated_hour_snaps_back_and_offers_both_readings(
     delivery = post.deliveries.get()
     assert delivery.scheduled_at.isoformat() == f"{sunday:%Y-%m-%d}T01:30:00+00:00"
     context.close()
+
+
+def test_a_full_day_shows_three_posts_and_a_more_link_that_opens_the_whole_day(
+    browser, live_server, bakery
+):
+    """The month grid gets 3 posts a day and "+N more" from the server; the link opens the
+    day view, which loads every post of the day."""
+    workspace, owner, day = bakery["workspace"], bakery["owner"], bakery["day"]
+    busy = day + timedelta(days=1)
+    for hour in range(8, 15):
+        post = create_post(
+            workspace,
+            owner,
+            PostContent(text=f"Bake sale, hour {hour}", channel_ids=[bakery["page"].pk]),
+        )
+        services.schedule(post, datetime.combine(busy, time(hour)), actor=owner)
+    # That day now holds 8 posts: "Rye on Fridays" at 9 and the seven above.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.email, lands_on="/w/crumb/**")
+    page.goto(f"{live_server.url}/w/crumb/calendar/?date={busy:%Y-%m-%d}")
+    cell = page.locator(f'td[data-date="{busy:%Y-%m-%d}"]')
+    more = cell.locator(".fc-event", has_text="+5 more")
+    more.wait_for()
+    assert cell.locator(".cal-event-delivery").count() == 3
+    shoot(page, "calendar-month-more")
+    assert axe_violations(page) == []
+
+    more.click()
+    page.locator(".fc-timegrid-event .cal-event-delivery").nth(7).wait_for()
+    assert page.locator(".fc-timegrid-event .cal-event-delivery").count() == 8
+    assert page.locator(".fc-timegrid-event .cal-event-more").count() == 0
+    shoot(page, "calendar-month-more-day")
+    context.close()

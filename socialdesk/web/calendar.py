@@ -337,8 +337,13 @@ class _Events:
 @login_required
 @require_GET
 def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
-    """FullCalendar's events for [start, end): deliveries (one query), free queue slots,
-    and the day budget warnings of the channels that have a busy day in the range."""
+    """FullCalendar's events for [start, end): deliveries, free queue slots, and the day
+    budget warnings of the channels that have a busy day in the range.
+
+    ``per_day=N`` (the month grid) sends at most N events a day: a fuller day gets its first
+    N - 1 deliveries and a "+K more" event that opens the day, so a busy month reads and
+    sends a few events a day instead of every one of its thousands; week, day and list views
+    ask for everything. Free slots and warnings then read just the deliveries they need."""
     membership = enter(request, slug, "deliveries.view")
     workspace = membership.workspace
     try:
@@ -347,14 +352,33 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     except ValidationError as exc:
         return _bad(exc)
     filters = _filters(request)
+    per_day = _int(request.GET.get("per_day"))
+    per_day = max(2, min(per_day, 20)) if per_day else None
     event = _Events(slug, zone, _color_by(request), membership.can("deliveries.schedule"))
-    rows = planning.calendar_rows(workspace, start, end, filters)
-    for row in rows:
-        if row["state"] in services.TIMED:
-            event.per_post[row["post_id"]] = event.per_post.get(row["post_id"], 0) + 1
-    events = [event(row) for row in rows]
+    rows = planning.calendar_rows(workspace, start, end, filters, per_day=per_day, zone=zone)
+    more: list[dict] = []
+    if per_day:
+        rows, more = _month_grid(rows, zone, per_day, slug)
+        posts = {row["post_id"] for row in rows}
+        event.per_post = planning.copies_between(
+            workspace, start, end, filters, posts, services.TIMED
+        )
+    else:
+        for row in rows:
+            if row["state"] in services.TIMED:
+                event.per_post[row["post_id"]] = event.per_post.get(row["post_id"], 0) + 1
+    events = [event(row) for row in rows] + more
     if request.GET.get("slots", "1") == "1" and not filters.state:
-        events += _free_slot_events(workspace, filters, start, end, zone, rows)
+        full = {m["extendedProps"]["day"] for m in more}
+        slots = _free_slot_events(workspace, filters, start, end, zone, None if per_day else rows)
+        events += [s for s in slots if s["start"][:10] not in full]
+    budgeted = _budgeted_networks()
+    if per_day:  # the rows hold only part of each day: ask for the days' posts on budgets
+        busy_rows = planning.brief_rows(
+            workspace, start, end, filters, states=BUDGET_STATES, networks=budgeted
+        )
+    else:
+        busy_rows = rows
     channels = {
         c.pk: {"name": str(c), "handle": c.handle} for c in Channel.objects.in_workspace(workspace)
     }
@@ -363,21 +387,55 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
             "events": events,
             "channels": channels,
             "post_url": event.post_url,
-            "warnings": _day_warnings(workspace, rows),
+            "warnings": _day_warnings(workspace, busy_rows, budgeted),
         }
     )
 
 
-def _free_slot_events(workspace, filters, start, end, zone, rows: list[dict]) -> list[dict]:
+def _month_grid(
+    rows: list[dict], zone: zoneinfo.ZoneInfo, per_day: int, slug: str
+) -> tuple[list[dict], list[dict]]:
+    """A month grid's rows (``calendar_rows`` with ``per_day``): a day with more than
+    ``per_day`` deliveries shows its first ``per_day`` - 1 and a "+K more" event, last in its
+    day, that opens the day view."""
+    shown, more = [], []
+    day_url = reverse("calendar", args=[slug])
+    for row in rows:
+        total = row["day_total"]
+        if total <= per_day or row["day_rank"] < per_day:
+            shown.append(row)
+            continue
+        day = row["scheduled_at"].astimezone(zone).date().isoformat()
+        hidden = total - (per_day - 1)
+        more.append(
+            {
+                "id": f"more-{day}",
+                "title": f"+{hidden} more",
+                "start": f"{day}T23:59:59",
+                "editable": False,
+                "url": f"{day_url}?view=timeGridDay&date={day}",
+                "classNames": ["more-link"],
+                "extendedProps": {"kind": "more", "day": day, "hidden": hidden, "all": total},
+            }
+        )
+    return shown, more
+
+
+def _free_slot_events(workspace, filters, start, end, zone, rows: list[dict] | None) -> list[dict]:
     """``queues.free_slots`` of each channel with slots, with the times its deliveries hold
     taken from the feed's ``rows`` (every delivery of the range once no filter but the
-    channel narrows them) instead of asking the database again."""
+    channel narrows them) instead of asking the database again; with ``rows`` None (a month
+    grid's rows hold only part of each day), read from a brief query of those channels."""
     channel_ids = set(Slot.objects.filter(workspace=workspace).values_list("channel_id", flat=True))
     if filters.channel:
         channel_ids &= {filters.channel}
     narrowed = [filters.pillar, filters.campaign, filters.label, filters.author, filters.stage]
     if not channel_ids or any(narrowed) or filters.assignee:
         return []
+    if rows is None:
+        rows = planning.brief_rows(
+            workspace, start, end, filters, states=queues.HOLDS_TIME, channel_ids=channel_ids
+        )
     taken: dict[int, set[datetime]] = {}
     for row in rows:
         if row["state"] in queues.HOLDS_TIME:
@@ -408,13 +466,16 @@ def _budgeted_networks() -> set[str]:
     return {name for name, factory in REGISTRY.items() if pacing.limits_of(factory)}
 
 
-def _day_warnings(workspace: Workspace, rows: list[dict]) -> list[str]:
+# The deliveries that spend a day's posting budget when they go out.
+BUDGET_STATES = (S.SCHEDULED, S.WAITING_RETRY)
+
+
+def _day_warnings(workspace: Workspace, rows: list[dict], budgeted: set[str]) -> list[str]:
     """``services.budget_warnings`` for each channel-day with two or more posts (a single
     post never breaks a day's budget), at most 60 checks per answer."""
     per_day: dict[tuple[int, date], int] = {}
-    budgeted = _budgeted_networks()
     for row in rows:
-        if row["state"] not in (S.SCHEDULED, S.WAITING_RETRY):
+        if row["state"] not in BUDGET_STATES:
             continue
         if row["channel__network"] not in budgeted:
             continue

@@ -167,6 +167,11 @@
       img.loading = "lazy";
       wrap.appendChild(img);
     }
+    if (props.kind === "more") {  // a full day in the month grid: the rest opens the day
+      wrap.textContent = arg.event.title;
+      wrap.title = props.all + " posts on this day: open the day to see them all";
+      return { domNodes: [wrap] };
+    }
     var text = document.createElement("span");
     text.className = "cal-event-text";
     var head = document.createElement("span");
@@ -270,6 +275,8 @@
     height: heightFor(initialView),
     nowIndicator: true,
     dayMaxEvents: 4,
+    // Each view asks for its own events: the month grid's answer holds only part of a day.
+    lazyFetching: false,
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     // "Mon 14 Dec" (en-gb), never "12/14"; on a phone the weekday and the day on two lines.
@@ -310,6 +317,11 @@
       var params = filterParams();
       params.set("start", wallClock(info.start));
       params.set("end", wallClock(info.end));
+      // The month grid shows 3 posts a day and "+N more" (dayMaxEvents below); the server
+      // sends no more than that, and the day view loads the rest. The grid is the only view
+      // that asks for more than a week (its six weeks); the calendar may not exist yet here
+      // (FullCalendar fetches while it is being made), so the range tells.
+      if (info.end - info.start > 8 * 86400000) params.set("per_day", "4");
       fetch(mount.dataset.feed + "?" + params.toString(), { credentials: "same-origin" })
         .then(function (response) {
           return response.json().then(function (body) {
@@ -367,7 +379,9 @@
     },
     eventClick: function (info) {
       info.jsEvent.preventDefault();
-      if (info.event.extendedProps.kind === "delivery") openDialog(info.event);
+      var props = info.event.extendedProps;
+      if (props.kind === "delivery") openDialog(info.event);
+      if (props.kind === "more") calendar.changeView("timeGridDay", props.day);
     },
   });
   calendar.render();
