@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._support import Installation, replace_section, wait_until  # noqa: E402
+from bench._support import Installation, before, replace_section, wait_until  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 TARGET_MB = 250.0
@@ -228,7 +228,20 @@ def write_section(
             lines.append(
                 f"| {database} | {process['process']} | {process['pss_mb']} | {process['rss_mb']} |"
             )
+    lines += [
+        "",
+        "What each process holds: the supervisor only the standard library (`socialdesk run` "
+        "does its set-up, which imports all of Django, in a child that exits); gunicorn's "
+        "master the whole app, loaded once (`preload_app`, URLconf imported and objects frozen "
+        "out of the garbage collector before the fork: `socialdesk/gunicorn_conf.py`); each web "
+        "process shares the master's pages and holds what its requests made (templates, "
+        "sessions, query caches); the worker Django, the engine and the task backend, without "
+        "the URL and API modules (it skips the checks the set-up ran). PSS counts a page "
+        "shared by n processes 1/n in each, so the sum is what the stack costs the machine; "
+        "RSS counts shared pages once per process.",
+    ]
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    lines += ["", *before(text, "bench/memory.py")]
     BENCHMARKS.write_text(replace_section(text, "bench/memory.py", "\n".join(lines)))
 
 
