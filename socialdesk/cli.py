@@ -14,6 +14,7 @@ non-zero with a message naming the child that died. Production deployments are f
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -27,9 +28,8 @@ from types import FrameType
 from typing import TextIO
 
 # How long children get to finish what they are doing after SIGTERM before they are killed.
-# Gunicorn's own graceful timeout is set a little shorter so it finishes first.
+# Gunicorn's own graceful timeout (socialdesk/gunicorn_conf.py) is shorter so it finishes first.
 STOP_TIMEOUT = 15.0
-GUNICORN_GRACEFUL_TIMEOUT = 10
 
 OVERVIEW = """\
 Socialdesk: plan, approve, schedule and publish social media posts.
@@ -53,9 +53,31 @@ def main() -> None:
     if sys.argv[1:] in ([], ["-h"], ["--help"]):
         print(OVERVIEW, end="")
         return
+    if sys.argv[1:2] == ["run"] and "--prepare-only" not in sys.argv:
+        sys.exit(run(sys.argv[2:]))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["socialdesk", *sys.argv[1:]])
+
+
+def run(args: list[str]) -> int:
+    """``socialdesk run``: the set-up in a child process, then the supervisor.
+
+    The set-up (checks, migrations, static files: the ``run`` management command with
+    ``--prepare-only``) imports all of Django; done in a child, its memory goes back to the
+    system when it ends, and the supervisor that stays for hours holds only the standard
+    library (a few MB instead of ~120).
+    """
+    prepared = subprocess.run(
+        [sys.executable, "-m", "socialdesk.cli", "run", "--prepare-only", *args]
+    )
+    if prepared.returncode:
+        return prepared.returncode
+    parser = argparse.ArgumentParser(prog="socialdesk run", add_help=False)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    where, _ = parser.parse_known_args(args)  # the set-up above has refused bad arguments
+    return serve(where.host, where.port)
 
 
 @dataclass
@@ -70,45 +92,23 @@ class Child:
 
 
 def gunicorn_argv(host: str, port: int) -> list[str]:
-    """Gunicorn for 2 cores: 2 processes of 4 threads each.
-
-    Threads suit a Django app that mostly waits on the database; two processes keep serving
-    if one is busy or restarting. ``WEB_CONCURRENCY`` (gunicorn's own variable) and
-    ``GUNICORN_CMD_ARGS`` override these.
-    """
-    argv = [
+    """Gunicorn with the settings in ``socialdesk/gunicorn_conf.py`` (read by gunicorn)."""
+    return [
         sys.executable,
         "-m",
         "gunicorn",
-        "socialdesk.wsgi:application",
+        "--config",
+        "python:socialdesk.gunicorn_conf",
         "--bind",
         f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "--workers",
-        os.environ.get("WEB_CONCURRENCY", "2"),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-        "--graceful-timeout",
-        str(GUNICORN_GRACEFUL_TIMEOUT),
-        "--timeout",
-        "60",
+        "socialdesk.wsgi:application",
     ]
-    # Recent gunicorn opens a control socket at one fixed path in $HOME: two Socialdesks on one
-    # machine (or a test run beside a real one) would fight over it, and nothing here uses it.
-    if _gunicorn_knows("--no-control-socket"):
-        argv.append("--no-control-socket")
-    return argv
-
-
-def _gunicorn_knows(flag: str) -> bool:
-    from gunicorn.config import KNOWN_SETTINGS
-
-    return any(flag in (setting.cli or []) for setting in KNOWN_SETTINGS)
 
 
 def worker_argv() -> list[str]:
-    return [sys.executable, "-m", "socialdesk.cli", "worker"]
+    # The checks ran in the set-up before (``run --prepare-only``); run again here they
+    # would import every URL and API module into a worker that never serves a page.
+    return [sys.executable, "-m", "socialdesk.cli", "worker", "--skip-checks"]
 
 
 def port_is_free(host: str, port: int) -> bool:

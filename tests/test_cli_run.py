@@ -168,3 +168,25 @@ def test_when_the_worker_dies_run_stops_the_web_server_and_exits_non_zero(runnin
     assert running.process.wait(timeout=25) == 1
     assert "worker exited unexpectedly" in running.output()
     assert wait_until(lambda: not any(is_running(pid) for pid in tree), 5)
+
+
+def test_a_refused_set_up_stops_run_before_anything_starts(data_dir, tmp_path):
+    """The set-up runs in a child process (so the supervisor stays small); its refusal is
+    run's exit code and message, and nothing is started."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+        env["SOCIALDESK_DATA_DIR"] = str(data_dir)
+        done = subprocess.run(
+            [*command(), "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+        )
+    assert done.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "Socialdesk is running" not in done.stdout

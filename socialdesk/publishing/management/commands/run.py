@@ -1,4 +1,9 @@
-"""``socialdesk run``: migrate, collect static files, then serve with gunicorn plus the worker."""
+"""``socialdesk run``: migrate, collect static files, then serve with gunicorn plus the worker.
+
+``socialdesk run`` on the command line runs this with ``--prepare-only`` in a child process
+and then supervises from a process without Django (``socialdesk.cli.run``); run through
+``manage.py`` or ``call_command`` it does both in one process.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
         parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument(
+            "--prepare-only",
+            action="store_true",
+            help="Check, migrate and collect static files, then exit without serving.",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, prepare_only: bool, **options: Any) -> None:
         if not cli.port_is_free(host, port):
             raise CommandError(
                 f"Port {port} on {host} is already in use; stop what uses it or choose "
@@ -39,6 +49,8 @@ class Command(BaseCommand):
                 )
             )
         self.stdout.flush()
+        if prepare_only:
+            return
         connections.close_all()  # the supervisor itself needs no database from here on
         code = cli.serve(host, port)
         if code:
