@@ -55,7 +55,8 @@ class Holding:
     ``delete`` removes it; ``unlink`` takes the person out of a many-to-many field;
     ``account`` rows belong to the account, not to a workspace: exported, and deleted only
     when the account is anonymised. ``workspace`` is the lookup from the row to its workspace.
-    ``secret`` fields are never exported.
+    ``secret`` fields are never exported. ``label`` names a text field that names the
+    person beside the key ("user 5 (ana@…)"); a kept row's is set to the stand-in's name.
     """
 
     model: str
@@ -64,6 +65,7 @@ class Holding:
     erase: Erase
     workspace: str = "workspace"
     secret: tuple[str, ...] = ()
+    label: str = ""
 
     @property
     def table(self) -> str:
@@ -85,14 +87,26 @@ HOLDINGS = [
     Holding("otp_totp.TOTPDevice", "user", "their authenticator apps", "account", "", ("key",)),
     Holding("otp_static.StaticDevice", "user", "their recovery code sets", "account", ""),
     Holding("workspaces.ErasedPerson", "user", "(a stand-in is nobody's data)", "keep"),
-    Holding("networks.ChannelTransition", "actor", "channel changes they made", "keep"),
+    Holding(
+        "networks.ChannelTransition",
+        "actor",
+        "channel changes they made",
+        "keep",
+        label="actor_label",
+    ),
     Holding("content.Post", "author", "posts they wrote", "keep"),
     Holding(
         "content.PostVersion", "created_by", "post versions they wrote", "keep", "post__workspace"
     ),
     Holding("content.MediaAsset", "uploaded_by", "media they uploaded", "keep"),
     Holding("content.ComposerDraft", "user", "their unsaved composer drafts", "delete"),
-    Holding("publishing.DeliveryTransition", "actor", "delivery changes they made", "keep"),
+    Holding(
+        "publishing.DeliveryTransition",
+        "actor",
+        "delivery changes they made",
+        "keep",
+        label="actor_label",
+    ),
     Holding("publishing.BoostSpend", "recorded_by", "boost spend they recorded", "keep"),
     Holding("notifications.Notification", "recipient", "notifications to them", "delete"),
     Holding("notifications.Notification", "actor", "notifications about what they did", "keep"),
@@ -400,7 +414,10 @@ def erase_person(
         ).delete()
         for holding in HOLDINGS:
             if holding.erase == "keep":
-                _rows(holding, workspace, member_user).update(**{holding.field: stand_in})
+                now_names: dict[str, Any] = {holding.field: stand_in}
+                if holding.label:
+                    now_names[holding.label] = erased.label
+                _rows(holding, workspace, member_user).update(**now_names)
             elif holding.erase == "delete":
                 _rows(holding, workspace, member_user).delete()
             elif holding.erase == "unlink":
