@@ -98,7 +98,7 @@ def test_the_audit_page_and_its_csv_show_sign_ins(client, workspace, owner, sign
     page = client.get(reverse("audit_log", args=[workspace.slug]))
     text = page.content.decode()
     assert "signin.failed" in text and "signin.signed_in" in text
-    assert ADDRESS in text
+    assert ADDRESS in text and BROWSER in text
     export = client.get(reverse("audit_log", args=[workspace.slug]), {"format": "csv"})
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     assert [row["action"] for row in rows] == ["signin.failed", "signin.signed_in"]
