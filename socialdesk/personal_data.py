@@ -82,7 +82,9 @@ HOLDINGS = [
         "delete",
         secret=("salt", "token_hash"),
     ),
-    Holding("workspaces.Invitation", "invited_by", "invitations they sent", "keep"),
+    Holding(
+        "workspaces.Invitation", "invited_by", "invitations they sent", "keep", secret=("token",)
+    ),
     Holding("workspaces.SignInEvent", "user", "their sign-in log", "account", workspace=""),
     Holding("otp_totp.TOTPDevice", "user", "their authenticator apps", "account", "", ("key",)),
     Holding("otp_static.StaticDevice", "user", "their recovery code sets", "account", ""),
@@ -116,7 +118,8 @@ HOLDINGS = [
         "created_by",
         "webhooks they made",
         "keep",
-        secret=("secret_encrypted",),
+        # A chat service's hook address is itself a secret.
+        secret=("secret_encrypted", "url"),
     ),
     Holding("workflow.Stage", "approvers", "stages naming them as approver", "unlink"),
     Holding("workflow.Assignment", "assignee", "stages of posts assigned to them", "delete"),
@@ -124,8 +127,10 @@ HOLDINGS = [
     Holding("workflow.ManualTick", "ticked_by", "checklist items they ticked", "keep"),
     Holding("workflow.Decision", "user", "their approval decisions", "keep"),
     Holding("workflow.AuditEvent", "actor", "audit events of what they did", "keep"),
-    Holding("review.ReviewLink", "created_by", "review links they made", "keep"),
-    Holding("review.ReviewLink", "revoked_by", "review links they revoked", "keep"),
+    Holding("review.ReviewLink", "created_by", "review links they made", "keep", secret=("nonce",)),
+    Holding(
+        "review.ReviewLink", "revoked_by", "review links they revoked", "keep", secret=("nonce",)
+    ),
     Holding("review.Comment", "author", "comments they wrote", "keep"),
     Holding("review.Comment", "resolved_by", "comments they resolved", "keep"),
     Holding("review.Comment", "mentions", "comments mentioning them", "unlink"),
@@ -229,11 +234,17 @@ def _audit_about(workspace: Workspace, user: User, membership: Membership | None
     return Q(workspace=workspace) & about
 
 
-def export_person(workspace: Workspace, member_user: User, *, by: User | None = None) -> bytes:
+def _check_owner(workspace: Workspace, by: User, doing: str) -> None:
+    if not Membership.objects.filter(workspace=workspace, user=by, role=Role.OWNER).exists():
+        raise PermissionDenied(f"Only an owner may {doing} a member's data.")
+
+
+def export_person(workspace: Workspace, member_user: User, *, by: User) -> bytes:
     """A zip of everything ``workspace`` holds about ``member_user``: ``person.json`` (the
     person, their membership, and every table with what it holds and its rows) and one CSV
     per table that has rows. Secrets (token hashes, authenticator keys) are left out.
-    Recorded in the audit log as done by ``by``."""
+    Only an owner (``by``) may; recorded in the audit log."""
+    _check_owner(workspace, by, "export")
     membership = _membership(workspace, member_user)
     tables = person_tables(workspace, member_user)
     document = {
@@ -290,8 +301,7 @@ def _check_may_erase(workspace: Workspace, membership: Membership, by: User) -> 
         raise ValidationError(
             {"member": ["You cannot erase your own data; ask another owner of the workspace."]}
         )
-    if not Membership.objects.filter(workspace=workspace, user=by, role=Role.OWNER).exists():
-        raise PermissionDenied("Only an owner may erase a member's data.")
+    _check_owner(workspace, by, "erase")
 
 
 def _names(user: User) -> list[str]:
@@ -383,7 +393,18 @@ def _anonymise_account(user: User) -> None:
     user.name = user.first_name = user.last_name = ""
     user.is_active = user.is_staff = user.is_superuser = False
     user.set_unusable_password()
-    user.save()
+    user.save(
+        update_fields=[
+            "email",
+            "name",
+            "first_name",
+            "last_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "password",
+        ]
+    )
 
 
 def erase_person(
