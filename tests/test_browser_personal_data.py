@@ -34,6 +34,14 @@ def test_an_owner_exports_then_erases_a_members_data(browser, live_server, setti
     assert axe_violations(page) == []
     shoot(page, "personal-data-1-members-desktop")
 
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    small = phone.new_page()
+    sign_in(small, live_server.url, owner.email)
+    small.goto(f"{live_server.url}/w/crumb/members/")
+    assert small.get_by_role("link", name="Erase… the data of Ana Quintero").is_visible()
+    shoot(small, "personal-data-1-members-phone")
+    phone.close()
+
     with page.expect_download() as downloading:
         page.get_by_role("button", name="Export data of Ana Quintero").click()
     download = downloading.value

@@ -16,10 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from socialdesk import personal_data
 from socialdesk.web.helpers import apply_errors, enter
 
 from . import services
 from .access import get_in_workspace
+from .api import personal_data_response
 from .forms import InviteForm, RoleForm, TokenForm, WorkspaceSettingsForm
 from .models import ApiToken, Invitation, Membership
 from .roles import PERMISSIONS, ROLE_DESCRIPTIONS, Role
@@ -74,8 +76,7 @@ def _members_page(
     context = {
         "rows": rows,
         "invitations": invitations,
-        "can_manage": can_manage or membership.can("members.erase"),
-        "may_invite": can_manage,
+        "can_manage": can_manage,
         "may_export": membership.can("members.export"),
         "may_erase": membership.can("members.erase"),
         "email_to_console": settings.EMAIL_TO_CONSOLE,
@@ -164,9 +165,6 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
 def member_data(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     """Download everything the workspace holds about a member (a zip); a POST, since it is
     recorded in the audit log."""
-    from socialdesk import personal_data
-    from socialdesk.workspaces.api import personal_data_response
-
     actor = enter(request, slug, "members.export")
     target = get_in_workspace(Membership, actor.workspace, pk=membership_id)
     body = personal_data.export_person(actor.workspace, target.user, by=actor.user)
@@ -177,8 +175,6 @@ def member_data(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def member_erase(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     """Ask for the member's email (GET), erase on POST; refusals are shown on the page."""
-    from socialdesk import personal_data
-
     actor = enter(request, slug, "members.erase")
     target = get_in_workspace(Membership, actor.workspace, pk=membership_id)
     errors: list[str] = []
