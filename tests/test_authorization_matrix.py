@@ -55,6 +55,8 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "members_list": lambda ctx: None,
     "members_update": lambda ctx: {"role": "approver"},
     "members_delete": lambda ctx: None,
+    "members_data": lambda ctx: None,
+    "members_erase": lambda ctx: {"confirm_email": "analyst@crumb.test"},
     "invitations_list": lambda ctx: None,
     "invitations_create": lambda ctx: {"email": "new.baker@crumb.test", "role": "creator"},
     "invitations_delete": lambda ctx: None,

@@ -83,6 +83,16 @@ urlpatterns = [
         name="member_remove",
     ),
     path(
+        "w/<slug:slug>/members/<int:membership_id>/data/",
+        workspace_views.member_data,
+        name="member_data",
+    ),
+    path(
+        "w/<slug:slug>/members/<int:membership_id>/erase/",
+        workspace_views.member_erase,
+        name="member_erase",
+    ),
+    path(
         "w/<slug:slug>/invitations/<int:invitation_id>/revoke/",
         workspace_views.invitation_revoke,
         name="invitation_revoke",

@@ -31,6 +31,8 @@ def record(
     via: str = "",
     request: HttpRequest | None = None,
     data: dict[str, Any] | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
 ) -> AuditEvent:
     """Write one audit row.
 
@@ -38,6 +40,7 @@ def record(
     "review link #12 (Acme legal)" or "system: reminders". ``action`` reads as
     ``<area>.<verb>`` ("post.stage_moved", "approval.approve", "override"). ``target`` is
     stored as model + pk + its text at the time, so the row survives the target's deletion.
+    ``ip`` and ``user_agent`` are for callers without the request (``request`` wins).
     """
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
     event = AuditEvent(
@@ -48,6 +51,8 @@ def record(
         action=action[:60],
         detail=detail,
         data=data or {},
+        ip=ip or None,
+        user_agent=user_agent[:300],
     )
     if target is not None:
         event.target_type = target._meta.label_lower[:60]

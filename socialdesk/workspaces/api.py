@@ -8,9 +8,10 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
+from socialdesk import personal_data
 from socialdesk.api_support import (
     Id,
     MemberRequest,
@@ -218,6 +219,81 @@ def members_delete(request: MemberRequest, slug: Slug, member_id: Id) -> Status:
     member = get_in_workspace(Membership, actor.workspace, pk=member_id)
     services.remove_member_as(actor, member)
     return Status(204, None)
+
+
+class EraseIn(Schema):
+    confirm_email: Text = Field(
+        max_length=254, description="The member's email address, typed to confirm."
+    )
+
+
+class ErasedOut(Schema):
+    erased_as: str = Field(description='How the history names them now: "erased person #N".')
+    account: Literal["kept", "anonymised"] = Field(
+        description="kept: they are a member of another workspace; anonymised: they were not."
+    )
+
+
+def _binary(media_type: str, description: str) -> dict:
+    """The OpenAPI responses of an operation that answers with a file."""
+    problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        "responses": {
+            "200": {
+                "description": description,
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            },
+            **{
+                str(status): {"description": title, "content": problem}
+                for status, title in [
+                    (401, "Unauthorized"),
+                    (403, "Forbidden"),
+                    (404, "Not Found"),
+                    (422, "Unprocessable Entity"),
+                ]
+            },
+        }
+    }
+
+
+@router.get(
+    "/workspaces/{slug}/members/{member_id}/data",
+    operation_id="members_data",
+    openapi_extra=_binary("application/zip", "person.json and one CSV per table, in a zip."),
+)
+@requires("members.export")
+def members_data(request: MemberRequest, slug: Slug, member_id: Id) -> HttpResponse:
+    """Everything the workspace holds about a member, as a zip (recorded in the audit log)."""
+    member = get_in_workspace(Membership, request.workspace, pk=member_id)
+    body = personal_data.export_person(request.workspace, member.user, by=caller(request))
+    return personal_data_response(body, slug, member)
+
+
+def personal_data_response(body: bytes, slug: str, member: Membership) -> HttpResponse:
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="personal-data-{slug}-member-{member.pk}.zip"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post(
+    "/workspaces/{slug}/members/{member_id}/erase",
+    response=responses(ErasedOut),
+    operation_id="members_erase",
+)
+@requires("members.erase")
+def members_erase(request: MemberRequest, slug: Slug, member_id: Id, payload: EraseIn) -> ErasedOut:
+    """Erase a member's data in this workspace: the membership and what is only about them
+    go, the history stays naming "erased person #N". Not oneself, not the last owner."""
+    member = get_in_workspace(Membership, request.workspace, pk=member_id)
+    user = member.user
+    erased = personal_data.erase_person(
+        request.workspace, user, by=caller(request), confirm_email=payload.confirm_email
+    )
+    kept = Membership.objects.filter(user=user).exists()
+    return ErasedOut(erased_as=erased.label, account="kept" if kept else "anonymised")
 
 
 # --- Invitations --------------------------------------------------------------------------

@@ -324,3 +324,32 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.email}) at {self.created_at}"
+
+
+class ErasedPerson(WorkspaceOwned):
+    """A member whose data was erased (``personal_data.erase_person``), as the workspace's
+    history now names them: "erased person #<number>".
+
+    ``user`` is a stand-in account made for this row only: inactive, without a password,
+    with no membership and no personal data. The rows the audit log and the post history
+    must keep (posts, versions, decisions, comments, audit events …) are pointed at it
+    instead of the person, so every page that shows an author or an actor shows
+    "erased person #3" without knowing about erasure. Nothing links it back to the person.
+    """
+
+    number = models.PositiveIntegerField()
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="erased_person")
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workspace", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="one_erased_person_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"erased person #{self.number}"

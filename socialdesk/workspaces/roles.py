@@ -44,6 +44,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "workspace.delete": frozenset({OWNER}),
     "members.view": frozenset({OWNER, MANAGER, CREATOR, APPROVER, ANALYST}),
     "members.manage": frozenset({OWNER, MANAGER}),
+    # A person's data on request (socialdesk.personal_data): export it, or erase it.
+    "members.export": frozenset({OWNER}),
+    "members.erase": frozenset({OWNER}),
     "tokens.manage": frozenset(
         {OWNER, MANAGER, CREATOR, APPROVER, ANALYST}
     ),  # one's own API tokens

@@ -16,10 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from socialdesk import personal_data
 from socialdesk.web.helpers import apply_errors, enter
 
 from . import services
 from .access import get_in_workspace
+from .api import personal_data_response
 from .forms import InviteForm, RoleForm, TokenForm, WorkspaceSettingsForm
 from .models import ApiToken, Invitation, Membership
 from .roles import PERMISSIONS, ROLE_DESCRIPTIONS, Role
@@ -75,6 +77,8 @@ def _members_page(
         "rows": rows,
         "invitations": invitations,
         "can_manage": can_manage,
+        "may_export": membership.can("members.export"),
+        "may_erase": membership.can("members.erase"),
         "email_to_console": settings.EMAIL_TO_CONSOLE,
         "invite_form": invite_form or InviteForm(may_grant_owner=is_owner),
         "role_rows": role_rows,
@@ -154,6 +158,46 @@ def member_remove(request: HttpRequest, slug: str, membership_id: int) -> HttpRe
         messages.success(request, f"{target.user} was removed from {actor.workspace}.")
         return redirect("members", slug=slug)
     return render(request, "workspaces/member_remove.html", {"target": target})
+
+
+@login_required
+@require_POST
+def member_data(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    """Download everything the workspace holds about a member (a zip); a POST, since it is
+    recorded in the audit log."""
+    actor = enter(request, slug, "members.export")
+    target = get_in_workspace(Membership, actor.workspace, pk=membership_id)
+    body = personal_data.export_person(actor.workspace, target.user, by=actor.user)
+    return personal_data_response(body, slug, target)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_erase(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    """Ask for the member's email (GET), erase on POST; refusals are shown on the page."""
+    actor = enter(request, slug, "members.erase")
+    target = get_in_workspace(Membership, actor.workspace, pk=membership_id)
+    errors: list[str] = []
+    if request.method == "POST":
+        name = str(target.user)
+        try:
+            erased = personal_data.erase_person(
+                actor.workspace,
+                target.user,
+                by=actor.user,
+                confirm_email=request.POST.get("confirm_email", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                f"The data of {name} was erased; the workspace's history now names them "
+                f"{erased.label}.",
+            )
+            return redirect("members", slug=slug)
+    context = {"target": target, "errors": errors}
+    return render(request, "workspaces/member_erase.html", context, status=400 if errors else 200)
 
 
 @login_required
