@@ -7,6 +7,7 @@ idempotency key, so a test can tell whether anything was posted twice.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -79,7 +80,10 @@ def test_a_due_delivery_is_published_once_with_its_idempotency_key(due, network)
     assert run(due.pk, "w1") == S.PUBLISHED
 
     due.refresh_from_db()
-    assert network.calls == [f"socialdesk-delivery-{due.pk}"]
+    assert network.calls == [due.idempotency_key]
+    # Random, not derived from the id: another installation's delivery of the same id on
+    # the same account has another key.
+    assert re.fullmatch(r"socialdesk-[0-9a-f]{32}", due.idempotency_key)
     assert (due.remote_id, due.remote_url) == ("post-1", "https://network.test/post-1")
     assert due.published_at is not None
     assert (due.attempts, due.lease_expires_at, due.last_error) == (1, None, "")
