@@ -13,7 +13,8 @@ authorization revoked.
 
 Exactly once: Bluesky takes no idempotency header, but a record's key (rkey) is chosen by the
 writer. Each record of a delivery (main post, thread parts, first comment) gets a TID derived
-from the delivery's idempotency key, so a repeated create of the same record is refused by the
+from the delivery's idempotency key (random per delivery, so two installations publishing to
+one account never meet on a key), so a repeated create of the same record is refused by the
 PDS (it answers 500) instead of posting twice; the connector then reads the record at that key
 back and carries on. ``find_published`` reads the main post's key.
 
