@@ -7,6 +7,7 @@ idempotency key, so a test can tell whether anything was posted twice.
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -15,13 +16,20 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
-from fake_network import TIMEOUT_AFTER_WRITING, FakeConnector, install
+from fake_network import (
+    TIMEOUT_AFTER_WRITING,
+    FakeConnector,
+    install,
+    rate_limited,
+    transient,
+)
 from task_queue import expected_run_after, flush, queued
 
 from socialdesk.content.models import MediaAsset
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.base import ConnectorError, Problem
 from socialdesk.networks.models import Channel, ChannelStatus, Network
+from socialdesk.notifications.models import Notification
 from socialdesk.publishing import connectors
 from socialdesk.publishing.connectors import content_for
 from socialdesk.publishing.dispatch import (
@@ -79,7 +87,10 @@ def test_a_due_delivery_is_published_once_with_its_idempotency_key(due, network)
     assert run(due.pk, "w1") == S.PUBLISHED
 
     due.refresh_from_db()
-    assert network.calls == [f"socialdesk-delivery-{due.pk}"]
+    assert network.calls == [due.idempotency_key]
+    # Random, not derived from the id: another installation's delivery of the same id on
+    # the same account has another key.
+    assert re.fullmatch(r"socialdesk-[0-9a-f]{32}", due.idempotency_key)
     assert (due.remote_id, due.remote_url) == ("post-1", "https://network.test/post-1")
     assert due.published_at is not None
     assert (due.attempts, due.lease_expires_at, due.last_error) == (1, None, "")
@@ -146,7 +157,7 @@ def test_backoff_grows_exponentially_with_jitter_and_a_ceiling():
     assert len({backoff(2) for _ in range(20)}) > 1
 
 
-def test_a_rate_limited_attempt_waits_at_least_as_long_as_the_network_asks(due, network):
+def test_a_rate_limited_attempt_waits_for_the_reset_and_a_backoff_on_top(due, network):
     before = timezone.now()
     reset = before + timedelta(seconds=600)
     network.script = [ConnectorError("429 Too Many Requests", retry_after=reset)]
@@ -155,25 +166,82 @@ def test_a_rate_limited_attempt_waits_at_least_as_long_as_the_network_asks(due, 
 
     due.refresh_from_db()
     assert due.state == S.WAITING_RETRY
-    assert reset <= due.retry_at <= reset + timedelta(seconds=61)
+    assert reset + timedelta(seconds=15) <= due.retry_at <= reset + timedelta(seconds=31)
 
 
-def test_transient_failures_give_up_after_the_last_attempt(due, network):
-    network.script = [ConnectorError(f"503 number {n}") for n in range(1, 10)]
+def test_a_rate_limit_whose_reset_has_passed_still_waits_a_backoff(due, network):
+    network.script = [rate_limited(timezone.now() - timedelta(minutes=5))]
+    before = timezone.now()
+
+    run(due.pk, "w1")
+
+    due.refresh_from_db()
+    assert due.state == S.WAITING_RETRY
+    assert due.retry_at >= before + timedelta(seconds=15)  # not at once
+    # Not before its retry time, however often the queue runs it.
+    assert run(due.pk, "w1", now=due.retry_at - timedelta(seconds=1)) == S.WAITING_RETRY
+    assert len(network.calls) == 1
+
+
+def test_rate_limits_count_no_attempt_so_a_busy_account_never_fails_a_delivery(due, network):
+    past = timezone.now() - timedelta(seconds=1)
+    network.script = [rate_limited(past) for _ in range(MAX_ATTEMPTS * 2)]
 
     state = run(due.pk, "w1")
     while state == S.WAITING_RETRY:
         state = run(due.pk, "w1", now=Delivery.objects.get(pk=due.pk).retry_at)
 
     due.refresh_from_db()
+    assert state == S.PUBLISHED
+    assert len(network.calls) == MAX_ATTEMPTS * 2 + 1
+    assert due.attempts == 1  # only the call that went through counts
+    assert len(network.posts) == 1
+    assert "not counted as an attempt" in due.transitions.filter(to_state=S.WAITING_RETRY)[0].reason
+
+
+def test_transient_failures_ask_the_network_before_giving_up(due, network, owner):
+    network.script = [ConnectorError(f"503 number {n}") for n in range(1, 10)]
+
+    state = run(due.pk, "w1")
+    while state in (S.WAITING_RETRY, S.UNKNOWN):
+        state = run(due.pk, "w1", now=Delivery.objects.get(pk=due.pk).retry_at)
+
+    due.refresh_from_db()
     assert state == S.FAILED
     assert len(network.calls) == MAX_ATTEMPTS
-    assert due.last_error == f"503 number {MAX_ATTEMPTS}"
-    assert (
-        DeliveryTransition.objects.filter(delivery=due)
-        .last()
-        .reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    assert moves(due)[-2:] == [(S.PUBLISHING, S.UNKNOWN), (S.UNKNOWN, S.FAILED)]
+    assert due.transitions.last().reason == f"gave up after {MAX_ATTEMPTS} attempts"
+    # What happened last, and what a person can do; no promise of another try.
+    assert due.last_error.startswith(
+        f"Not published: {MAX_ATTEMPTS} attempts failed (the last: 503 number {MAX_ATTEMPTS})."
     )
+    assert "was asked since and does not have the post" in due.last_error
+    assert "schedule it again" in due.last_error
+    notice = Notification.objects.get(recipient=owner, event="delivery.failed")
+    assert notice.body == due.last_error
+    assert "tried again" not in notice.body
+
+
+def test_a_post_written_by_an_attempt_whose_answer_was_lost_is_found_not_failed(due, network):
+    # The first attempt wrote the post and lost its answer, as did every later one: the
+    # connector could only say "could not be reached". The last failure is checked first.
+    def written_but_answer_lost():
+        network._create(due.idempotency_key)
+        return transient("Bluesky could not be reached.")
+
+    lost = transient("Bluesky could not be reached.")
+    network.script = [written_but_answer_lost] + [lost] * (MAX_ATTEMPTS - 1)
+
+    state = run(due.pk, "w1")
+    while state in (S.WAITING_RETRY, S.UNKNOWN):
+        state = run(due.pk, "w1", now=Delivery.objects.get(pk=due.pk).retry_at)
+
+    due.refresh_from_db()
+    assert state == S.PUBLISHED
+    assert (due.remote_id, due.remote_url) == ("post-1", "https://network.test/post-1")
+    assert len(network.posts) == 1
+    assert due.last_error == ""
+    assert not Notification.objects.filter(event="delivery.failed").exists()
 
 
 def test_a_permanent_failure_fails_with_the_networks_own_message(due, network):
@@ -256,7 +324,7 @@ def test_an_unknown_outcome_stays_unknown_while_the_network_cannot_tell(due, net
 
     due.refresh_from_db()
     assert due.retry_at > timezone.now()
-    assert "could not check the network" in due.last_error
+    assert due.last_error.startswith("TimeoutError: read timed out\nCould not check the network")
     assert len(network.calls) == 1
 
 

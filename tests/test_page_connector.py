@@ -11,7 +11,7 @@ from page_helpers import make_due, publish, scheduled_post
 
 from socialdesk.networks.base import ConnectorError, DeliveryContent
 from socialdesk.networks.models import Channel, Network
-from socialdesk.networks.page import PageConnector, delivery_id_from_key
+from socialdesk.networks.page import PageConnector
 from socialdesk.page.models import PageEntry
 from socialdesk.page.services import remove_from_page
 from socialdesk.publishing import connectors, dispatch
@@ -123,8 +123,11 @@ def test_a_key_that_is_not_a_delivery_of_this_channel_is_refused_for_good(
 
     assert refused.value.permanent
     assert not PageEntry.objects.exists()
-    assert delivery_id_from_key("someone-else-7") is None
-    assert delivery_id_from_key(theirs.idempotency_key) == theirs.pk
+    # Nor is a key that is no delivery's at all, such as the old id-based form.
+    old_style = f"socialdesk-delivery-{theirs.pk}"
+    with pytest.raises(ConnectorError):
+        PageConnector(other_channel).publish(DeliveryContent(text="x"), old_style)
+    assert PageConnector(other_channel).find_published(old_style) is None
 
 
 def test_check_connection_names_the_workspace_page(channel):

@@ -32,11 +32,14 @@ class ConnectorError(Exception):
 
     ``permanent``: retrying the same call cannot succeed (content rejected by the network,
     authorization revoked); the delivery fails, or waits for a person, instead of retrying.
-    ``retry_after``: when the network said it may be asked again (aware, UTC), for 429s.
+    ``rate_limited``: the network refused for its rate limit (a 429); nothing was done, and
+    the engine waits rather than counting it as a failed attempt. ``retry_after``: when the
+    network said it may be asked again (aware, UTC); given, it implies ``rate_limited``.
     ``auth_revoked``: the stored credentials no longer work; the channel needs reconnecting and
     its due deliveries pause rather than fail. Always also ``permanent``.
     ``message`` is shown to people: it carries the network's own words where there are some,
-    and never a credential.
+    and never a credential; it says what happened, not what comes next (the engine decides
+    whether it is tried again).
     """
 
     def __init__(
@@ -46,17 +49,20 @@ class ConnectorError(Exception):
         permanent: bool = False,
         retry_after: datetime | None = None,
         auth_revoked: bool = False,
+        rate_limited: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent or auth_revoked
         self.retry_after = retry_after
         self.auth_revoked = auth_revoked
+        self.rate_limited = rate_limited or retry_after is not None
 
     def __repr__(self) -> str:
         return (
             f"ConnectorError({self.message!r}, permanent={self.permanent}, "
-            f"retry_after={self.retry_after!r}, auth_revoked={self.auth_revoked})"
+            f"retry_after={self.retry_after!r}, auth_revoked={self.auth_revoked}, "
+            f"rate_limited={self.rate_limited})"
         )
 
 

@@ -13,7 +13,8 @@ authorization revoked.
 
 Exactly once: Bluesky takes no idempotency header, but a record's key (rkey) is chosen by the
 writer. Each record of a delivery (main post, thread parts, first comment) gets a TID derived
-from the delivery's idempotency key, so a repeated create of the same record is refused by the
+from the delivery's idempotency key (random per delivery, so two installations publishing to
+one account never meet on a key), so a repeated create of the same record is refused by the
 PDS (it answers 500) instead of posting twice; the connector then reads the record at that key
 back and carries on. ``find_published`` reads the main post's key.
 
@@ -532,7 +533,9 @@ def _translated_errors() -> Iterator[None]:
         if retry_after is None and error.retry_after is not None:
             retry_after = datetime.now(UTC) + timedelta(seconds=error.retry_after)
         raise ConnectorError(
-            "Bluesky's rate limit is reached for this account.", retry_after=retry_after
+            "Bluesky's rate limit is reached for this account.",
+            retry_after=retry_after,
+            rate_limited=True,
         ) from error
     except (sdk.UnauthorizedError, sdk.BadRequestError, sdk.LoginRequiredError) as error:
         if _is_auth_error(error):
@@ -551,7 +554,7 @@ def _translated_errors() -> Iterator[None]:
         if status == 413:
             raise ConnectorError("Bluesky refused a file as too large.", permanent=True) from error
         what = f"answered {status}" if status else "could not be reached"
-        raise ConnectorError(f"Bluesky {what}; it will be tried again.") from error
+        raise ConnectorError(f"Bluesky {what}.") from error
     except sdk.RequestException as error:
         status = error.response.status_code if error.response is not None else None
         if status is not None and 400 <= status < 500 and status != 408:
@@ -559,7 +562,7 @@ def _translated_errors() -> Iterator[None]:
                 f"Bluesky refused the request ({status}): {_error_message(error) or error}",
                 permanent=True,
             ) from error
-        raise ConnectorError(f"Bluesky answered {status}; it will be tried again.") from error
+        raise ConnectorError(f"Bluesky answered {status}.") from error
     except httpx.HTTPError as error:
         raise ConnectorError(f"Bluesky could not be reached ({error}).") from error
     except (pydantic.ValidationError, sdk.ModelError) as error:

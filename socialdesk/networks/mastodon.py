@@ -386,7 +386,7 @@ class MastodonConnector(Connector):
             if time.monotonic() >= deadline:
                 raise ConnectorError(
                     f"Mastodon is still processing {media.path.name} after "
-                    f"{self.media_timeout:g} seconds; it will be tried again."
+                    f"{self.media_timeout:g} seconds."
                 )
             time.sleep(self.media_poll_interval)
             attachment = api.media(attachment["id"])
@@ -657,18 +657,18 @@ def _translated_errors(api: Mastodon | None) -> Iterator[None]:
         raise
     except sdk.MastodonRatelimitError as error:
         raise ConnectorError(
-            "Mastodon's rate limit is reached for this account.", retry_after=_retry_after(api)
+            "Mastodon's rate limit is reached for this account.",
+            retry_after=_retry_after(api),
+            rate_limited=True,
         ) from error
     except sdk.MastodonNetworkError as error:  # timeouts, refused connections, DNS
-        raise ConnectorError(
-            "The Mastodon instance could not be reached; it will be tried again."
-        ) from error
+        raise ConnectorError("The Mastodon instance could not be reached.") from error
     except (sdk.MastodonIllegalArgumentError, sdk.MastodonIOError) as error:
         raise ConnectorError(f"Mastodon cannot take this post: {error}", permanent=True) from error
     except sdk.MastodonServerError as error:
         status = _status_of(error)
         raise ConnectorError(
-            f"The Mastodon instance answered {status or 'a server error'}; it will be tried again."
+            f"The Mastodon instance answered {status or 'a server error'}."
         ) from error
     except sdk.MastodonAPIError as error:
         status = _status_of(error)
@@ -689,8 +689,7 @@ def _translated_errors(api: Mastodon | None) -> Iterator[None]:
                 f"Mastodon refused the request ({status}): {detail or error}", permanent=True
             ) from error
         raise ConnectorError(
-            f"Mastodon gave an answer Socialdesk could not read ({status or error}); "
-            "it will be tried again."
+            f"Mastodon gave an answer Socialdesk could not read ({status or error})."
         ) from error
     except sdk.MastodonError as error:
         raise ConnectorError(f"Mastodon failed: {error}") from error

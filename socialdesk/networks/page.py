@@ -5,11 +5,10 @@ media with alt text, link card), and the page and the Atom, RSS and JSON feeds s
 then on, for as long as its delivery is ``published``. The database is the page: there is no
 outside server, so this connector is the one that touches the database.
 
-Exactly once: the delivery's id is read from its idempotency key
-(``Delivery.idempotency_key``, ``socialdesk-delivery-<id>``) and an entry is one-to-one with
-its delivery, so publishing again with the same key returns the entry already written, and
-``find_published`` answers from that row. ``delete`` removes the row, and with it the post
-from the page and the feeds.
+Exactly once: the delivery is found by its idempotency key (``Delivery.idempotency_key``,
+unique) and an entry is one-to-one with its delivery, so publishing again with the same key
+returns the entry already written, and ``find_published`` answers from that row. ``delete``
+removes the row, and with it the post from the page and the feeds.
 
 No rate limit: the page is ours. ``validate`` refuses only what the page cannot show.
 """
@@ -33,18 +32,9 @@ from .base import (
 )
 from .models import Channel, Network
 
-KEY_PREFIX = "socialdesk-delivery-"
 MAX_TEXT = 10_000
 MAX_MEDIA = 10
 SHOWN_TYPES = ("image/", "video/")
-
-
-def delivery_id_from_key(idempotency_key: str) -> int | None:
-    """The delivery id in ``socialdesk-delivery-<id>``, or None for any other key."""
-    if not idempotency_key.startswith(KEY_PREFIX):
-        return None
-    rest = idempotency_key.removeprefix(KEY_PREFIX)
-    return int(rest) if rest.isdigit() else None
 
 
 def public_url(workspace_slug: str, entry_id: int | None = None) -> str:
@@ -97,13 +87,10 @@ class PageConnector(Connector):
         from socialdesk.page.models import PageEntry, hashtags
         from socialdesk.publishing.models import Delivery
 
-        delivery_id = delivery_id_from_key(idempotency_key)
         delivery = (
-            Delivery.objects.filter(pk=delivery_id, channel=self.channel)
+            Delivery.objects.filter(idempotency_key=idempotency_key, channel=self.channel)
             .select_related("workspace")
             .first()
-            if delivery_id is not None
-            else None
         )
         if delivery is None:
             raise ConnectorError(
@@ -149,7 +136,13 @@ class PageConnector(Connector):
     def find_published(
         self, idempotency_key: str, content: DeliveryContent | None = None
     ) -> Published | None:
-        delivery_id = delivery_id_from_key(idempotency_key)
+        from socialdesk.publishing.models import Delivery
+
+        delivery_id = (
+            Delivery.objects.filter(idempotency_key=idempotency_key, channel=self.channel)
+            .values_list("pk", flat=True)
+            .first()
+        )
         return self._entry(delivery_id) if delivery_id is not None else None
 
     def delete(self, remote_id: str) -> None:

@@ -7,7 +7,9 @@ The guarantees, and how they are kept:
   lease (``lease_expires_at``); whoever loses the race gets None and does nothing. This
   holds on SQLite and on PostgreSQL (where a concurrent UPDATE waits for the winner and then
   finds the state changed), on one machine or many.
-- **One network call per attempt**, carrying the delivery's ``idempotency_key``; every
+- **One network call per attempt**, carrying the delivery's ``idempotency_key`` (random,
+  stored with the delivery when it is created, so never shared with another installation's
+  delivery on the same account); every
   outcome is recorded as a transition, and every later move of an attempt is made only by
   the worker that holds the claim (``claimed_by``).
 - **Never twice.** A ``ConnectorError`` is the network's answer; a transient one may be
@@ -22,9 +24,22 @@ The guarantees, and how they are kept:
   flight (a lost queue, a killed worker, an expired lease, a retry whose time has come) and
   turns a delivery later than its workspace's ``late_window`` into ``missed`` rather than
   publishing it blindly.
-- **Transient failures** retry with exponential backoff and jitter, at most
-  ``MAX_ATTEMPTS`` network calls; a 429's ``retry_after`` is honoured (never earlier).
-  **Permanent failures** fail with the network's own message in ``last_error``.
+- **Transient failures** retry with exponential backoff and jitter (``backoff``), at most
+  ``MAX_ATTEMPTS`` network calls. Every retry waits at least that backoff, whatever the
+  network said.
+- **Rate limits** (a 429, ``ConnectorError.rate_limited``) are waited out, not failed: the
+  retry comes after the network's reset time *plus* the backoff (a reset already past, or a
+  server clock a little behind ours, never brings it back at once), and the call counts no
+  attempt, because the engine could not have avoided it (its own pacing already keeps to the
+  budgets the network publishes). What bounds the waiting is the late window: a delivery
+  still rate-limited past it becomes ``missed``.
+- **Before failing, ask.** When the attempts are used up, an earlier attempt may still have
+  written the post while its answer was lost (a timeout, a dropped connection, a 5xx after
+  the request was sent). So the delivery becomes ``unknown`` and is reconciled like any other
+  (``reconcile``): a post that exists makes it ``published`` with its URL; only a network
+  that answers "no such post" makes it ``failed``, with a notice that says what happened last
+  and what a person can do. While the network cannot answer, it stays ``unknown``.
+- **Permanent failures** fail with the network's own message in ``last_error``.
 - **Revoked authorization** marks the channel ``needs_reconnect`` and *pauses* the delivery:
   back to ``scheduled`` with its time kept and attempts reset. The sweeper skips deliveries
   of channels that are not connected; once the channel is reconnected, the next sweep sends
@@ -43,7 +58,6 @@ The guarantees, and how they are kept:
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,7 +97,8 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 # Backoff after the n-th failed attempt: BACKOFF_BASE * 2**(n-1), at most BACKOFF_CAP, then
 # "equal jitter" (a random half of it added to the other half) so that the deliveries of one
-# outage do not all come back in the same second.
+# outage do not all come back in the same second. Every retry waits at least this, a
+# rate-limited one on top of the network's reset time.
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
 # How long after a queued task's due time the sweeper waits before taking it as lost.
@@ -372,21 +387,24 @@ def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Deli
         return _finish(
             delivery, S.FAILED, f"refused by the network: {message}", worker_id, last_error=message
         )
+    if getattr(exc, "rate_limited", False):
+        return _rate_limited(delivery, exc, message, worker_id, now)
     if delivery.attempts >= MAX_ATTEMPTS:
-        return _finish(
+        # An earlier attempt may have written the post and lost its answer: ask first.
+        check_at = now + backoff(delivery.attempts)
+        delivery = _finish(
             delivery,
-            S.FAILED,
-            f"gave up after {delivery.attempts} attempts: {message}",
+            S.UNKNOWN,
+            f"gave up after {delivery.attempts} attempts: {message}; "
+            "asking the network whether one of them went through",
             worker_id,
             last_error=message,
+            retry_at=check_at,
         )
-    wait = retry_after_seconds(exc, now)
-    if wait is not None:
-        # Honour the network's reset time; a little jitter on top, never before it.
-        delay = timedelta(seconds=wait) * (1 + 0.1 * random.random())  # noqa: S311
-    else:
-        delay = backoff(delivery.attempts)
-    retry_at = now + delay
+        if delivery.state == S.UNKNOWN:
+            enqueue_delivery(delivery, run_after=check_at)
+        return delivery
+    retry_at = now + backoff(delivery.attempts)
     delivery = _finish(
         delivery,
         S.WAITING_RETRY,
@@ -400,12 +418,73 @@ def _failed_call(delivery: Delivery, exc: BaseException, worker_id: str) -> Deli
     return delivery
 
 
+def _rate_limited(
+    delivery: Delivery, exc: BaseException, message: str, worker_id: str, now: datetime
+) -> Delivery:
+    """Wait out the network's rate limit: back to ``waiting_retry``, the attempt not counted.
+
+    The retry comes after the reset the network announced plus the usual backoff, so that
+    a reset already past (or announced by a server whose clock is behind ours) does not
+    bring it straight back into the same limit.
+    """
+    attempts = max(0, delivery.attempts - 1)
+    until_reset = timedelta(seconds=retry_after_seconds(exc, now) or 0)
+    retry_at = now + until_reset + backoff(max(1, attempts))
+    delivery = _finish(
+        delivery,
+        S.WAITING_RETRY,
+        f"rate limited, waiting until {retry_at:%H:%M:%S}Z (not counted as an attempt): {message}",
+        worker_id,
+        last_error=message,
+        retry_at=retry_at,
+        attempts=attempts,
+    )
+    if delivery.state == S.WAITING_RETRY:
+        enqueue_delivery(delivery, run_after=retry_at)
+    return delivery
+
+
+# Written after the last attempt's error while the network cannot say whether the post exists,
+# so that the error stays what a failure notice quotes (``_attempt_error``).
+CHECK_NOTE = "Could not check the network yet whether it went out: "
+
+
+def _attempt_error(last_error: str) -> str:
+    """What the last attempt ran into, without the note of a check that failed since."""
+    return last_error.split(CHECK_NOTE)[0].strip()
+
+
+def _give_up(delivery: Delivery, actor: str, *, checked: bool) -> Delivery:
+    """``failed`` for good, and people told what happened last and what they can do."""
+    network = delivery.channel.get_network_display()
+    last = _attempt_error(delivery.last_error).rstrip(".")
+    message = f"Not published: {delivery.attempts} attempts failed"
+    message += f" (the last: {last})." if last else "."
+    if checked:
+        message += f" {network} was asked since and does not have the post."
+    message += (
+        f" Nothing was posted; schedule it again once {network} works again, or check the "
+        "channel if it keeps failing."
+    )
+    failed = transition(
+        delivery,
+        S.FAILED,
+        f"gave up after {delivery.attempts} attempts",
+        actor,
+        last_error=message,
+        retry_at=None,
+        lease_expires_at=None,
+    )
+    notices.delivery_failed(failed)  # the post's author, the owners and the managers
+    return failed
+
+
 def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -> Delivery:
     """Settle an ``unknown`` delivery by asking the network whether the post exists.
 
-    Found: ``published`` with its remote id. Not found: ``waiting_retry`` due now. The
-    network cannot tell (error) or no connector: stays ``unknown``, asked again later.
-    Never publishes anything itself.
+    Found: ``published`` with its remote id. Not found: ``waiting_retry`` due now, or
+    ``failed`` (people told) when its attempts are used up. The network cannot tell (error)
+    or no connector: stays ``unknown``, asked again later. Never publishes anything itself.
     """
     now = now or timezone.now()
     actor = _worker(worker_id)
@@ -427,9 +506,12 @@ def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -
         )
     except Exception as exc:  # the network could not tell us: ask again later
         later = now + backoff(max(1, delivery.attempts))
+        note = f"{CHECK_NOTE}{exc}; asking again at {later:%H:%M:%S}Z."
+        last_error = "\n".join(filter(None, [_attempt_error(delivery.last_error), note]))
         Delivery.objects.filter(pk=delivery.pk, state=S.UNKNOWN).update(
-            retry_at=later, last_error=f"could not check the network: {exc}"
+            retry_at=later, last_error=last_error
         )
+        delivery.last_error = last_error
         delivery.retry_at = later
         enqueue_delivery(delivery, run_after=later)
         return delivery
@@ -448,6 +530,8 @@ def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -
                 retry_at=None,
                 lease_expires_at=None,
             )
+        if delivery.attempts >= MAX_ATTEMPTS:
+            return _give_up(delivery, actor, checked=True)
         return transition(
             delivery,
             S.WAITING_RETRY,
@@ -486,15 +570,8 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
         if delivery.state in (S.SCHEDULED, S.WAITING_RETRY) and too_late(delivery, now):
             return _miss(delivery, now, _worker(worker_id)).state
         if delivery.state == S.WAITING_RETRY and delivery.attempts >= MAX_ATTEMPTS:
-            failed = transition(
-                delivery,
-                S.FAILED,
-                f"gave up after {delivery.attempts} attempts",
-                _worker(worker_id),
-                retry_at=None,
-            )
-            notices.delivery_failed(failed)
-            return failed.state
+            # Only rows from before reconciliation failed used-up deliveries itself get here.
+            return _give_up(delivery, _worker(worker_id), checked=False).state
     except TransitionConflict:
         return (_load(delivery_id) or delivery).state
     claimed = claim(delivery_id, worker_id, now, loaded=delivery)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -37,6 +39,14 @@ class DeliveryQuerySet(WorkspaceOwnedQuerySet):
 # approval puts it back on schedule (``services.resume_after_approval``).
 APPROVAL_HELD = "held for approval"
 APPROVAL_RESUMED = "approved: back on schedule"
+
+
+def new_idempotency_key() -> str:
+    """A key no other delivery, on this installation or any other, will ever carry: 128
+    random bits. Networks (and Bluesky's record keys, derived from it) see one account shared
+    by every installation that publishes to it, so a key made from the delivery's id would
+    collide with another installation's delivery of the same id (issue 12, item C)."""
+    return f"socialdesk-{secrets.token_hex(16)}"
 
 
 class Delivery(WorkspaceOwned):
@@ -77,6 +87,12 @@ class Delivery(WorkspaceOwned):
     # When the task most recently put on the queue for this delivery is due to run; the
     # sweeper re-enqueues only deliveries whose task should have run a while ago.
     enqueued_for = models.DateTimeField(null=True, blank=True)
+    # Carried by every attempt's network call, so a network that honours it never creates the
+    # post twice, and ``find_published`` can look for it. Set once, when the row is made
+    # (a default, so ``bulk_create`` gets it too; ``BulkRows`` callers pass their own).
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, default=new_idempotency_key, editable=False
+    )
 
     objects = DeliveryQuerySet.as_manager()  # type: ignore[misc]
 
@@ -114,12 +130,6 @@ class Delivery(WorkspaceOwned):
         zone = self.channel.zone
         local = timezone.localtime(self.scheduled_at, zone)
         return f"Approved: back on schedule for {local:%a %d %b %H:%M} ({zone.key})."
-
-    @property
-    def idempotency_key(self) -> str:
-        """The same for every attempt of this delivery, so a network that honours it never
-        creates the post twice, and ``find_published`` can look for it."""
-        return f"socialdesk-delivery-{self.pk}"
 
 
 class DeliveryTransition(WorkspaceOwned):

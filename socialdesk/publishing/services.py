@@ -47,6 +47,7 @@ from .models import (
     Delivery,
     DeliveryState,
     DeliveryTransition,
+    new_idempotency_key,
 )
 from .states import TransitionConflict, actor_label, allowed, transition
 from .tasks import enqueue_delivery, enqueue_many
@@ -643,11 +644,16 @@ def schedule_batch(
     actor_id = actor.pk if isinstance(actor, User) else None
     rows = BulkRows(
         Delivery,
-        ["post_id", "channel_id", "state", "scheduled_at", "enqueued_for", "time_zone"],
+        # ``idempotency_key`` is given per row: BulkRows computes a default once, for all.
+        [
+            *("post_id", "channel_id", "state", "scheduled_at", "enqueued_for", "time_zone"),
+            "idempotency_key",
+        ],
         workspace_id=workspace.pk,
     )
     for item in planned:
         rows.add(
+            idempotency_key=new_idempotency_key(),
             post_id=item.post_id,
             channel_id=item.channel_id,
             state=S.SCHEDULED if item.when else S.DRAFT,

@@ -13,11 +13,13 @@
 Why these states (see ``publishing.dispatch`` for who moves what):
 
 - ``publishing``: claimed by one worker with a lease; exactly one network call is in flight.
-- ``waiting_retry``: the network said "not now" (timeout it answered, 5xx, 429); the post
-  was not created; ``retry_at`` says when to try again.
-- ``unknown``: the call may or may not have created the post (exception or timeout mid-call,
-  or the worker died and its lease expired). Never retried blindly: it is reconciled by asking
-  the network (``find_published``) and becomes ``published`` or ``waiting_retry``.
+- ``waiting_retry``: the network said "not now" (a 429, a 5xx, a timeout): a retry with the
+  same idempotency key cannot post twice; ``retry_at`` says when to try again.
+- ``unknown``: the call may or may not have created the post (exception mid-call, the worker
+  died and its lease expired, or the attempts ran out after failures that may have hidden a
+  write). Never retried or failed blindly: it is reconciled by asking the network
+  (``find_published``) and becomes ``published``, ``waiting_retry``, or ``failed`` when the
+  post is not there and no attempt is left.
 - ``publishing → scheduled`` is the pause: the channel's authorization was revoked or the
   channel was disconnected. The delivery keeps its time and goes out when the channel is
   reconnected, unless by then it is later than the workspace's late window (→ ``missed``).
@@ -83,7 +85,7 @@ GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
             S.WAITING_RETRY,  # paced: retry moved to when the network budget has room
         }
     ),
-    S.UNKNOWN: frozenset({S.PUBLISHED, S.WAITING_RETRY}),
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.WAITING_RETRY, S.FAILED}),  # FAILED: checked, not there
     S.PUBLISHED: frozenset(),
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),
