@@ -63,7 +63,7 @@ from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
-from . import claims, pacing
+from . import claims, lateness, pacing
 from .checks import account_missing, approval_missing, channel_problem
 from .connectors import (
     connector_for,
@@ -485,6 +485,7 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
         now = timezone.now()
     if delivery.state == S.UNKNOWN:
         delivery = reconcile(delivery, worker_id, now)
+        lateness.tell_if_late(delivery)
         if delivery.state != S.WAITING_RETRY:
             return delivery.state
     try:
@@ -505,7 +506,9 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
     claimed = claim(delivery_id, worker_id, now, loaded=delivery)
     if claimed is None:
         return (_load(delivery_id) or delivery).state
-    return attempt(claimed, worker_id, channel_fresh=True).state
+    sent = attempt(claimed, worker_id, channel_fresh=True)
+    lateness.tell_if_late(sent)
+    return sent.state
 
 
 def _head_start(delivery: Delivery, now: datetime) -> float:
@@ -521,7 +524,9 @@ def _head_start(delivery: Delivery, now: datetime) -> float:
     return (due_at - now).total_seconds()
 
 
-def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
+def _miss(delivery: Delivery, now: datetime, actor: str, *, tell: bool = True) -> Delivery:
+    """``missed``, with why in ``last_error``; ``tell=False`` leaves telling people to the
+    caller (the sweeper tells about all it found at once)."""
     late = now - (delivery.scheduled_at or now)
     hours = late.total_seconds() / 3600
     message = (
@@ -538,7 +543,8 @@ def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
         last_error=message,
         retry_at=None,
     )
-    notices.delivery_missed(missed)  # the post's author, the owners and the managers
+    if tell:
+        notices.delivery_missed(missed)  # the post's author, the owners and the managers
     return missed
 
 
@@ -657,18 +663,21 @@ def sweep(now: datetime | None = None) -> SweepReport:
     report.expired = claims.rescue_expired(in_flight, now, settle_later, batch=SWEEP_BATCH)
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
+    missed = []
     for window in windows:
         late = Delivery.objects.filter(
             state__in=[S.SCHEDULED, S.WAITING_RETRY],
             workspace__late_window=window,
             scheduled_at__lt=now - window,
         )
-        for delivery in late.select_related("workspace")[:SWEEP_BATCH]:
+        for delivery in late.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
             try:
-                _miss(delivery, now, actor)
+                missed.append(_miss(delivery, now, actor, tell=False))
             except TransitionConflict:
                 continue
             report.missed.append(delivery.pk)
+    # One notice (and one email) per person and workspace, however many were missed.
+    notices.deliveries_missed(missed)
 
     unapproved = Delivery.objects.filter(state=S.AWAITING_APPROVAL, scheduled_at__lte=now)
     for delivery in unapproved.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
