@@ -149,3 +149,19 @@ def test_posts_missed_in_one_sweep_are_one_notice_and_one_email_per_person(
         "owner@crumb.test",
     ]
     assert "20 posts missed" in mail.outbox[0].subject
+
+
+def test_a_post_held_for_approval_at_its_time_is_late_because_it_waited_for_approval(
+    workspace, creator, channel, members
+):
+    from socialdesk.publishing.lateness import why_late
+    from socialdesk.publishing.states import transition
+
+    delivery = due_post(workspace, creator, channel, "Rye", timedelta(minutes=30))
+    WorkerHeartbeat.objects.create(
+        worker_id="oven-1", hostname="oven", pid=1, started_at=timezone.now() - timedelta(hours=1)
+    )
+    assert why_late(delivery) == ""  # being scheduled explains nothing
+
+    transition(delivery, S.AWAITING_APPROVAL, "held for approval: not approved", "system: w")
+    assert why_late(delivery) == "it waited for approval"

@@ -24,7 +24,7 @@ def threshold() -> timedelta:
 
 
 def late_text(late: timedelta) -> str:
-    """ "7 minutes", "2.5 hours": how late, as people say it."""
+    """How late, as people say it: "7 minutes", "2.5 hours"."""
     minutes = round(late.total_seconds() / 60)
     if minutes < 90:
         return f"{minutes} minute{'' if minutes == 1 else 's'}"
@@ -32,14 +32,18 @@ def late_text(late: timedelta) -> str:
 
 
 def why_late(delivery: Delivery) -> str:
-    """The likeliest reason ``delivery`` went out late, from its own history first (each
-    reason there was recorded when it happened), else from the workers' heartbeats; "" when
-    nothing explains it (a long queue, a slow network)."""
-    reasons = list(delivery.transitions.values_list("to_state", "reason"))
+    """The likeliest reason ``delivery`` went out late: what its history recorded from its
+    time on (an approval given long before does not count), else a gap in the workers'
+    heartbeats at its time; "" when nothing explains it (a long queue, a slow network)."""
+    due = delivery.scheduled_at
+    if due is None:
+        return ""
+    since_due = delivery.transitions.filter(at__gte=due)
+    reasons = list(since_due.values_list("to_state", "reason"))
     if any(reason.startswith(APPROVAL_HELD) or to == S.AWAITING_APPROVAL for to, reason in reasons):
         return "it waited for approval"
     if any(reason.startswith("paused:") for _, reason in reasons):
-        return "its channel needed reconnecting"
+        return "it waited for its channel to be reconnected or resumed"
     if any(reason.startswith("paced:") for _, reason in reasons):
         return "the network's rate limit for this account was used up"
     if any("mid-attempt" in reason for _, reason in reasons):
@@ -47,9 +51,8 @@ def why_late(delivery: Delivery) -> str:
     failures = sum(1 for to, _ in reasons if to == S.WAITING_RETRY)
     if failures:
         return f"the network failed {failures} time{'' if failures == 1 else 's'} first"
-    due = delivery.scheduled_at
-    running_then = WorkerHeartbeat.objects.filter(started_at__lte=due, seen_at__gte=due)
-    if due is not None and not running_then.exists():
+    # Rows of workers that stopped cleanly are gone, so this can only say "none we know of".
+    if not WorkerHeartbeat.objects.filter(started_at__lte=due, seen_at__gte=due).exists():
         return "no worker was running"
     return ""
 
