@@ -6,9 +6,11 @@ person should do about it. ``/health`` runs the few cheap ones a load balancer o
 needs; ``socialdesk doctor`` runs them all and prints them.
 
 ``/health`` answers 503 only when the site cannot work at all (database unreachable,
-migrations not applied). A stopped worker, failed deliveries or a backlog are reported in the
-JSON for monitors to alert on, but they do not take the web server out of a load balancer:
-people can still plan and approve posts while the worker is down.
+migrations not applied). When posts are not going out on time (no worker with a fresh
+heartbeat, or the oldest due delivery later than ``PUBLISHING_LATE_SECONDS``) it still
+answers 200, so a load balancer keeps the web server (people can still plan and approve posts
+while the worker is down), but with ``"status": "degraded"`` and the ``reasons``: that is
+what monitors alert on. Failed and unknown deliveries are reported in the JSON too.
 """
 
 from __future__ import annotations
@@ -251,27 +253,45 @@ def delivery_stats(now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def check_publishing(stats: dict[str, Any] | None = None) -> Check:
+    """The oldest due delivery is not later than ``PUBLISHING_LATE_SECONDS`` (posts go out
+    on time: the worker keeps up)."""
+    stats = stats if stats is not None else delivery_stats()
+    lag = stats["oldest_due_lag_seconds"]
+    due = stats["due"]
+    if lag is not None and lag > settings.PUBLISHING_LATE_SECONDS:
+        return Check(
+            "publishing",
+            False,
+            f"{due} due post{'s' if due != 1 else ''} not sent, the oldest {_ago(lag)} late",
+            "check that a worker runs (`socialdesk worker`) and keeps up: more `--threads` "
+            "or more worker processes",
+            stats,
+        )
+    return Check("publishing", True, f"{due} due, none late", data=stats)
+
+
 def doctor_checks() -> list[Check]:
     """Every check, in the order ``socialdesk doctor`` prints them."""
     database = check_database()
     checks = [database]
     if database.ok:
-        checks += [check_migrations(), check_worker()]
+        checks += [check_migrations(), check_worker(), check_publishing()]
     else:
         skipped = "not checked: the database is unreachable"
         checks += [
             Check("migrations", False, skipped, "fix the database first"),
             Check("worker", False, skipped, "fix the database first"),
+            Check("publishing", False, skipped, "fix the database first"),
         ]
     checks += [check_data_dir(), check_secrets(), check_email()]
     return checks
 
 
 def health_view(request: HttpRequest) -> JsonResponse:
-    """200 when the database is reachable and migrated, else 503 with the reason.
-
-    The body also reports the worker and the publishing backlog (see the module docstring
-    for why they do not change the status). About six small queries.
+    """200 when the database is reachable and migrated, else 503 with the reason; the
+    status is "degraded", with its ``reasons``, when posts are not going out on time (see
+    the module docstring). About six small queries.
     """
     database = check_database()
     if not database.ok:
@@ -295,13 +315,17 @@ def health_view(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     worker = check_worker()
+    stats = delivery_stats()
+    publishing = check_publishing(stats)
+    reasons = [f"{check.name}: {check.summary}" for check in (worker, publishing) if not check.ok]
     return JsonResponse(
         {
-            "status": "ok",
+            "status": "degraded" if reasons else "ok",
+            "reasons": reasons,
             "database": database.data,
             "migrations": migrations.data,
             "worker": worker.data,
-            "deliveries": delivery_stats(),
+            "deliveries": stats,
         }
     )
 

@@ -5,8 +5,8 @@ Two changes to rq's defaults, both for due-to-send latency and throughput:
 - **No fork per task** (``SimpleWorker``): rq's default worker forks a "work horse" for
   every job, which costs milliseconds and throws away what a process keeps warm between
   deliveries (database connection, logged-in network clients in ``connectors``). A task that
-  crashes the process is covered the same way as with the database queue: the delivery's
-  lease expires and the sweeper reconciles it.
+  crashes the process is covered the same way as with the database queue: the process's
+  heartbeat goes stale and the sweeper reconciles the delivery it held.
 - **A scheduler that looks every ``SCHEDULER_TICK``** instead of every second, so that a
   task queued with ``run_after`` reaches the queue within a tenth of a second. rq keeps
   scheduled times in whole seconds (rounded down), so a task can still start up to a second

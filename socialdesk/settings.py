@@ -313,6 +313,9 @@ if TASKS_BACKEND_NAME == "redis":
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 # A worker that has not written its heartbeat for this long counts as stopped.
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 30)
+# A post published this long after its time is late: its author and the leads are told, and
+# /health says "degraded" while the oldest due post is this late (publishing.lateness).
+PUBLISHING_LATE_SECONDS = env_int("PUBLISHING_LATE_SECONDS", 300)
 
 # --- Fetching addresses users give (socialdesk.guarded_fetch) ------------------------------
 # Internal hosts or networks a webhook (and later feeds, link cards …) may reach, e.g.

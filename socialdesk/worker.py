@@ -32,7 +32,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
-from socialdesk.publishing import queues
+from socialdesk.publishing import queues, tasks
 from socialdesk.publishing.dispatch import sweep
 from socialdesk.publishing.models import WorkerHeartbeat
 from socialdesk.workflow.reminders import on_heartbeat as send_workflow_reminders
@@ -89,10 +89,12 @@ class Heartbeat:
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.interval):
-                close_old_connections()
+                # Nothing may end this loop but ``stop``: a worker whose heartbeat stops
+                # while its tasks go on would have its claims taken as abandoned.
                 try:
+                    close_old_connections()
                     self.beat()
-                except DatabaseError:
+                except Exception:
                     logger.warning("Could not write the worker heartbeat", exc_info=True)
                 self.sweep()
         finally:
@@ -118,12 +120,13 @@ class Heartbeat:
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return
-        if report.enqueued or report.missed or report.expired:
+        if report.enqueued or report.missed or report.expired or report.abandoned:
             logger.info(
-                "Sweep: queued %s, missed %s, leases expired %s",
+                "Sweep: queued %s, missed %s, leases expired %s, claims of dead workers %s",
                 report.enqueued,
                 report.missed,
                 report.expired,
+                report.abandoned,
             )
 
     def is_sweeper(self) -> bool:
@@ -170,6 +173,9 @@ def run_worker(
             "start more `socialdesk worker` processes instead."
         )
     heartbeat = Heartbeat(worker_id)
+    # Claims name this heartbeat, so that the sweeper knows them as abandoned within seconds
+    # of this process dying, instead of when their lease runs out (``dispatch.sweep``).
+    tasks.claim_as(worker_id)
     heartbeat.start()
     logger.info("Worker %s started (pid %s)", worker_id, os.getpid())
     try:
@@ -186,6 +192,7 @@ def run_worker(
                 worker.reset_signals()
     finally:
         heartbeat.stop()
+        tasks.claim_as("")
         logger.info("Worker %s stopped", worker_id)
 
 

@@ -31,6 +31,7 @@ def test_doctor_is_happy_with_a_migrated_database_and_a_live_worker(db, monkeypa
     assert "✓ database" in output
     assert "✓ migrations: all applied" in output
     assert "✓ worker: alive" in output
+    assert "✓ publishing: 0 due, none late" in output
     assert "✓ data folder" in output
     assert "✗" not in output
 
@@ -40,6 +41,22 @@ def test_doctor_says_how_to_start_a_missing_worker_and_exits_1(db):
     assert error is not None and error.returncode == 1
     assert "✗ worker: no worker is running" in output
     assert "start it with `socialdesk worker` or use `socialdesk run`" in output
+
+
+def test_doctor_says_when_due_posts_are_late_and_exits_1(post, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from socialdesk.publishing.models import Delivery
+
+    WorkerHeartbeat.objects.create(worker_id="w1", hostname="oven", pid=42)
+    Delivery.objects.filter(post=post).update(
+        state="scheduled", scheduled_at=timezone.now() - timedelta(minutes=7)
+    )
+    output, error = doctor()
+    assert error is not None and error.returncode == 1
+    assert "✗ publishing: 1 due post not sent, the oldest 7 min late" in output
 
 
 def test_doctor_reports_pending_migrations_with_the_command_to_run(db, monkeypatch):

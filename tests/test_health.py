@@ -9,19 +9,39 @@ from socialdesk import health
 from socialdesk.publishing.models import Delivery, DeliveryState, WorkerHeartbeat
 
 
-def test_health_is_ok_when_the_database_is_migrated(client, db):
+def test_health_is_ok_when_the_database_is_migrated_and_a_worker_runs(client, db):
+    WorkerHeartbeat.objects.create(worker_id="w1", hostname="oven", pid=42)
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
+    assert (body["status"], body["reasons"]) == ("ok", [])
     assert body["migrations"] == {"pending": 0}
     assert body["database"]["ok"] is True
 
 
-def test_a_stopped_worker_is_reported_but_does_not_fail_health(client, db):
+def test_a_stopped_worker_makes_health_degraded_but_still_200(client, db):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json()["worker"] == {"alive": False, "last_seen": None, "seconds_ago": None}
+    body = response.json()
+    assert body["worker"] == {"alive": False, "last_seen": None, "seconds_ago": None}
+    assert body["status"] == "degraded"
+    assert body["reasons"] == ["worker: no worker is running"]
+
+
+def test_posts_later_than_the_threshold_make_health_degraded_with_the_reason(
+    client, post, channel, settings
+):
+    WorkerHeartbeat.objects.create(worker_id="w1", hostname="oven", pid=42)  # alive, stuck
+    delivery = post.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SCHEDULED, scheduled_at=timezone.now() - timedelta(seconds=200)
+    )
+    assert client.get("/health").json()["status"] == "ok"  # 200 s: not late yet
+
+    settings.PUBLISHING_LATE_SECONDS = 120
+    body = client.get("/health").json()
+    assert body["status"] == "degraded"
+    assert body["reasons"] == ["publishing: 1 due post not sent, the oldest 3 min late"]
 
 
 def test_a_live_worker_shows_when_it_was_last_seen(client, db):

@@ -308,7 +308,7 @@ def test_an_owner_must_use_two_factor_before_requiring_it(signed_in, owner, work
     form = {
         "name": workspace.name,
         "time_zone": workspace.time_zone,
-        "late_window_hours": 6,
+        "late_window_minutes": 360,
         "requires_two_factor": "on",
     }
     refused = client.post(reverse("workspace_settings", args=["crumb"]), form)

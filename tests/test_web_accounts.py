@@ -83,7 +83,7 @@ def test_owner_saves_workspace_settings(signed_in, owner, workspace):
         {
             "name": "Crumb & Co Bakery",
             "time_zone": "Europe/Lisbon",
-            "late_window_hours": "2",
+            "late_window_minutes": "120",
             "requires_approval": "on",
         },
     )
@@ -98,7 +98,7 @@ def test_owner_saves_workspace_settings(signed_in, owner, workspace):
 def test_bad_settings_are_refused_and_nothing_changes(signed_in, owner, workspace):
     response = signed_in(owner).post(
         reverse("workspace_settings", args=[workspace.slug]),
-        {"name": "", "time_zone": "Mars/Olympus", "late_window_hours": "-3"},
+        {"name": "", "time_zone": "Mars/Olympus", "late_window_minutes": "0"},
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -110,7 +110,7 @@ def test_bad_settings_are_refused_and_nothing_changes(signed_in, owner, workspac
 def test_manager_cannot_change_workspace_settings(signed_in, manager, workspace):
     response = signed_in(manager).post(
         reverse("workspace_settings", args=[workspace.slug]),
-        {"name": "Mine now", "time_zone": "UTC", "late_window_hours": "1"},
+        {"name": "Mine now", "time_zone": "UTC", "late_window_minutes": "60"},
     )
     assert response.status_code == 403
     workspace.refresh_from_db()

@@ -1,4 +1,5 @@
-"""What the publishing engine tells people: missed and failed deliveries, paused channels.
+"""What the publishing engine tells people: missed, failed and late deliveries, paused
+channels.
 
 ``publishing.dispatch`` calls these after recording the change. They never raise: a
 notification that cannot be written is logged, and the delivery's own record stands (the
@@ -8,10 +9,13 @@ write runs in a savepoint, so a failure here cannot break the dispatcher's trans
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.urls import reverse
+
+from socialdesk.workspaces.models import duration_text
 
 from .services import notify, people_with_role
 
@@ -46,6 +50,70 @@ def delivery_failed(delivery: Delivery) -> None:
     _tell_author_and_leads(delivery, "delivery.failed", f"Failed on {delivery.channel}")
 
 
+def deliveries_missed(deliveries: Sequence[Delivery]) -> None:
+    """Tell about the deliveries one sweep found missed: per workspace, one notice (so one
+    email) to each of their posts' authors, the owners and the managers, listing them all,
+    rather than one per delivery (an outage can miss dozens at once)."""
+    by_workspace: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_workspace.setdefault(delivery.workspace_id, []).append(delivery)
+    for group in by_workspace.values():
+        if len(group) == 1:
+            delivery_missed(group[0])
+        else:
+            _safely(f"{len(group)} missed deliveries", lambda group=group: _tell_missed(group))
+
+
+def _tell_missed(group: list[Delivery]) -> None:
+    workspace = group[0].workspace
+    lines = [
+        f"- {delivery.post} on {delivery.channel}, due {delivery.scheduled_at:%Y-%m-%d %H:%M}Z"
+        for delivery in group
+    ]
+    body = (
+        "Not published: each was later than the workspace's late window "
+        f"({duration_text(workspace.late_window)}) allows.\n"
+        + "\n".join(lines)
+        + "\n\nSchedule again those that still make sense."
+    )
+    authors = [delivery.post.author for delivery in group]
+    notify(
+        workspace,
+        [*authors, *people_with_role(workspace, *LEADS)],
+        "delivery.missed",
+        f"{len(group)} posts missed",
+        body=body,
+        url=reverse("post_list", args=[workspace.slug]) + "?state=missed",
+    )
+
+
+def delivery_published_late(delivery: Delivery, late: str, why: str) -> None:
+    """Tell the post's author, the owners and the managers that a delivery went out ``late``
+    ("7 minutes"), and ``why`` when known ("no worker was running")."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import Notification
+
+    told = Notification.objects.filter(
+        event="delivery.late",
+        target_type=ContentType.objects.get_for_model(delivery),
+        target_id=delivery.pk,
+    )
+    if told.exists():  # a slow worker's late result after a reconcile: told once already
+        return
+    because = f" because {why}" if why else ""
+    body = (
+        f"It was due {delivery.scheduled_at:%Y-%m-%d %H:%M}Z and went out "
+        f"{delivery.published_at:%Y-%m-%d %H:%M}Z, {late} late{because}."
+    )
+    _tell_author_and_leads(
+        delivery,
+        "delivery.late",
+        f"Published {late} late on {delivery.channel}{because}",
+        body=body,
+    )
+
+
 def unapproved_at_due(delivery: Delivery) -> None:
     """Tell the post's author, the approvers and the leads that a delivery was held as missed
     because its post was not approved in time."""
@@ -54,7 +122,9 @@ def unapproved_at_due(delivery: Delivery) -> None:
     )
 
 
-def _tell_author_and_leads(delivery: Delivery, event: str, headline: str, *more_roles: str) -> None:
+def _tell_author_and_leads(
+    delivery: Delivery, event: str, headline: str, *more_roles: str, body: str | None = None
+) -> None:
     def act() -> None:
         post = delivery.post
         people = [post.author, *people_with_role(delivery.workspace, *LEADS, *more_roles)]
@@ -63,7 +133,7 @@ def _tell_author_and_leads(delivery: Delivery, event: str, headline: str, *more_
             [p for p in people if p is not None],
             event,
             f"{headline}: {post}",
-            body=delivery.last_error,
+            body=delivery.last_error if body is None else body,
             url=_post_url(delivery),
             target=delivery,
         )

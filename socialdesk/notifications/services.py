@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 EVENTS: dict[str, str] = {
     "delivery.missed": "A scheduled delivery was missed",
     "delivery.failed": "A delivery failed for good",
+    "delivery.late": "A post was published late",
     "channel.needs_reconnecting": "A channel needs reconnecting",
     "deliveries.paused": "Deliveries were paused",
     # Raised for every move into a working stage, forward or back (key kept for contracts).
@@ -56,7 +57,8 @@ EVENTS: dict[str, str] = {
 
 # With the recommended ("auto") email mode these are emailed at once: they are addressed to
 # the person directly, or something is going wrong right now and waiting a day would hurt.
-# Everything else waits for the daily digest.
+# Everything else waits for the daily digest: so does "delivery.late", which needs no action
+# (the post is out) and after an outage comes once per post.
 IMMEDIATE_EVENTS = frozenset(
     {
         "approval.requested",

@@ -17,9 +17,13 @@ The guarantees, and how they are kept:
   (``networks.base``; Bluesky chooses the record key from it). Anything else raised during
   the call (a crash, a bug) means the outcome is unknown: the delivery becomes ``unknown``
   and is reconciled by asking the network (``find_published``) before any retry. A worker
-  that dies mid-attempt leaves a lease that expires; the sweeper then marks the delivery
-  ``unknown`` too, never ``scheduled``. ``LEASE`` is far longer than any connector's own
-  timeout, so a lease does not expire under a worker still waiting for the network.
+  that dies mid-attempt stops beating (``WorkerHeartbeat``): within
+  ``WORKER_HEARTBEAT_STALE_SECONDS`` plus one sweep the sweeper marks its claims
+  ``unknown`` too, never ``scheduled`` (issue 12, item E). A worker waiting for a slow
+  network keeps its claims, because its heartbeat thread beats on meanwhile. The lease is
+  the backstop for a claim whose holder has no heartbeat (a task run outside
+  ``socialdesk worker``): ``LEASE`` is far longer than any connector's own timeout, so a
+  lease does not expire under a worker still waiting for the network.
 - **Never dropped silently.** ``sweep`` re-enqueues every delivery that is due and not in
   flight (a lost queue, a killed worker, an expired lease, a retry whose time has come) and
   turns a delivery later than its workspace's ``late_window`` into ``missed`` rather than
@@ -73,7 +77,7 @@ from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
-from . import claims, pacing
+from . import claims, lateness, pacing
 from .checks import account_missing, approval_missing, channel_problem
 from .connectors import (
     connector_for,
@@ -83,7 +87,7 @@ from .connectors import (
     remote_identity,
     retry_after_seconds,
 )
-from .models import APPROVAL_HELD, APPROVAL_RESUMED, Delivery, DeliveryState
+from .models import APPROVAL_HELD, APPROVAL_RESUMED, Delivery, DeliveryState, WorkerHeartbeat
 from .states import GRAPH, TransitionConflict, transition
 from .tasks import enqueue_delivery, oldest_waiting_task
 
@@ -91,7 +95,8 @@ log = logging.getLogger(__name__)
 S = DeliveryState
 
 # How long a claim lasts. Connectors time out their own calls well before this (tens of
-# seconds); a lease that runs out means the worker died, not that the network is slow.
+# seconds); a lease that runs out means the worker died, not that the network is slow. A
+# claim of ``socialdesk worker`` is taken back sooner, when its heartbeat goes stale.
 LEASE = timedelta(minutes=5)
 # Network calls per delivery before a transient failure becomes final.
 MAX_ATTEMPTS = 5
@@ -564,6 +569,7 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
         now = timezone.now()
     if delivery.state == S.UNKNOWN:
         delivery = reconcile(delivery, worker_id, now)
+        lateness.tell_if_late(delivery)
         if delivery.state != S.WAITING_RETRY:
             return delivery.state
     try:
@@ -577,7 +583,9 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
     claimed = claim(delivery_id, worker_id, now, loaded=delivery)
     if claimed is None:
         return (_load(delivery_id) or delivery).state
-    return attempt(claimed, worker_id, channel_fresh=True).state
+    sent = attempt(claimed, worker_id, channel_fresh=True)
+    lateness.tell_if_late(sent)
+    return sent.state
 
 
 def _head_start(delivery: Delivery, now: datetime) -> float:
@@ -593,7 +601,9 @@ def _head_start(delivery: Delivery, now: datetime) -> float:
     return (due_at - now).total_seconds()
 
 
-def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
+def _miss(delivery: Delivery, now: datetime, actor: str, *, tell: bool = True) -> Delivery:
+    """``missed``, with why in ``last_error``; ``tell=False`` leaves telling people to the
+    caller (the sweeper tells about all it found at once)."""
     late = now - (delivery.scheduled_at or now)
     hours = late.total_seconds() / 3600
     message = (
@@ -610,7 +620,8 @@ def _miss(delivery: Delivery, now: datetime, actor: str) -> Delivery:
         last_error=message,
         retry_at=None,
     )
-    notices.delivery_missed(missed)  # the post's author, the owners and the managers
+    if tell:
+        notices.delivery_missed(missed)  # the post's author, the owners and the managers
     return missed
 
 
@@ -646,18 +657,53 @@ def _unapproved_at_due(delivery: Delivery, now: datetime, actor: str) -> str:
     return S.MISSED
 
 
+def _rescue_abandoned(in_flight: Any, now: datetime, actor: str) -> list[int]:
+    """Claims of workers that died (their heartbeat went stale) → ``unknown``, without
+    waiting for their lease; returns the ids moved. Only workers that died within the last
+    ``LEASE`` are looked at: an older one's leases have run out already."""
+    stopped = WorkerHeartbeat.stopped(now, within=LEASE)
+    if not stopped:
+        return []
+    moved = []
+    for delivery in in_flight.filter(WorkerHeartbeat.holds(stopped))[:SWEEP_BATCH]:
+        holder = delivery.claimed_by
+        seen = next(
+            at
+            for worker_id, at in stopped.items()
+            if holder == worker_id or holder.startswith(f"{worker_id}:")
+        )
+        try:
+            transition(
+                delivery,
+                S.UNKNOWN,
+                f"worker {holder} stopped mid-attempt (no heartbeat since "
+                f"{seen:%H:%M:%S}Z); outcome unknown",
+                actor,
+                # Still this claim: a new claim by another worker changes both.
+                where={"claimed_by": holder, "lease_expires_at": delivery.lease_expires_at},
+                lease_expires_at=None,
+                retry_at=now,
+            )
+        except TransitionConflict:
+            continue
+        moved.append(delivery.pk)
+    return moved
+
+
 @dataclass
 class SweepReport:
     enqueued: list[int] = field(default_factory=list)
     missed: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    abandoned: list[int] = field(default_factory=list)
 
 
 def sweep(now: datetime | None = None) -> SweepReport:
     """Find every delivery that needs work the queue is not doing, and do or queue it.
 
-    1. ``publishing`` with an expired lease: the worker died mid-attempt → ``unknown``
-       (reconciled by its task, never resent blindly).
+    1. ``publishing`` claimed by a worker whose heartbeat went stale, or with an expired
+       lease: the worker died mid-attempt → ``unknown`` (reconciled by its task, never
+       resent blindly).
     2. ``scheduled`` or ``waiting_retry`` later than the workspace's late window →
        ``missed`` (also when its channel is paused: it will not make sense later either).
     3. Due and not in flight, on a connected channel: ``scheduled`` whose time has come,
@@ -690,21 +736,25 @@ def sweep(now: datetime | None = None) -> SweepReport:
         return True
 
     in_flight = Delivery.objects.filter(state=S.PUBLISHING).select_related("workspace")
+    report.abandoned = _rescue_abandoned(in_flight, now, actor)
     report.expired = claims.rescue_expired(in_flight, now, settle_later, batch=SWEEP_BATCH)
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
+    missed = []
     for window in windows:
         late = Delivery.objects.filter(
             state__in=[S.SCHEDULED, S.WAITING_RETRY],
             workspace__late_window=window,
             scheduled_at__lt=now - window,
         )
-        for delivery in late.select_related("workspace")[:SWEEP_BATCH]:
+        for delivery in late.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
             try:
-                _miss(delivery, now, actor)
+                missed.append(_miss(delivery, now, actor, tell=False))
             except TransitionConflict:
                 continue
             report.missed.append(delivery.pk)
+    # One notice (and one email) per person and workspace, however many were missed.
+    notices.deliveries_missed(missed)
 
     unapproved = Delivery.objects.filter(state=S.AWAITING_APPROVAL, scheduled_at__lte=now)
     for delivery in unapproved.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
@@ -743,7 +793,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
         enqueue_delivery(delivery)
         report.enqueued.append(delivery.pk)
     # The expired ones were just queued nowhere else: make sure they are asked about soon.
-    for delivery_id in report.expired:
+    for delivery_id in report.abandoned + report.expired:
         if delivery_id not in report.enqueued:
             enqueue_delivery(Delivery(pk=delivery_id))
             report.enqueued.append(delivery_id)

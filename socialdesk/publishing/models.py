@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from socialdesk.content.models import MediaAsset, Post
@@ -177,6 +180,25 @@ class WorkerHeartbeat(models.Model):
     def is_alive(self) -> bool:
         age = (timezone.now() - self.seen_at).total_seconds()
         return age <= settings.WORKER_HEARTBEAT_STALE_SECONDS
+
+    @classmethod
+    def stopped(cls, now: datetime, within: timedelta) -> dict[str, datetime]:
+        """The workers that died in the last ``within`` (stale after
+        ``WORKER_HEARTBEAT_STALE_SECONDS``; a clean stop deletes its row instead), with
+        when each was last seen. A process paused (by a debugger, a frozen VM) longer than
+        that is taken for dead too: its calls then end as "late results" (``dispatch``)."""
+        stale_before = now - timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
+        rows = cls.objects.filter(seen_at__lt=stale_before, seen_at__gte=stale_before - within)
+        return dict(rows.values_list("worker_id", "seen_at"))
+
+    @staticmethod
+    def holds(worker_ids: Iterable[str]) -> Q:
+        """Deliveries claimed by these workers' processes, whichever task thread claimed them
+        (``tasks.default_worker_id``: ``<worker id>`` or ``<worker id>:<thread>``)."""
+        held = Q(pk__in=[])
+        for worker_id in worker_ids:
+            held |= Q(claimed_by=worker_id) | Q(claimed_by__startswith=f"{worker_id}:")
+        return held
 
 
 class ChannelSpend(models.Model):

@@ -25,12 +25,27 @@ from .models import Delivery
 log = logging.getLogger(__name__)
 
 
+# This process's ``WorkerHeartbeat.worker_id`` while it runs ``socialdesk worker`` (set by
+# ``socialdesk.worker.run_worker``). Its claims carry it, so that the sweeper can tell the
+# claims of a worker that died (its heartbeat went stale) from those of one that is only
+# waiting for a slow network (its heartbeat thread keeps beating meanwhile).
+_heartbeat_id = ""
+
+
+def claim_as(heartbeat_id: str) -> None:
+    """Make this process's claims name its heartbeat (``""``: none, as before it started)."""
+    global _heartbeat_id
+    _heartbeat_id = heartbeat_id
+
+
 def default_worker_id() -> str:
     """This process, and this thread when it is one of a worker's task threads: a claim is
-    finished only by the loop that made it (``dispatch._finish``)."""
+    finished only by the loop that made it (``dispatch._finish``). In a worker, the process
+    is named by its heartbeat's id, ``<heartbeat id>[:<thread>]`` (``WorkerHeartbeat.holds``)."""
     thread = threading.current_thread()
     suffix = "" if thread is threading.main_thread() else f":{thread.name}"
-    return f"{socket.gethostname()}:{os.getpid()}{suffix}"
+    process = _heartbeat_id or f"{socket.gethostname()}:{os.getpid()}"
+    return f"{process}{suffix}"
 
 
 @task()
@@ -47,7 +62,12 @@ def sweep_deliveries() -> dict[str, list[int]]:
     from .dispatch import sweep
 
     report = sweep()
-    return {"enqueued": report.enqueued, "missed": report.missed, "expired": report.expired}
+    return {
+        "enqueued": report.enqueued,
+        "missed": report.missed,
+        "expired": report.expired,
+        "abandoned": report.abandoned,
+    }
 
 
 def oldest_waiting_task() -> datetime | None:

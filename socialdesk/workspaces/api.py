@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.core.exceptions import ValidationError
@@ -47,6 +47,10 @@ class WorkspaceOut(Schema):
     requires_two_factor: bool = Field(
         description="Members must sign in with a second factor to use the web pages."
     )
+    late_window_minutes: int = Field(
+        description="How late a due post may still go out (after downtime) before it is "
+        "missed, in minutes: 15 to 10080 (7 days); 360 (6 hours) by default."
+    )
     created_at: datetime
     role: str = Field(description="The caller's role in this workspace.")
 
@@ -67,6 +71,9 @@ class WorkspacePatch(Schema):
         description="Members must sign in with a second factor to use the web pages; the "
         "caller must have it on to switch it on. API tokens are not affected.",
     )
+    late_window_minutes: int | None = Field(
+        None, ge=15, le=10080, description="The late window in minutes: 15 to 10080 (7 days)."
+    )
 
 
 def _workspace_out(membership: Membership) -> WorkspaceOut:
@@ -79,6 +86,7 @@ def _workspace_out(membership: Membership) -> WorkspaceOut:
         approval_gate=ws.approval_gate,
         unapproved_at_due=ws.unapproved_at_due,
         requires_two_factor=ws.requires_two_factor,
+        late_window_minutes=int(ws.late_window.total_seconds() // 60),
         created_at=ws.created_at,
         role=membership.role,
     )
@@ -141,6 +149,11 @@ def workspaces_update(request: MemberRequest, slug: Slug, payload: WorkspacePatc
         unapproved_at_due=payload.unapproved_at_due,
         requires_two_factor=payload.requires_two_factor,
         actor=caller(request),
+        late_window=(
+            None
+            if payload.late_window_minutes is None
+            else timedelta(minutes=payload.late_window_minutes)
+        ),
     )
     return _workspace_out(request.membership)
 

@@ -9,7 +9,14 @@ from django import forms
 
 from socialdesk.web.helpers import time_zone_choices
 
-from .models import TokenScope, User, Workspace
+from .models import (
+    LATE_WINDOW_DEFAULT,
+    TokenScope,
+    User,
+    Workspace,
+    duration_text,
+    validate_late_window,
+)
 from .roles import Role
 from .two_factor import check_can_require_two_factor
 
@@ -37,20 +44,23 @@ class RoleForm(forms.Form):
         self.fields["role"].choices = role_choices(may_grant_owner)  # type: ignore[attr-defined]
 
 
+# The late windows offered, in minutes: 15 min, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 3, 7 days.
+LATE_WINDOW_CHOICES = [15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320, 10080]
+
+
 class WorkspaceSettingsForm(forms.ModelForm):
-    """Name, zone, late window (in whole hours) and the approval switch."""
+    """Name, zone, late window (a choice from 15 minutes to 7 days) and the approval switch."""
 
     time_zone = forms.ChoiceField(
         label="Time zone",
         choices=time_zone_choices,
         help_text="Scheduled times are entered and shown in this zone.",
     )
-    late_window_hours = forms.IntegerField(
-        label="Late window (hours)",
-        min_value=0,
-        max_value=168,
+    late_window_minutes = forms.TypedChoiceField(
+        label="Late window",
+        coerce=int,
         help_text="How late a post may still go out, e.g. after downtime, before it counts as "
-        "missed.",
+        f"missed (default {duration_text(LATE_WINDOW_DEFAULT)}).",
     )
 
     class Meta:
@@ -69,8 +79,19 @@ class WorkspaceSettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        hours = int(self.instance.late_window.total_seconds() // 3600)
-        self.fields["late_window_hours"].initial = hours
+        current = int(self.instance.late_window.total_seconds() // 60)
+        choices = sorted({*LATE_WINDOW_CHOICES, current})
+        field = self.fields["late_window_minutes"]
+        field.choices = [  # type: ignore[attr-defined]
+            (minutes, duration_text(timedelta(minutes=minutes))) for minutes in choices
+        ]
+        field.initial = current
+
+    def clean_late_window_minutes(self) -> timedelta:
+        # The choices are all valid; the model's rule is checked again for an old odd value.
+        window = timedelta(minutes=self.cleaned_data["late_window_minutes"])
+        validate_late_window(window)
+        return window
 
     def clean_requires_two_factor(self) -> bool:
         value: bool = self.cleaned_data["requires_two_factor"]
@@ -82,7 +103,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Workspace:
         """Save only the fields this form owns (``update_fields``)."""
         workspace: Workspace = super().save(commit=False)
-        workspace.late_window = timedelta(hours=self.cleaned_data["late_window_hours"])
+        workspace.late_window = self.cleaned_data["late_window_minutes"]
         if commit:
             workspace.save(
                 update_fields=[

@@ -27,6 +27,31 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+# The late window (``Workspace.late_window``): how late a due delivery may still go out after
+# downtime before it becomes "missed". Less than a quarter of an hour misses posts over a
+# worker restart or one retry; more than a week publishes news nobody expects any more.
+LATE_WINDOW_DEFAULT = timedelta(hours=6)
+LATE_WINDOW_MIN = timedelta(minutes=15)
+LATE_WINDOW_MAX = timedelta(days=7)
+
+
+def validate_late_window(value: timedelta) -> None:
+    if not LATE_WINDOW_MIN <= value <= LATE_WINDOW_MAX:
+        raise ValidationError(
+            "The late window must be between 15 minutes and 7 days (the default is 6 hours)."
+        )
+
+
+def duration_text(value: timedelta) -> str:
+    """``timedelta(hours=6)`` as "6 hours", in the largest whole unit (minutes at least)."""
+    minutes = int(value.total_seconds() // 60)
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if (minutes >= size and minutes % size == 0) or size == 1:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("unreachable")
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -82,7 +107,9 @@ class Workspace(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # How late a due delivery may still go out before it becomes "missed" (publishing engine).
-    late_window = models.DurationField(default=timedelta(hours=6))
+    late_window = models.DurationField(
+        default=LATE_WINDOW_DEFAULT, validators=[validate_late_window]
+    )
     # On by default; it gates publishing only once someone can approve (``approval_gate``),
     # so a solo workspace keeps publishing directly.
     requires_approval = models.BooleanField(default=True)

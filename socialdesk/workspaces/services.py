@@ -5,6 +5,7 @@ Bad input raises ``ValidationError`` with a dict of field → messages and write
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .models import (
     TokenScope,
     User,
     Workspace,
+    validate_late_window,
     validate_time_zone,
 )
 from .roles import Role
@@ -161,6 +163,7 @@ def update_workspace(
     unapproved_at_due: str | None = None,
     requires_two_factor: bool | None = None,
     actor: User | None = None,
+    late_window: timedelta | None = None,
 ) -> Workspace:
     """Change a workspace's settings; ``None`` leaves a field as it is. The slug never
     changes: it is in every URL and every API client's configuration. ``actor`` (who asks)
@@ -196,6 +199,13 @@ def update_workspace(
                 errors["requires_two_factor"] = exc.messages
         workspace.requires_two_factor = requires_two_factor
         changed.append("requires_two_factor")
+    if late_window is not None:
+        try:
+            validate_late_window(late_window)
+        except ValidationError as exc:
+            errors["late_window_minutes"] = exc.messages
+        workspace.late_window = late_window
+        changed.append("late_window")
     if errors:
         workspace.refresh_from_db()
         raise ValidationError(errors)
