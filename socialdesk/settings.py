@@ -331,6 +331,8 @@ CONTENT_SECURITY_POLICY = {
         # data: for the stylesheet's small icons; blob: for the composer's preview of a file
         # chosen but not uploaded yet.
         "img-src": [SELF, "data:", "blob:"],
+        # data: for FullCalendar's icon font (its arrows), which its stylesheet inlines.
+        "font-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
