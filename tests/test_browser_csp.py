@@ -213,7 +213,11 @@ def test_every_page_runs_under_the_policy_without_a_violation(browser, live_serv
     page.goto(f"{base}/api/v1/docs")
     page.locator("#swagger-ui .swagger-ui").first.wait_for()
     shoot(page, "csp-api-docs")
+    # The period select submits its form by itself (app.js, not an inline onchange).
+    where[0] = "workflow health period"
     page.goto(f"{base}/w/{SLUG}/workflow/health/")
+    page.get_by_label("Period").select_option(label="Last 30 days")
+    page.wait_for_url("**/workflow/health/?days=30")
     shoot(page, "csp-health")
     page.goto(f"{base}/@{SLUG}")
     shoot(page, "csp-public-page")
