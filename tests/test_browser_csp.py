@@ -78,7 +78,7 @@ def route_values(workspace) -> dict[str, object]:
         post, "Check the opening hours", author=owner
     )
     media = MediaAsset.objects.filter(workspace=workspace).first() or image(
-        Channel.objects.filter(workspace=workspace).first(), owner, "A loaf on the counter"
+        Channel.objects.filter(workspace=workspace).earliest("pk"), owner, "A loaf on the counter"
     )
     invitation = Invitation.objects.filter(
         workspace=workspace
@@ -90,12 +90,12 @@ def route_values(workspace) -> dict[str, object]:
     values: dict[str, object] = {
         "slug": SLUG,
         "post_id": post.pk,
-        "channel_id": Channel.objects.filter(workspace=workspace).first().pk,  # type: ignore[union-attr]
+        "channel_id": Channel.objects.filter(workspace=workspace).earliest("pk").pk,
         "media_id": media.pk,
-        "stage_id": Stage.objects.filter(workspace=workspace).first().pk,  # type: ignore[union-attr]
-        "membership_id": Membership.objects.filter(workspace=workspace).last().pk,  # type: ignore[union-attr]
+        "stage_id": Stage.objects.filter(workspace=workspace).earliest("pk").pk,
+        "membership_id": Membership.objects.filter(workspace=workspace).latest("pk").pk,
         "invitation_id": invitation.pk,
-        "token_id": ApiToken.objects.filter(workspace=workspace).first().pk,  # type: ignore[union-attr]
+        "token_id": ApiToken.objects.filter(workspace=workspace).earliest("pk").pk,
         "webhook_id": webhook.pk,
         "link_id": link.pk,
         "comment_id": comment.pk,
