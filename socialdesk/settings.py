@@ -20,6 +20,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 from cryptography.fernet import Fernet
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -202,6 +203,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
+    # The API docs page (Swagger UI) then loads its scripts from our static files, not a CDN
+    # with an inline script, so it runs under the Content-Security-Policy.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     # Two-factor sign-in: authenticator apps (TOTP) and recovery codes (static tokens).
@@ -221,6 +226,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -254,6 +261,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "socialdesk.web.context_processors.workspace",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -288,8 +296,65 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+
+# --- Security headers -----------------------------------------------------------------------
+# Served over https (SITE_URL says so): cookies only over https, and browsers told to use
+# nothing else for a year (HSTS). SECURE_COOKIES=true still forces the cookies alone, e.g.
+# behind a proxy that terminates TLS for an http SITE_URL during a move.
+SITE_IS_HTTPS = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", SITE_IS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SITE_IS_HTTPS else 0
+if SITE_IS_HTTPS:
+    # An https SITE_URL means a TLS proxy in front (README, Production): its
+    # X-Forwarded-Proto tells Django the request came over https, which HSTS needs.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page is meant to be embedded in another site (not the public page, not a review link),
+# so every response refuses framing: frame-ancestors for today's browsers, X-Frame-Options
+# for old ones.
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp). Scripts come only from our own static files: no page
+# has an inline script or event handler, and htmx runs without eval (base.html's
+# htmx-config). Styles have no 'unsafe-inline' either: templates hold no style attribute
+# (bars and colour dots are SVG attributes), the one runtime <style> (FullCalendar's) takes
+# the request's nonce from <meta name="csp-nonce">, and the public page's accent colour is
+# allowed by its hash (page.views). No form-action: connecting Mastodon posts a form that
+# redirects to the person's instance, which form-action 'self' would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        # data: for the stylesheet's small icons; blob: for the composer's preview of a file
+        # chosen but not uploaded yet.
+        "img-src": [SELF, "data:", "blob:"],
+        # data: for FullCalendar's icon font (its arrows), which its stylesheet inlines.
+        "font-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Powerful browser features no page uses, refused for every page and anything it embeds.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 # --- Background work ------------------------------------------------------------------------
 # SOCIALDESK_TASKS_BACKEND picks the queue: "database" (default: django-tasks-db, the

@@ -52,6 +52,10 @@ def _conditional(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             last_modified_func=lambda r, slug, **kw: _version(r, slug, **kw).last_modified,
         )(view)(request, slug, **kwargs)
         patch_cache_control(response, public=True, max_age=MAX_AGE)
+        # On every answer, a 304 too: a browser replaces its copy's headers with a 304's, and
+        # the page's accent <style> must stay allowed.
+        style = _version(request, slug, **kwargs).profile.accent_style_source
+        response._csp_update = {"style-src": [style]}  # type: ignore[attr-defined]
         return response
 
     return require_safe(wrapped)

@@ -54,3 +54,31 @@
     }
   });
 })();
+
+// Submit, input and change events inside [data-own-events] stay there: the comments panel sits
+// inside the composer's form, and a comment typed there is no edit of the post. A listener on
+// the element itself (not on document, which is too late), bound on each piece htmx loads.
+(function () {
+  "use strict";
+  if (!window.htmx) return;
+  function stop(event) { event.stopPropagation(); }
+  htmx.onLoad(function (root) {
+    if (!root.querySelectorAll) return;
+    var boxes = Array.from(root.querySelectorAll("[data-own-events]"));
+    if (root.matches("[data-own-events]")) boxes.push(root);
+    boxes.forEach(function (box) {
+      if (box.dataset.ownEventsBound) return;
+      box.dataset.ownEventsBound = "1";
+      ["submit", "input", "change"].forEach(function (type) { box.addEventListener(type, stop); });
+    });
+  });
+})();
+
+// A select that submits its form when changed (data-autosubmit), for filters without a button.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest && event.target.closest("[data-autosubmit]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+})();
