@@ -140,13 +140,15 @@ class ExportFilters(Schema):
     "/workspaces/{slug}/audit/export",
     operation_id="audit_export",
     openapi_extra={
+        # Integer codes, as django-ninja keys its own: a "200" string beside its 200 would be a
+        # duplicate key in the JSON document (Swagger UI then shows no operation at all).
         "responses": {
-            "200": {
+            200: {
                 "description": "The matching events as CSV, oldest first.",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             },
             **{
-                str(status): {
+                status: {
                     "description": title,
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}

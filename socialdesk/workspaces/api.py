@@ -251,13 +251,14 @@ def _binary(media_type: str, description: str) -> dict:
     """The OpenAPI responses of an operation that answers with a file."""
     problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {
+        # Integer codes, as django-ninja keys its own (a "200" beside its 200 is a duplicate).
         "responses": {
-            "200": {
+            200: {
                 "description": description,
                 "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
             },
             **{
-                str(status): {"description": title, "content": problem}
+                status: {"description": title, "content": problem}
                 for status, title in [
                     (401, "Unauthorized"),
                     (403, "Forbidden"),

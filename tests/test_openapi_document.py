@@ -1,0 +1,24 @@
+"""The API's OpenAPI document is one that tools can read (Swagger UI, schemathesis, clients)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.any_database, pytest.mark.django_db]
+
+
+def test_no_operation_declares_a_response_code_twice(client):
+    """A response declared as 200 by django-ninja and as "200" by hand becomes a duplicate
+    key in the JSON document: Swagger UI then refuses the whole document."""
+    body = client.get("/api/v1/openapi.json").content.decode()
+    repeated = []
+
+    def check(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(pairs)
+
+    json.loads(body, object_pairs_hook=check)
+    assert repeated == []
