@@ -243,16 +243,19 @@ def brief_rows(
     states: Collection[str],
     channel_ids: Collection[int] | None = None,
     networks: Collection[str] | None = None,
+    times: Collection[datetime] | None = None,
 ) -> list[dict]:
-    """The period's deliveries in ``states`` (on ``channel_ids``, on ``networks``) with just
-    their channel, network, channel zone, state and time: what free slots and day budget
-    warnings need, without reading every post of a busy month."""
+    """The period's deliveries in ``states`` (on ``channel_ids``, on ``networks``, at
+    ``times``) with just their channel, network, channel zone, state and time: what free
+    slots and day budget warnings need, without reading every post of a busy month."""
     rows, _ = _filtered(workspace, start, end, filters)
     rows = rows.filter(state__in=list(states))
     if channel_ids is not None:
         rows = rows.filter(channel_id__in=list(channel_ids))
     if networks is not None:
         rows = rows.filter(channel__network__in=list(networks))
+    if times is not None:
+        rows = rows.filter(scheduled_at__in=list(times))
     fields = ["channel_id", "channel__network", "channel__time_zone", "state", "scheduled_at"]
     return list(rows.order_by().values(*fields))
 

@@ -177,18 +177,20 @@ def free_slots(
     now: datetime | None = None,
     *,
     taken: set[datetime] | None = None,
+    slots: list[Slot] | None = None,
 ) -> list[datetime]:
     """Slot occurrences in [start, end) that no delivery of the channel holds (the queue's
     own scheduled entries hold theirs), not earlier than now: what the calendar shows.
 
     ``taken``: the times the channel's deliveries in [start, end) hold (states
     ``HOLDS_TIME``), when the caller has already read them; asked of the database otherwise.
+    ``slots``: the channel's slots, when the caller has already read them.
     """
     now = now or timezone.now()
     after = max(start - timedelta(microseconds=1), now + LEAD)
     if taken is None:
         taken = _taken(channel, after, end, exclude=set())
-    return [at for at in occurrences(channel, after, end) if at < end and at not in taken]
+    return [at for at in occurrences(channel, after, end, slots) if at < end and at not in taken]
 
 
 # --- The queue ----------------------------------------------------------------------------

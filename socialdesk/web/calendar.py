@@ -368,9 +368,13 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
             if row["state"] in services.TIMED:
                 event.per_post[row["post_id"]] = event.per_post.get(row["post_id"], 0) + 1
     events = [event(row) for row in rows] + more
+    # Every channel of the workspace, read once: the answer names them, free slots use them.
+    channel_list = list(Channel.objects.in_workspace(workspace).select_related("workspace"))
     if request.GET.get("slots", "1") == "1" and not filters.state:
         full = {m["extendedProps"]["day"] for m in more}
-        slots = _free_slot_events(workspace, filters, start, end, zone, None if per_day else rows)
+        slots = _free_slot_events(
+            workspace, filters, start, end, zone, None if per_day else rows, channel_list
+        )
         events += [s for s in slots if s["start"][:10] not in full]
     budgeted = _budgeted_networks()
     if per_day:  # the rows hold only part of each day: ask for the days' posts on budgets
@@ -379,9 +383,7 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
         )
     else:
         busy_rows = rows
-    channels = {
-        c.pk: {"name": str(c), "handle": c.handle} for c in Channel.objects.in_workspace(workspace)
-    }
+    channels = {c.pk: {"name": str(c), "handle": c.handle} for c in channel_list}
     return JsonResponse(
         {
             "events": events,
@@ -421,28 +423,47 @@ def _month_grid(
     return shown, more
 
 
-def _free_slot_events(workspace, filters, start, end, zone, rows: list[dict] | None) -> list[dict]:
+def _free_slot_events(
+    workspace, filters, start, end, zone, rows: list[dict] | None, channels: list[Channel]
+) -> list[dict]:
     """``queues.free_slots`` of each channel with slots, with the times its deliveries hold
     taken from the feed's ``rows`` (every delivery of the range once no filter but the
     channel narrows them) instead of asking the database again; with ``rows`` None (a month
-    grid's rows hold only part of each day), read from a brief query of those channels."""
-    channel_ids = set(Slot.objects.filter(workspace=workspace).values_list("channel_id", flat=True))
-    if filters.channel:
-        channel_ids &= {filters.channel}
+    grid's rows hold only part of each day), one brief query asks which slot times are held."""
     narrowed = [filters.pillar, filters.campaign, filters.label, filters.author, filters.stage]
-    if not channel_ids or any(narrowed) or filters.assignee:
+    if any(narrowed) or filters.assignee:
         return []
+    slots: dict[int, list[Slot]] = {}
+    for slot in Slot.objects.filter(workspace=workspace):
+        if not filters.channel or slot.channel_id == filters.channel:
+            slots.setdefault(slot.channel_id, []).append(slot)
+    if not slots:
+        return []
+    channel_ids = set(slots)
+    channels = [c for c in channels if c.pk in channel_ids]
+    slot_times = {
+        c.pk: queues.free_slots(c, start, end, taken=set(), slots=slots[c.pk]) for c in channels
+    }
     if rows is None:
         rows = planning.brief_rows(
-            workspace, start, end, filters, states=queues.HOLDS_TIME, channel_ids=channel_ids
+            workspace,
+            start,
+            end,
+            filters,
+            states=queues.HOLDS_TIME,
+            channel_ids=channel_ids,
+            times={at for times in slot_times.values() for at in times},
         )
     taken: dict[int, set[datetime]] = {}
     for row in rows:
         if row["state"] in queues.HOLDS_TIME:
             taken.setdefault(row["channel_id"], set()).add(row["scheduled_at"])
     events = []
-    for channel in Channel.objects.filter(pk__in=channel_ids).select_related("workspace"):
-        for at in queues.free_slots(channel, start, end, taken=taken.get(channel.pk, set())):
+    for channel in channels:
+        held = taken.get(channel.pk, set())
+        for at in slot_times[channel.pk]:
+            if at in held:
+                continue
             local = at.astimezone(zone)
             events.append(
                 {
