@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Value
+
 from socialdesk.networks.base import (
     Connector,
     ConnectorError,
@@ -126,9 +128,11 @@ def connector_for(channel: Channel) -> Connector | None:
 
 def content_for(delivery: Delivery) -> DeliveryContent:
     """What to publish for ``delivery``: its text and media overrides, else the post's."""
-    assets = list(delivery.media_override.order_by("id")) or list(
-        delivery.post.media.order_by("id")
-    )
+    # Both lists in one query (the engine reads this for every delivery it sends).
+    overrides = delivery.media_override.annotate(override=Value(True)).order_by()
+    posts = delivery.post.media.annotate(override=Value(False)).order_by()
+    both = sorted(overrides.union(posts, all=True), key=lambda asset: asset.pk)
+    assets = [a for a in both if a.override] or [a for a in both if not a.override]
     fields: dict[str, Any] = {
         "text": delivery.text,
         "media": [MediaFile(_path_of(a), a.mime_type, a.alt_text) for a in assets],
