@@ -131,7 +131,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # writer, IMMEDIATE takes the write lock at BEGIN (so a transaction never fails halfway
     # when it upgrades from read to write), and the timeout waits for the lock instead of
     # raising "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests and tasks: opening one runs the pragmas below and
+    # registers Django's SQL functions, which cost the worker more than a delivery's queries.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
