@@ -134,3 +134,30 @@ def call_raw(method: str, path: str, token: str, body: str):
         "application/json",
         headers={"Authorization": f"Bearer {token}"},
     )
+
+
+# --- NUL characters (PostgreSQL cannot store or compare them) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/w/crumb/workflow/audit/?action=a%00b", "/w/crumb/posts/?a%00=1", "/w/crumb%00/"]
+)
+def test_a_query_string_or_address_with_nul_is_a_clear_400(signed_in, owner, workspace, url):
+    response = signed_in(owner).get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+def test_a_form_with_nul_is_a_clear_400_and_saves_nothing(signed_in, owner, workspace, channel):
+    response = signed_in(owner).post(
+        "/w/crumb/posts/new/", {"text": "Rye\x00", "channels": [channel.pk]}
+    )
+    assert response.status_code == 400
+    assert "Nothing was saved" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_the_api_still_answers_nul_field_by_field(owner, token_for, workspace):
+    response = call("post", "/workspaces/crumb/posts", token_for(owner), {"text": "Rye\x00"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "text"
