@@ -46,4 +46,4 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                         code="invalid_pk_value",
                         params={"pk": str(pk)[:40]},
                     )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # (not in django-stubs)
