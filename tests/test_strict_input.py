@@ -161,3 +161,9 @@ def test_the_api_still_answers_nul_field_by_field(owner, token_for, workspace):
     response = call("post", "/workspaces/crumb/posts", token_for(owner), {"text": "Rye\x00"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "text"
+
+
+def test_the_api_audit_filter_refuses_nul_with_a_422(owner, token_for, workspace):
+    response = call("get", "/workspaces/crumb/audit?action=a%00b", token_for(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "action"
