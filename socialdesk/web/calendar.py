@@ -345,7 +345,7 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     except ValidationError as exc:
         return _bad(exc)
     filters = _filters(request)
-    per_day = _int(request.GET.get("per_day"))
+    per_day = parse_id(request.GET.get("per_day"))  # any positive whole number; capped next
     per_day = max(2, min(per_day, 20)) if per_day else None
     event = _Events(slug, zone, _color_by(request), membership.can("deliveries.schedule"))
     rows = planning.calendar_rows(workspace, start, end, filters, per_day=per_day, zone=zone)
