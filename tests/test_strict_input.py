@@ -167,3 +167,23 @@ def test_the_api_audit_filter_refuses_nul_with_a_422(owner, token_for, workspace
     response = call("get", "/workspaces/crumb/audit?action=a%00b", token_for(owner))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "action"
+
+
+@pytest.mark.parametrize(
+    "target", ["1e400", "posts", "https://elsewhere.test/", "//elsewhere.test"]
+)
+def test_a_next_that_is_not_a_page_here_falls_back_to_the_post(
+    signed_in, owner, workspace, post, target
+):
+    response = signed_in(owner).post(
+        f"/w/crumb/posts/{post.pk}/comments/", {"body": "Crust?", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/w/crumb/posts/{post.pk}/")
+
+
+def test_signing_in_with_a_next_that_is_not_a_page_here_goes_home(client, owner):
+    client.force_login(owner)
+    response = client.get("/accounts/login/", {"next": "1e400"})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
