@@ -40,6 +40,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import build_demo
 from socialdesk.networks.models import Channel
@@ -53,6 +54,9 @@ from socialdesk.workflow.models import Stage
 from socialdesk.workspaces.models import ApiToken, Invitation, Membership
 from socialdesk.workspaces.roles import Role
 from socialdesk.workspaces.services import invite_member
+
+# Slow for the quick loop (the demo, about 1,400 requests), but in both database passes.
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("SOCIALDESK_FUZZ_EXAMPLES", "4"))
 FUZZ = settings(
@@ -255,7 +259,7 @@ def fill(route: str, values: dict[str, str]) -> str:
     def value(match: re.Match) -> str:
         name = match.group(2)
         key = f"{route.split('/')[0]}:{name}" if name == "token" else name
-        assert key in values, f"No value for <{name}> in {route}: add one in demo_values()"
+        assert key in values, f"No value for <{name}> in {route}: add one in the demo fixture"
         return values[key]
 
     return "/" + PARAMETER.sub(value, route)
@@ -294,8 +298,6 @@ def demo(db, settings, tmp_path, loopback_only):
     creator = Membership.objects.get(workspace=workspace, role=Role.CREATOR)
     asset = MediaAsset.objects.filter(workspace=workspace).first()
     if asset is None:
-        from socialdesk.content.media import upload_media
-
         asset = upload_media(workspace, owner, SimpleUploadedFile("a.png", png_bytes()), "Rye")
     create_webhook(
         workspace,
