@@ -117,11 +117,18 @@ class ObjectParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         data = super().parse_body(request)
         if not isinstance(data, dict):
-            raise NotAnObject(type(data).__name__)
+            raise NotAnObject(JSON_KINDS.get(type(data), "something else"))
         return data
 
 
-JSON_NAMES = {"list": "an array", "str": "a string", "int": "a number", "float": "a number"}
+JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
 # --- Authentication -----------------------------------------------------------------------
@@ -393,13 +400,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             column=cause.colno,
         )
     if isinstance(cause, NotAnObject):
-        kind = JSON_NAMES.get(str(cause), "true or false" if str(cause) == "bool" else "null")
         return problem(
             422,
             "invalid-input",
             "Invalid input",
             "Some fields are not valid; see errors.",
-            [{"field": "body", "message": f"The body must be a JSON object {{…}}, not {kind}."}],
+            [{"field": "body", "message": f"The body must be a JSON object {{…}}, not {cause}."}],
         )
     if isinstance(cause, UnicodeDecodeError):
         return problem(400, "invalid-json", "Invalid JSON", "The body is not UTF-8 text.")

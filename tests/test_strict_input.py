@@ -67,13 +67,26 @@ def test_a_page_for_an_id_beyond_the_database_is_404(signed_in, owner, workspace
 # --- API bodies ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["[1, 2, 3]", '"text"', "7", "null", "true"])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("[1, 2, 3]", "an array"),
+        ('"text"', "a string"),
+        ("7", "a number"),
+        ("null", "null"),
+        ("true", "true or false"),
+    ],
+)
 def test_a_body_that_is_not_an_object_is_refused_and_creates_nothing(
-    owner, token_for, workspace, body
+    owner, token_for, workspace, body, kind
 ):
     response = call_raw("post", "/workspaces/crumb/posts", token_for(owner), body)
     assert response.status_code == 422, response.content
-    assert "JSON object" in response.json()["errors"][0]["message"]
+    error = response.json()["errors"][0]
+    assert error == {
+        "field": "body",
+        "message": f"The body must be a JSON object {{…}}, not {kind}.",
+    }
     assert not Post.objects.exists()
 
 
