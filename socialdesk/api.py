@@ -8,7 +8,7 @@ problem details; see ``socialdesk.api_support``.
 
 from ninja import NinjaAPI
 
-from socialdesk.api_support import API_AUTH, install_problem_handlers
+from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
@@ -31,6 +31,7 @@ api = NinjaAPI(
     description="Plan, create, approve, schedule and publish social media posts.",
     urls_namespace="api-v1",
     auth=API_AUTH,
+    parser=ObjectParser(),
 )
 install_problem_handlers(api)
 

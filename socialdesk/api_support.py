@@ -36,19 +36,33 @@ from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.operation import Operation
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 from ninja.utils import check_csrf, contribute_operation_callback
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+from socialdesk.ids import MAX_ID
 from socialdesk.publishing.wallclock import WallClockError
 from socialdesk.workspaces import access
 from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
 from socialdesk.workspaces.roles import PERMISSIONS
 
+
+def _whole_number(value: Any) -> Any:
+    # Pydantic would read true as 1, and 1.0 or "1.0" as 1: an id is a whole number or, in a
+    # path or query string (always text), its digits. The range is checked next.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value) > len(str(MAX_ID)):
+            raise ValueError(f"An id is at most {MAX_ID}.")
+        return int(value)
+    raise ValueError("An id is a whole number, e.g. 42.")
+
+
 # Ids are 64-bit in every database; bigger numbers are refused before they reach SQL.
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=MAX_ID)]
 Slug = Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]+$", max_length=60)]
 
 # A token's last_used_at is written at most this often, so reads do not turn into writes.
@@ -86,6 +100,35 @@ def _wall_clock(value: datetime) -> datetime:
 # is a wall-clock time, read by the scheduling service in the zone the request names (see
 # ``publishing.wallclock``), which refuses a time the clocks skip or show twice.
 WallClockTime = Annotated[datetime, AfterValidator(_wall_clock)]
+
+
+# --- Request bodies -----------------------------------------------------------------------
+
+
+class NotAnObject(ValueError):
+    """The body is JSON, but not the object every operation's schema describes."""
+
+
+class ObjectParser(Parser):
+    """ninja's JSON parser, refusing a body that is not a JSON object. (ninja's schemas read
+    fields as attributes of whatever they are given, so ``[1, 2, 3]`` or ``"text"`` would pass
+    as an object with every field left at its default.)"""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise NotAnObject(JSON_KINDS.get(type(data), "something else"))
+        return data
+
+
+JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
 # --- Authentication -----------------------------------------------------------------------
@@ -355,6 +398,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             f"column {cause.colno}.",
             line=cause.lineno,
             column=cause.colno,
+        )
+    if isinstance(cause, NotAnObject):
+        return problem(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "Some fields are not valid; see errors.",
+            [{"field": "body", "message": f"The body must be a JSON object {{…}}, not {cause}."}],
         )
     if isinstance(cause, UnicodeDecodeError):
         return problem(400, "invalid-json", "Invalid JSON", "The body is not UTF-8 text.")

@@ -242,6 +242,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After htmx (it answers htmx requests with HX-Redirect) and OTP (it reads is_verified).
     "socialdesk.workspaces.two_factor.RequireTwoFactorMiddleware",
+    # Last, so the page it answers with has the signed-in person's navigation.
+    "socialdesk.web.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "socialdesk.urls"

@@ -159,3 +159,10 @@ def test_unknown_emails_are_throttled_by_address_and_logged_for_nobody(client, d
         sign_in(client, f"nobody{n}@example.test", "guess")
     assert sign_in(client, "nobody@example.test", "guess").status_code == 429
     assert not SignInEvent.objects.exists()
+
+
+def test_an_email_longer_than_any_account_is_counted_by_address_only(client, db, clock):
+    # Its key would not fit the counter's column (a 500 on PostgreSQL); it names no account.
+    response = sign_in(client, "x" * 300 + "@example.test", "guess")
+    assert response.status_code == 200
+    assert list(SignInThrottle.objects.values_list("key", flat=True)) == [f"address:{HOME}"]

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from socialdesk.ids import ModelMultipleChoiceField
 from socialdesk.networks.bluesky import MAX_IMAGES
 from socialdesk.networks.models import Channel
 from socialdesk.publishing import wallclock
@@ -34,7 +35,7 @@ class ChannelChoiceField(forms.ModelChoiceField):
         return f"{obj.get_network_display()} · {obj.handle}"
 
 
-class ChannelsField(forms.ModelMultipleChoiceField):
+class ChannelsField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.get_network_display()} · {obj.handle}"
 
@@ -172,7 +173,7 @@ SERVICE_FIELDS = {
 }
 
 
-class LibraryField(forms.ModelMultipleChoiceField):
+class LibraryField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj) + ("" if obj.alt_text.strip() else " (needs alt text)")
 
@@ -203,7 +204,7 @@ class PostForm(forms.Form):
     # Which reading of a time the clocks show twice: "earlier" or "later" (offered with the
     # error that says the time is repeated; ``wallclock.fold_of`` turns it into ``fold``).
     repeated_time = forms.CharField(required=False, widget=forms.HiddenInput)
-    labels = forms.ModelMultipleChoiceField(
+    labels = ModelMultipleChoiceField(
         label="Labels",
         queryset=Label.objects.none(),
         required=False,

@@ -83,7 +83,18 @@ def parse_slot(weekday: int | str, at: time | str) -> tuple[int, time]:
             at = time.fromisoformat(at.strip())
         except ValueError:
             raise ValidationError({"time": [f"{at!r} is not a time; write it as 09:30."]}) from None
-    return day, at.replace(second=0, microsecond=0, tzinfo=None)
+    if at.tzinfo is not None:
+        # A slot recurs on the channel's wall clock; a fixed UTC offset would be right for only
+        # part of the year where the clocks change, so it is refused rather than dropped.
+        raise ValidationError(
+            {
+                "time": [
+                    "A slot is a time on the channel's wall clock: write it without a UTC "
+                    "offset, e.g. 09:30."
+                ]
+            }
+        )
+    return day, at.replace(second=0, microsecond=0)
 
 
 def set_slots(

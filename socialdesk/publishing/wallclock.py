@@ -111,9 +111,12 @@ def zone_named(zone: zoneinfo.ZoneInfo | str | None) -> zoneinfo.ZoneInfo | None
         return zone
     try:
         return zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: zoneinfo opens the name as a file, so "Europe" is a folder and a very long
+        # name is too long for the file system.
+        named = f"{zone[:80]!r} is not a time zone"
         raise ValidationError(
-            {"time_zone": [f"{zone!r} is not a time zone; use an IANA name such as Europe/Paris."]}
+            {"time_zone": [f"{named}; use an IANA name such as Europe/Paris."]}
         ) from None
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from socialdesk.content.forms import DateInput
 from socialdesk.content.models import Post
+from socialdesk.ids import ModelMultipleChoiceField
 from socialdesk.publishing.wallclock import WallClockError, to_utc
 from socialdesk.workspaces.models import Workspace
 
@@ -50,7 +51,7 @@ class ClientDecisionForm(forms.Form):
     )
 
 
-class PostChoices(forms.ModelMultipleChoiceField):
+class PostChoices(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj)
 

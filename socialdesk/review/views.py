@@ -16,11 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.content.models import Post
-from socialdesk.web.helpers import apply_errors, enter, is_partial
+from socialdesk.web.helpers import apply_errors, enter, is_partial, local_path
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership
 
@@ -57,10 +56,7 @@ def comments_context(
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return target
-    return fallback
+    return local_path(request, request.POST.get("next")) or fallback
 
 
 @login_required

@@ -37,6 +37,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from socialdesk.content.models import Campaign, Label, Pillar, Post
+from socialdesk.ids import parse_id
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import planning, queues, services, wallclock
 from socialdesk.publishing.models import Delivery, DeliveryState, Slot
@@ -122,25 +123,17 @@ def _fold(request: HttpRequest) -> int | None:
     return fold
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def _filters(request: HttpRequest) -> planning.Filters:
     state = request.GET.get("state") or None
     return planning.Filters(
-        channel=_int(request.GET.get("channel")),
-        pillar=_int(request.GET.get("pillar")),
-        campaign=_int(request.GET.get("campaign")),
-        label=_int(request.GET.get("label")),
+        channel=parse_id(request.GET.get("channel")),
+        pillar=parse_id(request.GET.get("pillar")),
+        campaign=parse_id(request.GET.get("campaign")),
+        label=parse_id(request.GET.get("label")),
         state=state if state in S.values else None,
-        author=_int(request.GET.get("author")),
-        stage=_int(request.GET.get("stage")),
-        assignee=_int(request.GET.get("assignee")),
+        author=parse_id(request.GET.get("author")),
+        stage=parse_id(request.GET.get("stage")),
+        assignee=parse_id(request.GET.get("assignee")),
     )
 
 
@@ -352,7 +345,7 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     except ValidationError as exc:
         return _bad(exc)
     filters = _filters(request)
-    per_day = _int(request.GET.get("per_day"))
+    per_day = parse_id(request.GET.get("per_day"))  # any positive whole number; capped next
     per_day = max(2, min(per_day, 20)) if per_day else None
     event = _Events(slug, zone, _color_by(request), membership.can("deliveries.schedule"))
     rows = planning.calendar_rows(workspace, start, end, filters, per_day=per_day, zone=zone)
@@ -567,7 +560,7 @@ def _restore(request: HttpRequest, slug: str, workspace: Workspace) -> HttpRespo
         instants = {int(pk): datetime.fromisoformat(at) for pk, at in wanted.items()}
     except (ValueError, TypeError, AttributeError):
         return _answer(request, slug, {"error": "Nothing to undo; reload the page."}, status=400)
-    post = get_in_workspace(Post, workspace, pk=_int(request.POST.get("post")) or 0)
+    post = get_in_workspace(Post, workspace, pk=parse_id(request.POST.get("post")) or 0)
     try:
         services.restore_times(post, instants, request.user)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -598,7 +591,7 @@ def calendar_move(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = membership.workspace
     if "restore" in request.POST:
         return _restore(request, slug, workspace)
-    delivery = get_in_workspace(Delivery, workspace, pk=_int(request.POST.get("delivery")) or 0)
+    delivery = get_in_workspace(Delivery, workspace, pk=parse_id(request.POST.get("delivery")) or 0)
     only = request.POST.get("only") in ("1", "on", "true")
     timed = delivery.post.deliveries.filter(state__in=services.TIMED)
     siblings = list(timed.select_related("channel"))
@@ -673,10 +666,11 @@ def calendar_duplicate(request: HttpRequest, slug: str) -> HttpResponse:
     if not membership.can("posts.create"):
         raise PermissionDenied("Your role does not allow creating posts.")
     workspace = membership.workspace
-    delivery = get_in_workspace(Delivery, workspace, pk=_int(request.POST.get("delivery")) or 0)
+    delivery = get_in_workspace(Delivery, workspace, pk=parse_id(request.POST.get("delivery")) or 0)
     channel = None
     if request.POST.get("channel"):
-        channel = get_in_workspace(Channel, workspace, pk=_int(request.POST.get("channel")) or 0)
+        channel_id = parse_id(request.POST.get("channel")) or 0
+        channel = get_in_workspace(Channel, workspace, pk=channel_id)
     try:
         zone = _zone(request, workspace)
         start = _moment(request.POST.get("start"), "start")
@@ -713,7 +707,7 @@ def calendar_boost(request: HttpRequest, slug: str) -> HttpResponse:
     """Record boost spend on a delivery; warns at 80 % and 100 % of its campaign's budget."""
     membership = enter(request, slug, "taxonomy.manage")
     delivery = get_in_workspace(
-        Delivery, membership.workspace, pk=_int(request.POST.get("delivery")) or 0
+        Delivery, membership.workspace, pk=parse_id(request.POST.get("delivery")) or 0
     )
     try:
         _, status = planning.record_boost(
@@ -811,7 +805,7 @@ def _queue_action(request: HttpRequest, membership: Membership, channel: Channel
             queues.set_slots(channel, [*current, (day, at)], user)  # type: ignore[arg-type]
             messages.success(request, f"Slot added: {WEEKDAY_CHOICES[day][1]} {at:%H:%M}.")
         elif action == "slot_remove":
-            slot_id = _int(request.POST.get("slot"))
+            slot_id = parse_id(request.POST.get("slot"))
             current = [
                 (s.weekday, s.time)
                 for s in Slot.objects.filter(channel=channel).exclude(pk=slot_id)
@@ -827,7 +821,7 @@ def _queue_action(request: HttpRequest, membership: Membership, channel: Channel
             delivery = get_in_workspace(
                 Delivery,
                 membership.workspace,
-                pk=_int(request.POST.get("delivery")) or 0,
+                pk=parse_id(request.POST.get("delivery")) or 0,
                 channel=channel,
             )
             if action == "add":
@@ -835,7 +829,8 @@ def _queue_action(request: HttpRequest, membership: Membership, channel: Channel
                     delivery,
                     user,  # type: ignore[arg-type]
                     evergreen=request.POST.get("evergreen") == "on",
-                    interval_days=_int(request.POST.get("interval_days")) or 30,
+                    # Any positive whole number; the service checks the range.
+                    interval_days=parse_id(request.POST.get("interval_days")) or 30,
                     variants=re.split(r"\r?\n---\r?\n", request.POST.get("variants", "")),
                 )
                 delivery.refresh_from_db()

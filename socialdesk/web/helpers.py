@@ -18,6 +18,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from socialdesk.workspaces.access import authorize
 from socialdesk.workspaces.models import Membership
@@ -29,6 +30,19 @@ def enter(request: HttpRequest, slug: str, permission: str) -> Membership:
     request.workspace = membership.workspace  # type: ignore[attr-defined]
     request.membership = membership  # type: ignore[attr-defined]
     return membership
+
+
+def local_path(request: HttpRequest, target: str | None) -> str:
+    """``target`` if it is a path on this site (``/w/crumb/posts/``), else "": what a ``next``
+    field may send a person to. A URL elsewhere would be an open redirect, and a bare word
+    would be read by ``redirect()`` as a view name (NoReverseMatch, a 500)."""
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    ):
+        return target
+    return ""
 
 
 def is_partial(request: HttpRequest) -> bool:

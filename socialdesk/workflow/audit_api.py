@@ -20,6 +20,7 @@ from socialdesk.api_support import (
     MemberRequest,
     Moment,
     Slug,
+    Text,
     invalid,
     paginate,
     requires,
@@ -53,7 +54,7 @@ class AuditPage(Schema):
 
 
 class AuditFilters(Schema):
-    action: str | None = Field(
+    action: Text | None = Field(
         None, max_length=60, description="Exact action, or a prefix ending in '.'."
     )
     actor_id: Id | None = None
@@ -130,7 +131,7 @@ def audit_csv(events: QuerySet[AuditEvent]) -> str:
 
 
 class ExportFilters(Schema):
-    action: str | None = Field(None, max_length=60)
+    action: Text | None = Field(None, max_length=60)
     actor_id: Id | None = None
     from_: Moment | None = Field(None, alias="from")
     to: Moment | None = None

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from socialdesk.content.models import Campaign, Label
+from socialdesk.ids import ModelMultipleChoiceField
 from socialdesk.workspaces.models import UNAPPROVED_AT_DUE, User, Workspace
 from socialdesk.workspaces.roles import Role
 
@@ -23,7 +24,7 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class MemberChoiceField(forms.ModelMultipleChoiceField):
+class MemberChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.name or obj.email)
 
@@ -191,7 +192,7 @@ class RiskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="A post whose text contains one of these takes the strict lane. " + LINES_HELP,
     )
-    regulated_campaigns = forms.ModelMultipleChoiceField(
+    regulated_campaigns = ModelMultipleChoiceField(
         label="Regulated campaigns",
         queryset=Campaign.objects.none(),
         required=False,

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.content.models import Post
+from socialdesk.ids import parse_id
 from socialdesk.review import showing
 from socialdesk.web.helpers import enter, is_partial, render_page
 from socialdesk.workspaces.access import get_in_workspace
@@ -191,10 +192,7 @@ def workflow_health(request: HttpRequest, slug: str) -> HttpResponse:
 class _Filters:
     def __init__(self, request: HttpRequest, zone: Any) -> None:
         self.action = (request.GET.get("action") or "").strip()[:60] or None
-        try:
-            self.actor_id: int | None = int(request.GET.get("actor") or 0) or None
-        except ValueError:
-            self.actor_id = None
+        self.actor_id = parse_id(request.GET.get("actor"))
         self.from_ = self._day(request.GET.get("from"), zone)
         to = self._day(request.GET.get("to"), zone)
         self.to = to + timedelta(days=1) if to else None  # the "to" day is included

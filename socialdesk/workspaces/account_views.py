@@ -17,7 +17,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from socialdesk.web.forms import EmailAuthenticationForm
+from socialdesk.web.helpers import local_path
 
 from . import signin, two_factor
 from .models import SignInEvent, User
@@ -54,11 +54,7 @@ class CodeForm(forms.Form):
 
 def _safe_next(request: HttpRequest) -> str:
     candidate = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
+    return local_path(request, candidate)
 
 
 def _finish(

@@ -38,6 +38,7 @@ FIRST_DELAY = timedelta(minutes=1)
 ACCOUNT_MAX_DELAY = timedelta(minutes=15)
 ADDRESS_MAX_DELAY = timedelta(hours=1)
 FORGET_AFTER = timedelta(days=1)
+MAX_EMAIL = User._meta.get_field("email").max_length or 254
 # A burst of refused attempts writes one "throttled" line in the person's log, not hundreds.
 THROTTLED_LOG_EVERY = timedelta(minutes=1)
 
@@ -78,7 +79,9 @@ class Throttled:
 def _keys(email: str, address: str) -> dict[str, tuple[str, int, timedelta]]:
     """Counter key → (scope, free failures, longest delay)."""
     keys = {f"address:{address}": ("address", ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY)}
-    if email:
+    # An email longer than any account's names no account to protect (and would not fit
+    # the key); the address's counter still counts the attempt.
+    if email and len(email.strip()) <= MAX_EMAIL:
         keys[f"account:{email.strip().lower()}"] = (
             "account",
             ACCOUNT_FREE_FAILURES,
