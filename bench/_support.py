@@ -27,6 +27,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -241,6 +242,35 @@ def before(text: str, script: str) -> list[str]:
             break
         table.append(line)
     return [f"Before (the run this one replaced, {heading.split(' — ')[-1]}):", "", *table]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it, parents before children (read from /proc, so
+    no psutil is needed)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces; the ppid follows it.
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        found.append(pid)
+        todo.extend(sorted(children.get(pid, [])))
+    return found
 
 
 def wait_until(condition: Any, timeout: float, step: float = 0.2) -> bool:

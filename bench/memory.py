@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._support import Installation, before, replace_section, wait_until  # noqa: E402
+from bench._support import (  # noqa: E402
+    Installation,
+    before,
+    free_port,
+    process_tree,
+    replace_section,
+    wait_until,
+)
+from socialdesk.cli import port_answers  # noqa: E402 (the standard library only)
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 TARGET_MB = 250.0
@@ -45,33 +52,6 @@ PAGE_VIEWS = 40
 # The demo's owner (socialdesk/demo.py; importing it here would need Django set up).
 DEMO_OWNER, DEMO_PASSWORD = "owner@crumb.example", "crumb-and-co-demo"  # noqa: S105
 PAGES = ["/", "/w/crumb/calendar/", "/w/crumb/posts/", "/w/crumb/board/", "/w/crumb/settings/"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def tree(root: int) -> list[int]:
-    """``root`` and every process below it (read from /proc: no psutil needed)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; the ppid follows it.
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 def memory_of(pid: int) -> dict[str, object]:
@@ -137,11 +117,11 @@ def one_run(database: str, settle: float) -> dict[str, object]:
             start_new_session=True,
         )
         try:
-            answered = wait_until(lambda: _answers(port), timeout=120)
+            answered = wait_until(lambda: port_answers("127.0.0.1", port), timeout=120)
             assert answered, "socialdesk run did not answer within 120 s"
             ok = sign_in_and_browse(port)
             time.sleep(settle)
-            processes = [memory_of(pid) for pid in tree(stack.pid)]
+            processes = [memory_of(pid) for pid in process_tree(stack.pid)]
         finally:
             os.killpg(stack.pid, signal.SIGTERM)
             stack.wait(timeout=60)
@@ -154,14 +134,6 @@ def one_run(database: str, settle: float) -> dict[str, object]:
     total = round(sum(float(p["pss_mb"]) for p in processes), 1)  # type: ignore[arg-type]
     rss = round(sum(float(p["rss_mb"]) for p in processes), 1)  # type: ignore[arg-type]
     return {"pages_ok": ok, "pss_mb": total, "rss_mb": rss, "processes": processes}
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def main() -> None:

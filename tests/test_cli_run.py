@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bench._support import free_port, process_tree
+
 # A real `socialdesk run`: processes, ports, signals. It runs on a SQLite file of its own
 # whatever the suite's database is, so the PostgreSQL pass leaves it out (any_database).
 pytestmark = [pytest.mark.slow, pytest.mark.any_database]
@@ -27,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # A bound, not a timing target: a first start applies every migration, and CI machines may
 # be busy. Healthy sooner ends the wait sooner.
 STARTUP_SECONDS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def command() -> list[str]:
@@ -49,24 +45,8 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def descendants(pid: int) -> set[int]:
-    """Every process below ``pid``, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
+    """Every process below ``pid``."""
+    return set(process_tree(pid)) - {pid}
 
 
 def is_running(pid: int) -> bool:
