@@ -30,6 +30,8 @@ from typing import TextIO
 # How long children get to finish what they are doing after SIGTERM before they are killed.
 # Gunicorn's own graceful timeout (socialdesk/gunicorn_conf.py) is shorter so it finishes first.
 STOP_TIMEOUT = 15.0
+# Where ``socialdesk run`` listens unless told otherwise (its set-up command reads these too).
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 OVERVIEW = """\
 Socialdesk: plan, approve, schedule and publish social media posts.
@@ -74,8 +76,8 @@ def run(args: list[str]) -> int:
     if prepared.returncode:
         return prepared.returncode
     parser = argparse.ArgumentParser(prog="socialdesk run", add_help=False)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     where, _ = parser.parse_known_args(args)  # the set-up above has refused bad arguments
     return serve(where.host, where.port)
 

@@ -25,8 +25,8 @@ class Command(BaseCommand):
     requires_system_checks = "__all__"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
-        parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument("--host", default=cli.DEFAULT_HOST, help="Address to listen on.")
+        parser.add_argument("--port", type=int, default=cli.DEFAULT_PORT, help="Port to listen on.")
         parser.add_argument(
             "--prepare-only",
             action="store_true",
