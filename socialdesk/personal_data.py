@@ -37,6 +37,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Q
+from django.http import HttpResponse
 from django.utils import timezone
 
 from socialdesk.csv_cells import safe_row
@@ -281,6 +282,16 @@ def export_person(workspace: Workspace, member_user: User, *, by: User) -> bytes
 
 
 # --- Erasure ------------------------------------------------------------------------------
+
+
+def export_response(body: bytes, slug: str, member: Membership) -> HttpResponse:
+    """``export_person``'s zip as a download, the same from the API and the members page."""
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="personal-data-{slug}-member-{member.pk}.zip"'
+    )
+    response["Cache-Control"] = "no-store"  # a person's data stays out of caches
+    return response
 
 
 def check_confirmation(member_user: User, typed: str) -> None:

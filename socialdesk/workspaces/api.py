@@ -280,16 +280,7 @@ def members_data(request: MemberRequest, slug: Slug, member_id: Id) -> HttpRespo
     """Everything the workspace holds about a member, as a zip (recorded in the audit log)."""
     member = get_in_workspace(Membership, request.workspace, pk=member_id)
     body = personal_data.export_person(request.workspace, member.user, by=caller(request))
-    return personal_data_response(body, slug, member)
-
-
-def personal_data_response(body: bytes, slug: str, member: Membership) -> HttpResponse:
-    response = HttpResponse(body, content_type="application/zip")
-    response["Content-Disposition"] = (
-        f'attachment; filename="personal-data-{slug}-member-{member.pk}.zip"'
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_data.export_response(body, slug, member)
 
 
 @router.post(

@@ -21,7 +21,6 @@ from socialdesk.web.helpers import apply_errors, enter
 
 from . import services
 from .access import get_in_workspace
-from .api import personal_data_response
 from .forms import InviteForm, RoleForm, TokenForm, WorkspaceSettingsForm
 from .models import ApiToken, Invitation, Membership
 from .roles import PERMISSIONS, ROLE_DESCRIPTIONS, Role
@@ -168,7 +167,7 @@ def member_data(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
     actor = enter(request, slug, "members.export")
     target = get_in_workspace(Membership, actor.workspace, pk=membership_id)
     body = personal_data.export_person(actor.workspace, target.user, by=actor.user)
-    return personal_data_response(body, slug, target)
+    return personal_data.export_response(body, slug, target)
 
 
 @login_required
