@@ -224,6 +224,7 @@ INSTALLED_APPS = [
     "socialdesk.notifications",
     "socialdesk.workflow",
     "socialdesk.review",
+    "socialdesk.inbox",
     "socialdesk.web",
 ]
 

@@ -1,0 +1,270 @@
+"""The inbox: what people say to and about the workspace, and the team's answers (issue 13).
+
+- A **contact** is one person on one network (a Bluesky DID, a Mastodon account, the email
+  of someone who asked on the public page), with the team's notes.
+- A **conversation** is one thread the team works on: the comments of one contact under one
+  of our posts, a mention, a quote, a direct message thread, or a question from the public
+  page. It has a status (new → pending after our reply → new again when the contact writes;
+  resolved reopens on a new message), an assignee, tags, a priority and a sentiment.
+- A **message** is one item of it, inbound or outbound, kept once per remote id.
+
+Reading from the networks is ``inbox.ingest``; answering goes through the publishing engine
+(an outbound message is carried by a delivery of kind "reply").
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from socialdesk.networks.models import Channel
+from socialdesk.workspaces.models import WorkspaceOwned
+
+
+class Contact(WorkspaceOwned):
+    """One person on one network, as the network names them."""
+
+    network = models.CharField(max_length=20)
+    # The network's stable id for the person: a DID, a Mastodon account id (with its
+    # instance in ``handle``), or an email address for the public page.
+    remote_id = models.CharField(max_length=300)
+    handle = models.CharField(max_length=300, blank=True)
+    display_name = models.CharField(max_length=300, blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    followers = models.PositiveIntegerField(null=True, blank=True, help_text="Where known.")
+    notes = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    # Erased on request (personal data): the row stays so threads keep their shape.
+    erased = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["handle", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "network", "remote_id"], name="one_contact_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.handle or self.remote_id
+
+
+class ConversationKind(models.TextChoices):
+    COMMENT = "comment", "Comment"
+    MENTION = "mention", "Mention"
+    QUOTE = "quote", "Quote"
+    DIRECT = "direct", "Direct message"
+    QUESTION = "question", "Question"
+
+
+class ConversationStatus(models.TextChoices):
+    NEW = "new", "New"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, "Low"
+    NORMAL = 1, "Normal"
+    HIGH = 2, "High"
+    URGENT = 3, "Urgent"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+
+
+class Tag(WorkspaceOwned):
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="one_inbox_tag_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(WorkspaceOwned):
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    kind = models.CharField(max_length=20, choices=ConversationKind.choices)
+    # What makes two messages the same conversation on this channel, chosen by ingestion:
+    # for comments the root post's remote id and the contact, for a mention its own remote
+    # id, for direct messages the network's conversation id, for a question its own id.
+    thread_key = models.CharField(max_length=500)
+    # The delivery (our post) the comments are under, when it is one of ours.
+    delivery = models.ForeignKey(
+        "publishing.Delivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    status = models.CharField(
+        max_length=20, choices=ConversationStatus.choices, default=ConversationStatus.NEW
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbox_conversations",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # Of the latest inbound message, unless a person corrected it (kept then).
+    sentiment = models.CharField(
+        max_length=10, choices=Sentiment.choices, default=Sentiment.NEUTRAL
+    )
+    sentiment_corrected = models.BooleanField(default=False)
+    language = models.CharField(max_length=35, blank=True)
+    needs_reply = models.BooleanField(default=True)
+    spam = models.BooleanField(default=False)
+    # The latest message either way, and the first inbound one still waiting for our answer
+    # (the service-level clock starts there; None when nothing waits).
+    last_message_at = models.DateTimeField(default=timezone.now)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "thread_key"], name="one_conversation_per_thread"
+            )
+        ]
+        indexes = [
+            # Serve the inbox list: a workspace's conversations by status, newest first.
+            models.Index(
+                fields=["workspace", "status", "-last_message_at"], name="inbox_list_idx"
+            ),
+            models.Index(
+                fields=["workspace", "assignee", "status", "-last_message_at"],
+                name="inbox_assignee_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.contact} on {self.channel}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", "Inbound"
+    OUTBOUND = "out", "Outbound"
+
+
+class Message(WorkspaceOwned):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    # The network's id (a Bluesky at:// URI, a Mastodon status id, a page question id);
+    # empty for an outbound message not yet sent. One row per remote id per channel.
+    remote_id = models.CharField(max_length=500, blank=True)
+    remote_url = models.URLField(max_length=1000, blank=True)
+    # Where it sits in the network's thread (Bluesky: URI and CID of root and parent;
+    # Mastodon: in_reply_to_id, visibility), enough to answer it correctly.
+    reference = models.JSONField(default=dict, blank=True)
+    author_contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    text = models.TextField(blank=True)
+    # When it was made on the network, and when it reached us (freshness = the difference).
+    sent_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now)
+    # Outbound: the delivery that carries it through the engine (its state is the message's).
+    delivery = models.OneToOneField(
+        "publishing.Delivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbox_message",
+    )
+    automatic = models.BooleanField(default=False, help_text="Sent by a rule, and labelled so.")
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    hidden = models.BooleanField(default=False)
+    liked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "remote_id"],
+                condition=~Q(remote_id=""),
+                name="one_message_per_remote_id",
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "sent_at"], name="inbox_thread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} message {self.remote_id or self.pk}"
+
+
+class Note(WorkspaceOwned):
+    """An internal note on a conversation: never sent; @mentions notify the people named."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class SavedReply(WorkspaceOwned):
+    """A reply kept for reuse, with variables such as ``{first_name}``; one marked as an
+    answer is proposed for incoming questions that mean the same (FAQ matching)."""
+
+    name = models.CharField(max_length=100)
+    text = models.TextField()
+    is_answer = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "saved replies"
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="one_saved_reply_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboxCursor(models.Model):
+    """How far ingestion has read one channel: the network's cursor (or the newest remote
+    time seen), when it last asked, and why it stopped, if it did."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="inbox_cursor")
+    cursor = models.CharField(max_length=500, blank=True)
+    seen_until = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    stopped_reason = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"inbox cursor of channel {self.channel_id}"
