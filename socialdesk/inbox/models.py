@@ -144,9 +144,7 @@ class Conversation(WorkspaceOwned):
         ]
         indexes = [
             # Serve the inbox list: a workspace's conversations by status, newest first.
-            models.Index(
-                fields=["workspace", "status", "-last_message_at"], name="inbox_list_idx"
-            ),
+            models.Index(fields=["workspace", "status", "-last_message_at"], name="inbox_list_idx"),
             models.Index(
                 fields=["workspace", "assignee", "status", "-last_message_at"],
                 name="inbox_assignee_idx",
