@@ -410,9 +410,10 @@ def cmd_seed(options: dict[str, Any]) -> Any:
     for number, when in enumerate(whens):
         if base is not None:
             # A busy machine seeds slower than the lead allowed for: rather than fail on a
-            # time already past, the rest fall due a moment after they are written (5 s:
-            # at a load of 8 on two cores, one create_post took more than a second).
-            when = max(when, datetime.fromtimestamp(time.time() + 5.0, tz=UTC))
+            # time already past, the rest fall due a moment after they are written (15 s:
+            # at a load of 8 on two cores, beside workers that hold SQLite's write lock, one
+            # create_post took more than 5 s).
+            when = max(when, datetime.fromtimestamp(time.time() + 15.0, tz=UTC))
             whens[number] = when
         post = create_post(
             workspace,

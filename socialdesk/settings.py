@@ -382,6 +382,12 @@ if TASKS_BACKEND_NAME == "redis":
     INSTALLED_APPS.append("django_rq")
     # django-rq's queue settings; the worker runs rq's scheduler for ``run_after``.
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+# The worker's dispatcher claims due deliveries in batches straight from the deliveries table
+# and keeps ``PUBLISHING_SEND_THREADS`` network calls in flight per process
+# (publishing.dispatcher); off, each delivery goes through a task of its own (the older path,
+# which the engine's unit tests drive one step at a time).
+PUBLISHING_DISPATCHER = env_bool("SOCIALDESK_DISPATCHER", True)
+PUBLISHING_SEND_THREADS = env_int("SOCIALDESK_SEND_THREADS", 8)
 # A worker that has not written its heartbeat for this long counts as stopped.
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 30)
 # A post published this long after its time is late: its author and the leads are told, and

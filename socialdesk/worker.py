@@ -34,6 +34,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
 from socialdesk.publishing.dispatch import sweep
+from socialdesk.publishing.dispatcher import Dispatcher
 from socialdesk.publishing.models import WorkerHeartbeat
 from socialdesk.workflow.reminders import on_heartbeat as send_workflow_reminders
 
@@ -167,7 +168,8 @@ def run_worker(
     """
     worker_id = worker_id or new_worker_id()
     redis = settings.TASKS_BACKEND_NAME == "redis"
-    if redis and threads > 1:
+    dispatching = settings.PUBLISHING_DISPATCHER
+    if redis and threads > 1 and not dispatching:
         raise ImproperlyConfigured(
             "--threads applies to the database queue; with SOCIALDESK_TASKS_BACKEND=redis "
             "start more `socialdesk worker` processes instead."
@@ -177,6 +179,17 @@ def run_worker(
     # of this process dying, instead of when their lease runs out (``dispatch.sweep``).
     tasks.claim_as(worker_id)
     heartbeat.start()
+    dispatcher = None
+    if dispatching:
+        # Deliveries go through the dispatcher's send threads; the task loop below runs the
+        # rest of the background work (emails, webhooks) in one thread.
+        sends = threads if threads > 1 else settings.PUBLISHING_SEND_THREADS
+        threads = 1
+        dispatcher = Dispatcher(f"{worker_id}:dispatch", sends)
+        if batch:
+            dispatcher.drain()
+        else:
+            threading.Thread(target=dispatcher.run, name="dispatch", daemon=True).start()
     logger.info("Worker %s started (pid %s)", worker_id, os.getpid())
     try:
         if redis:
@@ -191,6 +204,8 @@ def run_worker(
             finally:
                 worker.reset_signals()
     finally:
+        if dispatcher is not None:
+            dispatcher.stop()
         heartbeat.stop()
         tasks.claim_as("")
         logger.info("Worker %s stopped", worker_id)

@@ -76,6 +76,15 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def one_task_per_delivery(settings):
+    """In this process the engine's tests drive it one step at a time through the task
+    queue (a task per delivery, run when the test says). The dispatcher, which workers run by
+    default, has its own tests (tests/test_dispatcher.py); worker processes that tests start
+    (chaos, dead workers, the CLI) run it as production does."""
+    settings.PUBLISHING_DISPATCHER = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_connectors_and_queue():
     """Workers keep connectors per channel (``publishing.connectors``): not across tests.
     With the Redis queue (CI's third run) every test starts with an empty queue."""

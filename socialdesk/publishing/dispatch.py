@@ -63,10 +63,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -303,12 +305,20 @@ def _content(delivery: Delivery) -> Any:
     return cached
 
 
-def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) -> Delivery:
+def attempt(
+    delivery: Delivery,
+    worker_id: str,
+    *,
+    channel_fresh: bool = False,
+    record_published: Callable[[Delivery, str, str], None] | None = None,
+) -> Delivery:
     """Make the one network call of a claimed (``publishing``) delivery and record how it
     went. Re-checks everything that may have changed since it was scheduled first.
 
     ``channel_fresh``: the caller read the channel within this same run (``run`` does, a
-    moment before claiming), so it is not read again.
+    moment before claiming), so it is not read again. ``record_published``: who records a
+    success (the dispatcher writes many at once, ``dispatcher.Finisher``); by default it is
+    recorded here, at once. Every other outcome is recorded here.
     """
     channel = delivery.channel if channel_fresh else Channel.objects.get(pk=delivery.channel_id)
     delivery.channel = channel
@@ -360,6 +370,9 @@ def attempt(delivery: Delivery, worker_id: str, *, channel_fresh: bool = False) 
             enqueue_delivery(delivery)
         return delivery
     remote_id, remote_url = remote_identity(result)
+    if record_published is not None:
+        record_published(delivery, remote_id, remote_url)
+        return delivery
     return _finish(
         delivery,
         S.PUBLISHED,
@@ -706,7 +719,8 @@ def sweep(now: datetime | None = None) -> SweepReport:
        resent blindly).
     2. ``scheduled`` or ``waiting_retry`` later than the workspace's late window →
        ``missed`` (also when its channel is paused: it will not make sense later either).
-    3. Due and not in flight, on a connected channel: ``scheduled`` whose time has come,
+    3. (Only without the dispatcher, which reads due work from the table itself.)
+       Due and not in flight, on a connected channel: ``scheduled`` whose time has come,
        ``waiting_retry`` whose retry time has come, ``unknown`` due to be asked again —
        unless a task for it was queued to run less than ``SWEEP_GRACE`` ago, or after the
        longest-waiting task in the queue became ready (a backlog: its task is only waiting
@@ -764,6 +778,9 @@ def sweep(now: datetime | None = None) -> SweepReport:
         except TransitionConflict:
             continue
 
+    if settings.PUBLISHING_DISPATCHER:
+        # The dispatcher reads due work from the deliveries table itself: nothing to queue.
+        return report
     lost_before = now - SWEEP_GRACE
     try:
         waiting_since = oldest_waiting_task()

@@ -14,6 +14,7 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -131,6 +132,8 @@ def enqueue_delivery(delivery: Delivery, run_after: datetime | None = None) -> N
     Delivery.objects.filter(pk=delivery.pk).update(enqueued_for=expected)
     delivery.enqueued_for = expected
     delivery_id = delivery.pk
+    if settings.PUBLISHING_DISPATCHER:
+        return  # the dispatcher reads ``enqueued_for`` as "not before" (publishing.dispatcher)
 
     def hand_over() -> None:
         if run_after is not None and run_after > timezone.now():
@@ -155,6 +158,8 @@ def enqueue_many(due: list[tuple[int, datetime]]) -> None:
     """
     from socialdesk.bulk_rows import BulkRows
 
+    if settings.PUBLISHING_DISPATCHER:
+        return  # the dispatcher finds them in the deliveries table (publishing.dispatcher)
     now = timezone.now()
     backend = publish_delivery.get_backend()
     with transaction.atomic():

@@ -36,8 +36,9 @@ class Command(BaseCommand):
             type=int,
             default=1,
             help=(
-                "Task loops in this process (database queue only; default 1). Deliveries "
-                "mostly wait for the network, so one process can keep many in flight."
+                "Network calls this process keeps in flight (default: SOCIALDESK_SEND_THREADS, "
+                "8). Deliveries mostly wait for the network, so one process can keep many in "
+                "flight. With SOCIALDESK_DISPATCHER=0: task loops (database queue only)."
             ),
         )
 
