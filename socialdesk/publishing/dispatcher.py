@@ -29,6 +29,7 @@ at (``enqueued_for``, which the dispatcher reads as "not before").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -212,6 +213,7 @@ class Finisher:
                 while not self.waiting and not self.stopping:
                     self.changed.wait(timeout=1.0)
                 if not self.waiting and self.stopping:
+                    connection.close()
                     return
                 if len(self.waiting) < FINISH_BATCH and not self.stopping:
                     self.changed.wait(timeout=FINISH_WAIT)
@@ -337,6 +339,7 @@ class Dispatcher:
             for delivery_id in others:
                 self.ran[delivery_id] = time.monotonic()
                 self._submit(delivery_id, self._run, delivery_id)
+        connection.close()  # this thread's own
 
     def drain(self) -> None:
         """Send what is due now, then return (``socialdesk worker --batch``)."""
@@ -358,6 +361,17 @@ class Dispatcher:
         self.stopping.set()
         with self.changed:
             self.changed.notify_all()
+        # Each pool thread closes its own database connection (Django keeps one per thread):
+        # a barrier makes every thread take exactly one of these jobs.
+        everyone = threading.Barrier(self.capacity, timeout=30)
+
+        def close_connection() -> None:
+            connection.close()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                everyone.wait()
+
+        for _ in range(self.capacity):
+            self.pool.submit(close_connection)
         self.pool.shutdown(wait=True)
         self.finisher.stop()
 
