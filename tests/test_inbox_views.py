@@ -87,7 +87,7 @@ def test_reply_without_javascript_records_the_answer_and_makes_it_pending(
     _, newer = two
     response = signed_in(community_manager).post(
         url("inbox_reply", workspace, newer.pk),
-        {"text": "So sorry! A new cake is on its way.", "status": "new"},
+        {"text": "So sorry! A new cake is on its way.", "keep_status": "new"},
     )
     assert response.status_code == 302
     assert response["Location"].endswith(f"/inbox/{newer.pk}/?status=new")

@@ -275,7 +275,10 @@ def inbox_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _back(request: HttpRequest, slug: str, conversation: Conversation) -> HttpResponse:
     url = reverse("inbox_conversation", args=[slug, conversation.pk])
-    query = urlencode(parse_filters(request.POST, None).query())
+    # The list's filters ride along as keep_<name> (an action's own fields, such as
+    # "assignee" or "status", must not be read as filters).
+    kept = {k.removeprefix("keep_"): v for k, v in request.POST.items() if k.startswith("keep_")}
+    query = urlencode(parse_filters(kept, None).query())
     return redirect(f"{url}?{query}" if query else url)
 
 
