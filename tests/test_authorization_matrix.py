@@ -20,8 +20,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
-from ninja import NinjaAPI, Router
 from inbox_helpers import conversation
+from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
 

@@ -72,9 +72,7 @@ def bakery_inbox(workspace, members) -> dict:
     return {"complaint": complaint, "bluesky": bluesky, "members": members}
 
 
-def test_a_community_manager_works_the_inbox_with_the_keyboard(
-    browser, live_server, bakery_inbox
-):
+def test_a_community_manager_works_the_inbox_with_the_keyboard(browser, live_server, bakery_inbox):
     base = live_server.url
     members = bakery_inbox["members"]
     complaint = bakery_inbox["complaint"]

@@ -381,4 +381,3 @@ def contacts_update(
     contact.notes = payload.notes.strip()
     contact.save(update_fields=["notes"])
     return contact
-
