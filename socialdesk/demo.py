@@ -53,6 +53,7 @@ PEOPLE = [
     (Role.APPROVER, "approver@crumb.example", "Noah Bernard"),
     (Role.CLIENT, "client@crumb.example", "Inès Moreau"),
     (Role.ANALYST, "analyst@crumb.example", "Jules Petit"),
+    (Role.COMMUNITY_MANAGER, "community_manager@crumb.example", "Zoé Girard"),
 ]
 
 LABELS = [

@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
+from inbox_helpers import conversation
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
@@ -209,6 +210,16 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "versions_diff": lambda ctx: None,
     "versions_list": lambda ctx: None,
     "versions_diff_against": lambda ctx: None,
+    # Inbox (socialdesk.inbox.api): conversations and contacts.
+    "conversations_list": lambda ctx: None,
+    "conversations_read": lambda ctx: None,
+    "conversations_take": lambda ctx: None,
+    "conversations_assign": lambda ctx: {"assignee_id": None},
+    "conversations_status": lambda ctx: {"status": "resolved"},
+    "conversations_update": lambda ctx: {"tags": ["order"], "priority": 2},
+    "contacts_list": lambda ctx: None,
+    "contacts_read": lambda ctx: None,
+    "contacts_update": lambda ctx: {"notes": "Orders every Friday."},
 }
 
 
@@ -229,6 +240,7 @@ def composer_aids(workspace) -> tuple[int, int]:
 def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> dict[str, Any]:
     """Ids of one object of each kind in the bakery, for the path parameters."""
     settings.MEDIA_ROOT = tmp_path
+    question = conversation(workspace, channel, "ada@crumb.test", "Open on Sunday?")
     settings.SOCIALDESK_FETCH_ALLOW = ["127.0.0.1:9"]  # the webhook below, on loopback
     media = upload_media(workspace, members["owner"], png_upload())
     invitation = Invitation.objects.create(
@@ -252,6 +264,8 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "stage_id": spare_stage_id(workspace),
         "comment_id": review_comment_id(post, members["owner"]),
         "link_id": review_link_id(workspace, members["owner"], post),
+        "conversation_id": question.pk,
+        "contact_id": question.contact_id,
         "notification_id": notify(workspace, [members["owner"]], "post.ready", "Ready").pop().pk,
         "webhook_id": create_webhook(
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]

@@ -20,6 +20,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from inbox_helpers import conversation
 from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -65,6 +66,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
     settings.SOCIALDESK_FETCH_ALLOW = ["127.0.0.1:9"]
     media = upload_media(workspace, owner, png_upload())
     spare_token, _ = ApiToken.issue(workspace, owner, "spare")
+    question = conversation(workspace, channel, "ada@crumb.test", "Open on Sunday?")
     real_ids = {
         "slug": workspace.slug,
         "member_id": workspace.memberships.exclude(user=owner).first().pk,
@@ -79,6 +81,8 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
         "invitation_id": Invitation.objects.create(
             workspace=workspace, email="pending@crumb.test", role="client"
         ).pk,
+        "conversation_id": question.pk,
+        "contact_id": question.contact_id,
         "comment_id": review_comment_id(post, owner),
         "link_id": review_link_id(workspace, owner, post),
         # Loopback port 9 refuses at once, so webhooks_test answers quickly without the network;

@@ -142,11 +142,16 @@ class Conversation(WorkspaceOwned):
                 fields=["channel", "thread_key"], name="one_conversation_per_thread"
             )
         ]
+        # Serve the inbox list (inbox.listing.conversations_for): newest first with the id
+        # as tie-break, so a keyset page reads the index in order and stops after one page;
+        # other filters (channel, kind, sentiment, tag) are checked on the rows walked.
         indexes = [
-            # Serve the inbox list: a workspace's conversations by status, newest first.
-            models.Index(fields=["workspace", "status", "-last_message_at"], name="inbox_list_idx"),
+            models.Index(fields=["workspace", "-last_message_at", "-id"], name="inbox_recent_idx"),
             models.Index(
-                fields=["workspace", "assignee", "status", "-last_message_at"],
+                fields=["workspace", "status", "-last_message_at", "-id"], name="inbox_list_idx"
+            ),
+            models.Index(
+                fields=["workspace", "assignee", "status", "-last_message_at", "-id"],
                 name="inbox_assignee_idx",
             ),
         ]
@@ -266,3 +271,73 @@ class InboxCursor(models.Model):
 
     def __str__(self) -> str:
         return f"inbox cursor of channel {self.channel_id}"
+
+
+# --- Working the queue (inbox-ui): assignment settings, people's availability, presence ---
+
+
+class AutoAssign(models.TextChoices):
+    OFF = "off", "Off"
+    ROUND_ROBIN = "round_robin", "Round robin"
+    CAPACITY = "capacity", "By capacity"
+
+
+class InboxSettings(models.Model):
+    """A workspace's inbox settings: how new conversations find an assignee."""
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="inbox_settings"
+    )
+    auto_assign = models.CharField(
+        max_length=20, choices=AutoAssign.choices, default=AutoAssign.OFF
+    )
+
+    class Meta:
+        verbose_name_plural = "inbox settings"
+
+    def __str__(self) -> str:
+        return f"inbox settings of workspace {self.workspace_id}"
+
+
+DEFAULT_MAX_OPEN = 25
+
+
+class InboxMember(WorkspaceOwned):
+    """One member's place in automatic assignment: available or not, how many open
+    conversations they take at most, and when they last got one (round robin's turn).
+    A member without a row is not available: automatic assignment only picks people who
+    said they are."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    available = models.BooleanField(default=False)
+    max_open = models.PositiveSmallIntegerField(default=DEFAULT_MAX_OPEN)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_inbox_member_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"inbox member {self.user_id} of workspace {self.workspace_id}"
+
+
+class Presence(WorkspaceOwned):
+    """Who has a conversation open, and whether they are typing a reply, as of ``seen_at``.
+    The page refreshes its row every few seconds; a row older than the expiry
+    (``workqueue.PRESENCE_TTL``) means they left."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="presences"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    typing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="one_presence_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on conversation {self.conversation_id}"

@@ -60,7 +60,7 @@ class Stage(WorkspaceOwned):
     key = models.SlugField(max_length=40)
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=20, choices=StageKind.choices, default=StageKind.WORK)
-    owner_role = models.CharField(max_length=16, choices=Role.choices, default=Role.CREATOR)
+    owner_role = models.CharField(max_length=20, choices=Role.choices, default=Role.CREATOR)
     lanes = models.CharField(max_length=10, choices=StageLanes.choices, default=StageLanes.BOTH)
     start_days_before = models.IntegerField(default=0)
     due_days_before = models.IntegerField(default=0)

@@ -160,7 +160,7 @@ class Membership(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices)
+    role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = WorkspaceOwnedQuerySet.as_manager()
@@ -186,7 +186,7 @@ class Invitation(WorkspaceOwned):
     """An invitation by email to join a workspace with a role; accepted through its token."""
 
     email = models.EmailField()
-    role = models.CharField(max_length=16, choices=Role.choices)
+    role = models.CharField(max_length=20, choices=Role.choices)
     token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe)
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,6 +16,7 @@ class Role(models.TextChoices):
     APPROVER = "approver", "Approver"
     CLIENT = "client", "Client"
     ANALYST = "analyst", "Analyst"
+    COMMUNITY_MANAGER = "community_manager", "Community manager"
 
 
 ROLE_DESCRIPTIONS = {
@@ -25,15 +26,17 @@ ROLE_DESCRIPTIONS = {
     Role.APPROVER: "Reviews and approves posts; reads everything it approves.",
     Role.CLIENT: "The brand's client: reads the plan and gives feedback.",
     Role.ANALYST: "Reads posts, deliveries and numbers; changes nothing.",
+    Role.COMMUNITY_MANAGER: "Reads and answers the inbox and manages saved replies; nothing else.",
 }
 
-OWNER, MANAGER, CREATOR, APPROVER, CLIENT, ANALYST = (
+OWNER, MANAGER, CREATOR, APPROVER, CLIENT, ANALYST, COMMUNITY_MANAGER = (
     Role.OWNER,
     Role.MANAGER,
     Role.CREATOR,
     Role.APPROVER,
     Role.CLIENT,
     Role.ANALYST,
+    Role.COMMUNITY_MANAGER,
 )
 EVERYONE = frozenset(Role)
 
@@ -82,6 +85,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "workflow.manage": frozenset({OWNER, MANAGER}),
     "approvals.decide": frozenset({OWNER, MANAGER, APPROVER, CLIENT}),
     "audit.view": frozenset({OWNER, MANAGER}),
+    # Inbox (socialdesk.inbox): read conversations and contacts; reply, note, assign oneself,
+    # resolve; manage assignment of others, auto-assignment and inbox settings; saved replies.
+    "inbox.view": frozenset({OWNER, MANAGER, CREATOR, ANALYST, COMMUNITY_MANAGER}),
+    "inbox.reply": frozenset({OWNER, MANAGER, CREATOR, COMMUNITY_MANAGER}),
+    "inbox.manage": frozenset({OWNER, MANAGER}),
+    "inbox.saved_replies": frozenset({OWNER, MANAGER, COMMUNITY_MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
