@@ -410,10 +410,11 @@ def cmd_seed(options: dict[str, Any]) -> Any:
     for number, when in enumerate(whens):
         if base is not None:
             # A busy machine seeds slower than the lead allowed for: rather than fail on a
-            # time already past, the rest fall due a moment after they are written (15 s:
-            # at a load of 8 on two cores, beside workers that hold SQLite's write lock, one
-            # create_post took more than 5 s).
-            when = max(when, datetime.fromtimestamp(time.time() + 15.0, tz=UTC))
+            # time already past, the rest fall due a moment after they are written
+            # (``margin`` seconds, 5 by default: at a load of 8 on two cores one create_post
+            # took more than a second; beside workers killed at random, more than 5).
+            margin = float(options.get("margin", 5.0))
+            when = max(when, datetime.fromtimestamp(time.time() + margin, tz=UTC))
             whens[number] = when
         post = create_post(
             workspace,
@@ -539,7 +540,8 @@ def cmd_worker(options: dict[str, Any]) -> None:
 
         settings.WORKER_HEARTBEAT_STALE_SECONDS = max(2, int(3 * float(options["heartbeat_s"])))
     worker.run_worker(
-        interval=float(options.get("interval", 0.1)), threads=int(options.get("threads", 1))
+        interval=float(options.get("interval", 0.1)),
+        threads=int(options["threads"]) if "threads" in options else None,
     )
 
 

@@ -94,7 +94,9 @@ def run_chaos(
             "app_password": account.app_password,
             "pds_url": network.pds_url,
         }
-        seeded = site.child("seed", offsets=offsets, lead=lead, bluesky=credentials, prefix=prefix)
+        seeded = site.child(
+            "seed", offsets=offsets, lead=lead, bluesky=credentials, prefix=prefix, margin=15
+        )
         first_due = seeded["base"]
         log(f"{deliveries} posts due within {spread:.0f} s on {database}, {workers} workers")
 

@@ -9,9 +9,11 @@ SIGTERM) removes the row; a crash leaves it to go stale after
 ``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at each beat, so
 due deliveries that the queue lost are found within seconds, whichever queue carries them.
 
-With the database queue, ``threads`` runs several task loops in one process (each thread has
-its own database connection), because most of a delivery's time is spent waiting for the
-network: one process then keeps many calls in flight.
+Deliveries go through the dispatcher (``publishing.dispatcher``), whose ``threads`` send
+threads keep that many network calls in flight, because most of a delivery's time is spent
+waiting for the network. With the dispatcher off (``SOCIALDESK_DISPATCHER=0``) and the
+database queue, ``threads`` runs several task loops in one process instead (each thread has
+its own database connection).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
+from socialdesk.publishing.connectors import import_connected_networks
 from socialdesk.publishing.dispatch import sweep
 from socialdesk.publishing.dispatcher import Dispatcher
 from socialdesk.publishing.models import WorkerHeartbeat
@@ -158,7 +161,7 @@ def run_worker(
     worker_id: str | None = None,
     max_tasks: int | None = None,
     batch: bool = False,
-    threads: int = 1,
+    threads: int | None = None,
 ) -> None:
     """Run tasks until SIGINT/SIGTERM (or ``batch``/``max_tasks`` says stop), with a heartbeat.
 
@@ -169,7 +172,7 @@ def run_worker(
     worker_id = worker_id or new_worker_id()
     redis = settings.TASKS_BACKEND_NAME == "redis"
     dispatching = settings.PUBLISHING_DISPATCHER
-    if redis and threads > 1 and not dispatching:
+    if redis and (threads or 1) > 1 and not dispatching:
         raise ImproperlyConfigured(
             "--threads applies to the database queue; with SOCIALDESK_TASKS_BACKEND=redis "
             "start more `socialdesk worker` processes instead."
@@ -183,8 +186,15 @@ def run_worker(
     if dispatching:
         # Deliveries go through the dispatcher's send threads; the task loop below runs the
         # rest of the background work (emails, webhooks) in one thread.
-        sends = threads if threads > 1 else settings.PUBLISHING_SEND_THREADS
+        sends = threads or settings.PUBLISHING_SEND_THREADS
         threads = 1
+        # Emails and webhooks can wait a second: a tighter poll only contends for SQLite's
+        # write lock with the dispatcher (django-tasks-db polls in a write transaction).
+        interval = max(interval, 1.0)
+        try:
+            import_connected_networks()
+        except DatabaseError:
+            logger.warning("Could not read the connected networks", exc_info=True)
         dispatcher = Dispatcher(f"{worker_id}:dispatch", sends)
         if batch:
             dispatcher.drain()
@@ -194,7 +204,7 @@ def run_worker(
     try:
         if redis:
             _run_rq(worker_id, queue_names, max_tasks=max_tasks, batch=batch)
-        elif threads > 1:
+        elif threads is not None and threads > 1:
             _run_db_threads(worker_id, queue_names, interval, threads, max_tasks, batch)
         else:
             worker = _db_worker(worker_id, queue_names, interval, max_tasks, batch)

@@ -25,7 +25,12 @@ from socialdesk.publishing.dispatcher import (
     next_due_in,
     record_published,
 )
-from socialdesk.publishing.models import Delivery, DeliveryState, DeliveryTransition
+from socialdesk.publishing.models import (
+    ChannelSpend,
+    Delivery,
+    DeliveryState,
+    DeliveryTransition,
+)
 from socialdesk.publishing.states import transition
 
 S = DeliveryState
@@ -108,7 +113,7 @@ def test_a_delivery_deferred_by_pacing_is_not_claimed_before_its_not_before_time
     assert claim_due("w1", 10) == ([], [])
 
 
-def test_retries_unknown_outcomes_late_and_paced_deliveries_go_to_the_one_by_one_path(
+def test_retries_unknown_outcomes_and_late_deliveries_go_to_the_one_by_one_path(
     workspace, owner, channel, network
 ):
     late, retry, unknown = make_due(workspace, owner, channel, 3)
@@ -120,12 +125,22 @@ def test_retries_unknown_outcomes_late_and_paced_deliveries_go_to_the_one_by_one
     claimed, others = claim_due("w1", 10)
     assert claimed == []
     assert sorted(others) == sorted([late.pk, retry.pk, unknown.pk])
-    # A channel with a declared budget is claimed one by one too (pacing locks the channel).
-    (paced,) = make_due(workspace, owner, channel, 1)
-    network.rate_limits = (RateLimit("posts", 10, timedelta(hours=1)),)
-    network._cost = lambda content: {"posts": 1}
-    claimed, others = claim_due("w1", 10, skip=frozenset(others))
-    assert claimed == [] and others == [paced.pk]
+
+
+def test_a_batch_keeps_to_the_channels_budget_and_defers_the_rest(
+    workspace, owner, channel, network
+):
+    network.rate_limits = (RateLimit("points", 9, timedelta(hours=1)),)
+    network._cost = lambda content: {"points": 3}
+    due = make_due(workspace, owner, channel, 5)
+    claimed, others = claim_due("w1", 10)
+    assert [d.pk for d in claimed] == [d.pk for d in due[:3]] and others == []
+    assert sum(ChannelSpend.objects.values_list("points", flat=True)) == 9
+    for delivery in Delivery.objects.filter(pk__in=[d.pk for d in due[3:]]):
+        assert delivery.state == S.SCHEDULED  # nothing sent, its time kept
+        assert delivery.enqueued_for > timezone.now() + timedelta(minutes=55)  # not before
+        assert delivery.last_error.startswith("paced: ")
+    assert claim_due("w1", 10) == ([], [])  # the deferred ones wait for the window
 
 
 def test_successes_are_recorded_together_and_a_claim_taken_meanwhile_is_a_late_result(

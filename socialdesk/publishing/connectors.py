@@ -23,6 +23,7 @@ fails with a clear message. The page network registers itself here when it arriv
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Hashable
 from datetime import datetime
@@ -38,7 +39,7 @@ from socialdesk.networks.base import (
     MediaFile,
     Problem,
 )
-from socialdesk.networks.models import Channel, Network
+from socialdesk.networks.models import Channel, ChannelStatus, Network
 
 if TYPE_CHECKING:
     from .models import Delivery
@@ -121,6 +122,25 @@ REGISTRY: dict[str, Callable[[Channel], Connector | None]] = {
 }
 
 
+# The modules behind the networks whose SDKs take a while to import (atproto: ~1 s).
+_MODULES = {
+    Network.BLUESKY: "socialdesk.networks.bluesky",
+    Network.MASTODON: "socialdesk.networks.mastodon",
+}
+
+
+def import_connected_networks() -> None:
+    """Import the connectors of the networks that connected channels use, so that the first
+    delivery after a worker starts does not wait for its SDK to load; a network nobody uses
+    costs the worker no memory."""
+    networks = Channel.objects.filter(status=ChannelStatus.CONNECTED).values_list(
+        "network", flat=True
+    )
+    for network in set(networks):
+        if network in _MODULES:
+            importlib.import_module(_MODULES[network])
+
+
 def connector_for(channel: Channel) -> Connector | None:
     factory = REGISTRY.get(channel.network)
     return factory(channel) if factory is not None else None
@@ -148,7 +168,8 @@ def content_for(delivery: Delivery) -> DeliveryContent:
 def prefetch_media(deliveries: list[Delivery]) -> None:
     """Read the media of many deliveries in two queries (the dispatcher's batches), so that
     ``content_for`` reads none for each."""
-    prefetch_related_objects(deliveries, "media_override", "post__media")
+    if deliveries:
+        prefetch_related_objects(deliveries, "media_override", "post__media")
 
 
 def _media_of(delivery: Delivery) -> list[Any]:

@@ -9,12 +9,13 @@ database is the truth about what is due (DESIGN.md), so the dispatcher reads it 
   PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so dispatchers in several processes or
   machines take disjoint rows; SQLite's write lock, taken at BEGIN, serialises them) and
   moves them all to ``publishing`` with one UPDATE and one INSERT of their transitions. The
-  claim is the same move as ``dispatch.claim``'s (leased, attempt counted, recorded); it only
-  does it for many rows at once. Deliveries whose channel declares a budget (pacing), or
-  that are too late, or that wait for a retry or a reconciliation, are handed to
-  ``dispatch.run`` one by one, which handles every case as the tasks did.
+  claim is the same move as ``dispatch.claim``'s (leased, attempt counted, paced to the
+  channel's budget, recorded); it only does it for many rows at once. Deliveries that are too
+  late, or that wait for a retry or a reconciliation, are handed to ``dispatch.run`` one by
+  one, which handles every case as the tasks did.
 - A pool of threads makes the calls (``dispatch.attempt``): the calls mostly wait for the
-  network, so one process keeps ``threads`` of them in flight.
+  network, so one process keeps ``threads`` of them in flight. Their successes are recorded
+  together, by the dispatcher's own thread (``record_published``: one UPDATE, one INSERT).
 - Between batches the dispatcher sleeps until the next due time (at most ``WAKE_CAP``), so a
   post scheduled ahead is claimed at its second, with no fixed polling interval.
 
@@ -43,10 +44,10 @@ from django.utils import timezone
 
 from socialdesk.networks.models import ChannelStatus
 
-from . import dispatch, lateness
+from . import dispatch, lateness, pacing
 from .connectors import prefetch_media
 from .models import Delivery, DeliveryState, DeliveryTransition
-from .states import actor_label
+from .states import TransitionConflict, actor_label
 from .tasks import default_worker_id
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ WAKE_CAP = 0.5
 # A delivery handed to ``dispatch.run`` is not handed over again for this long when the run
 # left it due (it should not: a run always moves or defers what it cannot send).
 RETRY_GUARD = timedelta(seconds=2)
+# Successes recorded by one UPDATE and one INSERT at most.
+RECORD_BATCH = 100
 
 
 def _due_scheduled(now: datetime) -> Q:
@@ -96,15 +99,33 @@ def claim_due(
         )
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
+        locked: set[int] = set()
         for delivery in rows[:limit]:
-            if dispatch.too_late(delivery, now) or dispatch._budget(delivery)[1]:
+            if dispatch.too_late(delivery, now):
                 others.append(delivery.pk)
-            else:
-                claimed.append(delivery)
+                continue
+            limits, cost = dispatch._budget(delivery)
+            if cost:
+                # Pacing (see ``pacing``), as ``dispatch.claim`` does it: the channel locked
+                # once for the batch, each attempt checked and spent in turn.
+                if delivery.channel_id not in locked:
+                    pacing.lock_channel(delivery.channel_id)
+                    locked.add(delivery.channel_id)
+                blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
+                if blocked is not None:
+                    if blocked.until is None:  # it can never fit: ``run`` fails it, saying so
+                        others.append(delivery.pk)
+                    else:
+                        where = {"scheduled_at__lte": now}
+                        with contextlib.suppress(TransitionConflict):
+                            dispatch._defer(delivery, blocked, where, worker_id, now)
+                    continue
+                pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
+            claimed.append(delivery)
         if claimed:
             _claim_all(claimed, worker_id, now)
-    if claimed:
-        prefetch_media(claimed)
+    # Those priced above already read their content; the rest get their media in two queries.
+    prefetch_media([d for d in claimed if not hasattr(d, "_sending_content")])
     room = limit - len(claimed) - len(others)
     if room > 0:
         others += list(
@@ -170,61 +191,6 @@ def next_due_in(now: datetime, cap: float = WAKE_CAP) -> float:
     if soonest is None:
         return cap
     return max(0.0, min(cap, (soonest - now).total_seconds()))
-
-
-# Successes are written together: at most this many, at most this long after the first.
-FINISH_BATCH = 50
-FINISH_WAIT = 0.05
-
-
-class Finisher:
-    """Records the dispatcher's successful calls many at a time: one UPDATE (the
-    compare-and-set of every row: still ``publishing`` and still this worker's claim) and one
-    INSERT of their history, instead of two writes each.
-
-    A process killed before a success is written leaves its delivery ``publishing``, as one
-    killed during the call would: the sweeper makes it ``unknown`` and reconciliation finds the
-    post. A row whose claim was taken meanwhile is recorded one by one
-    (``dispatch._finish_attempt``: a late result)."""
-
-    def __init__(self, worker_id: str) -> None:
-        self.worker_id = worker_id
-        self.waiting: list[tuple[Delivery, str, str, datetime]] = []
-        self.changed = threading.Condition()
-        self.stopping = False
-        self.thread = threading.Thread(target=self._run, name="finish", daemon=True)
-        self.thread.start()
-
-    def add(self, delivery: Delivery, remote_id: str, remote_url: str) -> None:
-        with self.changed:
-            self.waiting.append((delivery, remote_id, remote_url, timezone.now()))
-            if len(self.waiting) >= FINISH_BATCH:
-                self.changed.notify_all()
-
-    def stop(self) -> None:
-        with self.changed:
-            self.stopping = True
-            self.changed.notify_all()
-        self.thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while True:
-            with self.changed:
-                while not self.waiting and not self.stopping:
-                    self.changed.wait(timeout=1.0)
-                if not self.waiting and self.stopping:
-                    connection.close()
-                    return
-                if len(self.waiting) < FINISH_BATCH and not self.stopping:
-                    self.changed.wait(timeout=FINISH_WAIT)
-                batch, self.waiting = self.waiting[:FINISH_BATCH], self.waiting[FINISH_BATCH:]
-            try:
-                close_old_connections()
-                record_published(batch, self.worker_id)
-            except Exception:
-                # Left ``publishing``: reconciled as after a crash (see the class).
-                log.exception("Could not record %s published deliveries", len(batch))
-                connection.close()
 
 
 def record_published(results: list[tuple[Delivery, str, str, datetime]], worker_id: str) -> None:
@@ -301,7 +267,19 @@ def record_published(results: list[tuple[Delivery, str, str, datetime]], worker_
 
 
 class Dispatcher:
-    """Claims due deliveries and keeps up to ``threads`` network calls in flight."""
+    """Claims due deliveries and keeps up to ``threads`` network calls in flight.
+
+    One thread (``run``) does all of the dispatcher's own writing, in turn: it claims the
+    next batch, hands it out, then records the successes the send threads handed back
+    (``record_published``, many at once). On SQLite, whose write lock serialises writers,
+    two threads of one process writing at once only made each other wait in the lock's busy
+    handler; here the send
+    threads write only the rarer outcomes (failures, retries), and the process has one
+    regular writer.
+
+    A process killed before a success is recorded leaves its delivery ``publishing``, as one
+    killed during the call would: the sweeper makes it ``unknown`` (the worker's heartbeat
+    stops) and reconciliation finds the post."""
 
     def __init__(self, worker_id: str, threads: int) -> None:
         self.worker_id = worker_id
@@ -309,36 +287,42 @@ class Dispatcher:
         self.pool = ThreadPoolExecutor(self.capacity, thread_name_prefix="send")
         self.busy: set[int] = set()
         self.ran: dict[int, float] = {}  # id → when it was last handed to ``dispatch.run``
+        self.results: list[tuple[Delivery, str, str, datetime]] = []  # successes to record
         self.changed = threading.Condition()
         self.stopping = threading.Event()
-        self.finisher = Finisher(worker_id)
 
     def run(self) -> None:
-        """Until ``stop``: claim what is due, hand it to the pool, sleep until the next."""
+        """Until ``stop``: record successes, claim what is due, hand it to the pool, and sleep
+        until the next due time or until a call ends."""
         while not self.stopping.is_set():
             with self.changed:
-                while len(self.busy) >= self.capacity and not self.stopping.is_set():
+                while (
+                    len(self.busy) >= self.capacity
+                    and not self.results
+                    and not self.stopping.is_set()
+                ):
                     self.changed.wait(timeout=1.0)
+                results, self.results = self.results, []
                 free = self.capacity - len(self.busy)
                 skip = frozenset(self.busy) | self._recently_run()
             try:
                 close_old_connections()
-                claimed, others = claim_due(self.worker_id, free, skip=skip)
+                # Claim first, so that the next calls start while the last ones are recorded.
+                claimed, others = claim_due(self.worker_id, free, skip=skip) if free else ([], [])
+                self._hand_out(claimed, others)
+                self._record(results)
+                results = []
                 if not claimed and not others:
-                    pause = next_due_in(timezone.now())
-                    if pause > 0:
-                        self.stopping.wait(pause)
-                    continue
+                    pause = next_due_in(timezone.now()) if free else 1.0
+                    with self.changed:
+                        if not self.results and not self.stopping.is_set():
+                            self.changed.wait(timeout=pause)
             except DatabaseError:
-                log.warning("The dispatcher could not read due deliveries", exc_info=True)
+                log.warning("The dispatcher could not reach the database", exc_info=True)
+                with self.changed:
+                    self.results = results + self.results  # recorded at the next turn
                 connection.close()
                 self.stopping.wait(1.0)
-                continue
-            for delivery in claimed:
-                self._submit(delivery.pk, self._send, delivery)
-            for delivery_id in others:
-                self.ran[delivery_id] = time.monotonic()
-                self._submit(delivery_id, self._run, delivery_id)
         connection.close()  # this thread's own
 
     def drain(self) -> None:
@@ -347,17 +331,16 @@ class Dispatcher:
             claimed, others = claim_due(self.worker_id, self.capacity, skip=self._recently_run())
             if not claimed and not others:
                 break
-            for delivery in claimed:
-                self._submit(delivery.pk, self._send, delivery)
-            for delivery_id in others:
-                self.ran[delivery_id] = time.monotonic()
-                self._submit(delivery_id, self._run, delivery_id)
+            self._hand_out(claimed, others)
             with self.changed:
                 while self.busy:
                     self.changed.wait(timeout=1.0)
+                results, self.results = self.results, []
+            self._record(results)
 
     def stop(self) -> None:
-        """Stop claiming; the calls in flight finish (connectors time out their own calls)."""
+        """Stop claiming; the calls in flight finish (connectors time out their own calls)
+        and their successes are recorded."""
         self.stopping.set()
         with self.changed:
             self.changed.notify_all()
@@ -373,7 +356,24 @@ class Dispatcher:
         for _ in range(self.capacity):
             self.pool.submit(close_connection)
         self.pool.shutdown(wait=True)
-        self.finisher.stop()
+        with self.changed:
+            results, self.results = self.results, []
+        try:
+            self._record(results)
+        except DatabaseError:
+            log.warning("Could not record %s published deliveries", len(results), exc_info=True)
+        connection.close()
+
+    def _record(self, results: list[tuple[Delivery, str, str, datetime]]) -> None:
+        for start in range(0, len(results), RECORD_BATCH):
+            record_published(results[start : start + RECORD_BATCH], self.worker_id)
+
+    def _hand_out(self, claimed: list[Delivery], others: list[int]) -> None:
+        for delivery in claimed:
+            self._submit(delivery.pk, self._send, delivery)
+        for delivery_id in others:
+            self.ran[delivery_id] = time.monotonic()
+            self._submit(delivery_id, self._run, delivery_id)
 
     def _recently_run(self) -> frozenset[int]:
         horizon = time.monotonic() - RETRY_GUARD.total_seconds()
@@ -398,11 +398,15 @@ class Dispatcher:
                 self.busy.discard(delivery_id)
                 self.changed.notify_all()
 
+    def _published(self, delivery: Delivery, remote_id: str, remote_url: str) -> None:
+        with self.changed:
+            self.results.append((delivery, remote_id, remote_url, timezone.now()))
+
     def _send(self, delivery: Delivery) -> None:
         sent = dispatch.attempt(
-            delivery, self.worker_id, channel_fresh=True, record_published=self.finisher.add
+            delivery, self.worker_id, channel_fresh=True, record_published=self._published
         )
-        if sent.state != S.PUBLISHING:  # a success is told once the finisher wrote it
+        if sent.state != S.PUBLISHING:  # a success is told once it is recorded
             lateness.tell_if_late(sent)
 
     def _run(self, delivery_id: int) -> None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from socialdesk.networks.base import RateLimit
 from socialdesk.networks.models import Channel
@@ -110,13 +110,29 @@ def room_at(
 ) -> Blocked | None:
     """None when ``cost`` fits every limit's window now; else the limit that blocks longest
     and when it will fit. Reads the ledger: call under ``lock_channel`` before ``spend``."""
-    worst: Blocked | None = None
-    for limit in limits:
-        points = cost.get(limit.unit, 0)
-        if points <= 0:
-            continue
+    relevant = [(limit, cost.get(limit.unit, 0)) for limit in limits]
+    relevant = [(limit, points) for limit, points in relevant if points > 0]
+    for limit, points in relevant:
         if points > limit.points:
             return Blocked(limit, None)
+    if not relevant:
+        return None
+    # The usual answer, "it fits now", from one query that sums every window at once; the
+    # rows themselves are read only to work out when a blocked attempt will fit.
+    longest = max(limit.window for limit, _ in relevant)
+    totals = ChannelSpend.objects.filter(channel_id=channel_id, at__gt=now - longest).aggregate(
+        **{
+            f"window_{number}": Sum("points", filter=Q(unit=limit.unit, at__gt=now - limit.window))
+            for number, (limit, _) in enumerate(relevant)
+        }
+    )
+    if all(
+        (totals[f"window_{number}"] or 0) + points <= limit.points
+        for number, (limit, points) in enumerate(relevant)
+    ):
+        return None
+    worst: Blocked | None = None
+    for limit, points in relevant:
         spent = list(
             ChannelSpend.objects.filter(
                 channel_id=channel_id, unit=limit.unit, at__gt=now - limit.window

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=1,
+            default=None,
             help=(
                 "Network calls this process keeps in flight (default: SOCIALDESK_SEND_THREADS, "
                 "8). Deliveries mostly wait for the network, so one process can keep many in "
@@ -49,10 +49,10 @@ class Command(BaseCommand):
         queue_name: str,
         worker_id: str | None,
         batch: bool,
-        threads: int,
+        threads: int | None,
         **options: Any,
     ) -> None:
-        if threads < 1:
+        if threads is not None and threads < 1:
             raise CommandError("--threads must be 1 or more.")
         run_worker(
             interval=max(0.0, interval),
