@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -93,11 +94,15 @@ def on_heartbeat(now: datetime | None = None) -> list[int]:
             if taken:
                 queued.append(channel_id)
         for channel_id in queued:
-            transaction.on_commit(lambda pk=channel_id: poll_channel.enqueue(pk), robust=True)
+            transaction.on_commit(partial(_hand_over, channel_id), robust=True)
         return queued
     except Exception:
         log.exception("Could not queue the inbox polls; retrying at the next beat")
         return []
+
+
+def _hand_over(channel_id: int) -> None:
+    poll_channel.enqueue(channel_id)
 
 
 def claim(channel_id: int, now: datetime) -> bool:
