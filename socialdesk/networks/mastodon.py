@@ -377,6 +377,8 @@ class MastodonConnector(Connector):
                 if not page:
                     break
                 for notification in page:
+                    if not _newer(str(notification["id"]), last_notification):
+                        continue  # already read (an instance that ignores min_id)
                     if _newer(str(notification["id"]), newest_notification):
                         newest_notification = str(notification["id"])
                     status = notification.get("status")
