@@ -25,7 +25,11 @@ conversations and messages. It guarantees:
 
 Written for speed (``bench/inbox.py``: ≥ 1,000 messages a second on one core): the batch
 reads what exists with a few ``IN`` queries and writes contacts, conversations and messages
-with ``bulk_create``; what remains per message is its status move and its rules.
+with ``bulk_create``. The status moves are ``inbox.status``'s own functions, run on the
+conversations in memory with their ``save`` deferred (``_defer_saves``), so that a
+conversation is written once per batch (new ones in the bulk insert, others in a
+``bulk_update`` of the fields status and triage changed) instead of once per message. What
+remains per message is its rules, which run last, on saved rows.
 """
 
 from __future__ import annotations
@@ -221,8 +225,32 @@ def _ingest(channel: Channel, ordered: list[InboxItem]) -> IngestResult:
                 by_key[conversation.thread_key] = conversation
             conversation_of[item.remote_id] = conversation
             placed.append((item, conversation, outbound, verdict))
+        # Status, then triage, in time order, on the conversations in memory: status.py's
+        # rules run unchanged, and what they save is written once per conversation below.
+        created = {id(c) for c in fresh}
+        dirty: dict[int, tuple[Conversation, set[str]]] = {}
+        latest: dict[int, tuple[Conversation, triage.Triage]] = {}
+        for item, conversation, outbound, verdict in placed:
+            _defer_saves(conversation, dirty)
+            if outbound:
+                status.on_outbound(conversation, item.sent_at)
+                result.outbound += 1
+                continue
+            status.on_inbound(conversation, item.sent_at)
+            if verdict is not None and id(conversation) not in created:
+                latest[id(conversation)] = (conversation, verdict)
+        for conversation, verdict in latest.values():
+            dirty[id(conversation)][1].update(triage.apply_to_conversation(conversation, verdict))
+        for conversation, _fields in dirty.values():
+            del conversation.save  # the model's own save again
         Conversation.objects.bulk_create(fresh)
         result.conversations_created = len(fresh)
+        by_fields: dict[tuple[str, ...], list[Conversation]] = {}
+        for conversation, fields in dirty.values():
+            if id(conversation) not in created and fields:
+                by_fields.setdefault(tuple(sorted(fields)), []).append(conversation)
+        for fields_changed, conversations in by_fields.items():
+            Conversation.objects.bulk_update(conversations, list(fields_changed))
 
         messages = []
         for item, conversation, outbound, verdict in placed:
@@ -244,26 +272,27 @@ def _ingest(channel: Channel, ordered: list[InboxItem]) -> IngestResult:
                 )
             )
         Message.objects.bulk_create(messages)
-
-        # Status and triage, in time order; the latest inbound message's triage wins.
-        # (New conversations were created with their triage.)
-        latest: dict[int, tuple[Conversation, triage.Triage]] = {}
-        created = {id(c) for c in fresh}
-        for message, (_item, conversation, outbound, verdict) in zip(messages, placed, strict=True):
-            if outbound:
-                status.on_outbound(conversation, message.sent_at)
-                result.outbound += 1
-                continue
-            status.on_inbound(conversation, message.sent_at)
-            if verdict is not None and id(conversation) not in created:
-                latest[conversation.pk] = (conversation, verdict)
-            rules.apply_rules(message)
-        for conversation, verdict in latest.values():
-            changed = triage.apply_to_conversation(conversation, verdict)
-            if changed:
-                conversation.save(update_fields=changed)
+        for message in messages:
+            if message.direction == Direction.INBOUND:
+                rules.apply_rules(message)
         result.created = len(messages)
     return result
+
+
+def _defer_saves(
+    conversation: Conversation, dirty: dict[int, tuple[Conversation, set[str]]]
+) -> set[str]:
+    """Make ``conversation.save(update_fields=...)`` note the fields instead of writing
+    them (until ``del conversation.save``); returns the set that collects them."""
+    if id(conversation) not in dirty:
+        fields: set[str] = set()
+
+        def note(*args: object, update_fields: Iterable[str] = (), **kwargs: object) -> None:
+            fields.update(update_fields)
+
+        conversation.save = note  # type: ignore[method-assign,assignment]
+        dirty[id(conversation)] = (conversation, fields)
+    return dirty[id(conversation)][1]
 
 
 def _contacts(channel: Channel, items: list[InboxItem]) -> dict[str, Contact]:
