@@ -192,3 +192,38 @@ def test_a_workspace_takes_a_bounded_number_of_questions_an_hour(visitor, patien
 def test_a_workspace_without_a_page_has_no_form(client, workspace):
     assert client.get(ASK).status_code == 404
     assert client.post(ASK, answers()).status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_asks_with_the_keyboard_in_a_real_browser(browser, live_server, channel):
+    from chromium import axe_violations, shoot
+
+    for name, (width, height) in {"phone": (390, 844), "desktop": (1280, 800)}.items():
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{live_server.url}/@crumb")
+        page.get_by_role("link", name="Ask us a question").click()
+        page.wait_for_url(f"{live_server.url}/@crumb/ask")
+        assert axe_violations(page) == []
+        page.get_by_label("Your name").fill("Noor")
+        page.get_by_label("Your email").fill("noor@example.com")
+        page.get_by_label("Your question").fill(f"Do you bake rye on Saturdays? ({name})")
+        page.keyboard.press("Tab")  # to the consent box, past nothing hidden
+        page.keyboard.press("Space")
+        assert page.get_by_label("You may publish my question").is_checked()
+        shoot(page, f"page-ask-{name}")
+        page.wait_for_timeout(2100)  # people take longer than the 2 s the form asks for
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/@crumb/ask/thanks")
+        assert page.get_by_role("status").inner_text().startswith("Your question has reached")
+        assert axe_violations(page) == []
+        shoot(page, f"page-ask-thanks-{name}")
+        page.close()
+
+    texts = sorted(Message.objects.values_list("text", flat=True))
+    assert texts == [
+        "Do you bake rye on Saturdays? (desktop)",
+        "Do you bake rye on Saturdays? (phone)",
+    ]
+    assert all(m.reference["may_publish"] for m in Message.objects.all())
