@@ -49,13 +49,15 @@ def channel_for(workspace, bluesky_server, account, app_password=None) -> Channe
     return channel
 
 
-def poll_until(channel: Channel, count: int, timeout: float = 30.0) -> None:
+def poll_until(channel: Channel, count: int, timeout: float = 60.0) -> None:
     """Poll as the worker does until ``count`` messages are stored (the AppView indexes
-    within a second or so here)."""
+    within a second or so here; longer on a busy machine)."""
     deadline = time.monotonic() + timeout
     while Message.objects.filter(channel=channel).count() < count:
         assert time.monotonic() < deadline, (
-            f"only {Message.objects.filter(channel=channel).count()} of {count} arrived"
+            f"only {Message.objects.filter(channel=channel).count()} of {count} arrived: "
+            f"{list(Conversation.objects.filter(channel=channel).values_list('kind', flat=True))}"
+            f", cursor {InboxCursor.objects.get(channel=channel).cursor}"
         )
         result = ingest_channel(channel)
         assert not result.error and not result.stopped, result

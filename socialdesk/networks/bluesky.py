@@ -20,10 +20,11 @@ back and carries on. ``find_published`` reads the main post's key.
 
 Reading (the inbox): ``fetch_inbox`` reads ``app.bsky.notification.listNotifications`` for
 the reasons reply, mention and quote (the PDS hands the call to its AppView), newest first,
-until it reaches the previous cursor (the ``indexedAt`` of the newest item already read) or
-the backfill limit; then it fetches the context the notifications lack in two batched calls:
-the posts replied to (``app.bsky.feed.getPosts``, so the inbox shows what a reply answers)
-and the authors' follower counts (``app.bsky.actor.getProfiles``).
+until it reaches the previous cursor (the ``indexedAt`` of the newest item already read, less
+``INBOX_OVERLAP`` for items that sort late) or the backfill limit; then it fetches the
+context the notifications lack in two batched calls: the posts replied to
+(``app.bsky.feed.getPosts``, so the inbox shows what a reply answers) and the authors'
+follower counts (``app.bsky.actor.getProfiles``). An idle channel costs one request a poll.
 
 Rich text: links, mentions and hashtags become facets with UTF-8 byte offsets, found by the
 SDK's own detector (mentions are resolved to DIDs through the PDS); text length is counted in
@@ -143,6 +144,7 @@ class BlueskyConnector(Connector):
     }
     INBOX_PAGE_SIZE = 100
     INBOX_MAX_PAGES = 10  # at most 1,000 new items a poll; the next poll reads on
+    INBOX_OVERLAP = timedelta(minutes=10)
 
     def __init__(
         self,
@@ -319,7 +321,11 @@ class BlueskyConnector(Connector):
         """Replies, mentions and quotes indexed after ``cursor`` (an ISO time: the newest
         ``indexedAt`` already read) and not before ``since``, oldest first."""
         after = _parse_time(cursor) if cursor else None
-        floor = max(since, after) if after is not None else since
+        # The AppView sorts notifications by the earlier of the record's createdAt (the
+        # author's own clock) and when it indexed it, so an item indexed late, or from a
+        # client whose clock runs behind, can sort before one already read: read back
+        # ``INBOX_OVERLAP`` before the cursor, and let ingestion skip what it holds.
+        floor = max(since, after - self.INBOX_OVERLAP) if after is not None else since
 
         def run(client: Client) -> InboxPage:
             requests = 0
