@@ -113,3 +113,11 @@ def test_the_worker_heartbeat_queues_the_inbox_polls(bluesky, monkeypatch):
     Heartbeat("test-worker").sweep()
 
     assert called == [True]
+
+
+def test_a_poll_of_a_channel_deleted_meanwhile_does_nothing(bluesky, reads):
+    channel_id = bluesky.pk
+    bluesky.delete()
+
+    assert tasks.poll_once(channel_id) == {"channel": channel_id, "polled": False}
+    assert reads == []

@@ -150,6 +150,14 @@ def test_a_form_older_than_a_day_or_forged_is_refused(visitor, monkeypatch):
     assert not Message.objects.exists()
 
 
+def test_a_post_without_the_form_token_is_refused_in_words(visitor, patient):
+    response = visitor.post(ASK, answers())
+
+    assert response.status_code == 400
+    assert "could not be checked" in response.content.decode()
+    assert not Message.objects.exists()
+
+
 def test_bad_input_is_explained_beside_the_fields_never_a_500(visitor, patient):
     data = {**form_of(visitor), "name": "", "email": "not-an-email", "question": "x" * 2001}
 

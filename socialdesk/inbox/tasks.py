@@ -120,15 +120,15 @@ def poll_once(channel_id: int, now: datetime | None = None) -> dict[str, Any]:
     from .ingest import ingest_channel
 
     now = now or timezone.now()
-    InboxCursor.objects.get_or_create(channel_id=channel_id)
+    channel = Channel.objects.select_related("workspace").filter(pk=channel_id).first()
+    if channel is None:  # deleted since the poll was queued
+        return {"channel": channel_id, "polled": False}
+    InboxCursor.objects.get_or_create(channel=channel)
     if not claim(channel_id, now):
         InboxCursor.objects.filter(channel_id=channel_id).update(queued_at=None)
         return {"channel": channel_id, "polled": False}
     try:
-        channel = Channel.objects.select_related("workspace").get(pk=channel_id)
         result = ingest_channel(channel, now=now)
-    except Channel.DoesNotExist:
-        return {"channel": channel_id, "polled": False}
     finally:
         InboxCursor.objects.filter(channel_id=channel_id).update(polling_until=None, queued_at=None)
     return {

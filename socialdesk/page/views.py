@@ -178,6 +178,8 @@ def ask(request: HttpRequest, slug: str) -> HttpResponse:
     # Shown again with what the person wrote, a fresh token and what to fix.
     data = request.POST.copy()
     data["token"] = asking.make_token(workspace)
+    if not problem and "token" in form.errors:  # a hidden field: say it in words
+        problem = "This form could not be checked. Please send your question again."
     form = asking.AskForm(data)
     form.is_valid()  # its errors, shown beside the fields
     return _ask_page(request, slug, "page/ask.html", {"form": form, "problem": problem}, 400)
