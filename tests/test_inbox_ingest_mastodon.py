@@ -128,5 +128,39 @@ def test_a_revoked_token_stops_ingestion_and_marks_the_channel(crumb, instance):
     assert not Message.objects.exists()
 
 
+def test_a_token_without_the_read_scope_says_reconnect_and_keeps_the_channel_publishing(
+    crumb, instance
+):
+    # What Mastodon answers a token that lacks a scope (its OAuth layer's own words).
+    instance.answer(
+        "GET",
+        "/api/v1/notifications",
+        {
+            "status": 403,
+            "headers": {"Content-Type": "application/json; charset=utf-8"},
+            "body": {"error": "This action is outside the authorized scopes"},
+        },
+    )
+
+    result = ingest_channel(crumb)
+
+    crumb.refresh_from_db()
+    assert crumb.status == ChannelStatus.CONNECTED
+    assert "reconnect the channel" in result.error
+    assert "mentions" in InboxCursor.objects.get(channel=crumb).stopped_reason
+
+
+def test_a_suspended_account_answering_403_everywhere_is_a_revoked_token(crumb, instance):
+    refused = {"status": 403, "body": {"error": "Your login is currently disabled"}}
+    instance.answer("GET", "/api/v1/notifications", refused)
+    instance.answer("GET", "/api/v1/accounts/verify_credentials", refused)
+
+    result = ingest_channel(crumb)
+
+    crumb.refresh_from_db()
+    assert crumb.status == ChannelStatus.NEEDS_RECONNECT
+    assert result.stopped
+
+
 def test_socialdesk_asks_for_the_notifications_scope():
     assert "read:notifications" in SCOPES

@@ -119,6 +119,10 @@ def ingest_channel(channel: Channel, now: datetime | None = None) -> IngestResul
                 notices.channel_needs_reconnecting(channel, error.message)
             result.stopped = reason
             _save_cursor(cursor, polled_at=now, stopped_reason=reason[:500])
+        elif error.permanent:
+            # Said on the cursor until a poll succeeds (e.g. after the person reconnects).
+            result.error = error.message
+            _save_cursor(cursor, polled_at=now, stopped_reason=error.message[:500])
         else:
             result.error = error.message
             _save_cursor(cursor, polled_at=now)

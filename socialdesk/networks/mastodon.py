@@ -56,6 +56,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -368,10 +369,14 @@ class MastodonConnector(Connector):
             newest_notification = last_notification
             # Oldest unread first: ``min_id`` gives the page right after it.
             for _ in range(self.INBOX_MAX_PAGES):
-                page = api.notifications(
-                    types=["mention"],
-                    min_id=newest_notification or None,
-                    limit=self.INBOX_PAGE_SIZE,
+                page = _reading(
+                    api,
+                    partial(
+                        api.notifications,
+                        types=["mention"],
+                        min_id=newest_notification or None,
+                        limit=self.INBOX_PAGE_SIZE,
+                    ),
                 )
                 requests += 1
                 if not page:
@@ -392,7 +397,7 @@ class MastodonConnector(Connector):
                 if len(page) < self.INBOX_PAGE_SIZE or not last_notification:
                     break  # the first poll reads one page: the backfill limit does the rest
             newest_direct = last_direct
-            conversations = api.conversations(limit=self.INBOX_PAGE_SIZE)
+            conversations = _reading(api, partial(api.conversations, limit=self.INBOX_PAGE_SIZE))
             requests += 1
             for conversation in conversations:
                 status = conversation.get("last_status")
@@ -734,6 +739,29 @@ def _comparable(text: str) -> str:
     their domain (Mastodon shows @name), whitespace folded."""
     text = _REMOTE_MENTION.sub(r"\1@\3", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _reading(api: Mastodon, call: Callable[[], T]) -> T:
+    """``call()``, except that a token without the inbox's read scopes (one given before
+    Socialdesk read the inbox) is said as such: permanent, but not a revoked token, so the
+    channel keeps publishing until the person reconnects it. Mastodon answers 403 for both;
+    the token is asked whether it still opens the account (Mastodon.py drops the error's
+    words on list endpoints, so they cannot tell)."""
+    try:
+        return call()
+    except sdk.MastodonAPIError as error:
+        if _status_of(error) != 403:
+            raise
+        try:
+            api.account_verify_credentials()
+        except sdk.MastodonAPIError:
+            raise error from None  # the token itself no longer works
+        raise ConnectorError(
+            "This channel's Mastodon token does not let Socialdesk read its mentions and "
+            "direct messages (it was given before the inbox existed): reconnect the "
+            "channel to let the inbox read them.",
+            permanent=True,
+        ) from error
 
 
 def _newer(status_id: str, than: str) -> bool:
