@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from socialdesk.content.services import PostContent, create_post
@@ -279,3 +280,69 @@ def test_a_transient_failure_keeps_the_cursor_and_is_reported(crumb, network):
 
     assert result.error == "Bluesky answered 502."
     assert InboxCursor.objects.get(channel=crumb).cursor == "c1"
+
+
+def test_a_resolved_conversation_reopens_on_a_new_message(crumb):
+    from socialdesk.inbox import status
+
+    ingest_items(crumb, [reply("r1", "Do you have rye?", 1)])
+    conversation = Conversation.objects.get()
+    status.resolve(conversation)
+
+    ingest_items(crumb, [reply("r2", "Sorry, one more thing?", 5)])
+
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.NEW
+    assert conversation.resolved_at is None
+    assert conversation.last_message_at == Message.objects.get(remote_id__endswith="r2").sent_at
+
+
+def test_a_batch_that_meets_a_concurrent_writer_stores_each_message_once(crumb, monkeypatch):
+    from socialdesk.inbox import ingest
+
+    items = [reply("r1", "Open on Sunday?", 1), reply("r2", "And Monday?", 2)]
+    real = ingest._contacts
+    calls = []
+
+    def racing(channel, batch):
+        found = real(channel, batch)
+        if not calls:  # another poll stores r1 between our check and our insert
+            calls.append(True)
+            with transaction.atomic():
+                conversation = Conversation.objects.create(
+                    workspace=channel.workspace,
+                    channel=channel,
+                    contact=Contact.objects.create(
+                        workspace=channel.workspace, network="bluesky", remote_id="did:plc:x"
+                    ),
+                    kind="comment",
+                    thread_key="elsewhere",
+                )
+                Message.objects.create(
+                    workspace=channel.workspace,
+                    conversation=conversation,
+                    channel=channel,
+                    direction=Direction.INBOUND,
+                    remote_id=items[0].remote_id,
+                )
+        return found
+
+    monkeypatch.setattr(ingest, "_contacts", racing)
+
+    result = ingest_items(crumb, items)
+
+    assert Message.objects.filter(remote_id=items[0].remote_id).count() == 1
+    assert Message.objects.filter(remote_id=items[1].remote_id).count() == 1
+    # (The simulated writer ran inside this batch's transaction, so the constraint error
+    # rolled it back with the batch; the second try stores both, each once.)
+    assert calls == [True] and result.created == 2
+
+
+def test_a_revoked_channel_is_said_on_the_channel_and_people_are_told(crumb, network, owner):
+    network.pages = [ConnectorError("Bluesky refused the credentials", auth_revoked=True)]
+
+    ingest_channel(crumb)
+
+    move = crumb.transitions.order_by("at", "id").last()
+    assert move.to_status == ChannelStatus.NEEDS_RECONNECT
+    assert "refused the credentials" in move.reason
