@@ -235,3 +235,13 @@ def test_a_visitor_asks_with_the_keyboard_in_a_real_browser(browser, live_server
         "Do you bake rye on Saturdays? (phone)",
     ]
     assert all(m.reference["may_publish"] for m in Message.objects.all())
+
+
+def test_a_second_question_from_the_same_person_is_its_own_conversation(visitor, patient):
+    visitor.post(ASK, {**answers(), **form_of(visitor)})
+    again = {**answers(), "email": "noor@EXAMPLE.com", "question": "And on Sunday?"}
+    visitor.post(ASK, {**again, **form_of(visitor)})
+
+    assert Conversation.objects.count() == 2
+    assert Contact.objects.count() == 1  # the same email, whatever its case
+    assert Contact.objects.get().conversations.count() == 2
