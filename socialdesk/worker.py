@@ -7,7 +7,8 @@ The task loop is the backend's own: django-tasks-db's ``Worker`` (the one behind
 ``socialdesk doctor`` can tell a running worker from a stopped one. A clean shutdown (SIGINT,
 SIGTERM) removes the row; a crash leaves it to go stale after
 ``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at each beat, so
-due deliveries that the queue lost are found within seconds, whichever queue carries them.
+due deliveries that the queue lost are found within seconds, whichever queue carries them, and
+queues the inbox's polls of the channels due one (``inbox.tasks``).
 
 Deliveries go through the dispatcher (``publishing.dispatcher``), whose ``threads`` send
 threads keep that many network calls in flight, because most of a delivery's time is spent
@@ -33,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
 from socialdesk.publishing.connectors import import_connected_networks
@@ -121,6 +123,7 @@ class Heartbeat:
             send_due_digests()  # the daily notification digests; never raises
             send_workflow_reminders()  # steps due tomorrow and overdue; never raises
             queues.on_heartbeat()  # published evergreen posts back into their queues
+            poll_inboxes()  # a poll task per channel due one (every 30 s); never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

@@ -268,6 +268,10 @@ class InboxCursor(models.Model):
     seen_until = models.DateTimeField(null=True, blank=True)
     polled_at = models.DateTimeField(null=True, blank=True)
     stopped_reason = models.CharField(max_length=500, blank=True)
+    # INGEST: when a poll task was last handed to the queue, and until when a running poll
+    # holds the channel (a lease: one poll of a channel at a time; see ``inbox.tasks``).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    polling_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"inbox cursor of channel {self.channel_id}"
@@ -341,3 +345,30 @@ class Presence(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.user_id} on conversation {self.conversation_id}"
+
+
+# --- INGEST: questions asked on the public page ("Ask us", ``page.ask``) ---------------------
+
+
+class PageQuestion(WorkspaceOwned):
+    """One question sent through the public page's form, kept beside its inbox message for
+    the rate limits (per hashed network address and per workspace) and the asker's consent
+    to publish it with the answer. The address itself is never stored."""
+
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="page_question"
+    )
+    address_hash = models.CharField(max_length=64)
+    asked_at = models.DateTimeField(default=timezone.now)
+    may_publish = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-asked_at", "-id"]
+        indexes = [
+            # Serve the rate limits: recent questions from one address, or to one workspace.
+            models.Index(fields=["address_hash", "asked_at"], name="page_question_address_idx"),
+            models.Index(fields=["workspace", "asked_at"], name="page_question_workspace_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"page question {self.pk}"

@@ -14,17 +14,25 @@ decides what to do from the ``Published`` it gets back or the ``ConnectorError``
 - ``delete(remote_id)`` removes a published post; ``check_connection()`` says whose account the
   stored credentials open, or raises.
 
+Reading (the inbox, issue 13): a network that can be read sets ``reads = True`` and implements
+``fetch_inbox(cursor, since)``, which returns the comments, mentions, quotes and direct
+messages made after ``cursor`` (the ``InboxPage.cursor`` of the previous call; empty the first
+time) and not before ``since`` (the backfill window), oldest first, each an ``InboxItem``.
+``read_cost()`` says what one call spends at least, counted in the same ledger as publishing
+against ``rate_limits`` plus ``read_limits`` (``InboxPage.spent`` says what it did spend). The
+connector keeps nothing: the cursor is stored by ``inbox.ingest``.
+
 Modelled on Healthchecks' ``Transport``/``TransportError(permanent=...)``.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ConnectorError(Exception):
@@ -149,6 +157,65 @@ class RateLimit:
     window: timedelta
 
 
+class ItemKind:
+    """What an inbox item is (the values of ``inbox.models.ConversationKind``)."""
+
+    COMMENT = "comment"  # a reply in a thread, under one of our posts or our answer
+    MENTION = "mention"  # a post that names our account
+    QUOTE = "quote"  # a post that quotes one of ours
+    DIRECT = "direct"  # a direct (private) message
+    QUESTION = "question"  # a question asked on the public page
+
+
+@dataclass(frozen=True)
+class InboxAuthor:
+    """Who wrote an inbox item, as the network names them. ``remote_id`` is the network's
+    stable id (a DID, a Mastodon account id, an email on the page); ``followers`` is None when
+    the network did not say."""
+
+    remote_id: str
+    handle: str = ""
+    display_name: str = ""
+    avatar_url: str = ""
+    followers: int | None = None
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing someone said to or about the account, as read from the network.
+
+    ``thread_key`` groups items into one conversation on the channel (see
+    ``inbox.models.Conversation.thread_key``). ``reference`` is what answering needs
+    (Bluesky: ``root_uri``, ``root_cid``, ``parent_uri``, ``parent_cid`` and the item's own
+    ``uri``/``cid``; Mastodon: ``in_reply_to_id``, ``visibility``, ``conversation_id``) and
+    ``parent_remote_id`` the item it answers, when it answers one. ``our_post_remote_id`` is
+    the remote id of our post it is under (or quotes), when it is under one of ours.
+    ``sent_at`` is aware, in UTC.
+    """
+
+    remote_id: str
+    kind: str
+    thread_key: str
+    author: InboxAuthor
+    text: str
+    sent_at: datetime
+    remote_url: str = ""
+    reference: Mapping[str, Any] = field(default_factory=dict)
+    parent_remote_id: str = ""
+    our_post_remote_id: str = ""
+    language: str = ""  # as the author tagged it, when the network carries it
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """What one ``fetch_inbox`` call found (oldest first), the cursor to give the next call,
+    and what it spent of the rate limits, by unit."""
+
+    items: Sequence[InboxItem]
+    cursor: str
+    spent: Mapping[str, int] = field(default_factory=dict)
+
+
 class Connector(abc.ABC):
     """One network. Subclasses set ``network`` (a ``networks.models.Network`` value) and
     ``rate_limits``, and implement ``cost`` and the five methods below. Every network failure
@@ -156,6 +223,11 @@ class Connector(abc.ABC):
 
     network: ClassVar[str]
     rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    # True when ``fetch_inbox`` is implemented (the inbox polls only such networks).
+    reads: ClassVar[bool] = False
+    # Limits that only reads count against (units of ``rate_limits`` are shared: a Mastodon
+    # read spends the same "requests" as publishing does).
+    read_limits: ClassVar[tuple[RateLimit, ...]] = ()
 
     @abc.abstractmethod
     def cost(self, content: DeliveryContent) -> dict[str, int]:
@@ -184,3 +256,14 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def check_connection(self) -> AccountInfo:
         """Whose account the credentials open; raises ``ConnectorError`` when they do not."""
+
+    # -- reading (optional) -----------------------------------------------------------------
+
+    def read_cost(self) -> dict[str, int]:
+        """The least one ``fetch_inbox`` call spends, by rate-limit unit."""
+        return {}
+
+    def fetch_inbox(self, cursor: str, since: datetime) -> InboxPage:
+        """Items made after ``cursor`` and not before ``since``, oldest first (see the module
+        docstring). Raises ``ConnectorError`` like every other call."""
+        raise NotImplementedError(f"{type(self).__name__} does not read an inbox.")

@@ -18,6 +18,14 @@ one account never meet on a key), so a repeated create of the same record is ref
 PDS (it answers 500) instead of posting twice; the connector then reads the record at that key
 back and carries on. ``find_published`` reads the main post's key.
 
+Reading (the inbox): ``fetch_inbox`` reads ``app.bsky.notification.listNotifications`` for
+the reasons reply, mention and quote (the PDS hands the call to its AppView), newest first,
+until it reaches the previous cursor (the ``indexedAt`` of the newest item already read, less
+``INBOX_OVERLAP`` for items that sort late) or the backfill limit; then it fetches the
+context the notifications lack in two batched calls: the posts replied to
+(``app.bsky.feed.getPosts``, so the inbox shows what a reply answers) and the authors'
+follower counts (``app.bsky.actor.getProfiles``). An idle channel costs one request a poll.
+
 Rich text: links, mentions and hashtags become facets with UTF-8 byte offsets, found by the
 SDK's own detector (mentions are resolved to DIDs through the PDS); text length is counted in
 grapheme clusters (``regex``'s ``\\X``), as Bluesky counts it.
@@ -29,6 +37,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -46,6 +55,10 @@ from .base import (
     Connector,
     ConnectorError,
     DeliveryContent,
+    InboxAuthor,
+    InboxItem,
+    InboxPage,
+    ItemKind,
     MediaFile,
     Problem,
     Published,
@@ -115,8 +128,23 @@ class BlueskyConnector(Connector):
         RateLimit("write points", 5_000, timedelta(hours=1)),
         RateLimit("write points", 35_000, timedelta(days=1)),
     )
+    # Reads: its published limit on API requests, 3,000 per 5 minutes (same page; counted by
+    # IP there, kept per account here: stricter for one account, good enough for several).
+    read_limits: ClassVar[tuple[RateLimit, ...]] = (
+        RateLimit("requests", 3_000, timedelta(minutes=5)),
+    )
     CREATE_POINTS = 3
     DELETE_POINTS = 1
+    reads = True
+    # Notification reasons that are something said to or about the account.
+    INBOX_REASONS: ClassVar[dict[str, str]] = {
+        "reply": ItemKind.COMMENT,
+        "mention": ItemKind.MENTION,
+        "quote": ItemKind.QUOTE,
+    }
+    INBOX_PAGE_SIZE = 100
+    INBOX_MAX_PAGES = 10  # at most 1,000 new items a poll; the next poll reads on
+    INBOX_OVERLAP = timedelta(minutes=10)
 
     def __init__(
         self,
@@ -284,6 +312,146 @@ class BlueskyConnector(Connector):
 
         return self._call(run)
 
+    # -- reading ----------------------------------------------------------------------------
+
+    def read_cost(self) -> dict[str, int]:
+        return {"requests": 1}
+
+    def fetch_inbox(self, cursor: str, since: datetime) -> InboxPage:
+        """Replies, mentions and quotes indexed after ``cursor`` (an ISO time: the newest
+        ``indexedAt`` already read) and not before ``since``, oldest first."""
+        after = _parse_time(cursor) if cursor else None
+        # The AppView sorts notifications by the earlier of the record's createdAt (the
+        # author's own clock) and when it indexed it, so an item indexed late, or from a
+        # client whose clock runs behind, can sort before one already read: read back
+        # ``INBOX_OVERLAP`` before the cursor, and let ingestion skip what it holds.
+        floor = max(since, after - self.INBOX_OVERLAP) if after is not None else since
+
+        def run(client: Client) -> InboxPage:
+            requests = 0
+            found: list[models.AppBskyNotificationListNotifications.Notification] = []
+            newest = cursor
+            page_cursor = None
+            for _ in range(self.INBOX_MAX_PAGES):
+                answer = client.app.bsky.notification.list_notifications(
+                    models.AppBskyNotificationListNotifications.Params(
+                        limit=self.INBOX_PAGE_SIZE,
+                        reasons=list(self.INBOX_REASONS),
+                        cursor=page_cursor,
+                    )
+                )
+                requests += 1
+                reached_old = False
+                for notification in answer.notifications:
+                    indexed = _parse_time(notification.indexed_at)
+                    if indexed is None or indexed < floor:
+                        reached_old = True
+                        break
+                    if not newest or indexed > (_parse_time(newest) or indexed):
+                        newest = notification.indexed_at
+                    if notification.reason in self.INBOX_REASONS:
+                        found.append(notification)
+                page_cursor = answer.cursor
+                if reached_old or not page_cursor or not answer.notifications:
+                    break
+            me = self._did or (client.me.did if client.me else "")
+            items = []
+            for notification in found:
+                item = self._inbox_item(notification, me)
+                if item is not None:
+                    items.append(item)
+            requests += self._add_context(client, items)
+            items.sort(key=lambda item: (item.sent_at, item.remote_id))
+            return InboxPage(items, newest or "", {"requests": requests})
+
+        return self._call(run)
+
+    def _inbox_item(
+        self, notification: models.AppBskyNotificationListNotifications.Notification, me: str
+    ) -> InboxItem | None:
+        record = notification.record
+        if not isinstance(record, models.AppBskyFeedPost.Record):
+            return None  # not a post (the reasons asked for are all posts)
+        author = notification.author
+        kind = self.INBOX_REASONS[notification.reason]
+        reference: dict[str, Any] = {"uri": notification.uri, "cid": notification.cid}
+        parent_uri = our_post = ""
+        if record.reply is not None:
+            root, parent = record.reply.root, record.reply.parent
+            reference.update(
+                root_uri=root.uri, root_cid=root.cid, parent_uri=parent.uri, parent_cid=parent.cid
+            )
+            parent_uri = parent.uri
+            if AtUri.from_str(root.uri).host == me:
+                our_post = root.uri
+        else:
+            # A post that starts a thread: an answer to it has it as root and parent.
+            reference.update(
+                root_uri=notification.uri,
+                root_cid=notification.cid,
+                parent_uri=notification.uri,
+                parent_cid=notification.cid,
+            )
+        quoted = _quoted_uri(record.embed)
+        if kind == ItemKind.QUOTE and quoted and AtUri.from_str(quoted).host == me:
+            our_post = quoted
+        if kind == ItemKind.COMMENT:
+            thread_key = f"{reference['root_uri']} {author.did}"
+        else:
+            thread_key = notification.uri
+        indexed = _parse_time(notification.indexed_at) or datetime.now(UTC)
+        created = _parse_time(record.created_at) or indexed
+        # ``createdAt`` is the author's own clock: never later than the AppView saw it.
+        sent_at = min(created, indexed)
+        return InboxItem(
+            remote_id=notification.uri,
+            kind=kind,
+            thread_key=thread_key,
+            author=InboxAuthor(
+                remote_id=author.did,
+                handle=author.handle,
+                display_name=author.display_name or "",
+                avatar_url=author.avatar or "",
+            ),
+            text=record.text,
+            sent_at=sent_at,
+            remote_url=self._published(notification.uri).remote_url,
+            reference=reference,
+            parent_remote_id=parent_uri,
+            our_post_remote_id=our_post,
+            language=(record.langs or [""])[0],
+        )
+
+    def _add_context(self, client: Client, items: list[InboxItem]) -> int:
+        """Fill in, in place, the text of the posts replied to and the authors' follower
+        counts: 25 at a time (the lexicons' maximum). Returns the requests made."""
+        requests = 0
+        parents = sorted({i.parent_remote_id for i in items if i.parent_remote_id})
+        texts: dict[str, str] = {}
+        for start in range(0, len(parents), 25):
+            posts = client.app.bsky.feed.get_posts(
+                models.AppBskyFeedGetPosts.Params(uris=parents[start : start + 25])
+            ).posts
+            requests += 1
+            for post in posts:
+                texts[post.uri] = getattr(post.record, "text", "") or ""
+        dids = sorted({i.author.remote_id for i in items})
+        followers: dict[str, int | None] = {}
+        for start in range(0, len(dids), 25):
+            profiles = client.app.bsky.actor.get_profiles(
+                models.AppBskyActorGetProfiles.Params(actors=dids[start : start + 25])
+            ).profiles
+            requests += 1
+            for profile in profiles:
+                followers[profile.did] = profile.followers_count
+        for index, item in enumerate(items):
+            reference = dict(item.reference)
+            if item.parent_remote_id in texts:
+                reference["parent_text"] = texts[item.parent_remote_id]
+            author = replace(item.author, followers=followers.get(item.author.remote_id))
+            items[index] = replace(item, reference=reference, author=author)
+        return requests
+
     # -- sessions ---------------------------------------------------------------------------
 
     def _call(self, action: Callable[[Client], T]) -> T:
@@ -440,6 +608,28 @@ def _is_bluesky_hosted(pds_url: str) -> bool:
     return host in {"bsky.social", "bsky.network"} or host.endswith(
         (".bsky.social", ".bsky.network")
     )
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """An aware UTC datetime from an AT Protocol datetime string, or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _quoted_uri(embed: Any) -> str:
+    """The URI of the post an embed quotes (a record embed, or a record with media)."""
+    if isinstance(embed, models.AppBskyEmbedRecord.Main):
+        return str(embed.record.uri)
+    if isinstance(embed, models.AppBskyEmbedRecordWithMedia.Main):
+        return str(embed.record.record.uri)
+    return ""
 
 
 def _text_of(record: models.ComAtprotoRepoGetRecord.Response) -> str:

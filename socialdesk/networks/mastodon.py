@@ -30,6 +30,15 @@ Limits come from the instance (``GET /api/v2/instance``: ``configuration.statuse
 counts as ``characters_reserved_per_url`` characters (23 on Mastodon), the content warning
 counts too, and remote mentions count without their domain, as Mastodon counts them.
 
+Reading (the inbox): ``fetch_inbox`` reads mentions from the notifications API
+(``GET /api/v1/notifications?types[]=mention``, from the stored ``min_id`` on, so each poll
+gets the ones right after the last it saw) and direct conversations from the conversations API
+(``GET /api/v1/conversations``: each conversation with its latest status; only conversations
+whose latest status is newer than the stored one are taken, so a conversation that gains two
+messages between two polls shows the later one only — polls are 30 to 60 s apart). A direct
+mention also arrives as a notification: it is taken from the conversations API only, so that
+it belongs to its conversation. A mention that answers one of our statuses is a comment.
+
 Errors: 401 and 403 mean the token no longer works (``auth_revoked``); 422 is the instance
 refusing the content, with its own ``error`` message (permanent); 429 waits until
 ``X-RateLimit-Reset`` (Mastodon.py reads it and corrects for the server's clock); 5xx,
@@ -47,6 +56,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -60,6 +70,10 @@ from .base import (
     Connector,
     ConnectorError,
     DeliveryContent,
+    InboxAuthor,
+    InboxItem,
+    InboxPage,
+    ItemKind,
     MediaFile,
     Problem,
     Published,
@@ -69,7 +83,13 @@ from .base import (
 T = TypeVar("T")
 
 # Least privilege: read the account and its statuses, post statuses and media.
-SCOPES = ["read:accounts", "read:statuses", "write:statuses", "write:media"]
+SCOPES = [
+    "read:accounts",
+    "read:statuses",
+    "read:notifications",  # the inbox's mentions (notifications API)
+    "write:statuses",
+    "write:media",
+]
 CLIENT_NAME = "Socialdesk"
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -162,6 +182,7 @@ class MastodonConnector(Connector):
         RateLimit("requests", 300, timedelta(minutes=5)),
         RateLimit("media uploads", 30, timedelta(minutes=30)),
     )
+    reads = True  # reads spend the same "requests" as publishing
 
     def __init__(
         self,
@@ -324,6 +345,120 @@ class MastodonConnector(Connector):
             return _account_info(account, self.instance_url)
 
         return self._call(run)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    INBOX_PAGE_SIZE = 40  # the conversations API's maximum (notifications take 80)
+    INBOX_MAX_PAGES = 5
+
+    def read_cost(self) -> dict[str, int]:
+        return {"requests": 2}  # one page of notifications, one of conversations
+
+    def fetch_inbox(self, cursor: str, since: datetime) -> InboxPage:
+        """Mentions and direct messages after ``cursor`` (``n=<notification id>;c=<status
+        id>``: the newest notification and conversation status already read) and not before
+        ``since``, oldest first (see the module docstring)."""
+        marks = dict(part.split("=", 1) for part in cursor.split(";") if "=" in part)
+        last_notification = marks.get("n", "")
+        last_direct = marks.get("c", "")
+
+        def run(api: Mastodon) -> InboxPage:
+            me = self._account_id(api)
+            requests = 0
+            items: list[InboxItem] = []
+            newest_notification = last_notification
+            # Oldest unread first: ``min_id`` gives the page right after it.
+            for _ in range(self.INBOX_MAX_PAGES):
+                page = _reading(
+                    api,
+                    partial(
+                        api.notifications,
+                        types=["mention"],
+                        min_id=newest_notification or None,
+                        limit=self.INBOX_PAGE_SIZE,
+                    ),
+                )
+                requests += 1
+                if not page:
+                    break
+                for notification in page:
+                    if not _newer(str(notification["id"]), last_notification):
+                        continue  # already read (an instance that ignores min_id)
+                    if _newer(str(notification["id"]), newest_notification):
+                        newest_notification = str(notification["id"])
+                    status = notification.get("status")
+                    if notification.get("type") != "mention" or not status:
+                        continue
+                    if status.get("visibility") == "direct":
+                        continue  # read with its conversation below
+                    item = self._status_item(status, me, since)
+                    if item is not None:
+                        items.append(item)
+                if len(page) < self.INBOX_PAGE_SIZE or not last_notification:
+                    break  # the first poll reads one page: the backfill limit does the rest
+            newest_direct = last_direct
+            conversations = _reading(api, partial(api.conversations, limit=self.INBOX_PAGE_SIZE))
+            requests += 1
+            for conversation in conversations:
+                status = conversation.get("last_status")
+                if not status or not _newer(str(status["id"]), last_direct):
+                    continue
+                if _newer(str(status["id"]), newest_direct):
+                    newest_direct = str(status["id"])
+                item = self._status_item(status, me, since, conversation_id=str(conversation["id"]))
+                if item is not None:
+                    items.append(item)
+            items.sort(key=lambda item: (item.sent_at, item.remote_id))
+            return InboxPage(
+                items, f"n={newest_notification};c={newest_direct}", {"requests": requests}
+            )
+
+        return self._call(run)
+
+    def _status_item(
+        self, status: Mapping[str, Any], me: str, since: datetime, conversation_id: str = ""
+    ) -> InboxItem | None:
+        sent_at = _aware(status.get("created_at"))
+        if sent_at is None or sent_at < since:
+            return None
+        account = status.get("account") or {}
+        in_reply_to = str(status.get("in_reply_to_id") or "")
+        replies_to_us = str(status.get("in_reply_to_account_id") or "") == me
+        reference = {
+            "status_id": str(status["id"]),
+            "in_reply_to_id": in_reply_to,
+            "visibility": str(status.get("visibility") or "public"),
+            "acct": str(account.get("acct") or ""),
+            "mentions": [str(m.get("acct") or "") for m in status.get("mentions") or []],
+        }
+        if conversation_id:
+            kind, thread_key = ItemKind.DIRECT, f"conversation {conversation_id}"
+            reference["conversation_id"] = conversation_id
+        elif in_reply_to and replies_to_us:
+            kind, thread_key = ItemKind.COMMENT, f"{in_reply_to} {account.get('id')}"
+        else:
+            kind, thread_key = ItemKind.MENTION, str(status["id"])
+        info = _account_info(account, self.instance_url) if account else None
+        followers = account.get("followers_count")
+        return InboxItem(
+            remote_id=str(status["id"]),
+            kind=kind,
+            thread_key=thread_key,
+            author=InboxAuthor(
+                remote_id=str(account.get("id") or ""),
+                handle=info.handle if info else "",
+                display_name=str(account.get("display_name") or ""),
+                avatar_url=str(account.get("avatar_static") or account.get("avatar") or ""),
+                followers=int(followers) if followers is not None else None,
+            ),
+            text=_html_to_text(str(status.get("content") or "")).strip(),
+            sent_at=sent_at.astimezone(UTC),
+            remote_url=str(status.get("url") or status.get("uri") or ""),
+            reference=reference,
+            parent_remote_id=in_reply_to,
+            our_post_remote_id=in_reply_to if replies_to_us else "",
+            language=str(status.get("language") or ""),
+        )
 
     # -- instance limits --------------------------------------------------------------------
 
@@ -604,6 +739,39 @@ def _comparable(text: str) -> str:
     their domain (Mastodon shows @name), whitespace folded."""
     text = _REMOTE_MENTION.sub(r"\1@\3", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def _reading(api: Mastodon, call: Callable[[], T]) -> T:
+    """``call()``, except that a token without the inbox's read scopes (one given before
+    Socialdesk read the inbox) is said as such: permanent, but not a revoked token, so the
+    channel keeps publishing until the person reconnects it. Mastodon answers 403 for both;
+    the token is asked whether it still opens the account (Mastodon.py drops the error's
+    words on list endpoints, so they cannot tell)."""
+    try:
+        return call()
+    except sdk.MastodonAPIError as error:
+        if _status_of(error) != 403:
+            raise
+        try:
+            api.account_verify_credentials()
+        except sdk.MastodonAPIError:
+            raise error from None  # the token itself no longer works
+        raise ConnectorError(
+            "This channel's Mastodon token does not let Socialdesk read its mentions and "
+            "direct messages (it was given before the inbox existed): reconnect the "
+            "channel to let the inbox read them.",
+            permanent=True,
+        ) from error
+
+
+def _newer(status_id: str, than: str) -> bool:
+    """Mastodon ids are numbers in strings (snowflakes): compare them as numbers."""
+    if not than:
+        return True
+    try:
+        return int(status_id) > int(than)
+    except ValueError:
+        return status_id > than
 
 
 def _aware(value: Any) -> datetime | None:

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import condition, require_safe
+from django.views.decorators.http import condition, require_http_methods, require_safe
+
+from socialdesk.workspaces.signin import client_address
 
 from . import feeds
 from .models import PageEntry
@@ -115,3 +117,74 @@ def feed(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     workspace, version = request._page_version  # type: ignore[attr-defined]
     content_type, write = FEED_TYPES[kind]
     return HttpResponse(write(page_state(workspace, version)), content_type=content_type)
+
+
+# --- "Ask us": a visitor's question to the inbox (``page.ask``) -----------------------------
+
+
+def _ask_page(
+    request: HttpRequest, slug: str, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    workspace = public_workspace(slug)
+    version = page_version(workspace, "ask")
+    state = page_state(workspace, version, entries=[])
+    response = render(request, template, {"state": state, **context}, status=status)
+    # Never cached: the form's token is fresh on every showing.
+    patch_cache_control(response, no_store=True, private=True)
+    response._csp_update = {  # type: ignore[attr-defined]
+        "style-src": [version.profile.accent_style_source]
+    }
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def ask(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "Ask us" form (GET) and its sending (POST); see ``page.ask`` for the protection."""
+    from . import ask as asking
+
+    workspace = public_workspace(slug)
+    if request.method != "POST":
+        form = asking.AskForm(initial={"token": asking.make_token(workspace)})
+        return _ask_page(request, slug, "page/ask.html", {"form": form})
+    form = asking.AskForm(request.POST)
+    problem = ""
+    if form.is_valid():
+        if form.cleaned_data["website"]:
+            # The honeypot: a bot gets the thank-you page and nothing is stored.
+            return redirect("public_page_ask_thanks", slug=slug)
+        problem = asking.token_problem(workspace, form.cleaned_data["token"])
+        if not problem:
+            address = client_address(request)
+            limited = asking.rate_limited(workspace, address)
+            if limited is not None:
+                response = _ask_page(
+                    request,
+                    slug,
+                    "page/ask.html",
+                    {"form": form, "problem": limited.message},
+                    status=429,
+                )
+                response["Retry-After"] = str(limited.retry_after)
+                return response
+            asking.receive_question(
+                workspace,
+                name=form.cleaned_data["name"],
+                email=form.cleaned_data["email"],
+                question=form.cleaned_data["question"],
+                may_publish=form.cleaned_data["may_publish"],
+                address=address,
+            )
+            return redirect("public_page_ask_thanks", slug=slug)
+    # Shown again with what the person wrote, a fresh token and what to fix.
+    data = request.POST.copy()
+    data["token"] = asking.make_token(workspace)
+    if not problem and "token" in form.errors:  # a hidden field: say it in words
+        problem = "This form could not be checked. Please send your question again."
+    form = asking.AskForm(data)
+    form.is_valid()  # its errors, shown beside the fields
+    return _ask_page(request, slug, "page/ask.html", {"form": form, "problem": problem}, 400)
+
+
+@require_safe
+def ask_thanks(request: HttpRequest, slug: str) -> HttpResponse:
+    return _ask_page(request, slug, "page/ask_thanks.html", {})

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -118,6 +119,11 @@ class Workspace(models.Model):
     # Members must sign in with a second factor before they see this workspace's pages
     # (``two_factor.RequireTwoFactorMiddleware``); API tokens are not affected.
     requires_two_factor = models.BooleanField(default=False)
+    # Inbox (issue 13): how far back a newly connected channel's comments and mentions are
+    # read on its first poll.
+    inbox_backfill_days = models.PositiveSmallIntegerField(
+        default=14, validators=[MinValueValidator(0), MaxValueValidator(365)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
