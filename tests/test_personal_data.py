@@ -326,7 +326,7 @@ def test_an_owner_cannot_erase_themselves_nor_the_last_owner(workspace, owner, m
             workspace, members["creator"], by=owner, confirm_email="someone@crumb.test"
         )
     assert not ErasedPerson.objects.exists()
-    assert Membership.objects.filter(workspace=workspace).count() == 7
+    assert Membership.objects.filter(workspace=workspace).count() == len(members) + 1  # + second
 
 
 def test_a_failure_half_way_writes_nothing(workspace, owner, ana, ana_everywhere, monkeypatch):
@@ -395,7 +395,8 @@ def test_the_members_page_offers_export_and_erase_to_owners_only(
 
     client = signed_in(owner)
     page = client.get(reverse("members", args=[workspace.slug])).content.decode()
-    assert page.count("Export data") == 7  # every member, herself too
+    every_member = Membership.objects.filter(workspace=workspace).count()
+    assert page.count("Export data") == every_member  # herself too
     assert page.count("Erase…") == 6  # everyone but herself
     download = client.post(reverse("member_data", args=[workspace.slug, ana_id]))
     assert download["Content-Type"] == "application/zip"
