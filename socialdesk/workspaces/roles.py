@@ -82,6 +82,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "workflow.manage": frozenset({OWNER, MANAGER}),
     "approvals.decide": frozenset({OWNER, MANAGER, APPROVER, CLIENT}),
     "audit.view": frozenset({OWNER, MANAGER}),
+    # Inbox (issue 13): read conversations; answer, like, hide and write notes; manage saved
+    # replies, rules and inbox settings; approve or reject replies that need approval.
+    "inbox.view": frozenset({OWNER, MANAGER, CREATOR, ANALYST}),
+    "inbox.reply": frozenset({OWNER, MANAGER, CREATOR}),
+    "inbox.manage": frozenset({OWNER, MANAGER}),
+    "inbox.approve": frozenset({OWNER, MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
