@@ -162,7 +162,7 @@ def render(text: str, conversation: Conversation, agent: User) -> str:
         "first_name": name.split()[0] if name.split() else "",
         "name": name,
         "handle": "" if contact.erased or not contact.handle else f"@{contact.handle.lstrip('@')}",
-        "channel": str(conversation.channel),
+        "channel": conversation.channel.display_name or conversation.channel.handle,
         "post_url": delivery.remote_url if delivery is not None else "",
         "agent_name": agent.display_name,
     }

@@ -18,14 +18,16 @@ the answer is emailed to the asker and, only if they allowed it, shown under the
 the page (``published_answers``; the delivery itself is the record). Exactly once: before the
 email goes, the delivery's ``remote_id`` is set with a compare-and-set (``answer-<id>``), so a
 second attempt finds it and sends nothing; an email the mail server refused clears it again
-(nothing was sent). Accepted, and said here: a crash between the mark and the hand-over to the
-mail server loses that email (at most once, never twice); the answer is still on the page
-when allowed, and the delivery says where it went.
+(nothing was sent); a mail server that breaks mid-send fails the delivery for good, saying the
+asker may or may not have it (a retry could send it twice). Accepted, and said here: a crash
+between the mark and the hand-over to the mail server loses that email (at most once, never
+twice); the answer is still on the page when allowed.
 """
 
 from __future__ import annotations
 
 import os
+import smtplib
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,15 @@ from .base import (
 from .models import Channel, Network
 
 MAX_TEXT = 10_000
+# Mail errors raised before the message was handed over: nothing was sent.
+NOTHING_SENT = (
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPRecipientsRefused,
+    ConnectionRefusedError,
+)
 MAX_MEDIA = 10
 SHOWN_TYPES = ("image/", "video/")
 
@@ -223,10 +234,17 @@ class PageConnector(Connector):
             subject = f"Your question to {delivery.workspace.name}"
             try:
                 send_mail(subject, body, None, [email])
-            except Exception as error:
-                # Refused by the mail server: nothing was sent, so the next attempt may.
+            except NOTHING_SENT as error:
+                # Refused before the message was handed over: the next attempt may send it.
                 Delivery.engine.filter(pk=delivery.pk, remote_id=marker).update(remote_id="")
                 raise ConnectorError(f"The answer could not be emailed: {error}") from error
+            except (smtplib.SMTPException, OSError) as error:
+                # It broke mid-send: the asker may have it. Retrying could send it twice.
+                raise ConnectorError(
+                    f"The mail server failed while the answer was being emailed ({error}); "
+                    f"{email} may or may not have received it.",
+                    permanent=True,
+                ) from error
         if target.get("publish_allowed"):
             self._touch()
         return _answered(delivery.pk, marker, target, slug)
