@@ -45,10 +45,11 @@ def strong(ref) -> models.ComAtprotoRepoStrongRef.Main:
 @pytest.fixture
 def thread(workspace, bluesky_server, alice, bob, alice_client, bob_client):
     """Alice posts; Bob replies; the inbox holds Bob's reply as a conversation."""
-    root = alice_client.send_post("Fresh sourdough at 7 🍞")
+    root = alice_client.send_post("Fresh sourdough at 7 🍞", profile_identify=alice.did)
     answer_me = bob_client.send_post(
         "Is it still warm at 8?",
         reply_to=models.AppBskyFeedPost.ReplyRef(root=strong(root), parent=strong(root)),
+        profile_identify=bob.did,
     )
     channel = bluesky_channel(workspace, alice.handle, alice.app_password, bluesky_server.pds_url)
     conversation, message = conversation_with(
@@ -183,7 +184,7 @@ def test_a_reply_under_someone_elses_post_cannot_be_hidden(
     workspace, thread, manager, bob_client, bob
 ):
     conversation = thread["conversation"]
-    bobs_own = bob_client.send_post("My own thread")
+    bobs_own = bob_client.send_post("My own thread", profile_identify=bob.did)
     elsewhere = Message.objects.create(
         workspace=workspace,
         conversation=conversation,

@@ -548,7 +548,13 @@ def on_delivery_finished(
     sender: Any, delivery: Delivery, from_state: str, to_state: str, **kwargs: Any
 ) -> None:
     """Receiver of ``publishing.states.delivery_finished`` (connected in ``InboxConfig``):
-    record what an inbox write did, on the message it was about."""
+    record what an inbox write did, on the message it was about. In a savepoint: whatever
+    fails here is undone alone and never breaks the engine's own transaction."""
+    with transaction.atomic():
+        _record_finished(delivery, to_state)
+
+
+def _record_finished(delivery: Delivery, to_state: str) -> None:
     target = delivery.target or {}
     message_id = target.get("message_id")
     if not message_id:
