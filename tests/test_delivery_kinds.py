@@ -66,6 +66,10 @@ def test_what_the_network_refuses_is_refused_before_anything_is_written(workspac
     assert "reach nobody" in str(nowhere.value)
     with pytest.raises(ValidationError):
         send_inbox_action(channel, "post", TARGET, text="Hello")
+    channel.status = "paused"
+    with pytest.raises(ValidationError) as paused:
+        send_inbox_action(channel, "reply", TARGET, text="Hello")
+    assert "is paused" in str(paused.value)
     assert Delivery.engine.count() == 0
 
 

@@ -291,7 +291,7 @@ def test_the_api_approves_a_waiting_reply_with_an_edit(
     conversation, _ = question
     reply = answering.reply(conversation, creator, "Yes!!")
 
-    waiting = call("get", url(workspace, "replies/awaiting-approval"), token_for(manager))
+    waiting = call("get", url(workspace, "approvals"), token_for(manager))
     approved = call(
         "post",
         url(workspace, f"approvals/{reply.approval.pk}/approve"),

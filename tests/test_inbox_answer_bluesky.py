@@ -220,3 +220,42 @@ def test_our_reply_can_be_deleted_from_the_network(thread, manager, alice_client
     with pytest.raises(Exception, match="RecordNotFound|Could not locate record"):
         record(alice_client, uri)
     assert not Message.objects.filter(pk=reply.pk).exists()
+
+
+@pytest.fixture
+def lossy(monkeypatch, thread):
+    """The worker's calls go through a proxy that can lose answers (tests/fault_proxy.py)."""
+    from fault_proxy import FaultProxy
+
+    from socialdesk.publishing.connectors import connector_for
+
+    faults = FaultProxy().start()
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, faults.url)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    connector_for(thread["conversation"].channel).check_connection()  # logs in first
+    assert faults.seen("forwarded"), "the worker's calls do not go through the proxy"
+    yield faults
+    faults.stop()
+
+
+def test_an_answer_lost_after_the_write_never_replies_or_likes_twice(
+    thread, manager, alice, alice_client, lossy
+):
+    conversation, bobs = thread["conversation"], thread["message"]
+    lossy.drop_answers("com.atproto.repo.createRecord", times=2)
+
+    reply = answering.reply(conversation, manager, "Lost on the way back, still once.")
+    like = answering.like(bobs, manager)
+    assert send(reply.delivery_id) == DeliveryState.PUBLISHED
+    assert send(like.pk) == DeliveryState.PUBLISHED
+
+    assert (
+        len(lossy.seen("drop", "createRecord")) == 2
+    )  # both writes happened and both answers were lost
+    assert len(replies_of(alice_client, alice.did, "Lost on the way back, still once.")) == 1
+    likes = alice_client.com.atproto.repo.list_records(
+        models.ComAtprotoRepoListRecords.Params(repo=alice.did, collection="app.bsky.feed.like")
+    ).records
+    assert [r.value.subject.uri for r in likes].count(thread["bobs"].uri) == 1

@@ -241,7 +241,7 @@ def _waiting_reply(request: MemberRequest, approval_id: int) -> Message:
 
 
 @router.get(
-    "/workspaces/{slug}/inbox/replies/awaiting-approval",
+    "/workspaces/{slug}/inbox/approvals",
     response=responses(list[ReplyOut]),
     operation_id="inbox_replies_awaiting",
 )

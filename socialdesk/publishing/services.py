@@ -35,6 +35,7 @@ from socialdesk.workspaces.models import User, Workspace
 from . import pacing
 from .checks import (
     approval_missing,
+    channel_problem,
     content_problems,
     rule_problems,
     schedule_problems,
@@ -773,7 +774,10 @@ def send_inbox_action(
     )
     errors: dict[str, list[str]] = {}
     connector = connector_for(channel)
-    if connector is None:
+    if paused := channel_problem(channel):
+        # An answer is due now: one that would wait for a reconnection is refused instead.
+        errors["channel"] = [paused]
+    elif connector is None:
         errors["channel"] = [f"Socialdesk cannot write to {channel.get_network_display()} yet."]
     else:
         for problem in connector.validate(content_for(delivery)):
