@@ -231,6 +231,18 @@ def test_a_rejected_reply_is_never_sent_and_its_author_is_told_why(
     assert manager_reply.delivery_id is not None
 
 
+def test_an_automatic_answer_is_labelled_and_not_held_for_approval(
+    question, workspace, creator, creators_need_approval
+):
+    conversation, _ = question
+    saved = SavedReply.objects.create(workspace=workspace, name="GF", text="Yes, {first_name}!")
+
+    reply = answering.reply(conversation, creator, "", saved_reply=saved, automatic=True)
+
+    assert reply.automatic and reply.delivery_id is not None
+    assert reply.text == "Yes, Ana!"
+
+
 def test_creators_cannot_approve_and_owners_cannot_be_made_to_wait(
     question, creator, owner, creators_need_approval
 ):

@@ -282,8 +282,14 @@ def reply(
     text: str,
     saved_reply: SavedReply | None = None,
     expected_last_message_id: int | None = None,
+    *,
+    automatic: bool = False,
 ) -> Message:
     """Answer the contact's latest message in ``conversation`` as ``author``.
+
+    ``automatic``: sent by a rule (triage rules, FAQ answers) on behalf of ``author`` (the
+    rule's owner): labelled as such (``Message.automatic``) and never held for approval,
+    because the rule itself was set up by someone allowed to manage the inbox.
 
     ``text`` may be empty when ``saved_reply`` is given (its text is used); either way the
     variables are filled. Refuses (``AnswerConflict``) when ``expected_last_message_id`` is
@@ -324,8 +330,9 @@ def reply(
             text=text,
             sent_at=timezone.now(),
             reference={"in_reply_to": answered.pk},
+            automatic=automatic,
         )
-        if needs_approval(workspace, membership):
+        if not automatic and needs_approval(workspace, membership):
             ReplyApproval.objects.create(workspace=workspace, message=message, original_text=text)
             _tell_approvers(message, author)
             return message

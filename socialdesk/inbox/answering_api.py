@@ -12,7 +12,16 @@ from django.db.models import QuerySet
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
-from socialdesk.api_support import Id, MemberRequest, Slug, Text, caller, requires, responses
+from socialdesk.api_support import (
+    Id,
+    MemberRequest,
+    Problem,
+    Slug,
+    Text,
+    caller,
+    requires,
+    responses,
+)
 from socialdesk.publishing.models import Delivery
 from socialdesk.workspaces.access import get_in_workspace
 
@@ -158,7 +167,7 @@ class AnswerSettingsIn(Schema):
 
 @router.post(
     "/workspaces/{slug}/inbox/conversations/{conversation_id}/replies",
-    response=responses(ReplyOut, 201),
+    response={**responses(ReplyOut, 201), 409: Problem},
     operation_id="inbox_reply",
 )
 @requires("inbox.reply")
