@@ -174,3 +174,21 @@ def test_a_worker_that_dies_after_marking_the_answer_never_sends_it_again(
 
     assert run(reply.pk, "test-worker") == DeliveryState.PUBLISHED
     assert mail.outbox == []  # at most once: the mark says it went
+
+
+def test_the_deliveries_api_lists_and_reads_only_the_plans_posts(
+    workspace, channel, post, owner, token_for
+):
+    from api_helpers import call
+
+    reply = send_inbox_action(channel, DeliveryKind.REPLY, TARGET, text="Yes, on Fridays.")
+    token = token_for(owner)
+
+    listed = call("get", f"/api/v1/workspaces/{workspace.slug}/deliveries", token)
+    read = call("get", f"/api/v1/workspaces/{workspace.slug}/deliveries/{reply.pk}", token)
+
+    assert listed.status_code == 200
+    body = listed.json()
+    rows = body["items"] if isinstance(body, dict) else body
+    assert [row["id"] for row in rows] == [post.deliveries.get().pk]
+    assert read.status_code == 404

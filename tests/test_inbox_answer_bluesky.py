@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from atproto import AtUri, Client, models
+from django.utils import timezone
 from inbox_answer_helpers import bluesky_channel, conversation_with
 
 from socialdesk.inbox import answering
@@ -88,6 +89,17 @@ def replies_of(client: Client, did: str, text: str) -> list:
 
 def send(delivery_id: int) -> str:
     return run(delivery_id, "test-worker")
+
+
+def settle(delivery_id: int) -> str:
+    """Run the delivery's task as the queue would, its retries brought forward, until it
+    ends (a lost answer is a transient failure: the retry finds the record at its key)."""
+    for _ in range(5):
+        state = send(delivery_id)
+        if state not in (DeliveryState.WAITING_RETRY, DeliveryState.UNKNOWN):
+            return state
+        Delivery.engine.filter(pk=delivery_id).update(retry_at=timezone.now())
+    return state
 
 
 def test_an_answer_is_a_reply_record_with_the_right_root_and_parent(
@@ -248,8 +260,8 @@ def test_an_answer_lost_after_the_write_never_replies_or_likes_twice(
 
     reply = answering.reply(conversation, manager, "Lost on the way back, still once.")
     like = answering.like(bobs, manager)
-    assert send(reply.delivery_id) == DeliveryState.PUBLISHED
-    assert send(like.pk) == DeliveryState.PUBLISHED
+    assert settle(reply.delivery_id) == DeliveryState.PUBLISHED
+    assert settle(like.pk) == DeliveryState.PUBLISHED
 
     assert (
         len(lossy.seen("drop", "createRecord")) == 2
