@@ -138,6 +138,14 @@ def test_a_saved_reply_fills_its_variables(question, workspace, manager):
     assert reply.text == "Hi Ana, Manager from crumb here: yes, on Fridays."
 
 
+def test_braces_a_person_types_stay_and_known_variables_are_filled(question, manager):
+    conversation, _ = question
+
+    reply = answering.reply(conversation, manager, "{first_name}, use code {SAVE10}!")
+
+    assert reply.text == "Ana, use code {SAVE10}!"
+
+
 def test_an_unknown_variable_is_refused_when_saved_with_the_known_ones(workspace, manager):
     with pytest.raises(ValidationError) as refused:
         answering.save_saved_reply(workspace, manager, name="Oops", text="Hi {firstname}!")

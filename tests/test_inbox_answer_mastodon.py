@@ -126,3 +126,13 @@ def test_an_inbox_answer_to_a_direct_message_goes_out_through_the_engine(
     assert conversation.status == ConversationStatus.PENDING
     with pytest.raises(Exception, match="no way to hide"):
         answering.hide(asked, manager)
+
+
+def test_deleting_our_reply_removes_the_status_and_a_gone_one_counts_as_done(instance, crumb):
+    instance.play("delete")
+    ours = MastodonContent("", action="delete", target={"id": "113300000000000001"})
+
+    assert crumb.publish(ours, KEY).remote_id == "113300000000000001"
+    assert instance.requests_to("DELETE", "/api/v1/statuses/113300000000000001")
+    # Asked after an unknown outcome: the status answers 404, so the delete is done.
+    assert crumb.find_published(KEY, ours) is not None

@@ -292,7 +292,7 @@ def reply(
     because the rule itself was set up by someone allowed to manage the inbox.
 
     ``text`` may be empty when ``saved_reply`` is given (its text is used); either way the
-    variables are filled. Refuses (``AnswerConflict``) when ``expected_last_message_id`` is
+    known variables are filled. Refuses (``AnswerConflict``) when ``expected_last_message_id`` is
     given and is no longer the latest message. Returns the outbound message: with its
     delivery (due now, queued), or waiting for approval without one. Nothing is written when
     anything is refused.
@@ -302,10 +302,9 @@ def reply(
     if saved_reply is not None and saved_reply.workspace_id != workspace.pk:
         raise ValidationError({"saved_reply_id": ["No such saved reply in this workspace."]})
     text = (text or "").strip() or (saved_reply.text if saved_reply is not None else "")
-    if saved_reply is not None or _VARIABLE.search(text):
-        if problems := variable_problems(text):
-            raise ValidationError({"text": problems})
-        text = render(text, conversation, author).strip()
+    # Known variables are filled; other braces a person typed ("code {SAVE10}") stay as they
+    # are (a saved reply cannot hold unknown ones: they are refused when it is saved).
+    text = render(text, conversation, author).strip()
     if not text:
         raise ValidationError({"text": ["Write a reply, or choose a saved reply."]})
     if len(text) > MAX_REPLY:
