@@ -192,3 +192,19 @@ def test_the_deliveries_api_lists_and_reads_only_the_plans_posts(
     rows = body["items"] if isinstance(body, dict) else body
     assert [row["id"] for row in rows] == [post.deliveries.get().pk]
     assert read.status_code == 404
+
+
+def test_hiding_a_question_on_the_page_takes_its_answer_off_and_unhiding_brings_it_back(
+    workspace, channel
+):
+    reply = send_inbox_action(channel, DeliveryKind.REPLY, TARGET, text="Yes, on Fridays.")
+    run(reply.pk, "test-worker")
+    question = {"question_id": "question-1"}
+
+    hide = send_inbox_action(channel, DeliveryKind.HIDE, question)
+    assert run(hide.pk, "test-worker") == DeliveryState.PUBLISHED
+    assert published_answers(workspace.pk) == {}
+
+    unhide = send_inbox_action(channel, DeliveryKind.UNHIDE, question)
+    assert run(unhide.pk, "test-worker") == DeliveryState.PUBLISHED
+    assert list(published_answers(workspace.pk)) == ["question-1"]

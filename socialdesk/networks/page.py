@@ -79,6 +79,13 @@ class PageConnector(Connector):
     def cost(self, content: DeliveryContent) -> dict[str, int]:
         return {}
 
+    def action_problems(self, content: DeliveryContent) -> list[Problem]:
+        if content.action not in ("hide", "unhide"):
+            return [Problem("action", f"The public page cannot {content.action}.")]
+        if not str(content.target.get("question_id") or "").strip():
+            return [Problem("target", "Only a question asked on the page can be hidden there.")]
+        return []
+
     def validate(self, content: DeliveryContent) -> list[Problem]:
         if not content.is_write_of_text:
             return self.action_problems(content)
@@ -126,6 +133,14 @@ class PageConnector(Connector):
             )
         if content.reply_to is not None:
             return self._answer(delivery, content)
+        if not content.is_write_of_text:
+            # Hide / unhide a question and its answer: the delivery itself is the record
+            # (``published_answers`` reads the latest one), so there is nothing else to write
+            # and doing it again changes nothing.
+            if problems := self.action_problems(content):
+                raise ConnectorError("; ".join(map(str, problems)), permanent=True)
+            self._touch()
+            return Published(f"{content.action}-{delivery.pk}", "")
         if existing := self._entry(delivery.pk):
             return existing
         if problems := self.validate(content):
@@ -177,6 +192,8 @@ class PageConnector(Connector):
         delivery_id, kind, remote_id, target, slug = row
         if kind == "reply":
             return _answered(delivery_id, remote_id, target, slug) if remote_id else None
+        if kind in ("hide", "unhide"):
+            return None  # nothing was written outside the delivery: doing it again is safe
         return self._entry(delivery_id)
 
     def delete(self, remote_id: str) -> None:
@@ -286,23 +303,23 @@ def _answered(delivery_id: int, remote_id: str, target: Any, slug: str) -> Publi
 
 def published_answers(workspace_id: int) -> dict[str, tuple[str, Any]]:
     """The answers to show under questions on the workspace's page: question id → (answer
-    text, when it was published), for askers who allowed it. For the page's rendering."""
+    text, when it was published), for askers who allowed it, unless the team hid the
+    question (its latest hide or unhide decides). For the page's rendering."""
     from socialdesk.publishing.models import Delivery
 
-    rows = Delivery.engine.filter(
-        workspace_id=workspace_id,
-        channel__network=Network.PAGE,
-        kind="reply",
-        state="published",
-        target__publish_allowed=True,
+    done = Delivery.engine.filter(
+        workspace_id=workspace_id, channel__network=Network.PAGE, state="published"
     ).order_by("published_at", "pk")
-    return {
-        str(row.target.get("question_id") or row.target.get("id") or ""): (
-            row.text_override,
-            row.published_at,
-        )
-        for row in rows
-    }
+    hidden: dict[str, bool] = {}
+    for kind, target in done.filter(kind__in=["hide", "unhide"]).values_list("kind", "target"):
+        hidden[str((target or {}).get("question_id") or "")] = kind == "hide"  # the latest wins
+    answers = done.filter(kind="reply", target__publish_allowed=True)
+    shown = {}
+    for row in answers:
+        question_id = str(row.target.get("question_id") or "")
+        if not hidden.get(question_id):
+            shown[question_id] = (row.text_override, row.published_at)
+    return shown
 
 
 def _media_name(path: Path) -> str | None:
