@@ -239,11 +239,11 @@ def delivery_stats(now: datetime | None = None) -> dict[str, Any]:
     one's lag says how far behind the worker is.
     """
     now = now or timezone.now()
-    states = Delivery.objects.aggregate(
+    states = Delivery.engine.aggregate(
         failed=Count("pk", filter=Q(state=DeliveryState.FAILED)),
         unknown=Count("pk", filter=Q(state=DeliveryState.UNKNOWN)),
     )
-    due = Delivery.objects.due(now).aggregate(count=Count("pk"), oldest=Min("scheduled_at"))
+    due = Delivery.engine.due(now).aggregate(count=Count("pk"), oldest=Min("scheduled_at"))
     oldest = due["oldest"]
     return {
         "failed": states["failed"],

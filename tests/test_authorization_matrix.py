@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
+from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
@@ -220,6 +221,23 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "contacts_list": lambda ctx: None,
     "contacts_read": lambda ctx: None,
     "contacts_update": lambda ctx: {"notes": "Orders every Friday."},
+    # The inbox: answering (issue 13, item 3; objects from inbox_answer_helpers).
+    "inbox_reply": lambda ctx: {"text": "Yes, every Friday."},
+    "inbox_like": lambda ctx: None,
+    "inbox_hide": lambda ctx: None,
+    "inbox_unhide": lambda ctx: None,
+    "inbox_delete_reply": lambda ctx: None,
+    "inbox_replies_awaiting": lambda ctx: None,
+    "inbox_reply_approve": lambda ctx: {"text": "Yes, on Fridays."},
+    "inbox_reply_reject": lambda ctx: {"note": "Say which days."},
+    "inbox_answer_settings_read": lambda ctx: None,
+    "inbox_answer_settings_update": lambda ctx: {"approval_roles": ["creator"]},
+    "inbox_notes_list": lambda ctx: None,
+    "inbox_notes_create": lambda ctx: {"text": "@analyst can you check the order?"},
+    "inbox_saved_replies_list": lambda ctx: None,
+    "inbox_saved_replies_create": lambda ctx: {"name": "Allergens", "text": "Hi {first_name}"},
+    "inbox_saved_replies_update": lambda ctx: {"text": "Hello {name}"},
+    "inbox_saved_replies_delete": lambda ctx: None,
 }
 
 
@@ -270,6 +288,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "webhook_id": create_webhook(
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
         )[0].pk,
+        **answering_objects(workspace, channel, members["creator"]),
     }
 
 

@@ -372,3 +372,56 @@ class PageQuestion(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"page question {self.pk}"
+
+
+# --- ANSWER: reply approval (issue 13, item 3; see ``inbox.answering``) ----------------------
+
+
+class ApprovalState(models.TextChoices):
+    AWAITING = "awaiting", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class ReplyApproval(WorkspaceOwned):
+    """A reply that had to be approved before it was sent (by the workspace's choice of roles,
+    ``AnswerSettings.approval_roles``). While it waits its message has no delivery and nothing
+    reaches the network; approved, it is sent (edited, if the approver changed the text: both
+    texts are kept); rejected, it is never sent and its author is told why."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="approval")
+    state = models.CharField(
+        max_length=10, choices=ApprovalState.choices, default=ApprovalState.AWAITING
+    )
+    # The text as its author wrote it; the message holds the text that is (or would be) sent.
+    original_text = models.TextField()
+    edited = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, help_text="Why it was rejected, for its author.")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # Serves the approvers' list: a workspace's replies still waiting.
+            models.Index(fields=["workspace", "state", "requested_at"], name="inbox_approval_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()}: reply {self.message_id}"
+
+
+class AnswerSettings(WorkspaceOwned):
+    """How a workspace answers: whose replies wait for an approver (roles, e.g. ["creator"])."""
+
+    approval_roles = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="one_answer_settings_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"answer settings of workspace {self.workspace_id}"

@@ -26,17 +26,14 @@ from socialdesk.web.helpers import enter, is_partial
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User, Workspace
 
+from . import answering, workqueue
 from . import status as moves
-from . import workqueue
 from .listing import Filters, conversations_for, page_of, parse_filters, version_of
 from .models import (
-    Contact,
     Conversation,
     ConversationKind,
     ConversationStatus,
-    Direction,
     Message,
-    Note,
     SavedReply,
     Sentiment,
     Tag,
@@ -45,70 +42,16 @@ from .models import (
 MAX_REPLY = 5000
 MAX_NOTE = 5000
 
-try:  # pragma: no cover - which branch runs depends on what is merged
-    from .answering import reply as answer  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    answer = None
-
-
-def _reply_stand_in(
-    conversation: Conversation, text: str, by: User, seen_message_id: int | None = None
-) -> Message:
-    """TODO(lead): stand-in until ANSWER's ``inbox.answering.reply`` is merged; delete it then.
-    Records the outbound message and moves the status, without sending anything; refuses
-    when someone else answered after the message the person last saw (collision)."""
-    if seen_message_id is not None:
-        meanwhile = (
-            conversation.messages.filter(direction=Direction.OUTBOUND, pk__gt=seen_message_id)
-            .exclude(author_user=by)
-            .select_related("author_user")
-            .first()
-        )
-        if meanwhile is not None:
-            who = meanwhile.author_user.display_name if meanwhile.author_user else "Someone"
-            raise ValidationError(
-                {"text": [f"{who} replied meanwhile; read their answer before you send yours."]}
-            )
-    message = Message.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        channel_id=conversation.channel_id,
-        direction=Direction.OUTBOUND,
-        author_user=by,
-        text=text,
-    )
-    moves.on_outbound(conversation, message.sent_at)
-    return message
-
 
 def send_reply(
     conversation: Conversation, text: str, by: User, seen_message_id: int | None
 ) -> Message:
-    if answer is not None:  # pragma: no cover - ANSWER's function, once merged
-        return answer(conversation, text, by=by, seen_message_id=seen_message_id)  # type: ignore[no-any-return]
-    return _reply_stand_in(conversation, text, by, seen_message_id)
-
-
-def _first_name(contact: Contact) -> str:
-    name = contact.display_name or contact.handle or ""
-    return name.split()[0] if name.split() else ""
-
-
-def fill_saved_reply(saved: SavedReply, conversation: Conversation) -> str:
-    """The saved reply's text with its variables filled for this conversation.
-    TODO(lead): ANSWER owns saved-reply variables; call theirs when merged."""
-    delivery = conversation.delivery
-    values = {
-        "first_name": _first_name(conversation.contact),
-        "name": conversation.contact.display_name or conversation.contact.handle,
-        "handle": conversation.contact.handle,
-        "channel": conversation.channel.display_name or conversation.channel.handle,
-        "post_url": delivery.remote_url if delivery else "",
-    }
-    text = saved.text
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+    """Answer through the engine (``answering.reply``); a teammate's answer or a new message
+    from the contact since the page was read is refused with what happened."""
+    try:
+        return answering.reply(conversation, by, text, expected_last_message_id=seen_message_id)
+    except answering.AnswerConflict as conflict:
+        raise ValidationError({"text": [conflict.message]}) from conflict
 
 
 # --- Pages --------------------------------------------------------------------------------
@@ -179,10 +122,10 @@ def _conversation_context(
         .order_by("-last_message_at", "-id")[:20]
     )
     saved_replies = [
-        {"reply": saved, "text": fill_saved_reply(saved, conversation)}
+        {"reply": saved, "text": answering.render(saved.text, conversation, request.user)}  # type: ignore[arg-type]
         for saved in SavedReply.objects.filter(workspace=workspace)
     ]
-    delivery = conversation.delivery
+    delivery = conversation.delivery  # type: ignore[arg-type]
     return {
         "conversation": conversation,
         "thread": thread,
@@ -295,7 +238,7 @@ def conversation_reply(request: HttpRequest, slug: str, conversation_id: int) ->
     saved_id = request.POST.get("saved_reply") or ""
     if not text and saved_id.isascii() and saved_id.isdigit():
         saved = get_in_workspace(SavedReply, membership.workspace, pk=int(saved_id))
-        text = fill_saved_reply(saved, conversation)
+        text = answering.render(saved.text, conversation, request.user)  # type: ignore[arg-type]
     seen_raw = request.POST.get("seen_message_id") or ""
     seen = int(seen_raw) if seen_raw.isascii() and seen_raw.isdigit() else None
     error = ""
@@ -373,19 +316,18 @@ def conversation_status(request: HttpRequest, slug: str, conversation_id: int) -
 @login_required
 @require_POST
 def conversation_note(request: HttpRequest, slug: str, conversation_id: int) -> HttpResponse:
-    """An internal note. TODO(lead): ANSWER owns notes with @mentions; call theirs."""
+    """An internal note; the members it @mentions are notified (``answering.add_note``)."""
     membership, conversation = _acting(request, slug, conversation_id, "inbox.reply")
     text = (request.POST.get("text") or "").replace("\x00", "").strip()
     if not text or len(text) > MAX_NOTE:
         messages.error(request, f"A note is 1 to {MAX_NOTE:,} characters.")
     else:
-        Note.objects.create(
-            workspace=membership.workspace,
-            conversation=conversation,
-            author=request.user,  # type: ignore[misc]
-            text=text,
-        )
-        messages.success(request, "Note added.")
+        try:
+            answering.add_note(conversation, request.user, text)  # type: ignore[arg-type]
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, "Note added.")
     return _back(request, slug, conversation)
 
 

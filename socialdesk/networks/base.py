@@ -116,6 +116,13 @@ class DeliveryContent:
 
     ``thread`` holds the parts that follow ``text``, each a reply to the one before;
     ``first_comment`` is a reply to the main post. ``language`` is an optional BCP 47 tag.
+
+    The inbox's writes (issue 13) travel the same way: ``action`` says what to do (see
+    ``ACTIONS``) and ``target`` what it is about, as the network names it (an inbox message's
+    ``reference`` plus its ``remote_id``). A ``reply`` is published like a post, under
+    ``target``; ``like``, ``hide``, ``unhide`` and ``delete`` carry no text. A connector's
+    ``publish`` does what ``action`` says, with the same at-most-once contract, and its
+    ``find_published`` answers "is it done?" for it.
     """
 
     text: str
@@ -124,6 +131,22 @@ class DeliveryContent:
     thread: Sequence[str] = ()
     first_comment: str = ""
     language: str = ""
+    action: str = "post"
+    target: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def reply_to(self) -> Mapping[str, Any] | None:
+        """What this content answers, for a reply; None for anything else."""
+        return self.target if self.action == "reply" else None
+
+    @property
+    def is_write_of_text(self) -> bool:
+        """A post or a reply: something with text that the network shows."""
+        return self.action in ("post", "reply")
+
+
+# What a delivery may ask a network to do (``DeliveryContent.action``).
+ACTIONS = ("post", "reply", "like", "hide", "unhide", "delete")
 
 
 @dataclass(frozen=True)
@@ -252,6 +275,12 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def delete(self, remote_id: str) -> None:
         """Remove a published post. Deleting one that is already gone is not an error."""
+
+    def action_problems(self, content: DeliveryContent) -> list[Problem]:
+        """What stops this network doing ``content.action`` (a like, hide, unhide, delete),
+        without calling it; a connector that can do some overrides this. Default: none."""
+        verb = content.action
+        return [Problem("action", f"Socialdesk cannot {verb} on this network.")]
 
     @abc.abstractmethod
     def check_connection(self) -> AccountInfo:

@@ -26,6 +26,20 @@ context the notifications lack in two batched calls: the posts replied to
 (``app.bsky.feed.getPosts``, so the inbox shows what a reply answers) and the authors'
 follower counts (``app.bsky.actor.getProfiles``). An idle channel costs one request a poll.
 
+The inbox's writes (``DeliveryContent.action``; ``target`` holds ``uri`` and ``cid`` of the
+post acted on and ``root_uri``/``root_cid`` of its thread):
+
+- a **reply** is a post record whose reply ref names the thread's root and the answered post
+  as parent, keyed like any post, so ``find_published`` finds it the same way;
+- a **like** is an ``app.bsky.feed.like`` record whose key is derived from the idempotency
+  key the same way;
+- **hide** and **unhide** edit the ``hiddenReplies`` of the threadgate on *our* root post
+  (a threadgate's key is its post's key): read, change, write back with the CID read
+  (``swapRecord``), so a concurrent change is not overwritten; hiding what is hidden already
+  writes nothing. Bluesky only lets a thread's author hide replies in it: a reply under
+  someone else's post cannot be hidden (refused, permanently);
+- **delete** removes one of our records; one already gone is done.
+
 Rich text: links, mentions and hashtags become facets with UTF-8 byte offsets, found by the
 SDK's own detector (mentions are resolved to DIDs through the PDS); text length is counted in
 grapheme clusters (``regex``'s ``\\X``), as Bluesky counts it.
@@ -70,6 +84,9 @@ T = TypeVar("T")
 DEFAULT_PDS = "https://bsky.social"
 DEFAULT_WEB = "https://bsky.app"
 POST = "app.bsky.feed.post"
+LIKE = "app.bsky.feed.like"
+THREADGATE = "app.bsky.feed.threadgate"
+MAX_HIDDEN_REPLIES = 300  # the lexicon's maxLength of threadgate.hiddenReplies
 
 MAX_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000  # the lexicon's maxLength, in UTF-8 bytes: long emoji sequences hit it
@@ -134,6 +151,7 @@ class BlueskyConnector(Connector):
         RateLimit("requests", 3_000, timedelta(minutes=5)),
     )
     CREATE_POINTS = 3
+    UPDATE_POINTS = 2
     DELETE_POINTS = 1
     reads = True
     # Notification reasons that are something said to or about the account.
@@ -205,11 +223,37 @@ class BlueskyConnector(Connector):
     # -- the connector interface ------------------------------------------------------------
 
     def cost(self, content: DeliveryContent) -> dict[str, int]:
+        if content.action in ("hide", "unhide"):
+            return {"write points": self.CREATE_POINTS}  # a create, or an update (2)
+        if content.action == "delete":
+            return {"write points": self.DELETE_POINTS}
         records = 1 + len(content.thread) + (1 if content.first_comment else 0)
         return {"write points": self.CREATE_POINTS * records}
 
+    def action_problems(self, content: DeliveryContent) -> list[Problem]:
+        target = content.target
+        uri = str(target.get("uri") or "")
+        problems = []
+        if not uri.startswith("at://"):
+            problems.append(Problem("target", "The Bluesky post acted on has no at:// address."))
+        if content.action == "like" and not target.get("cid"):
+            problems.append(Problem("target", "Liking needs the post's CID, which is missing."))
+        if content.action in ("hide", "unhide") and not str(target.get("root_uri") or uri):
+            problems.append(Problem("target", "Hiding needs the thread's root post."))
+        if content.action not in ("like", "hide", "unhide", "delete"):
+            problems.append(Problem("action", f"Bluesky cannot {content.action}."))
+        return problems
+
     def validate(self, content: DeliveryContent) -> list[Problem]:
+        if not content.is_write_of_text:
+            return self.action_problems(content)
         problems = _text_problems("text", content.text, "The text")
+        if content.reply_to is not None:
+            target = content.reply_to
+            if not str(target.get("uri") or "").startswith("at://") or not target.get("cid"):
+                problems.append(
+                    Problem("target", "The answered post has no at:// address and CID to reply to.")
+                )
         if not content.text.strip() and not content.media:
             problems.append(Problem("text", "Write some text or attach an image."))
         for number, part in enumerate(content.thread, start=2):
@@ -245,11 +289,21 @@ class BlueskyConnector(Connector):
         if problems:
             raise ConnectorError(" ".join(str(p) for p in problems), permanent=True)
 
+        if not content.is_write_of_text:
+            return self._call(lambda client: self._act(client, content, idempotency_key))
+
         def run(client: Client) -> Published:
+            answered = _reply_ref(content.reply_to) if content.reply_to is not None else None
             root = self._create_or_find(
                 client,
                 record_key(idempotency_key),
-                self._record(client, content.text, content, embed=self._embed(client, content)),
+                self._record(
+                    client,
+                    content.text,
+                    content,
+                    embed=self._embed(client, content),
+                    reply=answered,
+                ),
             )
             parent = root
             for number, part in enumerate(content.thread, start=2):
@@ -273,6 +327,9 @@ class BlueskyConnector(Connector):
     def find_published(
         self, idempotency_key: str, content: DeliveryContent | None = None
     ) -> Published | None:
+        if content is not None and not content.is_write_of_text:
+            return self._call(lambda client: self._find_act(client, content, idempotency_key))
+
         def run(client: Client) -> Published | None:
             found = self._get_post(client, record_key(idempotency_key))
             if found is None:
@@ -581,16 +638,133 @@ class BlueskyConnector(Connector):
             return models.ComAtprotoRepoStrongRef.Main(uri=existing.uri, cid=existing.cid or "")
 
     def _get_post(
-        self, client: Client, rkey: str
+        self, client: Client, rkey: str, collection: str = POST, repo: str = ""
     ) -> models.ComAtprotoRepoGetRecord.Response | None:
         try:
             return client.com.atproto.repo.get_record(
-                models.ComAtprotoRepoGetRecord.Params(repo=self._did, collection=POST, rkey=rkey)
+                models.ComAtprotoRepoGetRecord.Params(
+                    repo=repo or self._did, collection=collection, rkey=rkey
+                )
             )
         except sdk.BadRequestError as error:
             if _error_name(error) == "RecordNotFound":
                 return None
             raise
+
+    # -- the inbox's writes ------------------------------------------------------------------
+
+    def _act(self, client: Client, content: DeliveryContent, idempotency_key: str) -> Published:
+        problems = self.action_problems(content)
+        if problems:
+            raise ConnectorError(" ".join(str(p) for p in problems), permanent=True)
+        target = content.target
+        uri = str(target["uri"])
+        if content.action == "like":
+            return self._like(client, uri, str(target["cid"]), record_key(idempotency_key))
+        if content.action == "delete":
+            at_uri = AtUri.from_str(uri)
+            if at_uri.host != self._did:
+                raise ConnectorError(
+                    "Only this account's own posts can be deleted from here.", permanent=True
+                )
+            client.com.atproto.repo.delete_record(
+                models.ComAtprotoRepoDeleteRecord.Data(
+                    repo=at_uri.host, collection=at_uri.collection, rkey=at_uri.rkey
+                )
+            )  # deleting a record that is gone already succeeds: nothing to check
+            return Published(uri, "")
+        root_uri = str(target.get("root_uri") or uri)
+        return self._set_hidden(client, root_uri, uri, hidden=content.action == "hide")
+
+    def _find_act(
+        self, client: Client, content: DeliveryContent, idempotency_key: str
+    ) -> Published | None:
+        """Is the like, hide, unhide or delete done? (Asked for an unknown outcome.)"""
+        target = content.target
+        uri = str(target.get("uri") or "")
+        if content.action == "like":
+            found = self._get_post(client, record_key(idempotency_key), LIKE)
+            return Published(found.uri, "") if found is not None else None
+        at_uri = AtUri.from_str(uri)
+        if content.action == "delete":
+            gone = self._get_post(client, at_uri.rkey, at_uri.collection, at_uri.host) is None
+            return Published(uri, "") if gone else None
+        root = AtUri.from_str(str(target.get("root_uri") or uri))
+        gate = self._get_post(client, root.rkey, THREADGATE, root.host)
+        hidden = uri in (_hidden_of(gate) if gate is not None else [])
+        if hidden == (content.action == "hide"):
+            return Published(gate.uri if gate is not None else uri, "")
+        return None
+
+    def _like(self, client: Client, uri: str, cid: str, rkey: str) -> Published:
+        record = models.AppBskyFeedLike.Record(
+            subject=models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=cid),
+            created_at=client.get_current_time_iso(),
+        )
+        try:
+            created = client.com.atproto.repo.create_record(
+                models.ComAtprotoRepoCreateRecord.Data(
+                    repo=self._did, collection=LIKE, rkey=rkey, record=record, validate=True
+                )
+            )
+            return Published(created.uri, "")
+        except (sdk.RequestException, sdk.NetworkError) as error:
+            # As for posts: a taken key (an earlier attempt's like) or a lost answer; what is
+            # at the key decides.
+            if isinstance(error, sdk.RateLimitExceededError):
+                raise
+            existing = self._get_post(client, rkey, LIKE)
+            if existing is None:
+                raise
+            if getattr(existing.value.subject, "uri", "") != uri:
+                raise ConnectorError(
+                    f"Another like already uses this delivery's record key ({rkey}).",
+                    permanent=True,
+                ) from error
+            return Published(existing.uri, "")
+
+    def _set_hidden(self, client: Client, root_uri: str, uri: str, *, hidden: bool) -> Published:
+        """Add ``uri`` to (or remove it from) the hidden replies of the threadgate on our post
+        ``root_uri``: read-modify-write with ``swapRecord``, so a change made meanwhile by
+        someone else (another installation, the Bluesky app) is never overwritten; the PDS
+        refuses the stale write and the engine retries from a fresh read."""
+        root = AtUri.from_str(root_uri)
+        if root.host != self._did:
+            raise ConnectorError(
+                "Bluesky lets only a thread's author hide replies in it, and this thread "
+                "is under someone else's post.",
+                permanent=True,
+            )
+        gate = self._get_post(client, root.rkey, THREADGATE)
+        current = _hidden_of(gate) if gate is not None else []
+        if (uri in current) == hidden:
+            # Nothing to change: a repeat of a done hide, or an unhide of what is not hidden.
+            return Published(gate.uri if gate is not None else root_uri, "")
+        wanted = [*current, uri] if hidden else [u for u in current if u != uri]
+        if len(wanted) > MAX_HIDDEN_REPLIES:
+            raise ConnectorError(
+                f"Bluesky hides at most {MAX_HIDDEN_REPLIES} replies in one thread.",
+                permanent=True,
+            )
+        value = gate.value if gate is not None else None
+        record = models.AppBskyFeedThreadgate.Record(
+            post=root_uri,
+            created_at=getattr(value, "created_at", None) or client.get_current_time_iso(),
+            # Who may reply stays as it was (absent: everyone).
+            allow=getattr(value, "allow", None),
+            hidden_replies=wanted or None,
+        )
+        written = client.com.atproto.repo.put_record(
+            models.ComAtprotoRepoPutRecord.Data(
+                repo=self._did,
+                collection=THREADGATE,
+                rkey=root.rkey,
+                record=record,
+                swap_record=gate.cid if gate is not None else None,
+                validate=True,
+            )
+        )
+        return Published(written.uri, "")
 
     def _published(self, uri: str) -> Published:
         at_uri = AtUri.from_str(uri)
@@ -630,6 +804,22 @@ def _quoted_uri(embed: Any) -> str:
     if isinstance(embed, models.AppBskyEmbedRecordWithMedia.Main):
         return str(embed.record.record.uri)
     return ""
+
+
+def _reply_ref(target: Mapping[str, Any]) -> models.AppBskyFeedPost.ReplyRef:
+    """The reply ref of an answer to ``target``: the answered post is the parent; its root
+    is the thread's root (the answered post itself when it starts the thread)."""
+    parent = models.ComAtprotoRepoStrongRef.Main(uri=str(target["uri"]), cid=str(target["cid"]))
+    root = parent
+    if target.get("root_uri") and target.get("root_cid"):
+        root = models.ComAtprotoRepoStrongRef.Main(
+            uri=str(target["root_uri"]), cid=str(target["root_cid"])
+        )
+    return models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)
+
+
+def _hidden_of(gate: models.ComAtprotoRepoGetRecord.Response) -> list[str]:
+    return list(getattr(gate.value, "hidden_replies", None) or [])
 
 
 def _text_of(record: models.ComAtprotoRepoGetRecord.Response) -> str:

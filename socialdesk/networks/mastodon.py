@@ -19,6 +19,17 @@ the time window, ``RECONCILE_WINDOW``). That is a heuristic, said here plainly: 
 top-level statuses within the window are indistinguishable, and the text is compared after
 Mastodon turned it into HTML (tags stripped, entities decoded, whitespace folded).
 
+The inbox's writes (``DeliveryContent.action``; ``target`` holds the answered status's ``id``,
+its author's ``account`` (acct), its ``visibility`` and the ``mentions`` it carries): a
+**reply** is a status with ``in_reply_to_id``, opening with the mentions it needs (the author,
+and in a direct conversation everyone in it) and kept ``direct`` when the answered status was
+direct, so a private exchange never becomes public; its ``Idempotency-Key`` is the delivery's,
+and ``find_published`` looks for it among the answered status's replies
+(``GET /api/v1/statuses/:id/context``). A **like** is a favourite (``POST
+/api/v1/statuses/:id/favourite``, which Mastodon makes idempotent: favouriting twice is one
+favourite); **delete** removes our own status. Mastodon has **no hide** for other people's
+replies: ``validate`` refuses it and says so.
+
 Media: uploaded with ``POST /api/v2/media`` with its alt text as ``description``; an upload the
 instance is still processing answers 202 (``url`` null), and the connector polls
 ``GET /api/v1/media/:id`` (206 while processing, 200 when done) at most ``media_timeout``
@@ -225,6 +236,8 @@ class MastodonConnector(Connector):
     # -- the connector interface ------------------------------------------------------------
 
     def cost(self, content: DeliveryContent) -> dict[str, int]:
+        if not content.is_write_of_text:
+            return {"requests": 1}
         statuses = 1 + len(content.thread) + (1 if content.first_comment else 0)
         media = len(content.media)
         # Each upload is a request, and so is at least one look at its processing.
@@ -234,6 +247,8 @@ class MastodonConnector(Connector):
         """Checked against the instance's own limits, read once per channel per
         ``LIMITS_TTL`` (an unauthenticated read; when the instance cannot be reached,
         Mastodon's defaults are used). Publishes nothing."""
+        if not content.is_write_of_text:
+            return self.action_problems(content)
         limits = self.limits()
         spoiler = _spoiler_of(content)
         visibility = getattr(content, "visibility", "")
@@ -266,12 +281,32 @@ class MastodonConnector(Connector):
             )
         if content.link and not content.link.url.startswith(("https://", "http://")):
             problems.append(Problem("link", "The link needs an http(s) address."))
+        if content.reply_to is not None and not str(content.reply_to.get("id") or "").strip():
+            problems.append(Problem("target", "The answered status has no Mastodon id."))
         return problems
+
+    def action_problems(self, content: DeliveryContent) -> list[Problem]:
+        if content.action in ("hide", "unhide"):
+            return [
+                Problem(
+                    "action",
+                    "Mastodon has no way to hide someone else's reply to your post: delete "
+                    "nothing, but mute, block or report the account on Mastodon instead.",
+                )
+            ]
+        if content.action not in ("like", "delete"):
+            return [Problem("action", f"Mastodon cannot {content.action}.")]
+        if not str(content.target.get("id") or "").strip():
+            return [Problem("target", "The status acted on has no Mastodon id.")]
+        return []
 
     def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
         problems = self.validate(content)
         if problems:
             raise ConnectorError(" ".join(str(p) for p in problems), permanent=True)
+
+        if not content.is_write_of_text:
+            return self._call(lambda api: self._act(api, content))
 
         def run(api: Mastodon) -> Published:
             media_ids = [self._upload(api, media) for media in content.media]
@@ -304,6 +339,10 @@ class MastodonConnector(Connector):
         Without the content there is nothing to match: None."""
         if content is None:
             return None
+        if not content.is_write_of_text:
+            return self._call(lambda api: self._find_act(api, content))
+        if content.reply_to is not None:
+            return self._call(lambda api: self._find_reply(api, content))
         wanted = _comparable(_main_text(content))
         since = datetime.now(UTC) - RECONCILE_WINDOW
 
@@ -337,6 +376,53 @@ class MastodonConnector(Connector):
                 api.status_delete(remote_id)
 
         self._call(run)
+
+    # -- the inbox's writes ------------------------------------------------------------------
+
+    def _act(self, api: Mastodon, content: DeliveryContent) -> Published:
+        problems = self.action_problems(content)
+        if problems:
+            raise ConnectorError(" ".join(str(p) for p in problems), permanent=True)
+        status_id = str(content.target["id"])
+        if content.action == "like":
+            status = api.status_favourite(status_id)
+            return Published(status_id, str(status.get("url") or status.get("uri") or ""))
+        with suppress(sdk.MastodonNotFoundError):  # already gone: what was asked for is true
+            api.status_delete(status_id)
+        return Published(status_id, "")
+
+    def _find_act(self, api: Mastodon, content: DeliveryContent) -> Published | None:
+        status_id = str(content.target.get("id") or "")
+        try:
+            status = api.status(status_id)
+        except sdk.MastodonNotFoundError:
+            # Deleted: done for a delete; a like of a status that is gone cannot be done.
+            return Published(status_id, "") if content.action == "delete" else None
+        if content.action == "like" and status.get("favourited"):
+            return Published(status_id, str(status.get("url") or status.get("uri") or ""))
+        return None
+
+    def _find_reply(self, api: Mastodon, content: DeliveryContent) -> Published | None:
+        """Our reply among the answered status's replies (its context's descendants, which
+        include direct replies addressed to us), matched by parent, author and text."""
+        target = content.reply_to or {}
+        parent_id = str(target.get("id") or "")
+        wanted = _comparable(_main_text(content))
+        account_id = self._account_id(api)
+        try:
+            context = api.status_context(parent_id)
+        except sdk.MastodonNotFoundError:
+            return None
+        for status in context.get("descendants") or []:
+            if str(status.get("in_reply_to_id") or "") != parent_id:
+                continue
+            if str((status.get("account") or {}).get("id") or "") != account_id:
+                continue
+            if _comparable(_html_to_text(status.get("content") or "")) == wanted:
+                return Published(
+                    str(status["id"]), str(status.get("url") or status.get("uri") or "")
+                )
+        return None
 
     def check_connection(self) -> AccountInfo:
         def run(api: Mastodon) -> AccountInfo:
@@ -538,6 +624,11 @@ class MastodonConnector(Connector):
         reply_to: Mapping[str, Any] | None = None,
     ) -> Mapping[str, Any]:
         visibility = getattr(content, "visibility", "") or self.visibility or None
+        answered = content.reply_to
+        if answered is not None and reply_to is None:
+            reply_to = answered
+            if answered.get("visibility") == "direct":
+                visibility = "direct"  # a private exchange stays private
         language = content.language.split("-")[0].lower() if content.language else None
         return api.status_post(
             text,
@@ -660,9 +751,31 @@ def exchange_code(
 def _main_text(content: DeliveryContent) -> str:
     """The main status's text: Mastodon makes its own link card from the first link in the
     text, so a link that is not in the text yet is added at the end."""
+    if content.reply_to is not None:
+        return _with_mentions(content.text, content.reply_to)
     if content.link and content.link.url not in content.text:
         return f"{content.text.rstrip()}\n\n{content.link.url}".strip()
     return content.text
+
+
+def _with_mentions(text: str, target: Mapping[str, Any]) -> str:
+    """A reply's text opening with the mentions Mastodon needs to deliver it: the answered
+    status's author and, in a direct conversation, everyone it mentioned (a direct status
+    reaches only the accounts it mentions). Those already in the text are not repeated."""
+    wanted = [str(target.get("account") or "")]
+    if target.get("visibility") == "direct":
+        wanted += [str(acct) for acct in target.get("mentions") or []]
+    # Never mention ourselves: our account as the instance names it, with and without domain.
+    own_account = str(target.get("own_account") or "").lower().removeprefix("@")
+    own = {own_account, own_account.split("@")[0]} - {""}
+    present = {m.lower() for m in re.findall(r"@([\w.\-]+(?:@[\w.\-]+)?)", text)}
+    missing = []
+    for acct in wanted:
+        acct = acct.removeprefix("@")
+        if acct and acct.lower() not in present and acct.lower() not in own:
+            missing.append(f"@{acct}")
+            present.add(acct.lower())
+    return f"{' '.join(missing)} {text}".strip() if missing else text
 
 
 def _spoiler_of(content: DeliveryContent) -> str:

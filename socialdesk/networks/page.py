@@ -11,14 +11,28 @@ returns the entry already written, and ``find_published`` answers from that row.
 removes the row, and with it the post from the page and the feeds.
 
 No rate limit: the page is ours. ``validate`` refuses only what the page cannot show.
+
+Answers to questions (issue 13; a reply whose ``target`` is a question asked on the page,
+with the asker's ``email``, ``name`` and whether they allowed publishing, ``publish_allowed``):
+the answer is emailed to the asker and, only if they allowed it, shown under the question on
+the page (``published_answers``; the delivery itself is the record). Exactly once: before the
+email goes, the delivery's ``remote_id`` is set with a compare-and-set (``answer-<id>``), so a
+second attempt finds it and sends nothing; an email the mail server refused clears it again
+(nothing was sent); a mail server that breaks mid-send fails the delivery for good, saying the
+asker may or may not have it (a retry could send it twice). Accepted, and said here: a crash
+between the mark and the hand-over to the mail server loses that email (at most once, never
+twice); the answer is still on the page when allowed.
 """
 
 from __future__ import annotations
 
 import os
+import smtplib
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -33,6 +47,15 @@ from .base import (
 from .models import Channel, Network
 
 MAX_TEXT = 10_000
+# Mail errors raised before the message was handed over: nothing was sent.
+NOTHING_SENT = (
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPRecipientsRefused,
+    ConnectionRefusedError,
+)
 MAX_MEDIA = 10
 SHOWN_TYPES = ("image/", "video/")
 
@@ -56,7 +79,18 @@ class PageConnector(Connector):
     def cost(self, content: DeliveryContent) -> dict[str, int]:
         return {}
 
+    def action_problems(self, content: DeliveryContent) -> list[Problem]:
+        if content.action not in ("hide", "unhide"):
+            return [Problem("action", f"The public page cannot {content.action}.")]
+        if not str(content.target.get("question_id") or "").strip():
+            return [Problem("target", "Only a question asked on the page can be hidden there.")]
+        return []
+
     def validate(self, content: DeliveryContent) -> list[Problem]:
+        if not content.is_write_of_text:
+            return self.action_problems(content)
+        if content.reply_to is not None:
+            return _answer_problems(content)
         problems = []
         if not content.text.strip() and not content.media:
             problems.append(Problem("text", "Write some text or add an image: the page shows it."))
@@ -88,7 +122,7 @@ class PageConnector(Connector):
         from socialdesk.publishing.models import Delivery
 
         delivery = (
-            Delivery.objects.filter(idempotency_key=idempotency_key, channel=self.channel)
+            Delivery.engine.filter(idempotency_key=idempotency_key, channel=self.channel)
             .select_related("workspace")
             .first()
         )
@@ -97,6 +131,16 @@ class PageConnector(Connector):
                 f"{idempotency_key!r} is not a delivery of {self.channel}; nothing to publish.",
                 permanent=True,
             )
+        if content.reply_to is not None:
+            return self._answer(delivery, content)
+        if not content.is_write_of_text:
+            # Hide / unhide a question and its answer: the delivery itself is the record
+            # (``published_answers`` reads the latest one), so there is nothing else to write
+            # and doing it again changes nothing.
+            if problems := self.action_problems(content):
+                raise ConnectorError("; ".join(map(str, problems)), permanent=True)
+            self._touch()
+            return Published(f"{content.action}-{delivery.pk}", "")
         if existing := self._entry(delivery.pk):
             return existing
         if problems := self.validate(content):
@@ -138,12 +182,19 @@ class PageConnector(Connector):
     ) -> Published | None:
         from socialdesk.publishing.models import Delivery
 
-        delivery_id = (
-            Delivery.objects.filter(idempotency_key=idempotency_key, channel=self.channel)
-            .values_list("pk", flat=True)
+        row = (
+            Delivery.engine.filter(idempotency_key=idempotency_key, channel=self.channel)
+            .values_list("pk", "kind", "remote_id", "target", "workspace__slug")
             .first()
         )
-        return self._entry(delivery_id) if delivery_id is not None else None
+        if row is None:
+            return None
+        delivery_id, kind, remote_id, target, slug = row
+        if kind == "reply":
+            return _answered(delivery_id, remote_id, target, slug) if remote_id else None
+        if kind in ("hide", "unhide"):
+            return None  # nothing was written outside the delivery: doing it again is safe
+        return self._entry(delivery_id)
 
     def delete(self, remote_id: str) -> None:
         from socialdesk.page.models import PageEntry
@@ -174,6 +225,47 @@ class PageConnector(Connector):
             return None
         return Published(str(entry.pk), public_url(entry.workspace.slug, entry.pk))
 
+    def _answer(self, delivery: Any, content: DeliveryContent) -> Published:
+        """Email the answer to the asker (once) and, if they allowed it, show it on the page."""
+        from socialdesk.publishing.models import Delivery
+
+        if problems := self.validate(content):
+            raise ConnectorError("; ".join(map(str, problems)), permanent=True)
+        target = content.reply_to or {}
+        marker = f"answer-{delivery.pk}"
+        slug = delivery.workspace.slug
+        marked = Delivery.engine.filter(pk=delivery.pk, remote_id="").update(remote_id=marker)
+        if not marked:  # an earlier attempt sent it
+            return _answered(delivery.pk, marker, target, slug)
+        email = str(target.get("email") or "")
+        if email:
+            name = str(target.get("name") or "").strip()
+            question = str(target.get("text") or "").strip()
+            body = f"Hello {name},\n\n" if name else "Hello,\n\n"
+            body += content.text.strip() + "\n"
+            if question:
+                quoted = "\n".join(f"> {line}" for line in question.splitlines())
+                body += f"\n\nYou asked:\n{quoted}\n"
+            if target.get("publish_allowed"):
+                body += f"\nThe answer is also on our page: {public_url(slug)}\n"
+            subject = f"Your question to {delivery.workspace.name}"
+            try:
+                send_mail(subject, body, None, [email])
+            except NOTHING_SENT as error:
+                # Refused before the message was handed over: the next attempt may send it.
+                Delivery.engine.filter(pk=delivery.pk, remote_id=marker).update(remote_id="")
+                raise ConnectorError(f"The answer could not be emailed: {error}") from error
+            except (smtplib.SMTPException, OSError) as error:
+                # It broke mid-send: the asker may have it. Retrying could send it twice.
+                raise ConnectorError(
+                    f"The mail server failed while the answer was being emailed ({error}); "
+                    f"{email} may or may not have received it.",
+                    permanent=True,
+                ) from error
+        if target.get("publish_allowed"):
+            self._touch()
+        return _answered(delivery.pk, marker, target, slug)
+
     def _touch(self) -> None:
         """The page changed: move its ``Last-Modified``."""
         from socialdesk.page.models import PageProfile
@@ -181,6 +273,53 @@ class PageConnector(Connector):
         profile, created = PageProfile.objects.get_or_create(workspace_id=self.channel.workspace_id)
         if not created:
             PageProfile.objects.filter(pk=profile.pk).update(changed_at=timezone.now())
+
+
+def _answer_problems(content: DeliveryContent) -> list[Problem]:
+    target = content.reply_to or {}
+    problems = []
+    if not content.text.strip():
+        problems.append(Problem("text", "Write the answer."))
+    if len(content.text) > MAX_TEXT:
+        problems.append(
+            Problem("text", f"An answer has at most {MAX_TEXT:,} characters on the page.")
+        )
+    if not target.get("email") and not target.get("publish_allowed"):
+        problems.append(
+            Problem(
+                "target",
+                "The asker left no email and did not allow publishing: the answer would "
+                "reach nobody.",
+            )
+        )
+    return problems
+
+
+def _answered(delivery_id: int, remote_id: str, target: Any, slug: str) -> Published:
+    shown = bool((target or {}).get("publish_allowed"))
+    url = f"{public_url(slug)}#answer-{delivery_id}" if shown else ""
+    return Published(remote_id, url)
+
+
+def published_answers(workspace_id: int) -> dict[str, tuple[str, Any]]:
+    """The answers to show under questions on the workspace's page: question id → (answer
+    text, when it was published), for askers who allowed it, unless the team hid the
+    question (its latest hide or unhide decides). For the page's rendering."""
+    from socialdesk.publishing.models import Delivery
+
+    done = Delivery.engine.filter(
+        workspace_id=workspace_id, channel__network=Network.PAGE, state="published"
+    ).order_by("published_at", "pk")
+    hidden: dict[str, bool] = {}
+    for kind, target in done.filter(kind__in=["hide", "unhide"]).values_list("kind", "target"):
+        hidden[str((target or {}).get("question_id") or "")] = kind == "hide"  # the latest wins
+    answers = done.filter(kind="reply", target__publish_allowed=True)
+    shown = {}
+    for row in answers:
+        question_id = str(row.target.get("question_id") or "")
+        if not hidden.get(question_id):
+            shown[question_id] = (row.text_override, row.published_at)
+    return shown
 
 
 def _media_name(path: Path) -> str | None:

@@ -125,6 +125,9 @@ def unapproved_at_due(delivery: Delivery) -> None:
 def _tell_author_and_leads(
     delivery: Delivery, event: str, headline: str, *more_roles: str, body: str | None = None
 ) -> None:
+    if delivery.post_id is None:
+        return  # an inbox write (reply, like …): the inbox tells its own people
+
     def act() -> None:
         post = delivery.post
         people = [post.author, *people_with_role(delivery.workspace, *LEADS, *more_roles)]
@@ -151,7 +154,7 @@ def channel_needs_reconnecting(channel: Channel, problem: str) -> None:
         from socialdesk.publishing.models import DeliveryState as S
 
         # Those in flight now are paused too, as soon as their attempt hears the same answer.
-        waiting = Delivery.objects.filter(
+        waiting = Delivery.engine.filter(
             channel=channel,
             state__in=[S.SCHEDULED, S.WAITING_RETRY, S.PUBLISHING],
         ).count()

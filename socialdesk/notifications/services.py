@@ -53,6 +53,11 @@ EVENTS: dict[str, str] = {
     "review.client_action": "A client acted through a review link",
     "step.due_tomorrow": "A workflow step is due tomorrow",
     "step.overdue": "A workflow step is overdue",
+    # The inbox (issue 13, item 3; raised by ``inbox.answering``).
+    "inbox.mention": "You were mentioned in an inbox note",
+    "inbox.approval_requested": "A reply waits for your approval",
+    "inbox.reply_rejected": "Your reply was not approved",
+    "inbox.reply_failed": "A reply could not be sent",
 }
 
 # With the recommended ("auto") email mode these are emailed at once: they are addressed to
@@ -69,6 +74,10 @@ IMMEDIATE_EVENTS = frozenset(
         "delivery.failed",
         "channel.needs_reconnecting",
         "deliveries.paused",
+        "inbox.mention",
+        "inbox.approval_requested",
+        "inbox.reply_rejected",
+        "inbox.reply_failed",
     }
 )
 

@@ -30,7 +30,11 @@ def is_approved(post: Post) -> bool:
 
 
 def approval_missing(delivery: Delivery) -> bool:
-    """True when the workspace's approval gate is on and the post is not approved."""
+    """True when the workspace's approval gate is on and the post is not approved. The
+    inbox's kinds have no post: a reply that needs approval waits in the inbox before it
+    becomes a delivery (``inbox.answering``)."""
+    if delivery.post_id is None:
+        return False
     return not is_approved(delivery.post) and delivery.workspace.approval_gate
 
 

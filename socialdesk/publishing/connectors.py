@@ -11,6 +11,10 @@ stable idempotency key (``Delivery.idempotency_key``), and uses three methods:
 - ``find_published(idempotency_key, content)``: asked before any retry of a delivery whose
   outcome is unknown.
 
+The inbox's writes (replies, likes, hides, unhides, deletes; ``Delivery.kind``) use the same
+three methods: ``content_for`` sets ``DeliveryContent.action`` and ``target``, and each
+connector does what the action says, under the same contract.
+
 A ``ConnectorError`` is the network's answer, and says what to do (retry, when, fail, or
 pause for reconnection). Any other exception out of ``publish`` (a bug, a crash) leaves the
 outcome unknown.
@@ -147,7 +151,22 @@ def connector_for(channel: Channel) -> Connector | None:
 
 
 def content_for(delivery: Delivery) -> DeliveryContent:
-    """What to publish for ``delivery``: its text and media overrides, else the post's."""
+    """What to publish for ``delivery``: its text and media overrides, else the post's.
+
+    An inbox write (a reply, like, hide, unhide, delete; ``Delivery.kind``) has no post: its
+    content is its own text and its ``target``, with ``action`` saying what to do."""
+    if delivery.post_id is None:
+        inbox: dict[str, Any] = {
+            "text": delivery.text_override,
+            "language": delivery.language,
+            "action": delivery.kind,
+            "target": dict(delivery.target or {}),
+        }
+        if delivery.channel.network == Network.MASTODON:
+            from socialdesk.networks.mastodon import MastodonContent
+
+            return MastodonContent(**inbox, visibility=delivery.visibility)
+        return DeliveryContent(**inbox)
     assets = _media_of(delivery)
     fields: dict[str, Any] = {
         "text": delivery.text,

@@ -139,7 +139,7 @@ def too_late(delivery: Delivery, now: datetime) -> bool:
 
 def _load(delivery_id: int) -> Delivery | None:
     return (
-        Delivery.objects.select_related("channel", "workspace", "post")
+        Delivery.engine.select_related("channel", "workspace", "post")
         .filter(pk=delivery_id)
         .first()
     )
@@ -512,7 +512,7 @@ def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -
         # than at every sweep (the sweeper skips it until ``retry_at``).
         log.error("delivery %s: outcome unknown and no connector to ask", delivery.pk)
         later = now + timedelta(hours=1)
-        Delivery.objects.filter(pk=delivery.pk, state=S.UNKNOWN).update(
+        Delivery.engine.filter(pk=delivery.pk, state=S.UNKNOWN).update(
             retry_at=later,
             last_error="Outcome unknown, and the channel cannot be asked until it is reconnected.",
         )
@@ -526,7 +526,7 @@ def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -
         later = now + backoff(max(1, delivery.attempts))
         note = f"{CHECK_NOTE}{exc}; asking again at {later:%H:%M:%S}Z."
         last_error = "\n".join(filter(None, [_attempt_error(delivery.last_error), note]))
-        Delivery.objects.filter(pk=delivery.pk, state=S.UNKNOWN).update(
+        Delivery.engine.filter(pk=delivery.pk, state=S.UNKNOWN).update(
             retry_at=later, last_error=last_error
         )
         delivery.last_error = last_error
@@ -749,14 +749,14 @@ def sweep(now: datetime | None = None) -> SweepReport:
             return False
         return True
 
-    in_flight = Delivery.objects.filter(state=S.PUBLISHING).select_related("workspace")
+    in_flight = Delivery.engine.filter(state=S.PUBLISHING).select_related("workspace")
     report.abandoned = _rescue_abandoned(in_flight, now, actor)
     report.expired = claims.rescue_expired(in_flight, now, settle_later, batch=SWEEP_BATCH)
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
     missed = []
     for window in windows:
-        late = Delivery.objects.filter(
+        late = Delivery.engine.filter(
             state__in=[S.SCHEDULED, S.WAITING_RETRY],
             workspace__late_window=window,
             scheduled_at__lt=now - window,
@@ -770,7 +770,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     # One notice (and one email) per person and workspace, however many were missed.
     notices.deliveries_missed(missed)
 
-    unapproved = Delivery.objects.filter(state=S.AWAITING_APPROVAL, scheduled_at__lte=now)
+    unapproved = Delivery.engine.filter(state=S.AWAITING_APPROVAL, scheduled_at__lte=now)
     for delivery in unapproved.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
         try:
             if _unapproved_at_due(delivery, now, actor) == S.MISSED:
@@ -795,7 +795,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
             now - SWEEP_GRACE * SWEEP_BACKLOG_FACTOR,
         )
     due = (
-        Delivery.objects.filter(channel__status=ChannelStatus.CONNECTED)
+        Delivery.engine.filter(channel__status=ChannelStatus.CONNECTED)
         .filter(
             Q(state=S.SCHEDULED, scheduled_at__lte=now)
             | Q(state=S.WAITING_RETRY, retry_at__lte=now)

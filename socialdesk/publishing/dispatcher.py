@@ -47,7 +47,7 @@ from socialdesk.networks.models import ChannelStatus
 from . import dispatch, lateness, pacing
 from .connectors import prefetch_media
 from .models import Delivery, DeliveryState, DeliveryTransition
-from .states import TransitionConflict, actor_label
+from .states import TransitionConflict, actor_label, tell_finished
 from .tasks import default_worker_id
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def claim_due(
     others: list[int] = []
     with transaction.atomic():
         rows = (
-            Delivery.objects.filter(connected & _due_scheduled(now))
+            Delivery.engine.filter(connected & _due_scheduled(now))
             .exclude(pk__in=skip)
             .select_related("channel", "workspace", "post")
             .order_by("scheduled_at", "id")
@@ -129,7 +129,7 @@ def claim_due(
     room = limit - len(claimed) - len(others)
     if room > 0:
         others += list(
-            Delivery.objects.filter(connected & _due_other(now))
+            Delivery.engine.filter(connected & _due_other(now))
             .exclude(pk__in=skip | set(others))
             .order_by("retry_at", "id")
             .values_list("pk", flat=True)[:room]
@@ -143,7 +143,7 @@ def _claim_all(deliveries: list[Delivery], worker_id: str, now: datetime) -> Non
     the whole batch rather than claim part of it blindly."""
     lease = now + dispatch.LEASE
     ids = [delivery.pk for delivery in deliveries]
-    moved = Delivery.objects.filter(pk__in=ids, state=S.SCHEDULED, scheduled_at__lte=now).update(
+    moved = Delivery.engine.filter(pk__in=ids, state=S.SCHEDULED, scheduled_at__lte=now).update(
         state=S.PUBLISHING,
         updated_at=now,
         lease_expires_at=lease,
@@ -178,11 +178,11 @@ def _claim_all(deliveries: list[Delivery], worker_id: str, now: datetime) -> Non
 def next_due_in(now: datetime, cap: float = WAKE_CAP) -> float:
     """Seconds until the next delivery becomes due (scheduled, or a retry), at most ``cap``."""
     ahead = [
-        Delivery.objects.filter(state=S.SCHEDULED, scheduled_at__gt=now)
+        Delivery.engine.filter(state=S.SCHEDULED, scheduled_at__gt=now)
         .order_by("scheduled_at")
         .values_list("scheduled_at", flat=True)
         .first(),
-        Delivery.objects.filter(state__in=[S.WAITING_RETRY, S.UNKNOWN], retry_at__gt=now)
+        Delivery.engine.filter(state__in=[S.WAITING_RETRY, S.UNKNOWN], retry_at__gt=now)
         .order_by("retry_at")
         .values_list("retry_at", flat=True)
         .first(),
@@ -208,7 +208,7 @@ def record_published(results: list[tuple[Delivery, str, str, datetime]], worker_
         )
 
     with transaction.atomic():
-        moved = Delivery.objects.filter(
+        moved = Delivery.engine.filter(
             pk__in=list(by_id), state=S.PUBLISHING, claimed_by=worker_id
         ).update(
             state=S.PUBLISHED,
@@ -225,7 +225,7 @@ def record_published(results: list[tuple[Delivery, str, str, datetime]], worker_
         done = set(by_id)
         if moved != len(by_id):
             done = set(
-                Delivery.objects.filter(
+                Delivery.engine.filter(
                     pk__in=list(by_id), state=S.PUBLISHED, claimed_by=worker_id, updated_at=now
                 ).values_list("pk", flat=True)
             )
@@ -245,12 +245,10 @@ def record_published(results: list[tuple[Delivery, str, str, datetime]], worker_
     for pk, (delivery, remote_id, remote_url, at) in by_id.items():
         if pk in done:
             delivery.state = S.PUBLISHED
-            delivery.remote_id, delivery.remote_url, delivery.published_at = (
-                remote_id,
-                remote_url,
-                at,
-            )
-            delivery.last_error, delivery.lease_expires_at = "", None
+            delivery.remote_id, delivery.remote_url = remote_id, remote_url
+            delivery.published_at, delivery.last_error, delivery.lease_expires_at = at, "", None
+            if delivery.kind != "post":  # an inbox write: the inbox hears, as from ``transition``
+                tell_finished(delivery, S.PUBLISHING, S.PUBLISHED)
             lateness.tell_if_late(delivery)
         else:  # the claim was taken meanwhile (the sweeper): a late result, if still useful
             finished = dispatch._finish_attempt(

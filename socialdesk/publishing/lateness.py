@@ -62,6 +62,8 @@ def tell_if_late(delivery: Delivery) -> None:
     (publishing happens once per delivery) and say why when known. Never raises."""
     if delivery.state != S.PUBLISHED or not delivery.scheduled_at or not delivery.published_at:
         return
+    if delivery.post_id is None:  # an inbox write: the inbox tells its own people
+        return
     late = delivery.published_at - delivery.scheduled_at
     if late < threshold():
         return

@@ -32,10 +32,37 @@ class DeliveryState(models.TextChoices):
     MISSED = "missed", "Missed"
 
 
+class DeliveryKind(models.TextChoices):
+    """What a delivery writes to the network (issue 13, item 3). A ``post`` belongs to the
+    plan (calendar, lists, queues, exports); the others are the inbox's writes, carried by
+    the same engine and its guarantees, and about ``Delivery.target`` (the network's
+    reference of what is answered, liked, hidden or deleted)."""
+
+    POST = "post", "Post"
+    REPLY = "reply", "Reply"
+    LIKE = "like", "Like"
+    HIDE = "hide", "Hide"
+    UNHIDE = "unhide", "Unhide"
+    DELETE = "delete", "Delete"
+
+
 class DeliveryQuerySet(WorkspaceOwnedQuerySet):
     def due(self, now: object = None) -> DeliveryQuerySet:
         """Scheduled deliveries whose time has come (served by ``delivery_due_idx``)."""
         return self.filter(state=DeliveryState.SCHEDULED, scheduled_at__lte=now or timezone.now())
+
+
+class PostDeliveryManager(models.Manager.from_queryset(DeliveryQuerySet)):  # type: ignore[misc]
+    """``Delivery.objects``: the plan's deliveries only (kind ``post``), so every page, list,
+    export and API of the plan keeps seeing posts and never an inbox reply or like."""
+
+    def get_queryset(self) -> DeliveryQuerySet:
+        return super().get_queryset().filter(kind=DeliveryKind.POST)
+
+
+class EngineDeliveryManager(models.Manager.from_queryset(DeliveryQuerySet)):  # type: ignore[misc]
+    """``Delivery.engine``: every kind. What the engine (dispatch, states, claims, pacing,
+    sweep, health) reads, because it sends inbox writes exactly as it sends posts."""
 
 
 # The reasons recorded when the engine holds a delivery for approval at send time, and when
@@ -55,8 +82,17 @@ def new_idempotency_key() -> str:
 class Delivery(WorkspaceOwned):
     """A post's appearance on one channel: its overrides, time, state and remote identity."""
 
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    # Empty for the inbox's kinds (a reply, like, hide … belongs to no post of the plan).
+    # Typed as always set: ``Delivery.objects`` (what the plan reads) returns posts only; the
+    # engine, which sees every kind, checks ``post_id`` before it reads a post.
+    post: models.ForeignKey[Post | None, Post] = models.ForeignKey(  # type: ignore[misc]
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=10, choices=DeliveryKind.choices, default=DeliveryKind.POST)
+    # What a reply answers, or a like / hide / unhide / delete acts on, as the network names
+    # it (``inbox.Message.reference`` plus its ``remote_id``); empty for a post.
+    target = models.JSONField(default=dict, blank=True)
     text_override = models.TextField(blank=True)
     media_override = models.ManyToManyField(MediaAsset, blank=True, related_name="+")
     first_comment = models.TextField(blank=True)
@@ -97,13 +133,23 @@ class Delivery(WorkspaceOwned):
         max_length=64, unique=True, default=new_idempotency_key, editable=False
     )
 
-    objects = DeliveryQuerySet.as_manager()  # type: ignore[misc]
+    # The first manager is the default one (forms, related managers, ``channel.deliveries``):
+    # posts only. ``engine`` sees every kind; it is also the base manager, so a foreign key
+    # (a transition's, an inbox message's) reaches an inbox delivery too.
+    objects = PostDeliveryManager()  # type: ignore[misc]
+    engine = EngineDeliveryManager()
 
     class Meta:
         ordering = ["scheduled_at", "id"]
         verbose_name_plural = "deliveries"
+        base_manager_name = "engine"
         constraints = [
-            models.UniqueConstraint(fields=["post", "channel"], name="one_delivery_per_channel")
+            models.UniqueConstraint(fields=["post", "channel"], name="one_delivery_per_channel"),
+            models.CheckConstraint(
+                condition=Q(kind="post", post__isnull=False)
+                | (~Q(kind="post") & Q(post__isnull=True)),
+                name="delivery_post_iff_kind_post",
+            ),
         ]
         indexes = [
             # Serves the dispatcher's "what is due" loop.
@@ -115,10 +161,14 @@ class Delivery(WorkspaceOwned):
         ]
 
     def __str__(self) -> str:
+        if self.kind != DeliveryKind.POST:
+            return f"{self.get_kind_display().lower()} on {self.channel}"
         return f"post {self.post_id} on {self.channel}"
 
     @property
     def text(self) -> str:
+        if self.post_id is None:  # the inbox's kinds carry their own text
+            return self.text_override
         return self.text_override or self.post.text
 
     @property

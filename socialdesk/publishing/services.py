@@ -35,16 +35,18 @@ from socialdesk.workspaces.models import User, Workspace
 from . import pacing
 from .checks import (
     approval_missing,
+    channel_problem,
     content_problems,
     rule_problems,
     schedule_problems,
     send_problems,
 )
-from .connectors import connector_for, content_for
+from .connectors import connector_for, content_for, problem_text
 from .models import (
     APPROVAL_HELD,
     APPROVAL_RESUMED,
     Delivery,
+    DeliveryKind,
     DeliveryState,
     DeliveryTransition,
     new_idempotency_key,
@@ -732,4 +734,59 @@ def record_history(
         at = scheduled_at - timedelta(days=2) if to == S.SCHEDULED else scheduled_at
         reason = "scheduled" if to == S.SCHEDULED else f"demo history: {to.label.lower()}"
         transition(delivery, to, reason, actor, at=min(at, timezone.now()), **changes)
+    return delivery
+
+
+# --- The inbox's writes (issue 13, item 3) --------------------------------------------------
+
+
+def send_inbox_action(
+    channel: Channel,
+    kind: str,
+    target: dict[str, Any],
+    *,
+    text: str = "",
+    actor: Actor = None,
+    language: str = "",
+    visibility: str = "",
+) -> Delivery:
+    """Send an inbox write (a reply, like, hide, unhide, or delete of our reply) to
+    ``channel`` through the engine: a delivery of that ``kind``, due now, queued.
+
+    Guarantees: what the network refuses (``validate``, no network call) or a channel that
+    cannot send is raised as ``ValidationError`` before anything is written; otherwise the
+    delivery is created and scheduled in one transaction (the move recorded) and its task
+    queued after the commit, so it is claimed, keyed, paced, reconciled and never sent twice
+    exactly like a post. The inbox hears how it ended through ``states.delivery_finished``.
+    """
+    if kind not in DeliveryKind.values or kind == DeliveryKind.POST:
+        raise ValidationError({"kind": [f"{kind!r} is not an inbox write."]})
+    now = timezone.now()
+    delivery = Delivery(
+        workspace_id=channel.workspace_id,
+        channel=channel,
+        kind=kind,
+        target=dict(target),
+        text_override=text,
+        language=language,
+        visibility=visibility,
+        time_zone=channel.zone.key,
+    )
+    errors: dict[str, list[str]] = {}
+    connector = connector_for(channel)
+    if paused := channel_problem(channel):
+        # An answer is due now: one that would wait for a reconnection is refused instead.
+        errors["channel"] = [paused]
+    elif connector is None:
+        errors["channel"] = [f"Socialdesk cannot write to {channel.get_network_display()} yet."]
+    else:
+        for problem in connector.validate(content_for(delivery)):
+            name, message = problem_text(problem)
+            errors.setdefault(name, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        delivery.save()
+        transition(delivery, S.SCHEDULED, f"inbox {kind}: sent now", actor, scheduled_at=now)
+        enqueue_delivery(delivery)
     return delivery

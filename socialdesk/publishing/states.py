@@ -34,10 +34,12 @@ Why these states (see ``publishing.dispatch`` for who moves what):
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from socialdesk.workspaces.models import User
@@ -45,6 +47,7 @@ from socialdesk.workspaces.models import User
 from .models import Delivery, DeliveryState, DeliveryTransition
 
 S = DeliveryState
+log = logging.getLogger(__name__)
 
 GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.DRAFT: frozenset({S.SCHEDULED, S.AWAITING_APPROVAL}),
@@ -96,6 +99,16 @@ GRAPH: dict[DeliveryState, frozenset[DeliveryState]] = {
 IN_FLIGHT = frozenset({S.PUBLISHING, S.UNKNOWN})
 # States from which nothing moves any more.
 FINAL = frozenset(state for state, moves in GRAPH.items() if not moves)
+
+
+# Sent after a delivery of one of the inbox's kinds (reply, like, hide …; never a post) moved
+# to a final state or to ``published``, with ``delivery`` (updated in memory), ``from_state``
+# and ``to_state``. The inbox listens (``inbox.apps``): publishing never imports the upper
+# floors, they hear about what it did. Receivers run in the mover's transaction, and a
+# receiver that raises is logged and does not undo the move (``send_robust``).
+delivery_finished = Signal()
+# The states after which the inbox is told.
+TOLD = frozenset({S.PUBLISHED, S.FAILED, S.MISSED, S.CANCELLED})
 
 
 class IllegalTransition(ValueError):
@@ -152,7 +165,7 @@ def transition(
     # writes nothing, so it is raised after the block and leaves the caller's transaction
     # usable.
     with transaction.atomic(savepoint=False):
-        moved = Delivery.objects.filter(pk=delivery.pk, state=from_state, **(where or {})).update(
+        moved = Delivery.engine.filter(pk=delivery.pk, state=from_state, **(where or {})).update(
             state=to_state, updated_at=now, **fields
         )
         if moved == 1:
@@ -182,4 +195,16 @@ def transition(
             setattr(delivery, name, value)
     if computed:
         delivery.refresh_from_db(fields=computed)
+    if to_state in TOLD and getattr(delivery, "kind", "post") != "post":
+        tell_finished(delivery, from_state, to_state)
     return delivery
+
+
+def tell_finished(delivery: Delivery, from_state: DeliveryState, to_state: DeliveryState) -> None:
+    """Send ``delivery_finished`` (``transition`` does; so does the dispatcher, which records
+    many successes in one statement)."""
+    for receiver, result in delivery_finished.send_robust(
+        sender=Delivery, delivery=delivery, from_state=from_state, to_state=to_state
+    ):
+        if isinstance(result, Exception):
+            log.error("delivery %s: %s failed on %s: %r", delivery.pk, receiver, to_state, result)

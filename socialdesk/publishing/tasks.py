@@ -129,7 +129,7 @@ def enqueue_delivery(delivery: Delivery, run_after: datetime | None = None) -> N
     """
     now = timezone.now()
     expected = run_after if run_after is not None and run_after > now else now
-    Delivery.objects.filter(pk=delivery.pk).update(enqueued_for=expected)
+    Delivery.engine.filter(pk=delivery.pk).update(enqueued_for=expected)
     delivery.enqueued_for = expected
     delivery_id = delivery.pk
     if settings.PUBLISHING_DISPATCHER:

@@ -85,12 +85,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "workflow.manage": frozenset({OWNER, MANAGER}),
     "approvals.decide": frozenset({OWNER, MANAGER, APPROVER, CLIENT}),
     "audit.view": frozenset({OWNER, MANAGER}),
-    # Inbox (socialdesk.inbox): read conversations and contacts; reply, note, assign oneself,
-    # resolve; manage assignment of others, auto-assignment and inbox settings; saved replies.
+    # Inbox (socialdesk.inbox): read conversations and contacts; answer, like, hide, write
+    # notes, assign oneself and resolve; manage assignment of others, rules and inbox settings;
+    # saved replies; approve or reject replies that need approval.
     "inbox.view": frozenset({OWNER, MANAGER, CREATOR, ANALYST, COMMUNITY_MANAGER}),
     "inbox.reply": frozenset({OWNER, MANAGER, CREATOR, COMMUNITY_MANAGER}),
     "inbox.manage": frozenset({OWNER, MANAGER}),
     "inbox.saved_replies": frozenset({OWNER, MANAGER, COMMUNITY_MANAGER}),
+    "inbox.approve": frozenset({OWNER, MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
