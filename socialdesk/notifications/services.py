@@ -53,6 +53,8 @@ EVENTS: dict[str, str] = {
     "review.client_action": "A client acted through a review link",
     "step.due_tomorrow": "A workflow step is due tomorrow",
     "step.overdue": "A workflow step is overdue",
+    "inbox.sla_breached": "An inbox conversation missed its service level",
+    "inbox.rule_notice": "An inbox rule asked to tell you about a message",
 }
 
 # With the recommended ("auto") email mode these are emailed at once: they are addressed to
@@ -69,6 +71,7 @@ IMMEDIATE_EVENTS = frozenset(
         "delivery.failed",
         "channel.needs_reconnecting",
         "deliveries.paused",
+        "inbox.sla_breached",
     }
 )
 
