@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
+from socialdesk.inbox import service_api as inbox_service_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
 from socialdesk.page import api as page_api
@@ -53,6 +54,7 @@ ROUTERS = [
     settings_api.router,
     audit_api.router,
     health_api.router,
+    inbox_service_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

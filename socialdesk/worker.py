@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
 from socialdesk.publishing.dispatch import sweep
@@ -117,6 +118,7 @@ class Heartbeat:
             send_due_digests()  # the daily notification digests; never raises
             send_workflow_reminders()  # steps due tomorrow and overdue; never raises
             queues.on_heartbeat()  # published evergreen posts back into their queues
+            inbox_service_beat()  # inbox breaches told, retention applied; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return
