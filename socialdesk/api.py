@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 
 from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
+from socialdesk.inbox import rules_api as inbox_rules_api
 from socialdesk.inbox import service_api as inbox_service_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
@@ -55,6 +56,7 @@ ROUTERS = [
     audit_api.router,
     health_api.router,
     inbox_service_api.router,
+    inbox_rules_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)
