@@ -7,13 +7,24 @@ No ``from __future__ import annotations``: ninja reads the parameter types at im
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 
-from socialdesk.api_support import Id, MemberRequest, Slug, Text, caller, requires, responses
+from socialdesk.api_support import (
+    Id,
+    MemberRequest,
+    Moment,
+    Slug,
+    Text,
+    caller,
+    requires,
+    responses,
+)
+from socialdesk.networks.models import Channel
 from socialdesk.workspaces.access import get_in_workspace
 
-from . import retention, service_levels
+from . import numbers, retention, service_levels
 from .models import Contact, ServiceLevel
 
 router = Router(tags=["inbox service"])
@@ -125,3 +136,28 @@ def contact_erase(request: MemberRequest, slug: Slug, contact_id: Id) -> Contact
     """Erase a contact: names and what they wrote go; the threads keep their shape."""
     contact = get_in_workspace(Contact, request.workspace, pk=contact_id)
     return retention.erase_contact(request.workspace, contact, by=caller(request))
+
+
+class ReportQuery(Schema):
+    start: Moment = Field(..., description="From this instant (with its UTC offset).")
+    end: Moment = Field(..., description="Until this instant, excluded; at most 400 days later.")
+    channel_id: Id | None = None
+
+
+@router.get(
+    "/workspaces/{slug}/inbox/report",
+    response=responses(dict),
+    operation_id="inbox_report",
+)
+@requires("inbox_reports.view")
+def inbox_report(request: MemberRequest, slug: Slug, filters: Query[ReportQuery]) -> dict:
+    """First response and resolution times (business seconds: median, p90), SLA hit rate,
+    replies per person, volume by kind and sentiment, per channel and per person, for the
+    conversations started in [start, end)."""
+    if filters.end <= filters.start or filters.end - filters.start > timedelta(days=400):
+        raise ValidationError({"end": ["Give an end after the start, at most 400 days later."]})
+    if filters.channel_id is not None:
+        get_in_workspace(Channel, request.workspace, pk=filters.channel_id)
+    return numbers.inbox_report(
+        request.workspace, filters.start, filters.end, channel_id=filters.channel_id
+    )
