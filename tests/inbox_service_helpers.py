@@ -72,3 +72,16 @@ def answer(conversation: Conversation, text: str, at: datetime, by=None) -> Mess
     )
     status.on_outbound(conversation, at)
     return message
+
+
+def inbox_service_objects(channel: Channel) -> dict[str, int]:
+    """A contact (with a question) and a rule, for the authorization matrix's paths."""
+    from django.utils import timezone
+
+    from socialdesk.inbox.models import Rule
+
+    message = inbound(channel, "Do you have gluten-free bread?", timezone.now(), who="matrix")
+    rule = Rule.objects.create(
+        workspace=channel.workspace, name="Matrix rule", actions=[{"type": "resolve"}]
+    )
+    return {"contact_id": message.author_contact_id, "rule_id": rule.pk}

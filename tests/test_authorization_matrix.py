@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
+from inbox_service_helpers import inbox_service_objects
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
@@ -209,6 +210,21 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "versions_diff": lambda ctx: None,
     "versions_list": lambda ctx: None,
     "versions_diff_against": lambda ctx: None,
+    # The inbox's service part (issue 13).
+    "inbox_service_level_read": lambda ctx: None,
+    "inbox_service_level_update": lambda ctx: {"first_response_minutes": 45},
+    "inbox_contact_export": lambda ctx: None,
+    "inbox_contact_erase": lambda ctx: None,
+    "inbox_report": lambda ctx: None,
+    "inbox_rules_list": lambda ctx: None,
+    "inbox_rules_create": lambda ctx: {
+        "name": "Allergens",
+        "conditions": {"keywords": "gluten OR allerg*"},
+        "actions": [{"type": "tag", "tag": "allergens"}],
+    },
+    "inbox_rules_try": lambda ctx: {"conditions": {"keywords": "gluten"}},
+    "inbox_rules_update": lambda ctx: {"name": "Renamed", "actions": [{"type": "resolve"}]},
+    "inbox_rules_delete": lambda ctx: None,
 }
 
 
@@ -256,6 +272,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "webhook_id": create_webhook(
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
         )[0].pk,
+        **inbox_service_objects(channel),
     }
 
 

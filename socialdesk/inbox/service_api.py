@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from socialdesk.api_support import (
@@ -139,8 +140,13 @@ def contact_erase(request: MemberRequest, slug: Slug, contact_id: Id) -> Contact
 
 
 class ReportQuery(Schema):
-    start: Moment = Field(..., description="From this instant (with its UTC offset).")
-    end: Moment = Field(..., description="Until this instant, excluded; at most 400 days later.")
+    start: Moment | None = Field(
+        None, description="From this instant (with its UTC offset); default 30 days before end."
+    )
+    end: Moment | None = Field(
+        None,
+        description="Until this instant, excluded (at most 400 days after start); default now.",
+    )
     channel_id: Id | None = None
 
 
@@ -154,10 +160,10 @@ def inbox_report(request: MemberRequest, slug: Slug, filters: Query[ReportQuery]
     """First response and resolution times (business seconds: median, p90), SLA hit rate,
     replies per person, volume by kind and sentiment, per channel and per person, for the
     conversations started in [start, end)."""
-    if filters.end <= filters.start or filters.end - filters.start > timedelta(days=400):
+    end = filters.end or timezone.now()
+    start = filters.start or end - timedelta(days=30)
+    if end <= start or end - start > timedelta(days=400):
         raise ValidationError({"end": ["Give an end after the start, at most 400 days later."]})
     if filters.channel_id is not None:
         get_in_workspace(Channel, request.workspace, pk=filters.channel_id)
-    return numbers.inbox_report(
-        request.workspace, filters.start, filters.end, channel_id=filters.channel_id
-    )
+    return numbers.inbox_report(request.workspace, start, end, channel_id=filters.channel_id)
