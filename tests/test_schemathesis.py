@@ -20,6 +20,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from inbox_service_helpers import inbox_service_objects
 from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -86,6 +87,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
         "webhook_id": create_webhook(
             workspace, owner, name="Ops", url="http://127.0.0.1:9/", events=["post.ready"]
         )[0].pk,
+        **inbox_service_objects(channel),
     }
     headers = {"Authorization": f"Bearer {token_for(owner)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
