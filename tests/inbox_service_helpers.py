@@ -78,10 +78,17 @@ def inbox_service_objects(channel: Channel) -> dict[str, int]:
     """A contact (with a question) and a rule, for the authorization matrix's paths."""
     from django.utils import timezone
 
-    from socialdesk.inbox.models import Rule
+    from socialdesk.inbox.models import Rule, SavedReply
 
     message = inbound(channel, "Do you have gluten-free bread?", timezone.now(), who="matrix")
     rule = Rule.objects.create(
         workspace=channel.workspace, name="Matrix rule", actions=[{"type": "resolve"}]
     )
-    return {"contact_id": message.author_contact_id, "rule_id": rule.pk}
+    reply, _ = SavedReply.objects.get_or_create(
+        workspace=channel.workspace, name="Delivery", defaults={"text": "We deliver in the 11e."}
+    )
+    return {
+        "contact_id": message.author_contact_id,
+        "rule_id": rule.pk,
+        "saved_reply_id": reply.pk,
+    }

@@ -225,6 +225,12 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "inbox_rules_try": lambda ctx: {"conditions": {"keywords": "gluten"}},
     "inbox_rules_update": lambda ctx: {"name": "Renamed", "actions": [{"type": "resolve"}]},
     "inbox_rules_delete": lambda ctx: None,
+    "inbox_faq_questions_read": lambda ctx: None,
+    "inbox_faq_questions_update": lambda ctx: {
+        "is_answer": True,
+        "questions": ["Do you deliver?", "Vous livrez ?"],
+    },
+    "inbox_faq_match": lambda ctx: {"text": "Do you deliver on Sundays?"},
 }
 
 

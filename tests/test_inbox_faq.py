@@ -189,3 +189,36 @@ def test_matching_is_fast_enough_for_ingestion(workspace, answers):
     print(f"FAQ matching: {per_second:.0f} texts/s")
     # Ingestion's whole budget is 1 ms a message; matching must take a small part of it.
     assert per_second >= 5000
+
+
+def test_a_manager_sets_the_questions_and_matches_through_the_api(
+    workspace, manager, creator, token_for
+):
+    from api_helpers import call
+
+    faq.forget(workspace.pk)
+    reply = SavedReply.objects.create(workspace=workspace, name="Delivery", text="We deliver")
+    path = f"/workspaces/{workspace.slug}/inbox/saved-replies/{reply.pk}/faq-questions"
+    body = {
+        "is_answer": True,
+        "questions": ["Do you deliver?", " do you  deliver? ", "Livrez-vous ?"],
+    }
+    response = call("put", path, token_for(manager), body)
+    assert response.status_code == 200, response.content
+    assert response.json()["questions"] == ["Do you deliver?", "Livrez-vous ?"]
+    reply.refresh_from_db()
+    assert reply.is_answer
+    match = call(
+        "post",
+        f"/workspaces/{workspace.slug}/inbox/faq/match",
+        token_for(manager),
+        {"text": "vous livrez le dimanche ?"},
+    )
+    assert match.json()["name"] == "Delivery"
+    nothing = call(
+        "post", f"/workspaces/{workspace.slug}/inbox/faq/match", token_for(manager), {"text": "🥐"}
+    )
+    assert nothing.json() == {"saved_reply_id": None, "name": None, "score": None}
+    assert call("put", path, token_for(creator), body).status_code == 403
+    too_long = call("put", path, token_for(manager), {"is_answer": True, "questions": ["x" * 501]})
+    assert too_long.status_code == 422

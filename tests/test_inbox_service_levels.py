@@ -158,6 +158,15 @@ def test_a_waiting_question_is_due_in_twenty_minutes_then_breached(workspace, ch
     assert state["label"] == "breached 30 min ago" and state["breached"]
 
 
+def test_the_inbox_list_reads_many_states_at_once(workspace, channel):
+    waiting = inbound(channel, "Hello?", paris(2026, 12, 7, 10)).conversation
+    answered = inbound(channel, "Hi", paris(2026, 12, 7, 10), who="max").conversation
+    answer(answered, "Hello!", paris(2026, 12, 7, 10, 10))
+    states = sl.sla_states(workspace, [waiting, answered], paris(2026, 12, 7, 10, 40))
+    assert states[waiting.pk]["label"] == "due in 20 min"
+    assert states[answered.pk]["kind"] == "resolution" and not states[answered.pk]["breached"]
+
+
 def test_after_hours_the_clock_waits_for_the_morning(workspace, channel):
     message = inbound(channel, "Allergens in the rye?", paris(2026, 12, 11, 18))  # Friday evening
     row = level(workspace)

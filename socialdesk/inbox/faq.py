@@ -196,3 +196,31 @@ def propose(message: Message) -> Match | None:
             },
         )
     return found
+
+
+def set_questions(reply: SavedReply, questions: list[str], *, is_answer: bool) -> list[str]:
+    """Replace the ways people ask for ``reply`` and whether it is an FAQ answer; returns the
+    stored questions (trimmed, without empty ones or repeats, at most 50 of 500 characters).
+    ValidationError on too many or too long."""
+    from django.core.exceptions import ValidationError
+
+    cleaned: list[str] = []
+    for question in questions:
+        text = " ".join(str(question).split())
+        if len(text) > 500:
+            raise ValidationError({"questions": ["A question is at most 500 characters."]})
+        if text and text.lower() not in {q.lower() for q in cleaned}:
+            cleaned.append(text)
+    if len(cleaned) > 50:
+        raise ValidationError({"questions": ["At most 50 questions per answer."]})
+    with transaction.atomic():
+        FaqQuestion.objects.filter(saved_reply=reply).delete()
+        FaqQuestion.objects.bulk_create(
+            FaqQuestion(workspace_id=reply.workspace_id, saved_reply=reply, text=text)
+            for text in cleaned
+        )
+        if reply.is_answer != is_answer:
+            reply.is_answer = is_answer
+            reply.save(update_fields=["is_answer"])
+    forget(reply.workspace_id)
+    return cleaned

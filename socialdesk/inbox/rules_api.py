@@ -12,8 +12,8 @@ from ninja import Field, Router, Schema, Status
 from socialdesk.api_support import Id, MemberRequest, Slug, Text, caller, requires, responses
 from socialdesk.workspaces.access import get_in_workspace
 
-from . import rules
-from .models import Rule
+from . import faq, rules
+from .models import Rule, SavedReply
 
 router = Router(tags=["inbox rules"])
 
@@ -131,3 +131,65 @@ def rules_update(request: MemberRequest, slug: Slug, rule_id: Id, payload: RuleI
 def rules_delete(request: MemberRequest, slug: Slug, rule_id: Id) -> HttpResponse:
     rules.delete_rule(get_in_workspace(Rule, request.workspace, pk=rule_id))
     return HttpResponse(status=204)
+
+
+# --- FAQ answers ------------------------------------------------------------------------------
+
+
+class FaqQuestionsIO(Schema):
+    is_answer: bool = Field(description="Proposed for incoming questions that match.")
+    questions: list[Text] = Field(
+        ..., max_length=50, description="Ways people ask for it, in any language."
+    )
+
+
+class FaqMatchIn(Schema):
+    text: Text = Field(..., min_length=1, max_length=5000)
+
+
+class FaqMatchOut(Schema):
+    saved_reply_id: int | None
+    name: str | None
+    score: float | None
+
+
+@router.get(
+    "/workspaces/{slug}/inbox/saved-replies/{saved_reply_id}/faq-questions",
+    response=responses(FaqQuestionsIO),
+    operation_id="inbox_faq_questions_read",
+)
+@requires("inbox_settings.view")
+def faq_questions_read(request: MemberRequest, slug: Slug, saved_reply_id: Id) -> dict:
+    reply = get_in_workspace(SavedReply, request.workspace, pk=saved_reply_id)
+    questions = list(reply.faq_questions.values_list("text", flat=True))
+    return {"is_answer": reply.is_answer, "questions": questions}
+
+
+@router.put(
+    "/workspaces/{slug}/inbox/saved-replies/{saved_reply_id}/faq-questions",
+    response=responses(FaqQuestionsIO),
+    operation_id="inbox_faq_questions_update",
+)
+@requires("inbox_settings.manage")
+def faq_questions_update(
+    request: MemberRequest, slug: Slug, saved_reply_id: Id, payload: FaqQuestionsIO
+) -> dict:
+    """Replace the questions a saved reply answers, and mark it as an FAQ answer or not."""
+    reply = get_in_workspace(SavedReply, request.workspace, pk=saved_reply_id)
+    questions = faq.set_questions(reply, payload.questions, is_answer=payload.is_answer)
+    return {"is_answer": payload.is_answer, "questions": questions}
+
+
+@router.post(
+    "/workspaces/{slug}/inbox/faq/match",
+    response=responses(FaqMatchOut),
+    operation_id="inbox_faq_match",
+)
+@requires("inbox_settings.view")
+def faq_match(request: MemberRequest, slug: Slug, payload: FaqMatchIn) -> dict:
+    """The FAQ answer a text would get (nothing stored); all null below the threshold."""
+    found = faq.match(request.workspace.pk, payload.text)
+    if found is None:
+        return {"saved_reply_id": None, "name": None, "score": None}
+    reply = SavedReply.objects.get(pk=found.saved_reply_id)
+    return {"saved_reply_id": reply.pk, "name": reply.name, "score": found.score}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -292,6 +292,33 @@ def sla_state(
         "breached": first.breached,
         "kind": first.kind,
     }
+
+
+def sla_states(
+    workspace: Workspace, conversations: Iterable[Conversation], now: datetime | None = None
+) -> dict[int, dict[str, Any]]:
+    """``sla_state`` of many conversations of one workspace (the inbox list): the level is
+    read once. Keyed by conversation id."""
+    now = now or timezone.now()
+    level = level_of(workspace)
+    hours = hours_of(level)
+    targets = (level.first_response_target, level.resolution_target)
+    states: dict[int, dict[str, Any]] = {}
+    for conversation in conversations:
+        clocks = [
+            c for c in clocks_of(conversation, hours, now, targets) if c.remaining is not None
+        ]
+        if not clocks:
+            states[conversation.pk] = {"label": "", "due_at": None, "breached": False, "kind": ""}
+            continue
+        first = min(clocks, key=lambda c: c.remaining or timedelta())
+        states[conversation.pk] = {
+            "label": first.label,
+            "due_at": first.due_at,
+            "breached": first.breached,
+            "kind": first.kind,
+        }
+    return states
 
 
 # --- Breach notices ---------------------------------------------------------------------------
