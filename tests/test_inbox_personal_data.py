@@ -164,7 +164,8 @@ def test_resolved_conversations_older_than_the_retention_period_are_deleted(
     assert retention.apply_retention(NOW) == 0
 
 
-def test_retention_runs_on_the_worker_beat(workspace, channel):
+def test_retention_runs_on_the_worker_beat(workspace, channel, monkeypatch):
+    monkeypatch.setattr(service_levels, "_last_run", {})
     service_levels.save_level(workspace, retention_days=1)
     gone = inbound(channel, "bye", datetime.now(UTC) - timedelta(days=5)).conversation
     status.resolve(gone, datetime.now(UTC) - timedelta(days=3))

@@ -228,13 +228,18 @@ def test_the_worker_beat_checks_breaches(workspace, channel, owner, monkeypatch)
     assert Notification.objects.filter(event="inbox.sla_breached", recipient=owner).exists()
 
 
-def test_on_heartbeat_never_raises(monkeypatch):
+def test_on_heartbeat_never_raises_and_checks_once_a_minute(monkeypatch):
+    calls = []
+
     def broken(now=None):
+        calls.append(now)
         raise RuntimeError("database gone")
 
+    monkeypatch.setattr(sl, "_last_run", {})
     monkeypatch.setattr(sl, "check_breaches", broken)
     sl.on_heartbeat()  # logged, not raised
-    assert True
+    sl.on_heartbeat()  # five seconds later: not again
+    assert len(calls) == 1
 
 
 # --- Storing it, and the API --------------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time as time_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -348,9 +349,29 @@ def check_breaches(now: datetime | None = None) -> int:
     for workspace in Workspace.objects.filter(pk__in=workspace_ids):
         level = level_of(workspace)
         hours = hours_of(level)
+        # Business time runs no faster than the wall clock: a clock cannot have run out
+        # before its start plus its target. Clocks already told are left out in the query,
+        # so a beat looks only at the few that may have run out since.
         horizon = now - TELL_WITHIN - level.resolution_target - timedelta(days=14)
+        told_response = BreachNotice.objects.filter(
+            conversation=OuterRef("pk"),
+            kind=BreachKind.RESPONSE,
+            clock_started_at=OuterRef("waiting_since"),
+        )
+        told_resolution = BreachNotice.objects.filter(
+            conversation=OuterRef("pk"),
+            kind=BreachKind.RESOLUTION,
+            clock_started_at=OuterRef("created_at"),
+        )
+        response_due = Q(
+            waiting_since__gte=horizon,
+            waiting_since__lte=now - level.first_response_target,
+        ) & ~Exists(told_response)
+        resolution_due = Q(
+            created_at__gte=horizon, created_at__lte=now - level.resolution_target
+        ) & ~Exists(told_resolution)
         candidates = open_conversations.filter(workspace=workspace).filter(
-            Q(waiting_since__gte=horizon) | Q(created_at__gte=horizon)
+            response_due | resolution_due
         )
         leads = None
         for conversation in candidates.select_related("assignee", "contact", "channel"):
@@ -395,19 +416,31 @@ def check_breaches(now: datetime | None = None) -> int:
     return told
 
 
+# The worker beats every few seconds; breaches are checked once a minute ("due in 20 min"
+# needs no finer grain) and retention once an hour.
+BREACH_CHECK_SECONDS = 60.0
+RETENTION_SECONDS = 3600.0
+_last_run: dict[str, float] = {}
+
+
 def on_heartbeat() -> None:
     """The worker's beat: tell breaches, then delete what the retention period allows.
     Never raises (the next beat tries again)."""
     from .retention import apply_retention
 
-    try:
-        check_breaches()
-    except Exception:
-        logger.exception("Checking inbox service levels failed")
-    try:
-        apply_retention()
-    except Exception:
-        logger.exception("Applying inbox retention failed")
+    now = time_module.monotonic()
+    if now - _last_run.get("breaches", -1e9) >= BREACH_CHECK_SECONDS:
+        _last_run["breaches"] = now
+        try:
+            check_breaches()
+        except Exception:
+            logger.exception("Checking inbox service levels failed")
+    if now - _last_run.get("retention", -1e9) >= RETENTION_SECONDS:
+        _last_run["retention"] = now
+        try:
+            apply_retention()
+        except Exception:
+            logger.exception("Applying inbox retention failed")
 
 
 def save_level(
