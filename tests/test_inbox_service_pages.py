@@ -93,3 +93,29 @@ def test_creators_cannot_open_the_settings_and_outsiders_do_not_see_them(
     client.force_login(outsider)
     assert client.get(URL.format(workspace.slug)).status_code == 404
     assert client.post(URL.format(workspace.slug), level_form()).status_code == 404
+
+
+def test_a_manager_writes_the_questions_a_saved_reply_answers(workspace, manager, signed_in):
+    from socialdesk.inbox.models import SavedReply
+
+    reply = SavedReply.objects.create(workspace=workspace, name="Hours", text="7:30–19:00")
+    client = signed_in(manager)
+    response = client.post(
+        URL.format(workspace.slug),
+        {
+            "section": "faq",
+            "reply_id": str(reply.pk),
+            "questions": "When are you open?\r\nVous ouvrez quand ?\r\n\r\n",
+            "is_answer": "1",
+        },
+    )
+    assert response.status_code == 302
+    reply.refresh_from_db()
+    assert reply.is_answer
+    assert list(reply.faq_questions.values_list("text", flat=True)) == [
+        "When are you open?",
+        "Vous ouvrez quand ?",
+    ]
+    assert "Vous ouvrez quand ?" in client.get(URL.format(workspace.slug)).content.decode()
+    missing = client.post(URL.format(workspace.slug), {"section": "faq", "reply_id": "x"})
+    assert missing.status_code == 404

@@ -23,7 +23,7 @@ from socialdesk.web.helpers import enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
 
-from . import numbers, rules, service_levels
+from . import faq, numbers, rules, service_levels
 from .models import ConversationKind, Priority, Rule, SavedReply, Sentiment
 from .service_levels import WEEKDAYS
 
@@ -120,7 +120,9 @@ def _settings_context(membership: Membership, level: Any) -> dict[str, Any]:
         "networks": sorted({c.network for c in Channel.objects.filter(workspace=workspace)}),
         "priorities": Priority.choices,
         "members": members,
-        "saved_replies": SavedReply.objects.filter(workspace=workspace),
+        "saved_replies": SavedReply.objects.filter(workspace=workspace).prefetch_related(
+            "faq_questions"
+        ),
         "can_manage": membership.can("inbox_settings.manage"),
     }
 
@@ -149,6 +151,15 @@ def inbox_service_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 retention_days=retention or None,
             )
             messages.success(request, "Service level saved.")
+            return redirect("inbox_service_settings", slug=slug)
+        if section == "faq":
+            reply = get_in_workspace(SavedReply, workspace, pk=parse_id(post.get("reply_id")))
+            faq.set_questions(
+                reply,
+                post.get("questions", "").splitlines(),
+                is_answer=bool(post.get("is_answer")),
+            )
+            messages.success(request, f"FAQ questions of “{reply.name}” saved.")
             return redirect("inbox_service_settings", slug=slug)
         if section == "rule":
             conditions, actions = _rule_from(post)
