@@ -347,11 +347,31 @@ def test_rules_and_faq_take_a_small_part_of_the_ingestion_budget(workspace, chan
             {"keywords": f'(word{n} OR "two words {n}") AND NOT spam', "kinds": ["comment"]},
             [{"type": "tag", "tag": f"t{n}"}],
         )
-    messages = [inbound(channel, f"hello there number {n}", NOW, who=f"c{n}") for n in range(300)]
+    from test_inbox_faq import ANSWERS, EVALUATION_SET
+
+    for name, questions in ANSWERS.items():
+        reply = SavedReply.objects.create(workspace=workspace, name=name, text=name, is_answer=True)
+        FaqQuestion.objects.bulk_create(
+            FaqQuestion(workspace=workspace, saved_reply=reply, text=q) for q in questions
+        )
+    texts = [text for text, _ in EVALUATION_SET]
+    messages = [
+        inbound(channel, f"{texts[n % len(texts)]} word{n % 10}", NOW, who=f"c{n}")
+        for n in range(300)
+    ]
+    quiet = [inbound(channel, f"Bravo à toute l'équipe {n}", NOW, who=f"q{n}") for n in range(300)]
     rules.apply_rules(messages[0])
-    started = time.process_time()
-    for message in messages:
-        rules.apply_rules(message)
-    per_second = len(messages) / (time.process_time() - started)
-    print(f"rules + FAQ: {per_second:.0f} messages/s")
-    assert per_second >= 2000
+
+    def rate(batch) -> float:
+        started = time.process_time()
+        for message in batch:
+            rules.apply_rules(message)
+        return len(batch) / (time.process_time() - started)
+
+    matching, nothing = rate(messages), rate(quiet)
+    print(f"rules + FAQ: {matching:.0f} messages/s all matching, {nothing:.0f} matching nothing")
+    # Every one of ``messages`` matches an FAQ answer (a proposal written) and a rule (a tag
+    # and a hit written, in a savepoint): ~6 writes, the worst case, ~650/s on SQLite here.
+    # A message that matches nothing costs no query at all (rules and answers are cached).
+    assert matching >= 400
+    assert nothing >= 5000

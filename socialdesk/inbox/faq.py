@@ -41,9 +41,10 @@ import re
 import time
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from .models import FaqProposal, FaqQuestion, Message, SavedReply
 
@@ -103,6 +104,7 @@ class Index:
     vectors: list[dict[str, float]]  # unit length
     answer_ids: list[int]
     built_at: float
+    names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, questions: list[tuple[int, str]]) -> Index:
@@ -159,6 +161,7 @@ def index_of(workspace_id: int) -> Index:
         ).values_list("saved_reply_id", "text")
     )
     index = Index.build(questions)
+    index.names = {a.pk: a.name for a in answers}
     _cache[workspace_id] = index
     return index
 
@@ -167,6 +170,7 @@ def index_of(workspace_id: int) -> Index:
 class Match:
     saved_reply_id: int
     score: float
+    name: str = ""
 
 
 def match(workspace_id: int, text: str) -> Match | None:
@@ -174,7 +178,7 @@ def match(workspace_id: int, text: str) -> Match | None:
     found = index_of(workspace_id).best(text)
     if found is None or found[1] < THRESHOLD:
         return None
-    return Match(found[0], round(found[1], 4))
+    return Match(found[0], round(found[1], 4), index_of(workspace_id).names.get(found[0], ""))
 
 
 def propose(message: Message) -> Match | None:
@@ -185,16 +189,23 @@ def propose(message: Message) -> Match | None:
     found = match(message.workspace_id, message.text)
     if found is None:
         return None
-    with transaction.atomic():
-        FaqProposal.objects.update_or_create(
-            conversation_id=message.conversation_id,
-            defaults={
-                "workspace_id": message.workspace_id,
-                "message": message,
-                "saved_reply_id": found.saved_reply_id,
-                "score": found.score,
-            },
-        )
+    # One upsert (ingestion's budget is a millisecond a message): the conversation's
+    # proposal is this one now.
+    FaqProposal.objects.bulk_create(
+        [
+            FaqProposal(
+                workspace_id=message.workspace_id,
+                conversation_id=message.conversation_id,
+                message=message,
+                saved_reply_id=found.saved_reply_id,
+                score=found.score,
+                created_at=timezone.now(),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["conversation"],
+        update_fields=["message", "saved_reply", "score", "created_at"],
+    )
     return found
 
 

@@ -502,6 +502,20 @@ def _network_action(kind: str, message: Message, text: str = "") -> str:
     return kind
 
 
+# Tag ids by workspace and name: rules tag many messages with few tags. A tag deleted since
+# is made again (the cache is checked against the database when adding fails).
+_tag_ids: dict[tuple[int, str], int] = {}
+
+
+def _tag_id(workspace_id: int, name: str) -> int:
+    key = (workspace_id, name)
+    tag_id = _tag_ids.get(key)
+    if tag_id is None or not Tag.objects.filter(pk=tag_id, workspace_id=workspace_id).exists():
+        tag, _ = Tag.objects.get_or_create(workspace_id=workspace_id, name=name)
+        tag_id = _tag_ids[key] = tag.pk
+    return tag_id
+
+
 def _act(compiled: Compiled, message: Message, match: faq.Match | None) -> list[str]:
     from socialdesk.notifications.services import notify
 
@@ -517,11 +531,9 @@ def _act(compiled: Compiled, message: Message, match: faq.Match | None) -> list[
                 conversation.save(update_fields=["assignee"])
                 done.append(f"assigned to {user}")
         elif kind == "tag":
-            tag, _ = Tag.objects.get_or_create(
-                workspace_id=message.workspace_id, name=action["tag"].strip()[:60]
-            )
-            conversation.tags.add(tag)
-            done.append(f"tagged {tag.name}")
+            name = action["tag"].strip()[:60]
+            conversation.tags.add(_tag_id(message.workspace_id, name))
+            done.append(f"tagged {name}")
         elif kind == "priority":
             conversation.priority = action["priority"]
             conversation.save(update_fields=["priority"])
@@ -600,8 +612,7 @@ def apply_rules(message: Message) -> list[str]:
     except Exception:
         logger.exception("FAQ matching failed for message %s", message.pk)
     if match is not None:
-        name = SavedReply.objects.filter(pk=match.saved_reply_id).values_list("name", flat=True)
-        done.append(f"faq: proposed {name.first()} ({match.score:.2f})")
+        done.append(f"faq: proposed {match.name} ({match.score:.2f})")
     facts = Facts(message, conversation, _is_first_message, _labels_of)
     now = timezone.now()
     for rule in _rules_of(message.workspace_id):
