@@ -371,7 +371,8 @@ def test_rules_and_faq_take_a_small_part_of_the_ingestion_budget(workspace, chan
     matching, nothing = rate(messages), rate(quiet)
     print(f"rules + FAQ: {matching:.0f} messages/s all matching, {nothing:.0f} matching nothing")
     # Every one of ``messages`` matches an FAQ answer (a proposal written) and a rule (a tag
-    # and a hit written, in a savepoint): ~6 writes, the worst case, ~650/s on SQLite here.
-    # A message that matches nothing costs no query at all (rules and answers are cached).
-    assert matching >= 400
+    # and a hit written, in a savepoint): ~6 writes, the worst case: ~600/s on SQLite and
+    # ~320/s on PostgreSQL here (CPU time, the driver's included). A message that matches
+    # nothing costs no query at all (rules and answers are cached): ~9,000/s.
+    assert matching >= 250
     assert nothing >= 5000
