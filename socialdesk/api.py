@@ -12,6 +12,8 @@ from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handl
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
 from socialdesk.inbox import answering_api
 from socialdesk.inbox import api as inbox_api
+from socialdesk.inbox import rules_api as inbox_rules_api
+from socialdesk.inbox import service_api as inbox_service_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
 from socialdesk.page import api as page_api
@@ -57,6 +59,8 @@ ROUTERS = [
     health_api.router,
     inbox_api.router,
     answering_api.router,
+    inbox_service_api.router,
+    inbox_rules_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

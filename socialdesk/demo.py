@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from socialdesk.content.models import Campaign, Label, Pillar, Post, PostVersion
 from socialdesk.content.services import PostContent, create_post
+from socialdesk.inbox import demo as inbox_demo
 from socialdesk.networks.models import Channel, ChannelStatus, Network
 from socialdesk.networks.page import PageConnector
 from socialdesk.page.models import PageEntry, PageLink, PageProfile
@@ -439,6 +440,7 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             from socialdesk.review.demo import build as build_review
 
             build_review(workspace, users, now)
+            inbox_demo.build(workspace, users, now)  # 90 days of inbox history (issue 13)
         ApiToken.objects.filter(user=owner, name=TOKEN_NAME).delete()
         _, raw = ApiToken.issue(workspace, owner, TOKEN_NAME)
     counts = {

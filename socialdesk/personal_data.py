@@ -136,7 +136,14 @@ HOLDINGS = [
     Holding("review.Comment", "resolved_by", "comments they resolved", "keep"),
     Holding("review.Comment", "mentions", "comments mentioning them", "unlink"),
     Holding("review.SeenVersion", "user", "which post versions they have seen", "delete"),
-    # Inbox contacts (issue 13) will plug in here, as holdings keyed by a contact.
+    # The inbox (issue 13). A contact (a person on a network, not a member) is exported and
+    # erased by socialdesk.inbox.retention; these are the members' own inbox rows.
+    Holding("inbox.Conversation", "assignee", "inbox conversations assigned to them", "keep"),
+    Holding("inbox.Message", "author_user", "inbox replies they wrote", "keep"),
+    Holding("inbox.Note", "author", "internal notes they wrote", "keep"),
+    Holding("inbox.Note", "mentions", "internal notes mentioning them", "unlink"),
+    Holding("inbox.SavedReply", "created_by", "saved replies they made", "keep"),
+    Holding("inbox.Rule", "created_by", "inbox rules they made", "keep"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.
@@ -145,6 +152,7 @@ TEXT_ABOUT_PEOPLE = {
     "notifications.Notification": ("title", "body", "target_repr"),
     "review.Comment": ("body", "author_name"),
     "workflow.Decision": ("comment", "via"),
+    "inbox.Note": ("text",),
 }
 
 

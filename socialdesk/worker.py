@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
@@ -124,6 +125,7 @@ class Heartbeat:
             send_workflow_reminders()  # steps due tomorrow and overdue; never raises
             queues.on_heartbeat()  # published evergreen posts back into their queues
             poll_inboxes()  # a poll task per channel due one (every 30 s); never raises
+            inbox_service_beat()  # inbox breaches told, retention applied; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

@@ -22,6 +22,7 @@ from django.test import Client
 from django.utils import timezone
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
+from inbox_service_helpers import inbox_service_objects
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
@@ -238,6 +239,27 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "inbox_saved_replies_create": lambda ctx: {"name": "Allergens", "text": "Hi {first_name}"},
     "inbox_saved_replies_update": lambda ctx: {"text": "Hello {name}"},
     "inbox_saved_replies_delete": lambda ctx: None,
+    # The inbox's service part (issue 13).
+    "inbox_service_level_read": lambda ctx: None,
+    "inbox_service_level_update": lambda ctx: {"first_response_minutes": 45},
+    "inbox_contact_export": lambda ctx: None,
+    "inbox_contact_erase": lambda ctx: None,
+    "inbox_report": lambda ctx: None,
+    "inbox_rules_list": lambda ctx: None,
+    "inbox_rules_create": lambda ctx: {
+        "name": "Allergens",
+        "conditions": {"keywords": "gluten OR allerg*"},
+        "actions": [{"type": "tag", "tag": "allergens"}],
+    },
+    "inbox_rules_try": lambda ctx: {"conditions": {"keywords": "gluten"}},
+    "inbox_rules_update": lambda ctx: {"name": "Renamed", "actions": [{"type": "resolve"}]},
+    "inbox_rules_delete": lambda ctx: None,
+    "inbox_faq_questions_read": lambda ctx: None,
+    "inbox_faq_questions_update": lambda ctx: {
+        "is_answer": True,
+        "questions": ["Do you deliver?", "Vous livrez ?"],
+    },
+    "inbox_faq_match": lambda ctx: {"text": "Do you deliver on Sundays?"},
 }
 
 
@@ -289,6 +311,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
         )[0].pk,
         **answering_objects(workspace, channel, members["creator"]),
+        **inbox_service_objects(channel),
     }
 
 

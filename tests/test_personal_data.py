@@ -27,6 +27,14 @@ from socialdesk import personal_data
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import ComposerDraft, Post, PostVersion
 from socialdesk.content.services import PostContent, create_post
+from socialdesk.inbox.models import (
+    Contact,
+    Conversation,
+    Message,
+    Note,
+    Rule,
+    SavedReply,
+)
 from socialdesk.networks.models import ChannelTransition
 from socialdesk.notifications.models import Notification, NotificationPreference
 from socialdesk.notifications.services import create_webhook, notify
@@ -141,6 +149,33 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     link.save(update_fields=["revoked_by"])
     Comment.objects.filter(author=owner).update(resolved_by=ana)
     SeenVersion.objects.create(workspace=workspace, post=post, version=version, user=ana)
+    # The inbox: a conversation assigned to her, her reply, her note, a note naming her, a
+    # saved reply and a rule she made.
+    contact = Contact.objects.create(workspace=workspace, network="page", remote_id="a@b.test")
+    conversation = Conversation.objects.create(
+        workspace=workspace,
+        channel=channel,
+        contact=contact,
+        kind="question",
+        thread_key="q1",
+        assignee=ana,
+    )
+    Message.objects.create(
+        workspace=workspace,
+        conversation=conversation,
+        channel=channel,
+        direction="out",
+        text="Yes, we are open",
+        author_user=ana,
+    )
+    Note.objects.create(
+        workspace=workspace, conversation=conversation, author=ana, text="Called them back"
+    )
+    Note.objects.create(
+        workspace=workspace, conversation=conversation, author=owner, text="@ana.quintero look"
+    ).mentions.add(ana)
+    SavedReply.objects.create(workspace=workspace, name="Hours", text="9 to 5", created_by=ana)
+    Rule.objects.create(workspace=workspace, name="Spam", created_by=ana)
     return post
 
 

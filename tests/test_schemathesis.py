@@ -22,6 +22,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
+from inbox_service_helpers import inbox_service_objects
 from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -92,6 +93,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
             workspace, owner, name="Ops", url="http://127.0.0.1:9/", events=["post.ready"]
         )[0].pk,
         **answering_objects(workspace, channel, owner),
+        **inbox_service_objects(channel),
     }
     headers = {"Authorization": f"Bearer {token_for(owner)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

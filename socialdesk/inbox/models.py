@@ -14,6 +14,8 @@ Reading from the networks is ``inbox.ingest``; answering goes through the publis
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -425,3 +427,139 @@ class AnswerSettings(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"answer settings of workspace {self.workspace_id}"
+
+
+# --- Service (issue 13: service levels, rules, FAQ answers, retention) -----------------------
+
+
+def default_business_hours() -> list[list[list[str]]]:
+    """Monday to Friday 09:00–17:00; closed at the weekend. One list per weekday (Monday
+    first) of opening intervals ``[start, end]`` as "HH:MM" local times."""
+    weekday = [["09:00", "17:00"]]
+    return [weekday, weekday, weekday, weekday, weekday, [], []]
+
+
+class ServiceLevel(WorkspaceOwned):
+    """A workspace's business hours, holidays and response targets (``inbox.service_levels``),
+    and how long resolved conversations are kept (``inbox.retention``).
+
+    A workspace without a row has the defaults (``service_levels.level_of``)."""
+
+    hours = models.JSONField(default=default_business_hours)
+    # Local dates (ISO "YYYY-MM-DD") on which the clock does not run.
+    holidays = models.JSONField(default=list, blank=True)
+    first_response_target = models.DurationField(default=timedelta(hours=1))
+    resolution_target = models.DurationField(default=timedelta(hours=24))
+    # Resolved conversations older than this (from their resolution) are deleted; None keeps
+    # them for ever.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="one_service_level_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"service level of workspace {self.workspace_id}"
+
+
+class BreachKind(models.TextChoices):
+    RESPONSE = "response", "Response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class BreachNotice(models.Model):
+    """A breach already told: once per conversation, target and start of its clock."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="breach_notices"
+    )
+    kind = models.CharField(max_length=20, choices=BreachKind.choices)
+    clock_started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    notified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "kind", "clock_started_at"], name="one_breach_notice"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} breach of conversation {self.conversation_id}"
+
+
+class Rule(WorkspaceOwned):
+    """A triage rule: when an inbound message meets ``conditions``, do ``actions``
+    (``inbox.rules`` validates both and applies them, in ``position`` order)."""
+
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    conditions = models.JSONField(default=dict, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    # Later rules are not tried on a message this rule matched.
+    stop = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    matched_count = models.PositiveIntegerField(default=0)
+    last_matched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="one_inbox_rule_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleHit(models.Model):
+    """A rule matched a message: what it did, and the network actions it asked for."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="hits")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="rule_hits")
+    at = models.DateTimeField(default=timezone.now)
+    done = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} on message {self.message_id}"
+
+
+class FaqQuestion(WorkspaceOwned):
+    """A way people ask the question a saved reply (marked ``is_answer``) answers: what
+    ``inbox.faq`` matches incoming questions against."""
+
+    saved_reply = models.ForeignKey(
+        SavedReply, on_delete=models.CASCADE, related_name="faq_questions"
+    )
+    text = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["saved_reply", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class FaqProposal(WorkspaceOwned):
+    """The FAQ answer proposed for a conversation's latest question, for the inbox page."""
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="faq_proposal"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    saved_reply = models.ForeignKey(SavedReply, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.saved_reply} for conversation {self.conversation_id}"

@@ -58,6 +58,8 @@ EVENTS: dict[str, str] = {
     "inbox.approval_requested": "A reply waits for your approval",
     "inbox.reply_rejected": "Your reply was not approved",
     "inbox.reply_failed": "A reply could not be sent",
+    "inbox.sla_breached": "An inbox conversation missed its service level",
+    "inbox.rule_notice": "An inbox rule asked to tell you about a message",
 }
 
 # With the recommended ("auto") email mode these are emailed at once: they are addressed to
@@ -78,6 +80,7 @@ IMMEDIATE_EVENTS = frozenset(
         "inbox.approval_requested",
         "inbox.reply_rejected",
         "inbox.reply_failed",
+        "inbox.sla_breached",
     }
 )
 

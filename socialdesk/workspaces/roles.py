@@ -93,6 +93,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inbox.manage": frozenset({OWNER, MANAGER}),
     "inbox.saved_replies": frozenset({OWNER, MANAGER, COMMUNITY_MANAGER}),
     "inbox.approve": frozenset({OWNER, MANAGER}),
+    # Inbox service (issue 13): service levels, rules and FAQ questions; the inbox report;
+    # a contact's personal data (socialdesk.inbox.retention).
+    "inbox_settings.view": frozenset({OWNER, MANAGER}),
+    "inbox_settings.manage": frozenset({OWNER, MANAGER}),
+    "inbox_reports.view": frozenset({OWNER, MANAGER, ANALYST}),
+    "contacts.export": frozenset({OWNER, MANAGER}),
+    "contacts.erase": frozenset({OWNER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
