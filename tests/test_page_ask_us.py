@@ -85,12 +85,10 @@ def test_the_page_links_to_the_form_which_is_not_cached(visitor):
 def test_a_question_lands_in_the_inbox_at_once_as_a_new_question(visitor, channel, patient):
     data = {**answers(), **form_of(visitor)}
 
-    started = time.monotonic()
     response = visitor.post(ASK, data)
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 302 and response["Location"] == "/@crumb/ask/thanks"
-    assert elapsed < 2.0
+    # Written by the request itself, so it is in the inbox the moment the asker sees thanks.
     conversation = Conversation.objects.get()
     assert conversation.channel == channel
     assert conversation.kind == ConversationKind.QUESTION
