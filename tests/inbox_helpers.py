@@ -61,6 +61,8 @@ def inbound(conversation: Conversation, text: str, at: datetime | None = None) -
         author_contact=conversation.contact,
         text=text,
         sent_at=at,
+        # What the page's "Ask us" form keeps, so an answer can reach the asker by email.
+        reference={"email": "asker@example.org", "name": "Asker", "may_publish": False},
     )
     status.on_inbound(conversation, at)
     return message

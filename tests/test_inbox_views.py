@@ -17,6 +17,7 @@ from socialdesk.inbox.models import (
     SavedReply,
     Sentiment,
 )
+from socialdesk.publishing.dispatch import run
 from socialdesk.workspaces.models import User
 from socialdesk.workspaces.roles import Role
 
@@ -91,11 +92,13 @@ def test_reply_without_javascript_records_the_answer_and_makes_it_pending(
     )
     assert response.status_code == 302
     assert response["Location"].endswith(f"/inbox/{newer.pk}/?status=new")
-    newer.refresh_from_db()
-    assert newer.status == ConversationStatus.PENDING
     sent = newer.messages.get(direction=Direction.OUTBOUND)
     assert sent.text == "So sorry! A new cake is on its way."
     assert sent.author_user == community_manager
+    # The engine sends it (the page emails the asker); sent, the conversation is pending.
+    assert run(sent.delivery_id, "test-worker") == "published"
+    newer.refresh_from_db()
+    assert newer.status == ConversationStatus.PENDING
 
 
 def test_an_empty_reply_is_refused_and_nothing_is_sent(signed_in, owner, workspace, two):
@@ -128,7 +131,7 @@ def test_someone_elses_reply_meanwhile_stops_mine_with_a_clear_message(
         {"text": "Sorry about that!", "seen_message_id": seen},
     )
     assert response.status_code == 400
-    assert "Manager replied meanwhile" in response.content.decode()
+    assert "Manager has answered meanwhile" in response.content.decode()
     assert "Sorry about that!" in response.content.decode()  # kept in the box
     assert newer.messages.filter(direction=Direction.OUTBOUND).count() == 1
 
