@@ -10,7 +10,7 @@ from datetime import time, timedelta
 import pytest
 from django.utils import timezone
 
-from socialdesk.content.models import Campaign, Pillar, Post
+from socialdesk.content.models import Campaign, MediaAsset, Pillar, Post
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing import queues
 from socialdesk.publishing.models import Delivery, DeliveryState
@@ -77,8 +77,8 @@ def busy_month(workspace, owner):
 # workspace and its two-factor rule), then the view's own.
 PAGE_QUERIES = 13  # + stages, channels, pillars, campaigns, labels, members, slots, the
 # switcher's workspaces, the inbox's and the notifications' unread counts
-FEED_QUERIES = 10  # + the day's first deliveries, their rows, images, copies, channels,
-# slots, the slot times held
+FEED_QUERIES = 8  # + the day's first deliveries, their rows (with first images and copies),
+# channels, slots, the slot times held
 SUMMARY_QUERIES = 7  # + the content mix, pillars, campaigns, boost spend
 
 
@@ -134,3 +134,41 @@ def test_a_workspace_that_requires_two_factor_still_stops_an_unverified_member(
     response = signed_in(owner).get(f"/w/{workspace.slug}/calendar/", {"date": busy_month["date"]})
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/two-factor/")
+
+
+def test_the_month_grid_reads_each_posts_first_image_and_copies_in_its_own_query(
+    workspace, owner, signed_in, busy_month, settings
+):
+    """The month grid's rows bring the post's first image and how many copies of it the period
+    holds (``timed_copies``) as subqueries, no longer as queries of their own."""
+    client = signed_in(owner)
+    url = f"/w/{workspace.slug}/calendar/feed/"
+    params = {"start": busy_month["start"], "end": busy_month["end"], "per_day": "4"}
+    before = client.get(url, params).json()["events"]
+    shown_id, plain_id = [e["id"] for e in before if e["extendedProps"]["kind"] == "delivery"][:2]
+    shown = Delivery.objects.get(pk=shown_id)
+    # A second channel's copy of the shown post at the same time (ranked after it).
+    other_channel = Channel.objects.filter(workspace=workspace).exclude(pk=shown.channel_id)[0]
+    Delivery.objects.create(
+        workspace=workspace,
+        post=shown.post,
+        channel=other_channel,
+        scheduled_at=shown.scheduled_at,
+        state=DeliveryState.SCHEDULED,
+    )
+    for name in ("a", "b"):  # the first attached is the post's first image
+        shown.post.media.add(
+            MediaAsset.objects.create(
+                workspace=workspace,
+                file=f"w/{name}.png",
+                thumbnail=f"w/{name}.thumb.webp",
+                kind="image",
+                mime_type="image/png",
+                size=1,
+                checksum=name,
+            )
+        )
+    events = {e["id"]: e["extendedProps"] for e in client.get(url, params).json()["events"]}
+    assert events[shown_id]["thumb"] == f"{settings.MEDIA_URL}w/a.thumb.webp"
+    assert events[shown_id]["n"] == 2
+    assert events[plain_id]["thumb"] == "" and events[plain_id]["n"] == 1

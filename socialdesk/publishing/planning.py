@@ -19,7 +19,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum, Window
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber, Substr, TruncDate
 from django.utils import timezone
 
@@ -195,11 +195,12 @@ def calendar_rows(
 ) -> list[dict]:
     """``deliveries_between`` as dicts of ``ROW_FIELDS`` (plus the workflow stage's name and
     position when that app is installed) and ``thumb``, the first image of the post: two
-    queries, however many rows (three with ``per_day``).
+    queries, however many rows.
 
     ``per_day`` (a month grid): only each day's first ``per_day`` deliveries (days in
     ``zone``), each with ``day_rank`` (1, 2, …) and ``day_total`` (all of its day's), chosen
-    by the database with window functions, so a busy month reads a few rows a day."""
+    by the database with window functions, so a busy month reads a few rows a day; and
+    ``timed_copies``, ``copies_between``'s count for the row's post. Two queries."""
     fields = list(ROW_FIELDS)
     if has_workflow():
         fields += ["post__workflow__stage__name", "post__workflow__stage__position"]
@@ -223,16 +224,37 @@ def calendar_rows(
         ranks = {pk: (rank, total) for pk, rank, total in ranked}
         if not ranks:
             return []
-        deliveries = Delivery.objects.filter(pk__in=list(ranks)).order_by("scheduled_at", "id")
+        # For these few rows, the post's first image and how many of its copies the period
+        # holds on a time (``timed_copies``) come as subqueries of the same query: two
+        # queries fewer per month grid, each with a list of 170 ids to send.
+        images = (
+            Post.media.through.objects.filter(post_id=OuterRef("post_id"))
+            .order_by("id")
+            .values(f"mediaasset__{_THUMB}")[:1]
+        )
+        copies = (
+            _filtered(workspace, start, end, filters)[0]
+            .filter(post_id=OuterRef("post_id"), state__in=services.TIMED)
+            .order_by()
+            .values("post_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        deliveries = (
+            Delivery.objects.filter(pk__in=list(ranks))
+            .annotate(thumb=Subquery(images), timed_copies=Subquery(copies))
+            .order_by("scheduled_at", "id")
+        )
+        fields += ["thumb", "timed_copies"]
     rows = list(deliveries.annotate(excerpt=Substr("post__text", 1, 61)).values(*fields))
     if per_day:
-        thumbs = _first_images([row["post_id"] for row in rows]) if rows else {}
-    else:
-        thumbs = _first_images(deliveries.order_by().values("post_id")) if rows else {}
+        for row in rows:
+            row["day_rank"], row["day_total"] = ranks[row["id"]]
+            row["timed_copies"] = row["timed_copies"] or 0
+        return rows
+    thumbs = _first_images(deliveries.order_by().values("post_id")) if rows else {}
     for row in rows:
         row["thumb"] = thumbs.get(row["post_id"])
-        if per_day:
-            row["day_rank"], row["day_total"] = ranks[row["id"]]
     return rows
 
 
