@@ -357,19 +357,37 @@ def write_markdown(results: list[dict], when: str) -> None:
             f"| {r['month_view_p50_ms']} | **{r['month_view_p95_ms']}** ({runs}) "
             f"| {r.get('load_average', '')} | {verdict(r['month_view_p95_ms'])} |"
         )
+    for r in results:
+        if "against" not in r:
+            continue
+        a = r["against"]
+        lines += [
+            "",
+            f"{r['database']}, against `{a['revision']}` on the same database in the same run "
+            f"(loads {', '.join(str(v) for v in a['load_averages'])}): month view p95 "
+            f"{a['baseline']['month_view_p95_ms']} ms then, CPU "
+            f"{a['baseline']['month_view_cpu_ms']} ms a month view then and "
+            f"{r['month_view_cpu_ms']} / {a['again']['month_view_cpu_ms']} ms now; ratios now / "
+            f"then: p50 {a['ratios']['month_view_p50_ms']}, p95 "
+            f"{a['ratios']['month_view_p95_ms']}, CPU {a['ratios']['month_view_cpu_ms']}.",
+        ]
     lines += [
         "",
         "The month grid asks for 4 events a day (`per_day=4`): a day with more gets its first "
         'three posts and a "+N more" event that opens the day view, which (like the week and '
         "list views) loads the whole day. The database picks each day's first posts and counts "
         "the day with window functions (days in the workspace's zone), so the feed reads about "
-        "170 rows, not 1,500; free slots ask only whether their own times are held. The "
-        "summary is the htmx fragment the page swaps in (no layout). On PostgreSQL each of a "
-        "request's ~13 queries (session, user, two-factor requirement, membership, then the "
-        "view's) costs about a millisecond over loopback, where SQLite's cost a fraction: "
-        "fewer queries per request is the next step there.",
+        "170 rows, not 1,500, and joins posts, channels and pillars (with each post's first "
+        "image and copies as subqueries) for those 170 only; free slots ask only whether "
+        "their own times are held. The summary is the htmx fragment the page swaps in (no "
+        "layout). Queries per request: page 13, feed 8, summary 7 "
+        "(`tests/test_calendar_queries.py` holds them); each costs PostgreSQL a round trip "
+        "and Django its query building. PostgreSQL connections plan with "
+        "`random_page_cost` 1.1 (`SOCIALDESK_PG_RANDOM_PAGE_COST`).",
         "`load avg` is the machine's 1-minute load average when the rounds ended, on 2 cores "
-        "shared with other work: above 2, every figure is inflated by waiting for a CPU.",
+        "shared with other work: above 2, every figure is inflated by waiting for a CPU. "
+        "`CPU` (printed, and in the against line) is this process's and the PostgreSQL server "
+        "process's CPU time per month view: it grows far less with the load than the clock.",
     ]
     from bench._support import before, replace_section
 
