@@ -26,6 +26,7 @@ database's). Only this benchmark's section of BENCHMARKS.md (between its markers
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,13 +38,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --against: the baseline's child imports the baseline's code (a copy of another revision).
+sys.path.insert(0, os.environ.get("BENCH_CODE_ROOT") or str(ROOT))
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 TARGET_MS = 50.0
 
@@ -54,8 +55,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def child(posts: int, rounds: int) -> None:
-    """In the installation's environment: build the workspace, time the calendar."""
+def child(posts: int, rounds: int, build: bool = True) -> None:
+    """In the installation's environment: build the workspace (unless ``build`` is False:
+    the baseline of ``--against`` times the workspace built before), time the calendar."""
     import time as clock
     from datetime import time, timedelta
 
@@ -76,65 +78,71 @@ def child(posts: int, rounds: int) -> None:
 
     settings.ALLOWED_HOSTS = ["*"]
     started = clock.perf_counter()
-    workspace = Workspace.objects.create(name="Bench", slug="bench", time_zone="Europe/Paris")
-    user = User.objects.create_user(email="bench@example.test", password=None)
-    Membership.objects.create(workspace=workspace, user=user, role="owner")
-    channels = [
-        Channel.objects.create(workspace=workspace, network=Network.PAGE, handle=f"page-{n}")
-        for n in range(4)
-    ]
-    colors = ["#2563eb", "#7c3aed", "#15803d", "#b45309", "#be123c"]
-    pillars = [
-        Pillar.objects.create(
-            workspace=workspace, name=f"Pillar {n}", color=colors[n], target_share=20
-        )
-        for n in range(5)
-    ]
-    today = timezone.localdate()
-    campaigns = [
-        Campaign.objects.create(
-            workspace=workspace,
-            name=f"Campaign {n}",
-            starts_on=today + timedelta(days=30 * n),
-            ends_on=today + timedelta(days=30 * n + 60),
-            budget=1000,
-        )
-        for n in range(3)
-    ]
-    queues.set_slots(channels[0], [(d, time(11, 30)) for d in range(5)])
-
-    now = timezone.now()
-    first = now - timedelta(days=730)
-    step = timedelta(days=1460) / posts
-    batch = 5000
-    for offset in range(0, posts, batch):
-        count = min(batch, posts - offset)
-        rows = Post.objects.bulk_create(
-            Post(
+    if not build:
+        workspace = Workspace.objects.get(slug="bench")
+        user = User.objects.get(email="bench@example.test")
+        today = timezone.localdate()
+        posts = 0
+    else:
+        workspace = Workspace.objects.create(name="Bench", slug="bench", time_zone="Europe/Paris")
+        user = User.objects.create_user(email="bench@example.test", password=None)
+        Membership.objects.create(workspace=workspace, user=user, role="owner")
+        channels = [
+            Channel.objects.create(workspace=workspace, network=Network.PAGE, handle=f"page-{n}")
+            for n in range(4)
+        ]
+        colors = ["#2563eb", "#7c3aed", "#15803d", "#b45309", "#be123c"]
+        pillars = [
+            Pillar.objects.create(
+                workspace=workspace, name=f"Pillar {n}", color=colors[n], target_share=20
+            )
+            for n in range(5)
+        ]
+        today = timezone.localdate()
+        campaigns = [
+            Campaign.objects.create(
                 workspace=workspace,
-                author=user,
-                text=f"Post number {offset + i}: fresh bread, new recipes and shop news.",
-                pillar=pillars[(offset + i) % 5],
-                campaign=campaigns[(offset + i) % 3] if (offset + i) % 4 == 0 else None,
+                name=f"Campaign {n}",
+                starts_on=today + timedelta(days=30 * n),
+                ends_on=today + timedelta(days=30 * n + 60),
+                budget=1000,
             )
-            for i in range(count)
-        )
-        deliveries = []
-        for i, post in enumerate(rows):
-            at = first + step * (offset + i)
-            deliveries.append(
-                Delivery(
+            for n in range(3)
+        ]
+        queues.set_slots(channels[0], [(d, time(11, 30)) for d in range(5)])
+
+        now = timezone.now()
+        first = now - timedelta(days=730)
+        step = timedelta(days=1460) / posts
+        batch = 5000
+        for offset in range(0, posts, batch):
+            count = min(batch, posts - offset)
+            rows = Post.objects.bulk_create(
+                Post(
                     workspace=workspace,
-                    post=post,
-                    channel=channels[(offset + i) % 4],
-                    scheduled_at=at,
-                    state=DeliveryState.PUBLISHED if at < now else DeliveryState.SCHEDULED,
-                    published_at=at if at < now else None,
+                    author=user,
+                    text=f"Post number {offset + i}: fresh bread, new recipes and shop news.",
+                    pillar=pillars[(offset + i) % 5],
+                    campaign=campaigns[(offset + i) % 3] if (offset + i) % 4 == 0 else None,
                 )
+                for i in range(count)
             )
-        Delivery.objects.bulk_create(deliveries)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # fresh statistics, as a live database has
+            deliveries = []
+            for i, post in enumerate(rows):
+                at = first + step * (offset + i)
+                deliveries.append(
+                    Delivery(
+                        workspace=workspace,
+                        post=post,
+                        channel=channels[(offset + i) % 4],
+                        scheduled_at=at,
+                        state=DeliveryState.PUBLISHED if at < now else DeliveryState.SCHEDULED,
+                        published_at=at if at < now else None,
+                    )
+                )
+            Delivery.objects.bulk_create(deliveries)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as a live database has
     built_s = clock.perf_counter() - started
 
     client = Client()
@@ -147,10 +155,34 @@ def child(posts: int, rounds: int) -> None:
         grid_end = grid_start + timedelta(days=42)
         months.append((month_start, grid_start, grid_end))
 
+    # CPU time each request costs, this process's plus the PostgreSQL server process's (read
+    # from /proc when the server runs on this machine): unlike the wall clock, it hardly grows
+    # when other work keeps the cores busy, so before/after ratios survive a shared machine.
+    backend_stat = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        if not backend_stat.exists():
+            backend_stat = None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def server_cpu() -> float:
+        if backend_stat is None:
+            return 0.0
+        fields = backend_stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    cpu_s = {"page": 0.0, "feed": 0.0, "summary": 0.0}  # summed over the counted rounds
+    last_cpu = {"s": 0.0}
+    counted = {"rounds": 0}
+
     def timed(url: str, params: dict, **headers: str) -> float:
         begin = clock.perf_counter()
+        cpu_begin = clock.process_time() + server_cpu()
         response = client.get(url, params, headers=headers)
         elapsed = (clock.perf_counter() - begin) * 1000
+        last_cpu["s"] = clock.process_time() + server_cpu() - cpu_begin
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}: {response.content[:300]!r}")
         return elapsed
@@ -161,13 +193,20 @@ def child(posts: int, rounds: int) -> None:
         for round_number in range(rounds + 3):
             month_start, grid_start, grid_end = months[round_number % len(months)]
             span = {"start": f"{grid_start}T00:00:00", "end": f"{grid_end}T00:00:00"}
+            cpu = {}
             page = timed(base, {"date": f"{month_start}"})
+            cpu["page"] = last_cpu["s"]
             # The month grid asks for 4 events a day (3 posts and "+N more"), as the page does.
             feed = timed(base + "feed/", {**span, "per_day": "4"})
+            cpu["feed"] = last_cpu["s"]
             # The page loads its summary with htmx, which asks for the fragment only.
             summary = timed(base + "summary/", span, HX_Request="true")
+            cpu["summary"] = last_cpu["s"]
             if round_number < 3:
                 continue  # warm-up: connections, template and URL caches
+            counted["rounds"] += 1
+            for kind, seconds in cpu.items():
+                cpu_s[kind] += seconds
             samples["page"].append(page)
             samples["feed"].append(feed)
             samples["summary"].append(summary)
@@ -208,7 +247,11 @@ def child(posts: int, rounds: int) -> None:
         "events_per_month": round(statistics.mean(events_per_month)),
         "rounds": rounds,
         "build_s": round(built_s, 1),
+        "server_cpu_counted": backend_stat is not None,
     }
+    for kind, seconds in cpu_s.items():
+        result[f"{kind}_cpu_ms"] = round(seconds / counted["rounds"] * 1000, 1)
+    result["month_view_cpu_ms"] = round(sum(cpu_s.values()) / counted["rounds"] * 1000, 1)
     for name in measured[0]:
         for q in (50, 95):
             runs = [percentile(samples[name], q) for samples in measured]
@@ -218,11 +261,66 @@ def child(posts: int, rounds: int) -> None:
     print(json.dumps(result))
 
 
-def run(database: str, posts: int, rounds: int) -> dict:
+def run(database: str, posts: int, rounds: int, against: str | None = None) -> dict:
     from bench._support import child_result
 
     args = ["--child", str(posts), "--rounds", str(rounds)]
-    return child_result(database, __file__, args, timeout=1800)
+    if not against:
+        return child_result(database, __file__, args, timeout=1800)
+    return run_against(database, args, against)
+
+
+def run_against(database: str, args: list[str], revision: str) -> dict:
+    """The figures of this code and of ``revision``'s on one database, one after the other:
+    this code (building the workspace), ``revision``'s (a copy from ``git archive``), this
+    code again. On a machine other work keeps busy, the ratio to a baseline timed in the same
+    run says more than a figure; the result's ``against`` holds the baseline's figures and the
+    ratios (this code's two runs averaged, to the baseline's)."""
+    import subprocess
+    import tempfile
+
+    from bench._support import Installation
+
+    def child_json(installation: Installation, extra: list[str], code: Path | None) -> dict:
+        env = dict(installation.env)
+        if code is not None:
+            env["BENCH_CODE_ROOT"] = str(code)
+            env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), *args, *extra],
+            env=env,
+            cwd=code or ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{database} child failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    with Installation(database) as installation, tempfile.TemporaryDirectory() as folder:
+        code = Path(folder)
+        archive = subprocess.run(
+            ["git", "archive", revision], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
+        first = child_json(installation, [], None)
+        baseline = child_json(installation, ["--measure-only"], code)
+        second = child_json(installation, ["--measure-only"], None)
+    result = {**first, "database": database}
+    ratios = {}
+    for key in ("month_view_p50_ms", "month_view_p95_ms", "month_view_cpu_ms"):
+        mine = (first[key] + second[key]) / 2
+        ratios[key] = round(mine / baseline[key], 2) if baseline[key] else None
+    result["against"] = {
+        "revision": revision,
+        "baseline": {k: v for k, v in baseline.items() if k.endswith("_ms")},
+        "again": {k: v for k, v in second.items() if k.endswith("_ms")},
+        "load_averages": [first["load_average"], baseline["load_average"], second["load_average"]],
+        "ratios": ratios,
+    }
+    return result
 
 
 def verdict(p95: float) -> str:
@@ -259,19 +357,37 @@ def write_markdown(results: list[dict], when: str) -> None:
             f"| {r['month_view_p50_ms']} | **{r['month_view_p95_ms']}** ({runs}) "
             f"| {r.get('load_average', '')} | {verdict(r['month_view_p95_ms'])} |"
         )
+    for r in results:
+        if "against" not in r:
+            continue
+        a = r["against"]
+        lines += [
+            "",
+            f"{r['database']}, against `{a['revision']}` on the same database in the same run "
+            f"(loads {', '.join(str(v) for v in a['load_averages'])}): month view p95 "
+            f"{a['baseline']['month_view_p95_ms']} ms then, CPU "
+            f"{a['baseline']['month_view_cpu_ms']} ms a month view then and "
+            f"{r['month_view_cpu_ms']} / {a['again']['month_view_cpu_ms']} ms now; ratios now / "
+            f"then: p50 {a['ratios']['month_view_p50_ms']}, p95 "
+            f"{a['ratios']['month_view_p95_ms']}, CPU {a['ratios']['month_view_cpu_ms']}.",
+        ]
     lines += [
         "",
         "The month grid asks for 4 events a day (`per_day=4`): a day with more gets its first "
         'three posts and a "+N more" event that opens the day view, which (like the week and '
         "list views) loads the whole day. The database picks each day's first posts and counts "
         "the day with window functions (days in the workspace's zone), so the feed reads about "
-        "170 rows, not 1,500; free slots ask only whether their own times are held. The "
-        "summary is the htmx fragment the page swaps in (no layout). On PostgreSQL each of a "
-        "request's ~13 queries (session, user, two-factor requirement, membership, then the "
-        "view's) costs about a millisecond over loopback, where SQLite's cost a fraction: "
-        "fewer queries per request is the next step there.",
+        "170 rows, not 1,500, and joins posts, channels and pillars (with each post's first "
+        "image and copies as subqueries) for those 170 only; free slots ask only whether "
+        "their own times are held. The summary is the htmx fragment the page swaps in (no "
+        "layout). Queries per request: page 13, feed 8, summary 7 "
+        "(`tests/test_calendar_queries.py` holds them); each costs PostgreSQL a round trip "
+        "and Django its query building. PostgreSQL connections plan with "
+        "`random_page_cost` 1.1 (`SOCIALDESK_PG_RANDOM_PAGE_COST`).",
         "`load avg` is the machine's 1-minute load average when the rounds ended, on 2 cores "
-        "shared with other work: above 2, every figure is inflated by waiting for a CPU.",
+        "shared with other work: above 2, every figure is inflated by waiting for a CPU. "
+        "`CPU` (printed, and in the against line) is this process's and the PostgreSQL server "
+        "process's CPU time per month view: it grows far less with the load than the clock.",
     ]
     from bench._support import before, replace_section
 
@@ -286,24 +402,40 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument(
+        "--against",
+        metavar="REVISION",
+        help="also time a git revision's code on the same database (e.g. main) and print ratios",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rounds = args.rounds or (20 if args.quick else 60)
     if args.child:
-        child(args.child, rounds)
+        child(args.child, rounds, build=not args.measure_only)
         return
     databases = args.database or (["sqlite"] if args.quick else ["sqlite", "postgresql"])
     results = []
     for database in databases:
-        result = run(database, args.posts, rounds)
+        result = run(database, args.posts, rounds, args.against)
         results.append(result)
         print(
             f"{database}: {result['posts']:,} posts, {result['events_per_month']} events a "
             f"month; month view p50 {result['month_view_p50_ms']} ms, p95 "
             f"{result['month_view_p95_ms']} ms (page {result['page_p95_ms']}, feed "
-            f"{result['feed_p95_ms']}, summary {result['summary_p95_ms']})",
+            f"{result['feed_p95_ms']}, summary {result['summary_p95_ms']}); CPU "
+            f"{result['month_view_cpu_ms']} ms a month view; load {result['load_average']}",
             flush=True,
         )
+        if "against" in result:
+            against = result["against"]
+            print(
+                f"{database} against {against['revision']}: baseline month view p95 "
+                f"{against['baseline']['month_view_p95_ms']} ms, CPU "
+                f"{against['baseline']['month_view_cpu_ms']} ms; ratios {against['ratios']} "
+                f"(loads {against['load_averages']})",
+                flush=True,
+            )
     if not args.quick:
         write_markdown(results, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     worst = max(r["month_view_p95_ms"] for r in results)
@@ -312,6 +444,7 @@ def main() -> None:
         "target_ms": TARGET_MS,
         "met": worst <= TARGET_MS,
         **{f"{r['database']}_{k}": v for r in results for k, v in r.items() if k.endswith("_ms")},
+        **{f"{r['database']}_against": r["against"] for r in results if "against" in r},
     }
     print(json.dumps(summary))
 

@@ -149,6 +149,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(Path(tempfile.gettempdir()) / f"socialdesk-test-{os.getpid()}.sqlite3")
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PostgreSQL only: the planner's price of a random page read, set on each new connection
+# (socialdesk/database.py). 1.1 suits SSDs and a database that fits in memory (the server's
+# default, 4, made the calendar read whole tables); empty keeps the server's own value.
+PG_RANDOM_PAGE_COST = env_str("SOCIALDESK_PG_RANDOM_PAGE_COST", "1.1").strip()
+if PG_RANDOM_PAGE_COST:
+    try:
+        if not 0 < float(PG_RANDOM_PAGE_COST) < 1000:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SOCIALDESK_PG_RANDOM_PAGE_COST={PG_RANDOM_PAGE_COST!r} is not a positive number "
+            "(1.1 for SSDs; leave it empty to keep the server's setting)."
+        ) from None
 
 # --- Secrets --------------------------------------------------------------------------------
 _secret = secret_from_env_or_file("SECRET_KEY")

@@ -19,7 +19,7 @@ PAGES = {
 }
 # page name → roles sent elsewhere instead of refused: a member who may read a post but not
 # edit it opening a post's address gets its read-only review page.
-REDIRECTS = {"post_edit": {"approver", "client", "analyst"}}
+REDIRECTS = {"post_edit": {"approver", "client", "analyst", "community_manager"}}
 CASES = [(page, role) for page in PAGES for role in ROLES]
 
 

@@ -352,10 +352,9 @@ def calendar_feed(request: HttpRequest, slug: str) -> JsonResponse:
     more: list[dict] = []
     if per_day:
         rows, more = _month_grid(rows, zone, per_day, slug)
-        posts = {row["post_id"] for row in rows}
-        event.per_post = planning.copies_between(
-            workspace, start, end, filters, posts, services.TIMED
-        )
+        event.per_post = {
+            row["post_id"]: row["timed_copies"] for row in rows if row["timed_copies"]
+        }
     else:
         for row in rows:
             if row["state"] in services.TIMED:

@@ -2,9 +2,10 @@
 
 Wall-clock times are turned into UTC by ``publishing.wallclock``, at every door.
 
-``enter`` is how a page view authorizes: it calls ``access.authorize`` (404 for a
-non-member, 403 for a role without the permission) and attaches the workspace and the
-membership to the request, where the layout's context processor finds them.
+``enter`` is how a page view authorizes: it calls ``access.enter_workspace`` (404 for a
+non-member, 403 for a role without the permission; the membership read once per request)
+and attaches the workspace and the membership to the request, where the layout's context
+processor finds them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from socialdesk.workspaces.access import authorize
+from socialdesk.workspaces.access import enter_workspace
 from socialdesk.workspaces.models import Membership
 
 
 def enter(request: HttpRequest, slug: str, permission: str) -> Membership:
     """Authorize ``request.user`` for ``permission`` in workspace ``slug`` and remember both."""
-    membership = authorize(request.user, slug, permission)  # type: ignore[arg-type]
+    membership = enter_workspace(request, slug, permission)
     request.workspace = membership.workspace  # type: ignore[attr-defined]
     request.membership = membership  # type: ignore[attr-defined]
     return membership

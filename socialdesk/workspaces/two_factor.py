@@ -22,7 +22,8 @@ from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Membership, User
+from .access import request_membership
+from .models import User
 
 RECOVERY_CODE_COUNT = 10
 APP_DEVICE_NAME = "Authenticator app"
@@ -160,10 +161,9 @@ class RequireTwoFactorMiddleware:
         user = request.user
         if not user.is_authenticated or is_verified(request):
             return None
-        required = Membership.objects.filter(
-            user_id=user.pk, workspace__slug=slug, workspace__requires_two_factor=True
-        ).exists()
-        if not required:
+        # The membership the view reads too (one query for both).
+        membership = request_membership(request, slug)
+        if membership is None or not membership.workspace.requires_two_factor:
             return None
         query = urlencode({"next": request.get_full_path()})
         if has_two_factor(user):  # type: ignore[arg-type]

@@ -14,13 +14,18 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def unread_notifications(context: Any) -> int:
-    """The signed-in user's unread count in the current workspace (0 outside one)."""
+    """The signed-in user's unread count in the current workspace (0 outside one), counted
+    once per request: the sidebar shows it twice (the wide list and the phone menu)."""
     request = context.get("request")
     workspace = context.get("current_workspace")
     user = getattr(request, "user", None)
     if workspace is None or user is None or not user.is_authenticated:
         return 0
-    return unread_count(workspace, user)
+    counted = getattr(request, "_unread_notifications", None)
+    if counted is None:
+        counted = unread_count(workspace, user)
+        request._unread_notifications = counted  # type: ignore[union-attr]
+    return int(counted)
 
 
 @register.filter
