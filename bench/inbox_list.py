@@ -235,11 +235,13 @@ def child(count: int, rounds: int) -> None:
             response = client.get(base, query)
             wanted = 200
         elif kind == "fragment":
-            response = client.get(base + "list/", {**query, "version": "stale"}, HX_Request="true")
+            response = client.get(
+                base + "list/", {**query, "version": "stale"}, headers={"HX-Request": "true"}
+            )
             wanted = 200
         elif kind == "unchanged":
             response = client.get(
-                base + "list/", {**query, "version": versions[name]}, HX_Request="true"
+                base + "list/", {**query, "version": versions[name]}, headers={"HX-Request": "true"}
             )
             wanted = 204
         else:
