@@ -269,6 +269,8 @@ def child(count: int, rounds: int) -> None:
             counts.append(len(captured.captured_queries))
         queries[kind] = max(counts)
 
+    by_filter: dict[str, list[float]] = {name: [] for name in FILTERS}
+
     def measure() -> dict[str, list[float]]:
         samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for _ in range(rounds):
@@ -276,7 +278,10 @@ def child(count: int, rounds: int) -> None:
                 for kind in KINDS:
                     began = time.perf_counter()
                     get(kind, name)
-                    samples[kind].append((time.perf_counter() - began) * 1000)
+                    elapsed = (time.perf_counter() - began) * 1000
+                    samples[kind].append(elapsed)
+                    if kind == "fragment":
+                        by_filter[name].append(elapsed)
         return samples
 
     measured = [measure() for _ in range(3)]
@@ -331,6 +336,9 @@ def child(count: int, rounds: int) -> None:
             result[f"{kind}_p{q}_ms"] = round(statistics.median(runs), 1)
             if q == 95:
                 result[f"{kind}_p95_runs_ms"] = [round(v, 1) for v in runs]
+    result["fragment_p50_by_filter_ms"] = {
+        name: round(percentile(values, 50), 1) for name, values in by_filter.items()
+    }
     result["list_p95_ms"] = max(result["page_p95_ms"], result["fragment_p95_ms"])
     for kind in ("page", "fragment", "unchanged"):
         result[f"{kind}_to_baseline"] = round(
