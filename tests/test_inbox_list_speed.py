@@ -100,9 +100,7 @@ def test_nothing_changed_is_two_queries_after_the_membership_check(
     assert len(captured.captured_queries) <= NOTHING_CHANGED_QUERIES
 
 
-def test_the_version_from_the_rows_read_is_the_one_the_refresh_checks(
-    workspace, channel, members
-):
+def test_the_version_from_the_rows_read_is_the_one_the_refresh_checks(workspace, channel, members):
     many(workspace, channel, members, 60)
     owner = members["owner"]
     for data in ({}, {"status": "new"}, {"assignee": "me"}, {"sentiment": "negative"}):
@@ -167,3 +165,14 @@ def test_a_row_shows_its_contact_channel_assignee_preview_and_local_time(
     assert "Bonjour ! Est-ce que" in row and "…" in row and long_text not in row
     assert channel.get_network_display() in row
     assert "Negative" in row and members["manager"].display_name in row
+
+
+def test_a_row_escapes_what_people_wrote(signed_in, owner, workspace, channel):
+    found = conversation(
+        workspace, channel, "x.example", "<script>alert(1)</script> & more", name='<b>"Eve"</b>'
+    )
+    html = signed_in(owner).get(url("inbox", workspace)).content.decode()
+    row = html.split(f'id="conv-{found.pk}"', 1)[1].split("</a>", 1)[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in row
+    assert "&lt;b&gt;&quot;Eve&quot;&lt;/b&gt;" in row
+    assert "<script>" not in row and "<b>" not in row

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -144,7 +144,13 @@ def conversations_for(workspace: Workspace, filters: Filters) -> QuerySet[Conver
     if filters.sentiment:
         rows = rows.filter(sentiment=filters.sentiment)
     if filters.tag:
-        rows = rows.filter(tags=filters.tag)
+        # EXISTS, not a join: the database keeps walking the list's index newest first and
+        # checks each row's tag (one probe of the tag table's unique index) until a page is
+        # full, where a join made SQLite read all the tag's conversations and sort them.
+        tagged = Conversation.tags.through.objects.filter(
+            conversation_id=OuterRef("pk"), tag_id=filters.tag
+        )
+        rows = rows.filter(Exists(tagged))
     return rows.order_by("-last_message_at", "-id")
 
 
