@@ -9,6 +9,7 @@ shortcuts, the saved-reply picker and the "typing" flag of presence.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,6 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -162,46 +162,55 @@ SENTIMENT_HTML = '<span class="sentiment sentiment-{}">{}</span> '
 
 
 def _rows_html(
-    items: list[Conversation], workspace: Workspace, filter_query: str, open_id: int | None
+    items: list[dict[str, Any]], workspace: Workspace, filter_query: str, open_id: int | None
 ) -> str:
-    """The list's rows as HTML, worked out in plain Python: the contact's name, the local
-    time of the last message, the start of it, status, network, type, sentiment (unless
-    neutral) and assignee; the open conversation is marked ``aria-current``."""
-    base = reverse("inbox_conversation", args=[workspace.slug, 0]).removesuffix("0/")
-    suffix = f"/?{filter_query}" if filter_query else "/"
+    """The list's rows (``listing.for_the_list`` dicts) as HTML, in plain Python: the
+    contact's name, the local time of the last message, the start of it, status, network,
+    type, sentiment (unless neutral) and assignee; the open conversation is marked
+    ``aria-current``. Every value from the database goes through ``escape`` (the standard
+    library's, quotes included: Django's adds a lazy-string check per value, a third of
+    the list's time here)."""
+    base = escape(reverse("inbox_conversation", args=[workspace.slug, 0]).removesuffix("0/"))
+    suffix = escape(f"/?{filter_query}" if filter_query else "/")
     zone = workspace.zone
     html = []
-    for c in items:
-        at = c.last_message_at.astimezone(zone)
-        contact = c.contact
-        preview = c.preview or ""  # type: ignore[attr-defined]
+    for row in items:
+        pk = int(row["pk"])
+        at = row["last_message_at"].astimezone(zone)
+        preview = row["preview"] or ""
         if len(preview) > PREVIEW_CHARS:
             preview = preview[: PREVIEW_CHARS - 1] + "…"
-        network = c.channel.network
+        network, sentiment, status = row["channel__network"], row["sentiment"], row["status"]
+        name = row["contact__display_name"] or row["contact__handle"] or row["contact__remote_id"]
+        if row["assignee_id"] is None:
+            assignee = "Unassigned"
+        else:
+            assignee = row["assignee__name"] or row["assignee__email"].split("@")[0]
         html.append(
-            format_html(
-                ROW_HTML,
-                pk=c.pk,
-                status=c.status,
-                url=f"{base}{c.pk}{suffix}",
-                current=mark_safe(' aria-current="true"') if c.pk == open_id else "",
-                name=contact.display_name or contact.handle or contact.remote_id,
+            ROW_HTML.format(
+                pk=pk,
+                status=escape(status),
+                url=f"{base}{pk}{suffix}",
+                current=' aria-current="true"' if pk == open_id else "",
+                name=escape(name),
                 iso=at.isoformat(),
                 when=f"{at.day} {at:%b %H:%M}",
-                preview=format_html(PREVIEW_HTML, preview) if preview else "",
-                status_label=STATUS_LABELS.get(c.status, c.status),
-                network=network,
-                network_label=NETWORK_LABELS.get(network, network),
-                kind_label=KIND_LABELS.get(c.kind, c.kind),
+                preview=PREVIEW_HTML.format(escape(preview)) if preview else "",
+                status_label=escape(STATUS_LABELS.get(status, status)),
+                network=escape(network),
+                network_label=escape(NETWORK_LABELS.get(network, network)),
+                kind_label=escape(KIND_LABELS.get(row["kind"], row["kind"])),
                 sentiment=(
                     ""
-                    if c.sentiment == Sentiment.NEUTRAL
-                    else format_html(SENTIMENT_HTML, c.sentiment, SENTIMENT_LABELS.get(c.sentiment))
+                    if sentiment == Sentiment.NEUTRAL
+                    else SENTIMENT_HTML.format(
+                        escape(sentiment), escape(SENTIMENT_LABELS.get(sentiment, sentiment))
+                    )
                 ),
-                assignee=c.assignee.display_name if c.assignee else "Unassigned",
+                assignee=escape(assignee),
             )
         )
-    return mark_safe("".join(html))  # noqa: S308 - each row went through format_html
+    return mark_safe("".join(html))  # noqa: S308 - every value above went through escape()
 
 
 def _badge(request: HttpRequest, workspace: Workspace, me: User | None) -> int:
