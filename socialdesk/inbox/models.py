@@ -156,6 +156,21 @@ class Conversation(WorkspaceOwned):
                 fields=["workspace", "assignee", "status", "-last_message_at", "-id"],
                 name="inbox_assignee_idx",
             ),
+            # Inbox list speed (listspeed): "assigned to me" with any status and "one
+            # channel" read their own index in order instead of sorting all their rows
+            # (bench/inbox_list.py, artifacts/inbox_list_plans_*.txt).
+            models.Index(
+                fields=["workspace", "assignee", "-last_message_at", "-id"],
+                name="inbox_assignee_recent_idx",
+            ),
+            models.Index(fields=["channel", "-last_message_at", "-id"], name="inbox_channel_idx"),
+            # The sidebar badge (listing.badge_count): new, not spam, mine or nobody's; small
+            # because only new conversations are in it.
+            models.Index(
+                fields=["workspace", "assignee"],
+                condition=Q(status="new", spam=False),
+                name="inbox_new_idx",
+            ),
         ]
 
     def __str__(self) -> str:
