@@ -144,6 +144,9 @@ HOLDINGS = [
     Holding("inbox.Note", "mentions", "internal notes mentioning them", "unlink"),
     Holding("inbox.SavedReply", "created_by", "saved replies they made", "keep"),
     Holding("inbox.Rule", "created_by", "inbox rules they made", "keep"),
+    Holding("inbox.ReplyApproval", "decided_by", "inbox replies they approved or not", "keep"),
+    Holding("inbox.InboxMember", "user", "their availability for inbox assignment", "delete"),
+    Holding("inbox.Presence", "user", "conversations they had open just now", "delete"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.

@@ -30,8 +30,11 @@ from socialdesk.content.services import PostContent, create_post
 from socialdesk.inbox.models import (
     Contact,
     Conversation,
+    InboxMember,
     Message,
     Note,
+    Presence,
+    ReplyApproval,
     Rule,
     SavedReply,
 )
@@ -176,6 +179,15 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     ).mentions.add(ana)
     SavedReply.objects.create(workspace=workspace, name="Hours", text="9 to 5", created_by=ana)
     Rule.objects.create(workspace=workspace, name="Spam", created_by=ana)
+    # ... a reply she approved, her availability for assignment, a conversation she has open.
+    waiting = Message.objects.create(
+        workspace=workspace, conversation=conversation, channel=channel, direction="out", text="Hi"
+    )
+    ReplyApproval.objects.create(
+        workspace=workspace, message=waiting, original_text="Hi", decided_by=ana
+    )
+    InboxMember.objects.create(workspace=workspace, user=ana, available=True)
+    Presence.objects.create(workspace=workspace, conversation=conversation, user=ana)
     return post
 
 
