@@ -87,6 +87,22 @@
     idle = setTimeout(function () { setTyping("0"); }, 4000);
   });
 
+  // The list refreshes itself (htmx, every 5 s); the open conversation does not, so that
+  // nothing a person is typing is lost. When the list shows the open conversation in another
+  // status (the contact wrote again, a teammate answered), say so here, with a link to it.
+  document.addEventListener("htmx:afterSettle", function () {
+    var row = document.querySelector("[data-conversation-link][aria-current='true'] .conv-status");
+    var shown = document.querySelector(".conv-facts .conv-status");
+    var notice = document.getElementById("conv-stale");
+    if (!row || !shown || !notice || notice.firstChild) return;
+    var now = row.textContent.trim();
+    if (now === shown.textContent.trim()) return;
+    var link = document.createElement("a");
+    link.href = window.location.pathname + window.location.search;
+    link.textContent = "Show the latest";
+    notice.append("This conversation is now " + now + ". ", link);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var button = document.querySelector("[data-shortcuts-open]");
     if (button) button.hidden = false;
