@@ -191,7 +191,7 @@ def sdk_ratio(count: int) -> dict[str, Any]:
         account = network.create_account("desk")
         with Installation("sqlite") as site:
             site.start_worker(threads=1)  # one call at a time, as the bare loop makes them
-            lead = 6 + count * 0.04
+            lead = 10 + count * 0.3  # seeding (create_post, one by one) ends before they are due
             credentials = {
                 "handle": account.handle,
                 "app_password": account.app_password,

@@ -5,9 +5,10 @@ The task queue used to carry one task per delivery: each one cost the queue's ow
 result writes on top of the engine's, and a worker polled the queue at a fixed interval. The
 database is the truth about what is due (DESIGN.md), so the dispatcher reads it directly:
 
-- ``claim_due`` takes up to ``limit`` due ``scheduled`` deliveries in one transaction (on
-  PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so dispatchers in several processes or
-  machines take disjoint rows; SQLite's write lock, taken at BEGIN, serialises them) and
+- ``claim_due`` reads up to ``limit`` due ``scheduled`` deliveries, prices them (pacing),
+  then in one transaction keeps those still free (on PostgreSQL ``SELECT … FOR UPDATE SKIP
+  LOCKED``, so dispatchers in several processes or machines take disjoint rows; SQLite's
+  write lock, taken at BEGIN, serialises them) and
   moves them all to ``publishing`` with one UPDATE and one INSERT of their transitions. The
   claim is the same move as ``dispatch.claim``'s (leased, attempt counted, paced to the
   channel's budget, recorded); it only does it for many rows at once. Deliveries that are too
@@ -90,40 +91,52 @@ def claim_due(
     connected = Q(channel__status=ChannelStatus.CONNECTED)
     claimed: list[Delivery] = []
     others: list[int] = []
-    with transaction.atomic():
-        rows = (
-            Delivery.engine.filter(connected & _due_scheduled(now))
-            .exclude(pk__in=skip)
-            .select_related("channel", "workspace", "post")
-            .order_by("scheduled_at", "id")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True, of=("self",))
-        locked: set[int] = set()
-        for delivery in rows[:limit]:
-            if dispatch.too_late(delivery, now):
-                others.append(delivery.pk)
-                continue
-            limits, cost = dispatch._budget(delivery)
-            if cost:
-                # Pacing (see ``pacing``), as ``dispatch.claim`` does it: the channel locked
-                # once for the batch, each attempt checked and spent in turn.
-                if delivery.channel_id not in locked:
-                    pacing.lock_channel(delivery.channel_id)
-                    locked.add(delivery.channel_id)
-                blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
-                if blocked is not None:
-                    if blocked.until is None:  # it can never fit: ``run`` fails it, saying so
-                        others.append(delivery.pk)
-                    else:
-                        where = {"scheduled_at__lte": now}
-                        with contextlib.suppress(TransitionConflict):
-                            dispatch._defer(delivery, blocked, where, worker_id, now)
+    # Read and price the candidates before taking any lock: building a connector and
+    # reading content hold nothing (on SQLite a write transaction holds the whole file).
+    candidates = []
+    for delivery in (
+        Delivery.engine.filter(connected & _due_scheduled(now))
+        .exclude(pk__in=skip)
+        .select_related("channel", "workspace", "post")
+        .order_by("scheduled_at", "id")[:limit]
+    ):
+        if dispatch.too_late(delivery, now):
+            others.append(delivery.pk)
+        else:
+            candidates.append((delivery, *dispatch._budget(delivery)))
+    if candidates:
+        with transaction.atomic():
+            # Still due, and not taken by another dispatcher (on PostgreSQL: locked here,
+            # skipping rows another holds; SQLite's write lock already excludes the rest).
+            still = Delivery.engine.filter(
+                pk__in=[delivery.pk for delivery, _, _ in candidates], state=S.SCHEDULED
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                still = still.select_for_update(skip_locked=True)
+            free = set(still.values_list("pk", flat=True))
+            locked: set[int] = set()
+            for delivery, limits, cost in candidates:
+                if delivery.pk not in free:
                     continue
-                pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
-            claimed.append(delivery)
-        if claimed:
-            _claim_all(claimed, worker_id, now)
+                if cost:
+                    # Pacing (see ``pacing``), as ``dispatch.claim`` does it: the channel
+                    # locked once for the batch, each attempt checked and spent in turn.
+                    if delivery.channel_id not in locked:
+                        pacing.lock_channel(delivery.channel_id)
+                        locked.add(delivery.channel_id)
+                    blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
+                    if blocked is not None:
+                        if blocked.until is None:  # it never fits: ``run`` fails it, saying so
+                            others.append(delivery.pk)
+                        else:
+                            where = {"scheduled_at__lte": now}
+                            with contextlib.suppress(TransitionConflict):
+                                dispatch._defer(delivery, blocked, where, worker_id, now)
+                        continue
+                    pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
+                claimed.append(delivery)
+            if claimed:
+                _claim_all(claimed, worker_id, now)
     # Those priced above already read their content; the rest get their media in two queries.
     prefetch_media([d for d in claimed if not hasattr(d, "_sending_content")])
     room = limit - len(claimed) - len(others)
