@@ -91,6 +91,14 @@ def fresh_connectors_and_queue():
     from socialdesk.publishing.connectors import forget_connectors
 
     forget_connectors()
+    # The inbox keeps each workspace's rules and FAQ index in memory for a few seconds; test
+    # databases reuse ids, so a test must not meet the last one's.
+    from socialdesk.inbox import faq, rules
+
+    faq._cache.clear()
+    rules._rules_cache.clear()
+    rules._compiled.clear()
+    rules._tag_ids.clear()
     from django.conf import settings as django_settings
 
     if django_settings.TASKS_BACKEND_NAME == "redis":

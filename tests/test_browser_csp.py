@@ -24,6 +24,7 @@ from page_helpers import image
 
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import DEMO_PASSWORD, SLUG, build_demo
+from socialdesk.inbox.models import Conversation, Rule
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.page.models import PageEntry
@@ -103,6 +104,9 @@ def route_values(workspace) -> dict[str, object]:
         "entry_id": entry.pk if entry else 1,
         "kind": "atom",
         "uidb64": urlsafe_base64_encode(force_bytes(owner.pk)),
+        # The demo's inbox history (socialdesk/inbox/demo.py).
+        "conversation_id": Conversation.objects.filter(workspace=workspace).earliest("pk").pk,
+        "rule_id": Rule.objects.filter(workspace=workspace).earliest("pk").pk,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

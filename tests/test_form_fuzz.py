@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import build_demo
+from socialdesk.inbox.models import Conversation, Rule
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.notifications.services import create_webhook, notify
@@ -327,6 +328,9 @@ def demo(db, settings, tmp_path, loopback_only):
         "entry_id": str(PageEntry.objects.filter(workspace=workspace).first().pk),
         "kind": "atom",
         "path": "x",
+        # The demo's inbox history (socialdesk/inbox/demo.py).
+        "conversation_id": str(Conversation.objects.filter(workspace=workspace).first().pk),
+        "rule_id": str(Rule.objects.filter(workspace=workspace).first().pk),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

@@ -189,6 +189,10 @@ def propose(message: Message) -> Match | None:
     found = match(message.workspace_id, message.text)
     if found is None:
         return None
+    if not SavedReply.objects.filter(pk=found.saved_reply_id, is_answer=True).exists():
+        # Deleted (or no longer an answer) since another process cached the index.
+        forget(message.workspace_id)
+        return None
     # One upsert (ingestion's budget is a millisecond a message): the conversation's
     # proposal is this one now.
     FaqProposal.objects.bulk_create(
