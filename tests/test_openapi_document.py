@@ -22,3 +22,20 @@ def test_no_operation_declares_a_response_code_twice(client):
 
     json.loads(body, object_pairs_hook=check)
     assert repeated == []
+
+
+def test_no_two_api_schemas_share_a_name():
+    """The OpenAPI document names each schema by its class name: two classes of one name
+    would be published as one (and the API described wrongly)."""
+    from collections import Counter
+
+    from ninja import Schema
+
+    import socialdesk.api  # noqa: F401 - imports every router and its schemas
+
+    def every(cls: type) -> list[type]:
+        return [cls, *(sub for child in cls.__subclasses__() for sub in every(child))]
+
+    ours = [c for c in every(Schema) if c.__module__.startswith("socialdesk.")]
+    shared = [name for name, n in Counter(c.__name__ for c in ours).items() if n > 1]
+    assert shared == []

@@ -42,7 +42,7 @@ router = Router(tags=["inbox answering"])
 # --- Schemas ------------------------------------------------------------------------------
 
 
-class ApprovalOut(Schema):
+class ReplyApprovalOut(Schema):
     id: int
     state: str = Field(description="awaiting, approved or rejected.")
     original_text: str = Field(description="The text as its author wrote it.")
@@ -65,7 +65,7 @@ class ReplyOut(Schema):
     remote_id: str
     remote_url: str
     sent_at: datetime
-    approval: ApprovalOut | None
+    approval: ReplyApprovalOut | None
 
     @staticmethod
     def resolve_author_id(obj: Message) -> int | None:

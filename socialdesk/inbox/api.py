@@ -138,7 +138,7 @@ class ConversationFilters(Schema):
     limit: int = Field(50, ge=1, le=100)
 
 
-class AssignIn(Schema):
+class ConversationAssignIn(Schema):
     assignee_id: Id | None = Field(description="A member who may answer the inbox; null: nobody.")
 
 
@@ -259,7 +259,7 @@ def conversations_take(request: MemberRequest, slug: Slug, conversation_id: Id) 
 )
 @requires("inbox.manage")
 def conversations_assign(
-    request: MemberRequest, slug: Slug, conversation_id: Id, payload: AssignIn
+    request: MemberRequest, slug: Slug, conversation_id: Id, payload: ConversationAssignIn
 ) -> Conversation:
     """Assign the conversation to a member who may answer the inbox, or to nobody."""
     conversation = _conversation(request, conversation_id)

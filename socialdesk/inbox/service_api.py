@@ -103,7 +103,7 @@ def service_level_update(request: MemberRequest, slug: Slug, payload: ServiceLev
     return level_out(level)
 
 
-class ErasedOut(Schema):
+class ContactErasedOut(Schema):
     id: int
     display_name: str
     erased: bool
@@ -129,7 +129,7 @@ def contact_export(request: MemberRequest, slug: Slug, contact_id: Id) -> HttpRe
 
 @router.post(
     "/workspaces/{slug}/inbox/contacts/{contact_id}/erase",
-    response=responses(ErasedOut),
+    response=responses(ContactErasedOut),
     operation_id="inbox_contact_erase",
 )
 @requires("contacts.erase")
