@@ -77,7 +77,7 @@ def test_a_creator_sees_the_warning_while_writing_fixes_it_and_submits_once(
     page.get_by_label("Title").fill("Rye is back")
     page.get_by_label("Text", exact=True).fill("The best in town rye is back on Friday! #rye")
     checks = page.locator("#live-checks")
-    checks.locator("li.is-blocking", has_text=BANNED).wait_for(timeout=15_000)
+    checks.locator("li.is-blocking", has_text=BANNED).wait_for(timeout=30_000)
     assert "blocks scheduling" in checks.inner_text()
     assert "takes it to Approval" in checks.inner_text()
     # Said next to the text too, where she is writing (on a phone the card is further down).
@@ -91,7 +91,7 @@ def test_a_creator_sees_the_warning_while_writing_fixes_it_and_submits_once(
 
     # She fixes it: the warning goes, still before saving.
     page.get_by_label("Text", exact=True).fill("Our rye is back on Friday! #rye")
-    checks.get_by_text("follows the brand voice").wait_for(timeout=15_000)
+    checks.get_by_text("follows the brand voice").wait_for(timeout=30_000)
     assert BANNED not in checks.inner_text()
     expect(summary).to_be_empty()
     assert not Post.objects.exists()
