@@ -106,10 +106,11 @@ def claim_due(
             candidates.append((delivery, *dispatch._budget(delivery)))
     if candidates:
         with transaction.atomic():
-            # Still due, and not taken by another dispatcher (on PostgreSQL: locked here,
-            # skipping rows another holds; SQLite's write lock already excludes the rest).
+            # Still due (not moved by a person meanwhile), and not taken by another
+            # dispatcher (on PostgreSQL: locked here, skipping rows another holds; SQLite's
+            # write lock already excludes the rest).
             still = Delivery.engine.filter(
-                pk__in=[delivery.pk for delivery, _, _ in candidates], state=S.SCHEDULED
+                _due_scheduled(now), pk__in=[delivery.pk for delivery, _, _ in candidates]
             )
             if connection.features.has_select_for_update_skip_locked:
                 still = still.select_for_update(skip_locked=True)
