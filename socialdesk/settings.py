@@ -238,6 +238,7 @@ INSTALLED_APPS = [
     "socialdesk.workflow",
     "socialdesk.review",
     "socialdesk.inbox",
+    "socialdesk.analytics",
     "socialdesk.web",
 ]
 

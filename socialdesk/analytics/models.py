@@ -1,0 +1,1 @@
+"""Analytics' tables: metric snapshots, short links, clicks and conversions."""
