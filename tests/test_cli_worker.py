@@ -33,6 +33,27 @@ def test_the_worker_has_a_heartbeat_while_it_runs_and_removes_it_when_it_stops(d
 
 
 @database_queue_only
+def test_the_worker_links_to_pages_without_loading_the_api_and_puts_the_urlconf_back(
+    db, monkeypatch, settings
+):
+    """The worker reverses with the pages' URLconf (socialdesk/site_urls.py), so the API's
+    schemas stay out of its memory; a worker run inside another process leaves that
+    process's URLconf as it was."""
+    from django.urls import reverse
+
+    seen = []
+
+    def run(self: Worker) -> None:
+        seen.append((settings.ROOT_URLCONF, reverse("health")))
+
+    monkeypatch.setattr(Worker, "run", run)
+    call_command("worker", "--worker-id", "oven-3")
+    assert seen == [("socialdesk.site_urls", "/health")]
+    assert settings.ROOT_URLCONF == "socialdesk.urls"
+    assert reverse("api-v1:openapi-json") == "/api/v1/openapi.json"
+
+
+@database_queue_only
 def test_a_batch_worker_runs_the_real_loop_and_exits_when_nothing_is_ready(transactional_db):
     call_command("worker", "--batch", "--worker-id", "cron-1")
     assert not WorkerHeartbeat.objects.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from socialdesk.worker import run_worker
@@ -54,10 +55,18 @@ class Command(BaseCommand):
     ) -> None:
         if threads is not None and threads < 1:
             raise CommandError("--threads must be 1 or more.")
-        run_worker(
-            interval=max(0.0, interval),
-            queue_names=[name.strip() for name in queue_name.split(",") if name.strip()],
-            worker_id=worker_id,
-            batch=batch,
-            threads=threads,
-        )
+        # The worker links to pages but never serves the API: reversing with the pages'
+        # URLconf keeps the API's schemas out of its memory (socialdesk/site_urls.py).
+        # Put back afterwards, for a worker run inside another process (tests, cron scripts).
+        whole = settings.ROOT_URLCONF
+        settings.ROOT_URLCONF = "socialdesk.site_urls"
+        try:
+            run_worker(
+                interval=max(0.0, interval),
+                queue_names=[name.strip() for name in queue_name.split(",") if name.strip()],
+                worker_id=worker_id,
+                batch=batch,
+                threads=threads,
+            )
+        finally:
+            settings.ROOT_URLCONF = whole
