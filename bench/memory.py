@@ -61,14 +61,16 @@ def memory_of(pid: int) -> dict[str, object]:
     words = [a.decode(errors="replace") for a in argv if a]
     return {
         "pid": pid,
-        "process": describe(words),
+        "process": describe(words, Path(f"/proc/{pid}/comm").read_text().strip()),
         "pss_mb": round(kb["Pss"] / 1024, 1),
         "rss_mb": round(kb["Rss"] / 1024, 1),
     }
 
 
-def describe(words: list[str]) -> str:
+def describe(words: list[str], name: str = "") -> str:
     line = " ".join(words)
+    if name == "socialdesk-work":  # forked from gunicorn's master (socialdesk/forked_worker.py)
+        return "worker"
     if "gunicorn" in line:
         return "gunicorn"  # master or web process: told apart by the tree's order below
     if "worker" in words:

@@ -3,9 +3,10 @@
 ``socialdesk <command>`` is Django's ``manage.py``: every management command (``migrate``,
 ``shell``, ``createadmin``, ``demo``, ``doctor``, ``worker``, ``run`` …) goes through it.
 
-Why a home-made supervisor: ``socialdesk run`` must start exactly two children (gunicorn and
-the worker), forward Ctrl-C/SIGTERM to them, and stop both when one dies. That is about a
-hundred lines of ``subprocess`` and ``signal``. The maintained process managers either are
+Why a home-made supervisor: ``socialdesk run`` must start gunicorn (whose master forks the
+worker beside its web processes, so that they share memory: ``socialdesk/forked_worker.py``),
+forward Ctrl-C/SIGTERM to it, and stop when it or the worker dies. That is about a hundred
+lines of ``subprocess`` and ``signal``. The maintained process managers either are
 not Python dependencies (systemd, supervisord as a daemon with its own config files) or add
 more than they save: honcho wants a Procfile, prefixes every log line, and does not exit
 non-zero with a message naming the child that died. Production deployments are free to run
@@ -87,6 +88,7 @@ class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None  # added to the supervisor's environment
 
     @property
     def running(self) -> bool:
@@ -105,12 +107,6 @@ def gunicorn_argv(host: str, port: int) -> list[str]:
         f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "socialdesk.wsgi:application",
     ]
-
-
-def worker_argv() -> list[str]:
-    # The checks ran in the set-up before (``run --prepare-only``); run again here they
-    # would import every URL and API module into a worker that never serves a page.
-    return [sys.executable, "-m", "socialdesk.cli", "worker", "--skip-checks"]
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -137,9 +133,9 @@ class Supervisor:
     """Runs children in one process tree; when one stops, stops them all.
 
     Each child gets its own process group, so a Ctrl-C in the terminal reaches only the
-    supervisor, which forwards one SIGTERM to each child (gunicorn and the worker both take
-    SIGTERM as "finish what you are doing and exit"). After ``STOP_TIMEOUT`` whatever is left
-    of a child's group (gunicorn's own workers included) is killed.
+    supervisor, which forwards one SIGTERM to each child's whole group (gunicorn's master, its
+    web processes and the worker all take SIGTERM as "finish what you are doing and exit").
+    After ``STOP_TIMEOUT`` whatever is left of a child's group is killed.
     """
 
     def __init__(self, children: Sequence[Child], out: TextIO | None = None) -> None:
@@ -163,6 +159,7 @@ class Supervisor:
         for child in self.children:
             child.process = subprocess.Popen(
                 child.argv,
+                env={**os.environ, **child.env} if child.env else None,
                 process_group=0,
                 preexec_fn=_die_with_parent,  # safe: the supervisor runs no threads
             )
@@ -205,7 +202,8 @@ class Supervisor:
     def stop_all(self, timeout: float = STOP_TIMEOUT) -> None:
         for child in self.children:
             if child.running and child.process:
-                child.process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for child in self.children:
             if child.process is None:
@@ -236,11 +234,17 @@ def _die_with_parent() -> None:
 
 
 def serve(host: str, port: int) -> int:
-    """Run gunicorn and the worker until Ctrl-C/SIGTERM or until one of them dies."""
+    """Run gunicorn and its forked worker until Ctrl-C/SIGTERM or until one of them dies."""
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
     url = f"http://{shown_host}:{port}/"
     supervisor = Supervisor(
-        [Child("web server (gunicorn)", gunicorn_argv(host, port)), Child("worker", worker_argv())]
+        [
+            Child(
+                "web server and worker (gunicorn)",
+                gunicorn_argv(host, port),
+                env={"SOCIALDESK_FORK_WORKER": "1"},
+            )
+        ]
     )
     supervisor.start()
     return supervisor.wait(

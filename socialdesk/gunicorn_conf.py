@@ -11,11 +11,13 @@ stack idles under 250 MB). ``pre_fork`` makes the shared copy last: it imports t
 connection (a socket must not be shared by two processes), and freezes the objects made so
 far out of the garbage collector, whose passes would otherwise write to every shared page
 and so copy it into each process.
+
+Under ``socialdesk run`` (``SOCIALDESK_FORK_WORKER=1``) the master also forks the worker,
+before its web processes, so that it shares the same copy (``socialdesk/forked_worker.py``).
 """
 
 from __future__ import annotations
 
-import gc
 import os
 from typing import Any
 
@@ -36,9 +38,20 @@ control_socket_disable = True
 
 
 def pre_fork(server: Any, worker: Any) -> None:
-    from django.db import connections
-    from django.urls import get_resolver
+    from socialdesk.forked_worker import prepare_to_fork
 
-    get_resolver().url_patterns  # noqa: B018 - imported here, once, for every web process
-    connections.close_all()
-    gc.freeze()
+    prepare_to_fork()
+
+
+def when_ready(server: Any) -> None:
+    if os.environ.get("SOCIALDESK_FORK_WORKER") == "1":
+        from socialdesk.forked_worker import ForkedWorker
+
+        server.socialdesk_worker = ForkedWorker()
+        server.socialdesk_worker.start(server)
+
+
+def on_exit(server: Any) -> None:
+    forked = getattr(server, "socialdesk_worker", None)
+    if forked is not None:
+        forked.stop()

@@ -128,7 +128,9 @@ def test_run_serves_the_site_and_the_worker_and_sigterm_stops_the_whole_tree(run
     assert f"open http://127.0.0.1:{running.port}/" in running.output()
 
     tree = descendants(running.process.pid)
-    assert len(tree) >= 3, "gunicorn's master, its workers and the worker"
+    assert len(tree) >= 4, "gunicorn's master, its 2 web processes and the worker"
+    names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in tree}
+    assert "socialdesk-work" in names, names
     running.process.send_signal(signal.SIGTERM)
     assert running.process.wait(timeout=25) == 0, running.output()
     assert wait_until(lambda: not any(is_running(pid) for pid in tree), 5), (
@@ -141,12 +143,13 @@ def test_run_serves_the_site_and_the_worker_and_sigterm_stops_the_whole_tree(run
 def test_when_the_worker_dies_run_stops_the_web_server_and_exits_non_zero(running):
     assert wait_until(running.healthy, STARTUP_SECONDS), running.output()
     tree = descendants(running.process.pid)
+    # Forked from gunicorn's master (socialdesk/forked_worker.py), named for ps and top.
     worker = next(
-        pid for pid in tree if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        pid for pid in tree if Path(f"/proc/{pid}/comm").read_text().strip() == "socialdesk-work"
     )
     os.kill(worker, signal.SIGKILL)
     assert running.process.wait(timeout=25) == 1
-    assert "worker exited unexpectedly" in running.output()
+    assert "the worker exited unexpectedly" in running.output()
     assert wait_until(lambda: not any(is_running(pid) for pid in tree), 5)
 
 
