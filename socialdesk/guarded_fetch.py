@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 
+from socialdesk import tls
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -294,7 +296,12 @@ def fetch(
     """
     deadline = time.monotonic() + timeout
     # trust_env=False: HTTP(S)_PROXY from the environment would carry the request elsewhere.
-    with httpx.Client(trust_env=False, timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(
+        trust_env=False,
+        timeout=timeout,
+        follow_redirects=False,
+        verify=tls.client_context(trust_env=False),
+    ) as client:
         for _hop in range(max_redirects + 1):
             target = check(url)
             answer = _send_pinned(

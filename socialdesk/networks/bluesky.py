@@ -64,6 +64,8 @@ from atproto_client import exceptions as sdk
 from atproto_client.models.common import XrpcError
 from PIL import Image, UnidentifiedImageError
 
+from socialdesk import tls
+
 from .base import (
     AccountInfo,
     Connector,
@@ -531,7 +533,8 @@ class BlueskyConnector(Connector):
     def _logged_in_client(self) -> Client:
         if self._client is not None:
             return self._client
-        client = Client(self.pds_url, request=Request(timeout=self._timeout))
+        request = Request(timeout=self._timeout, verify=tls.client_context())
+        client = Client(self.pds_url, request=request)
         client.on_session_change(self._session_changed)
         if self.session:
             try:
