@@ -8,13 +8,17 @@ Guarantees:
   of that kind, made by ``publishing.services.send_inbox_action``: claimed, keyed for
   idempotency, paced, reconciled, never sent twice, never dropped silently. What the network
   would refuse is refused here, before anything is written (``ValidationError``).
-- **Status moves when the answer is out, not when it is typed.** The engine tells the inbox
+- **An answer counts when it is out, not when it is typed.** The engine tells the inbox
   how a delivery ended with the ``publishing.states.delivery_finished`` signal (connected in
   ``InboxConfig.ready``); ``on_delivery_finished`` then records the message's remote id and
-  calls ``status.on_outbound`` with the time it was published. A signal rather than the inbox
-  polling delivery states: the conversation turns Pending at the moment the reply exists,
-  with nothing to sweep, and publishing still imports nothing from the inbox (DESIGN.md: lower
-  floors never import upper ones). A failed or missed reply tells its author.
+  calls ``status.on_outbound`` with the time it was published, which becomes the
+  conversation's ``first_response_at`` (the service-level clock and the inbox report read
+  it). A signal rather than the inbox polling delivery states: nothing to sweep, and
+  publishing still imports nothing from the inbox (DESIGN.md: lower floors never import
+  upper ones). While the reply is on its way (or waits for an approver) the conversation
+  shows as Pending so that nobody answers it twice (``status.on_reply_sending``); a reply
+  that finally fails, is missed or cancelled, or is rejected by an approver puts it back to
+  New with its ``waiting_since`` as it was (``status.on_reply_failed``) and tells its author.
 - **No two answers cross.** ``reply`` locks the conversation row and refuses
   (``AnswerConflict``, naming who answered) when ``expected_last_message_id`` is no longer
   the conversation's latest message: a teammate answered meanwhile, or the contact wrote.
@@ -44,6 +48,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -332,6 +337,8 @@ def reply(
             reference={"in_reply_to": answered.pk},
             automatic=automatic,
         )
+        # Pending while it is on its way (status.py says why); counted when it is out.
+        status.on_reply_sending(locked)
         if not automatic and needs_approval(workspace, membership):
             ReplyApproval.objects.create(workspace=workspace, message=message, original_text=text)
             _tell_approvers(message, author)
@@ -453,12 +460,13 @@ def reject(message: Message, approver: User, note: str) -> Message:
         approval.decided_at = timezone.now()
         approval.note = note[:2000]
         approval.save(update_fields=["state", "decided_by", "decided_at", "note"])
+        waits_again = _reply_will_not_go(message)
         notify(
             conversation.workspace,
             [message.author_user],
             "inbox.reply_rejected",
             f"{approver.display_name} did not approve your reply to {conversation.contact}",
-            body=f"{note}\n\nYour reply: {message.text}",
+            body=f"{note}\n\nYour reply: {message.text}" + _status_note(waits_again),
             url=_inbox_url(conversation),
             actor=approver,
             target=message,
@@ -572,7 +580,7 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
     kind = delivery.kind
     if to_state != DeliveryState.PUBLISHED:
         if kind == DeliveryKind.REPLY:
-            _tell_reply_failed(message, delivery)
+            _tell_reply_failed(message, delivery, _reply_will_not_go(message))
         return
     at = delivery.published_at or timezone.now()
     if kind == DeliveryKind.REPLY:
@@ -588,14 +596,52 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
         message.delete()
 
 
-def _tell_reply_failed(message: Message, delivery: Delivery) -> None:
+# A reply's delivery in any other state may still reach the network.
+_ENDED = (
+    DeliveryState.PUBLISHED,
+    DeliveryState.FAILED,
+    DeliveryState.CANCELLED,
+    DeliveryState.MISSED,
+)
+
+
+def replies_on_their_way(conversation: Conversation, besides: Message | None = None) -> int:
+    """How many of our replies in ``conversation`` may still reach the network: waiting for
+    an approver, or carried by a delivery that has not ended."""
+    outbound = conversation.messages.filter(direction=Direction.OUTBOUND)
+    if besides is not None:
+        outbound = outbound.exclude(pk=besides.pk)
+    waiting = Q(approval__state=ApprovalState.AWAITING)
+    moving = Q(delivery__isnull=False) & ~Q(delivery__state__in=_ENDED)
+    return outbound.filter(waiting | moving).count()
+
+
+def _reply_will_not_go(message: Message) -> bool:
+    """``message`` will never reach the network: its conversation waits for us again
+    (``status.on_reply_failed``; True when it went back to New), unless another reply of ours
+    is still on its way. The conversation row is locked, so a reply published at the same
+    moment cannot cross it."""
+    conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+    message.conversation = conversation
+    others = replies_on_their_way(conversation, besides=message)
+    return status.on_reply_failed(conversation, others)
+
+
+def _tell_reply_failed(message: Message, delivery: Delivery, waits_again: bool) -> None:
     conversation = message.conversation
     notify(
         conversation.workspace,
         [message.author_user],
         "inbox.reply_failed",
         f"Your reply to {conversation.contact} was not sent",
-        body=delivery.last_error or f"It ended {delivery.get_state_display().lower()}.",
+        body=(delivery.last_error or f"It ended {delivery.get_state_display().lower()}.")
+        + _status_note(waits_again),
         url=_inbox_url(conversation),
         target=message,
     )
+
+
+def _status_note(waits_again: bool) -> str:
+    if waits_again:
+        return "\n\nThe conversation is back in New: the contact is still waiting for an answer."
+    return ""
