@@ -166,9 +166,7 @@ def test_a_failed_reply_leaves_it_pending_while_another_reply_is_on_its_way(
     assert second.delivery.state == DeliveryState.SCHEDULED
 
 
-def test_a_failed_follow_up_leaves_an_answered_conversation_pending(
-    question, manager, monkeypatch
-):
+def test_a_failed_follow_up_leaves_an_answered_conversation_pending(question, manager, monkeypatch):
     conversation, _ = question
     answered = answering.reply(conversation, manager, "Yes, every Friday.")
     assert send(answered) == DeliveryState.PUBLISHED
@@ -186,9 +184,7 @@ def test_a_failed_follow_up_leaves_an_answered_conversation_pending(
     assert conversation.waiting_since is None
 
 
-def test_a_resolved_conversation_stays_resolved_when_a_reply_fails(
-    question, manager, mail_is_down
-):
+def test_a_resolved_conversation_stays_resolved_when_a_reply_fails(question, manager, mail_is_down):
     from socialdesk.inbox import status
 
     conversation, _ = question

@@ -59,7 +59,7 @@ from socialdesk.publishing.services import send_inbox_action
 from socialdesk.workspaces.models import Membership, User, Workspace
 from socialdesk.workspaces.roles import PERMISSIONS, Role
 
-from . import status
+from . import retention, status
 from .models import (
     AnswerSettings,
     ApprovalState,
@@ -567,6 +567,18 @@ def on_delivery_finished(
     fails here is undone alone and never breaks the engine's own transaction."""
     with transaction.atomic():
         _record_finished(delivery, to_state)
+        _scrub_if_erased(delivery)
+
+
+def _scrub_if_erased(delivery: Delivery) -> None:
+    """A write that was on its way when its contact was erased was left alone then (the
+    engine needed it): now that it has ended, what is personal in it goes too."""
+    message_id = (delivery.target or {}).get("message_id")
+    if not message_id:
+        return
+    about_erased = Message.objects.filter(pk=message_id, conversation__contact__erased=True)
+    if about_erased.exists():
+        retention.scrub_write(delivery)
 
 
 def _record_finished(delivery: Delivery, to_state: str) -> None:
