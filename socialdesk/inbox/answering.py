@@ -56,6 +56,7 @@ from socialdesk.networks.models import Network
 from socialdesk.notifications.services import notify, people_with_role
 from socialdesk.publishing.models import Delivery, DeliveryKind, DeliveryState
 from socialdesk.publishing.services import send_inbox_action
+from socialdesk.publishing.states import FINAL
 from socialdesk.workspaces.models import Membership, User, Workspace
 from socialdesk.workspaces.roles import PERMISSIONS, Role
 
@@ -608,15 +609,6 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
         message.delete()
 
 
-# A reply's delivery in any other state may still reach the network.
-_ENDED = (
-    DeliveryState.PUBLISHED,
-    DeliveryState.FAILED,
-    DeliveryState.CANCELLED,
-    DeliveryState.MISSED,
-)
-
-
 def replies_on_their_way(conversation: Conversation, besides: Message | None = None) -> int:
     """How many of our replies in ``conversation`` may still reach the network: waiting for
     an approver, or carried by a delivery that has not ended."""
@@ -624,7 +616,7 @@ def replies_on_their_way(conversation: Conversation, besides: Message | None = N
     if besides is not None:
         outbound = outbound.exclude(pk=besides.pk)
     waiting = Q(approval__state=ApprovalState.AWAITING)
-    moving = Q(delivery__isnull=False) & ~Q(delivery__state__in=_ENDED)
+    moving = Q(delivery__isnull=False) & ~Q(delivery__state__in=FINAL)
     return outbound.filter(waiting | moving).count()
 
 

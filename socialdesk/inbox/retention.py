@@ -54,7 +54,8 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from socialdesk.publishing.models import Delivery, DeliveryKind, DeliveryState
+from socialdesk.publishing.models import Delivery, DeliveryKind
+from socialdesk.publishing.states import FINAL
 from socialdesk.workflow import audit
 from socialdesk.workflow.models import AuditEvent
 from socialdesk.workspaces.models import Membership, User, Workspace
@@ -73,14 +74,10 @@ from .models import (
 )
 
 ERASED_TEXT = "(erased)"
-# The inbox's kinds of delivery, and the states after which the engine never sends one again.
+# The inbox's kinds of delivery, and the states after which the engine never sends one again
+# (published, failed, cancelled, missed).
 INBOX_KINDS = [kind for kind in DeliveryKind.values if kind != DeliveryKind.POST]
-ENDED = (
-    DeliveryState.PUBLISHED,
-    DeliveryState.FAILED,
-    DeliveryState.CANCELLED,
-    DeliveryState.MISSED,
-)
+ENDED = sorted(FINAL)
 # What an ended write keeps of its target after erasure: which inbox messages it was about.
 KEPT_TARGET_KEYS = ("message_id", "answered_message_id")
 # Deleting in slices keeps each transaction short on a big inbox.
