@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from inbox_answer_helpers import page_question
+from inbox_answer_helpers import inbound, page_question
 
 from socialdesk.inbox import answering, listing, numbers, service_levels
 from socialdesk.inbox.models import ConversationStatus, Message
@@ -222,3 +222,21 @@ def test_the_report_counts_only_replies_that_reached_the_network(
     assert replies == {"Manager": 1}
     assert report["totals"]["answered"] == 1
     assert Delivery.engine.filter(state=DeliveryState.FAILED).count() == 1
+
+
+def test_what_the_contact_wrote_while_the_reply_waited_still_waits_for_us(
+    question, creator, manager, creators_need_approval
+):
+    conversation, _ = question
+    reply = answering.reply(conversation, creator, "Yes!!")
+    again = inbound(conversation, remote_id="question-1b", reference={}, text="Also vegan?")
+    answering.approve(reply, manager)
+
+    assert send(reply) == DeliveryState.PUBLISHED
+
+    conversation.refresh_from_db()
+    reply.refresh_from_db()
+    # The first question was answered when the reply went out; the second one waits.
+    assert conversation.first_response_at == reply.delivery.published_at
+    assert conversation.status == ConversationStatus.NEW
+    assert conversation.waiting_since == again.sent_at

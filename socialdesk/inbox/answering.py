@@ -66,6 +66,7 @@ from .models import (
     ApprovalState,
     Contact,
     Conversation,
+    ConversationStatus,
     Direction,
     Message,
     Note,
@@ -600,13 +601,32 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
         Message.objects.filter(pk=message.pk).update(
             remote_id=delivery.remote_id, remote_url=delivery.remote_url, sent_at=at
         )
-        status.on_outbound(message.conversation, at)
+        conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        status.on_outbound(conversation, at)
+        _still_waiting_after(message, conversation)
     elif kind == DeliveryKind.LIKE:
         Message.objects.filter(pk=message.pk).update(liked=True)
     elif kind in (DeliveryKind.HIDE, DeliveryKind.UNHIDE):
         Message.objects.filter(pk=message.pk).update(hidden=kind == DeliveryKind.HIDE)
     elif kind == DeliveryKind.DELETE:
         message.delete()
+
+
+def _still_waiting_after(reply: Message, conversation: Conversation) -> None:
+    """A reply answers the message it was written to; what the contact wrote after that,
+    while the reply was on its way (an approval can take hours), still waits for us: the
+    conversation is New again, its clock running from the first of those messages."""
+    answered = Message.objects.filter(pk=(reply.reference or {}).get("in_reply_to")).first()
+    if answered is None:
+        return
+    later = (
+        conversation.messages.filter(direction=Direction.INBOUND)
+        .filter(Q(sent_at__gt=answered.sent_at) | Q(sent_at=answered.sent_at, pk__gt=answered.pk))
+        .order_by("sent_at", "id")
+        .first()
+    )
+    if later is not None and conversation.status != ConversationStatus.RESOLVED:
+        status.on_inbound(conversation, later.sent_at)
 
 
 def replies_on_their_way(conversation: Conversation, besides: Message | None = None) -> int:
