@@ -616,7 +616,8 @@ def _still_waiting_after(reply: Message, conversation: Conversation) -> None:
     """A reply answers the message it was written to; what the contact wrote after that,
     while the reply was on its way (an approval can take hours), still waits for us: the
     conversation is New again, its clock running from the first of those messages."""
-    answered = Message.objects.filter(pk=(reply.reference or {}).get("in_reply_to")).first()
+    answered_id = (reply.reference or {}).get("in_reply_to")
+    answered = Message.objects.filter(pk=answered_id).first() if answered_id else None
     if answered is None:
         return
     later = (
