@@ -137,7 +137,9 @@ HOLDINGS = [
     Holding("review.Comment", "mentions", "comments mentioning them", "unlink"),
     Holding("review.SeenVersion", "user", "which post versions they have seen", "delete"),
     # The inbox (issue 13). A contact (a person on a network, not a member) is exported and
-    # erased by socialdesk.inbox.retention; these are the members' own inbox rows.
+    # erased by socialdesk.inbox.retention, which also scrubs what the engine's inbox writes
+    # (reply, like … deliveries: no user field; their transitions' actor is above) copied of
+    # the contact; these are the members' own inbox rows.
     Holding("inbox.Conversation", "assignee", "inbox conversations assigned to them", "keep"),
     Holding("inbox.Message", "author_user", "inbox replies they wrote", "keep"),
     Holding("inbox.Note", "author", "internal notes they wrote", "keep"),

@@ -52,7 +52,9 @@ def test_a_reply_goes_out_through_the_engine_and_the_conversation_turns_pending(
     assert reply.direction == Direction.OUTBOUND and reply.author_user == manager
     assert answering.state_of(reply) == "scheduled"
     conversation.refresh_from_db()
-    assert conversation.status == ConversationStatus.NEW  # typed is not sent
+    # Typed is not sent: Pending while on its way, but not yet an answer.
+    assert conversation.status == ConversationStatus.PENDING
+    assert conversation.first_response_at is None
     assert send(reply) == DeliveryState.PUBLISHED
     reply.refresh_from_db()
     conversation.refresh_from_db()

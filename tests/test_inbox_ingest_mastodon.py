@@ -164,3 +164,80 @@ def test_a_suspended_account_answering_403_everywhere_is_a_revoked_token(crumb, 
 
 def test_socialdesk_asks_for_the_notifications_scope():
     assert "read:notifications" in SCOPES
+
+
+# --- Direct conversations that gained several messages between two polls ------------------
+# tests/recordings/mastodon/inbox_direct_thread.json: Jo asked (…031, read by the last poll),
+# Crumb answered (…040), then Jo wrote twice (…041, …042); the conversations API lists only
+# …042. Sam starts a conversation (…043) with no thread above it.
+
+READ_UP_TO_JO = "n=34977;c=113300000000000031"
+JO_THREAD = "/api/v1/statuses/113300000000000042/context"
+
+
+def test_every_message_of_a_changed_conversation_newer_than_the_mark_is_read(instance):
+    instance.play("inbox_direct_thread")
+    connector = MastodonConnector(instance.url, TOKEN, account_id="109382")
+
+    page = connector.fetch_inbox(READ_UP_TO_JO, datetime.now(UTC) - timedelta(days=14))
+
+    found = {i.remote_id: i for i in page.items}
+    # Not …031 (read before) and not …040 (ours).
+    assert set(found) == {"113300000000000041", "113300000000000042", "113300000000000043"}
+    assert {found[i].thread_key for i in ("113300000000000041", "113300000000000042")} == {
+        "conversation 418450"
+    }
+    assert found["113300000000000041"].text == "@crumb Great, I will come at 5."
+    assert found["113300000000000041"].parent_remote_id == "113300000000000040"
+    assert found["113300000000000043"].thread_key == "conversation 418451"
+    assert page.cursor == "n=34977;c=113300000000000043"
+    # One thread read (Sam's conversation has none above its only status), paid for.
+    assert len(instance.requests_to("GET", JO_THREAD)) == 1
+    assert instance.requests_to("GET", "/api/v1/statuses/113300000000000043/context") == []
+    assert page.spent == {"requests": 3}
+
+
+def test_the_first_poll_reads_the_whole_thread_but_not_our_own(instance):
+    instance.play("inbox_direct_thread")
+    connector = MastodonConnector(instance.url, TOKEN, account_id="109382")
+
+    page = connector.fetch_inbox("", datetime.now(UTC) - timedelta(days=14))
+
+    direct = {i.remote_id for i in page.items if i.kind == "direct"}
+    assert direct == {
+        "113300000000000031",
+        "113300000000000041",
+        "113300000000000042",
+        "113300000000000043",
+    }
+
+
+def test_a_thread_gone_meanwhile_still_gives_the_latest_message(instance):
+    instance.play("inbox_direct_thread")
+    instance.answer("GET", JO_THREAD, {"status": 404, "body": {"error": "Record not found"}})
+    connector = MastodonConnector(instance.url, TOKEN, account_id="109382")
+
+    page = connector.fetch_inbox(READ_UP_TO_JO, datetime.now(UTC) - timedelta(days=14))
+
+    assert {i.remote_id for i in page.items} == {"113300000000000042", "113300000000000043"}
+    assert page.spent == {"requests": 3}
+
+
+def test_messages_written_between_two_polls_all_land_in_their_conversation(crumb, instance):
+    first = ingest_channel(crumb)
+    assert first.created == 3
+    spent_before = sum(ChannelSpend.objects.filter(channel=crumb).values_list("points", flat=True))
+    instance.play("inbox_direct_thread")
+
+    second = ingest_channel(crumb)
+
+    assert second.created == 3  # Jo's two, Sam's one
+    jo = Conversation.objects.get(channel=crumb, thread_key="conversation 418450")
+    assert list(jo.messages.values_list("remote_id", "direction")) == [
+        ("113300000000000031", "in"),
+        ("113300000000000041", "in"),
+        ("113300000000000042", "in"),
+    ]
+    assert jo.status == "new"
+    spent = sum(ChannelSpend.objects.filter(channel=crumb).values_list("points", flat=True))
+    assert spent - spent_before == 3  # notifications, conversations, Jo's thread

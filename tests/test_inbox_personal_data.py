@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_helpers import call
+from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from inbox_answer_helpers import page_question
 from inbox_service_helpers import answer, inbound
 
-from socialdesk.inbox import retention, service_levels, status
+from socialdesk.inbox import answering, retention, service_levels, status
 from socialdesk.inbox.models import (
     Contact,
     Conversation,
@@ -22,6 +25,8 @@ from socialdesk.inbox.models import (
     RuleHit,
     SavedReply,
 )
+from socialdesk.publishing.dispatch import run
+from socialdesk.publishing.models import Delivery, DeliveryKind, DeliveryState
 from socialdesk.workflow.models import AuditEvent
 
 NOW = datetime(2026, 12, 7, 10, tzinfo=UTC)
@@ -171,3 +176,102 @@ def test_retention_runs_on_the_worker_beat(workspace, channel, monkeypatch):
     status.resolve(gone, datetime.now(UTC) - timedelta(days=3))
     service_levels.on_heartbeat()
     assert not Conversation.objects.filter(pk=gone.pk).exists()
+
+
+# --- The inbox's writes (replies, likes …: deliveries of the publishing engine) ---------------
+
+
+@pytest.fixture
+def ana_answered(workspace, channel, manager):
+    """Ana asked on the public page; the manager's answer went out (emailed to her) and a
+    like of her question was recorded; a second answer is still on its way."""
+    conversation, asked = page_question(workspace, channel)
+    sent = answering.reply(conversation, manager, "Yes, {first_name}, every Friday.")
+    sent.refresh_from_db()
+    assert run(sent.delivery_id, "test-worker") == DeliveryState.PUBLISHED
+    like = Delivery.engine.create(
+        workspace=workspace,
+        channel=channel,
+        kind=DeliveryKind.LIKE,
+        target={"message_id": asked.pk, "email": "ana@example.org", "name": "Ana Lima"},
+        state=DeliveryState.PUBLISHED,
+    )
+    return conversation, asked, sent, like
+
+
+def _reply_delivery(message: Message) -> Delivery:
+    message.refresh_from_db()
+    return Delivery.engine.get(pk=message.delivery_id)
+
+
+def test_erasure_scrubs_the_writes_about_her_and_keeps_their_rows(
+    workspace, owner, manager, ana_answered
+):
+    conversation, asked, sent, like = ana_answered
+    before = _reply_delivery(sent)
+    assert before.target["email"] == "ana@example.org" and "Ana" in before.text_override
+
+    retention.erase_contact(workspace, conversation.contact, by=owner)
+
+    after = _reply_delivery(sent)
+    assert after.target == {"message_id": sent.pk, "answered_message_id": asked.pk}
+    assert after.text_override == ""
+    # The row, its remote identity and its history stay: who sent what, and when.
+    assert (after.state, after.remote_id, after.idempotency_key) == (
+        DeliveryState.PUBLISHED,
+        before.remote_id,
+        before.idempotency_key,
+    )
+    assert after.transitions.filter(actor=manager).exists()
+    like.refresh_from_db()
+    assert like.target == {"message_id": asked.pk}
+    # Our answer is still in the thread, as the erasure keeps it.
+    sent.refresh_from_db()
+    assert sent.text == "Yes, Ana, every Friday."
+
+
+def test_erasure_leaves_a_reply_on_its_way_and_scrubs_it_when_it_ends(
+    workspace, owner, manager, ana_answered
+):
+    conversation, asked, _, _ = ana_answered
+    on_its_way = answering.reply(conversation, manager, "And Saturdays, Ana.")
+    queued = _reply_delivery(on_its_way)
+
+    retention.erase_contact(workspace, conversation.contact, by=owner)
+
+    untouched = _reply_delivery(on_its_way)
+    assert untouched.target == queued.target and untouched.text_override == queued.text_override
+    assert run(queued.pk, "test-worker") == DeliveryState.PUBLISHED
+    assert mail.outbox[-1].to == ["ana@example.org"]  # sent exactly as it was asked
+    ended = _reply_delivery(on_its_way)
+    assert ended.target == {"message_id": on_its_way.pk, "answered_message_id": asked.pk}
+    assert ended.text_override == ""
+
+
+def test_retention_deletes_the_writes_of_the_conversations_it_deletes(workspace, ana_answered):
+    conversation, _, sent, like = ana_answered
+    reply_delivery = _reply_delivery(sent)
+    service_levels.save_level(workspace, retention_days=30)
+    status.resolve(conversation, timezone.now() - timedelta(days=40))
+
+    assert retention.apply_retention() == 1
+
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Delivery.engine.filter(pk__in=[reply_delivery.pk, like.pk]).exists()
+
+
+def test_retention_waits_for_a_reply_on_its_way(workspace, manager, ana_answered):
+    conversation, _, _, _ = ana_answered
+    on_its_way = answering.reply(conversation, manager, "And Saturdays, Ana.")
+    queued = _reply_delivery(on_its_way)
+    service_levels.save_level(workspace, retention_days=30)
+    conversation.refresh_from_db()
+    status.resolve(conversation, timezone.now() - timedelta(days=40))
+
+    assert retention.apply_retention() == 0
+
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    assert _reply_delivery(on_its_way).target == queued.target
+    assert run(queued.pk, "test-worker") == DeliveryState.PUBLISHED
+    assert retention.apply_retention() == 1
+    assert not Delivery.engine.filter(workspace=workspace).exclude(kind="post").exists()

@@ -12,6 +12,7 @@ Crumb is the bakery's account (``@crumb@bakery.example``, id 109382).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ class Sent:
     body: bytes
 
 
+_MINUTES_AGO = re.compile(r"\{(\d+) min ago\}")
+
+
+def _minutes_ago(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
 class RecordedInstance:
     """A Mastodon instance that answers from recorded exchanges (see the recordings' README)."""
 
@@ -86,16 +94,9 @@ class RecordedInstance:
                 headers.setdefault("Date", self.date_time_string())
                 payload = response.get("body")
                 data = payload if isinstance(payload, str) else json.dumps(payload)
-                data = (
-                    data.replace("{instance}", instance.url)
-                    .replace(
-                        "{recent}",
-                        (datetime.now(UTC) - timedelta(minutes=5))
-                        .isoformat()
-                        .replace("+00:00", "Z"),
-                    )
-                    .encode()
-                )
+                data = data.replace("{instance}", instance.url).replace("{recent}", _minutes_ago(5))
+                # "{3 min ago}": statuses of one thread, written minutes apart.
+                data = _MINUTES_AGO.sub(lambda m: _minutes_ago(int(m.group(1))), data).encode()
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))

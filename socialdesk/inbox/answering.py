@@ -8,13 +8,17 @@ Guarantees:
   of that kind, made by ``publishing.services.send_inbox_action``: claimed, keyed for
   idempotency, paced, reconciled, never sent twice, never dropped silently. What the network
   would refuse is refused here, before anything is written (``ValidationError``).
-- **Status moves when the answer is out, not when it is typed.** The engine tells the inbox
+- **An answer counts when it is out, not when it is typed.** The engine tells the inbox
   how a delivery ended with the ``publishing.states.delivery_finished`` signal (connected in
   ``InboxConfig.ready``); ``on_delivery_finished`` then records the message's remote id and
-  calls ``status.on_outbound`` with the time it was published. A signal rather than the inbox
-  polling delivery states: the conversation turns Pending at the moment the reply exists,
-  with nothing to sweep, and publishing still imports nothing from the inbox (DESIGN.md: lower
-  floors never import upper ones). A failed or missed reply tells its author.
+  calls ``status.on_outbound`` with the time it was published, which becomes the
+  conversation's ``first_response_at`` (the service-level clock and the inbox report read
+  it). A signal rather than the inbox polling delivery states: nothing to sweep, and
+  publishing still imports nothing from the inbox (DESIGN.md: lower floors never import
+  upper ones). While the reply is on its way (or waits for an approver) the conversation
+  shows as Pending so that nobody answers it twice (``status.on_reply_sending``); a reply
+  that finally fails, is missed or cancelled, or is rejected by an approver puts it back to
+  New with its ``waiting_since`` as it was (``status.on_reply_failed``) and tells its author.
 - **No two answers cross.** ``reply`` locks the conversation row and refuses
   (``AnswerConflict``, naming who answered) when ``expected_last_message_id`` is no longer
   the conversation's latest message: a teammate answered meanwhile, or the contact wrote.
@@ -44,6 +48,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -51,15 +56,17 @@ from socialdesk.networks.models import Network
 from socialdesk.notifications.services import notify, people_with_role
 from socialdesk.publishing.models import Delivery, DeliveryKind, DeliveryState
 from socialdesk.publishing.services import send_inbox_action
+from socialdesk.publishing.states import FINAL
 from socialdesk.workspaces.models import Membership, User, Workspace
 from socialdesk.workspaces.roles import PERMISSIONS, Role
 
-from . import status
+from . import retention, status
 from .models import (
     AnswerSettings,
     ApprovalState,
     Contact,
     Conversation,
+    ConversationStatus,
     Direction,
     Message,
     Note,
@@ -332,6 +339,8 @@ def reply(
             reference={"in_reply_to": answered.pk},
             automatic=automatic,
         )
+        # Pending while it is on its way (status.py says why); counted when it is out.
+        status.on_reply_sending(locked)
         if not automatic and needs_approval(workspace, membership):
             ReplyApproval.objects.create(workspace=workspace, message=message, original_text=text)
             _tell_approvers(message, author)
@@ -453,12 +462,13 @@ def reject(message: Message, approver: User, note: str) -> Message:
         approval.decided_at = timezone.now()
         approval.note = note[:2000]
         approval.save(update_fields=["state", "decided_by", "decided_at", "note"])
+        waits_again = _reply_will_not_go(message)
         notify(
             conversation.workspace,
             [message.author_user],
             "inbox.reply_rejected",
             f"{approver.display_name} did not approve your reply to {conversation.contact}",
-            body=f"{note}\n\nYour reply: {message.text}",
+            body=f"{note}\n\nYour reply: {message.text}" + _status_note(waits_again),
             url=_inbox_url(conversation),
             actor=approver,
             target=message,
@@ -559,6 +569,18 @@ def on_delivery_finished(
     fails here is undone alone and never breaks the engine's own transaction."""
     with transaction.atomic():
         _record_finished(delivery, to_state)
+        _scrub_if_erased(delivery)
+
+
+def _scrub_if_erased(delivery: Delivery) -> None:
+    """A write that was on its way when its contact was erased was left alone then (the
+    engine needed it): now that it has ended, what is personal in it goes too."""
+    message_id = (delivery.target or {}).get("message_id")
+    if not message_id:
+        return
+    about_erased = Message.objects.filter(pk=message_id, conversation__contact__erased=True)
+    if about_erased.exists():
+        retention.scrub_write(delivery)
 
 
 def _record_finished(delivery: Delivery, to_state: str) -> None:
@@ -572,14 +594,16 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
     kind = delivery.kind
     if to_state != DeliveryState.PUBLISHED:
         if kind == DeliveryKind.REPLY:
-            _tell_reply_failed(message, delivery)
+            _tell_reply_failed(message, delivery, _reply_will_not_go(message))
         return
     at = delivery.published_at or timezone.now()
     if kind == DeliveryKind.REPLY:
         Message.objects.filter(pk=message.pk).update(
             remote_id=delivery.remote_id, remote_url=delivery.remote_url, sent_at=at
         )
-        status.on_outbound(message.conversation, at)
+        conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+        status.on_outbound(conversation, at)
+        _still_waiting_after(message, conversation)
     elif kind == DeliveryKind.LIKE:
         Message.objects.filter(pk=message.pk).update(liked=True)
     elif kind in (DeliveryKind.HIDE, DeliveryKind.UNHIDE):
@@ -588,14 +612,61 @@ def _record_finished(delivery: Delivery, to_state: str) -> None:
         message.delete()
 
 
-def _tell_reply_failed(message: Message, delivery: Delivery) -> None:
+def _still_waiting_after(reply: Message, conversation: Conversation) -> None:
+    """A reply answers the message it was written to; what the contact wrote after that,
+    while the reply was on its way (an approval can take hours), still waits for us: the
+    conversation is New again, its clock running from the first of those messages."""
+    answered_id = (reply.reference or {}).get("in_reply_to")
+    answered = Message.objects.filter(pk=answered_id).first() if answered_id else None
+    if answered is None:
+        return
+    later = (
+        conversation.messages.filter(direction=Direction.INBOUND)
+        .filter(Q(sent_at__gt=answered.sent_at) | Q(sent_at=answered.sent_at, pk__gt=answered.pk))
+        .order_by("sent_at", "id")
+        .first()
+    )
+    if later is not None and conversation.status != ConversationStatus.RESOLVED:
+        status.on_inbound(conversation, later.sent_at)
+
+
+def replies_on_their_way(conversation: Conversation, besides: Message | None = None) -> int:
+    """How many of our replies in ``conversation`` may still reach the network: waiting for
+    an approver, or carried by a delivery that has not ended."""
+    outbound = conversation.messages.filter(direction=Direction.OUTBOUND)
+    if besides is not None:
+        outbound = outbound.exclude(pk=besides.pk)
+    waiting = Q(approval__state=ApprovalState.AWAITING)
+    moving = Q(delivery__isnull=False) & ~Q(delivery__state__in=FINAL)
+    return outbound.filter(waiting | moving).count()
+
+
+def _reply_will_not_go(message: Message) -> bool:
+    """``message`` will never reach the network: its conversation waits for us again
+    (``status.on_reply_failed``; True when it went back to New), unless another reply of ours
+    is still on its way. The conversation row is locked, so a reply published at the same
+    moment cannot cross it."""
+    conversation = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+    message.conversation = conversation
+    others = replies_on_their_way(conversation, besides=message)
+    return status.on_reply_failed(conversation, others)
+
+
+def _tell_reply_failed(message: Message, delivery: Delivery, waits_again: bool) -> None:
     conversation = message.conversation
     notify(
         conversation.workspace,
         [message.author_user],
         "inbox.reply_failed",
         f"Your reply to {conversation.contact} was not sent",
-        body=delivery.last_error or f"It ended {delivery.get_state_display().lower()}.",
+        body=(delivery.last_error or f"It ended {delivery.get_state_display().lower()}.")
+        + _status_note(waits_again),
         url=_inbox_url(conversation),
         target=message,
     )
+
+
+def _status_note(waits_again: bool) -> str:
+    if waits_again:
+        return "\n\nThe conversation is back in New: the contact is still waiting for an answer."
+    return ""

@@ -3,12 +3,15 @@
 ``inbox_report(workspace, start, end)`` counts the conversations **started** in ``[start,
 end)`` (spam left out) and the replies **sent** in it:
 
-- first response time: from the conversation's start to our first answer, in business
-  seconds (``service_levels.business_seconds``), median and p90 (nearest rank);
+- first response time: from the conversation's start to our first answer **on the network**
+  (``first_response_at``: the time the reply's delivery was published, see ``inbox.status``),
+  in business seconds (``service_levels.business_seconds``), median and p90 (nearest rank);
 - resolution time: start to resolution, in business seconds, median and p90;
 - SLA hit rate: answered within the first-response target, among those answered plus those
   whose target has passed unanswered (those still within their target are not counted yet);
-- replies per person (automatic answers as "automatic"), volume by kind and by sentiment;
+- replies per person (automatic answers as "automatic"): replies that reached the network,
+  counted in the period they were published in (one still on its way, waiting for approval,
+  rejected or failed is not a reply the contact got); volume by kind and by sentiment;
 - the same times and rate per channel and per assignee.
 
 It reads each conversation's few timestamps once and computes in Python: a bakery's 90 days
@@ -24,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from socialdesk.networks.models import Channel
+from socialdesk.publishing.models import DeliveryState
 from socialdesk.workspaces.models import User, Workspace
 
 from . import service_levels
@@ -151,8 +155,18 @@ def inbox_report(
 def _replies(
     workspace: Workspace, start: datetime, end: datetime, channel_id: int | None
 ) -> list[dict[str, Any]]:
+    # A reply's ``sent_at`` becomes its published time when it is out
+    # (``answering.on_delivery_finished``); one without a delivery and without an approval is
+    # ours as ingestion found it on the network (written in the network's own app).
+    on_the_network = Q(delivery__state=DeliveryState.PUBLISHED) | Q(
+        delivery__isnull=True, approval__isnull=True
+    )
     sent = Message.objects.filter(
-        workspace=workspace, direction=Direction.OUTBOUND, sent_at__gte=start, sent_at__lt=end
+        on_the_network,
+        workspace=workspace,
+        direction=Direction.OUTBOUND,
+        sent_at__gte=start,
+        sent_at__lt=end,
     )
     if channel_id is not None:
         sent = sent.filter(channel_id=channel_id)

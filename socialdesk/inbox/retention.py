@@ -19,21 +19,43 @@ from the same person creates a new contact: erasure is not a block list.
 **Retention** (``apply_retention``): a workspace sets ``ServiceLevel.retention_days``; resolved
 conversations resolved longer ago than that are deleted with their messages, notes and
 proposals (contacts with no conversation left go too). Run on the worker's heartbeat.
+
+**The inbox's writes** (replies, likes, hides, unhides, deletes) are deliveries of the
+publishing engine (``Delivery.engine``, kinds other than ``post``), found by the inbox message
+they are about (``Message.delivery``, ``target["message_id"]``). Their ``target`` copies what
+the contact is and wrote (a Bluesky post's URI holds their DID; Mastodon: their acct and
+mentions; the page: the asker's email, name and question) and a reply's ``text_override`` is
+a copy of our answer, so both would outlive an erasure or a retention period:
+
+- erasure **scrubs** the writes that have ended (published, failed, cancelled, missed): the
+  target keeps only the inbox message ids (``KEPT_TARGET_KEYS``), the text copy goes (the
+  message keeps our answer), and the contact's names leave ``last_error``. The rows stay, with
+  their transitions: who sent what when is the workspace's history.
+- retention **deletes** the writes of the conversations it deletes, once they have ended.
+
+A write still on its way is **never touched**: the engine needs its target, text and
+idempotency key to send it exactly once and to reconcile an unknown outcome (Mastodon finds
+its reply by text, Bluesky by parent, the page by question). Erasure leaves it as it is and
+``answering.on_delivery_finished`` scrubs it when it ends (``scrub_write``); retention leaves
+its conversation for a later run.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from socialdesk.publishing.models import Delivery, DeliveryKind
+from socialdesk.publishing.states import FINAL
 from socialdesk.workflow import audit
 from socialdesk.workflow.models import AuditEvent
 from socialdesk.workspaces.models import Membership, User, Workspace
@@ -52,6 +74,12 @@ from .models import (
 )
 
 ERASED_TEXT = "(erased)"
+# The inbox's kinds of delivery, and the states after which the engine never sends one again
+# (published, failed, cancelled, missed).
+INBOX_KINDS = [kind for kind in DeliveryKind.values if kind != DeliveryKind.POST]
+ENDED = sorted(FINAL)
+# What an ended write keeps of its target after erasure: which inbox messages it was about.
+KEPT_TARGET_KEYS = ("message_id", "answered_message_id")
 # Deleting in slices keeps each transaction short on a big inbox.
 RETENTION_BATCH = 500
 
@@ -127,6 +155,28 @@ def export_contact(workspace: Workspace, contact: Contact, *, by: User) -> bytes
     return json.dumps(document, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
 
 
+def writes_about(workspace_id: int, message_ids: list[int]) -> QuerySet[Delivery]:
+    """The inbox's deliveries about these messages: a reply carrying one of them, or a like,
+    hide, unhide or delete of one (``answering.target_for`` puts the message id in the
+    target)."""
+    return Delivery.engine.filter(workspace_id=workspace_id, kind__in=INBOX_KINDS).filter(
+        Q(inbox_message__in=message_ids) | Q(target__message_id__in=message_ids)
+    )
+
+
+def scrub_write(delivery: Delivery, names: Sequence[str] = (), label: str = ERASED_TEXT) -> None:
+    """Remove what is personal from an ended inbox write (see the module docstring), in the
+    database only: the engine may still hold ``delivery`` in memory while it tells the inbox
+    how it ended, and what it holds is left as it is."""
+    assert delivery.state in ENDED, "a write on its way is never touched"
+    target = delivery.target or {}
+    Delivery.engine.filter(pk=delivery.pk, state__in=ENDED).update(
+        target={key: target[key] for key in KEPT_TARGET_KEYS if key in target},
+        text_override="",
+        last_error=_replace_names(delivery.last_error, list(names), label),
+    )
+
+
 def _replace_names(text: str, names: list[str], label: str) -> str:
     for name in names:
         text = re.sub(re.escape(name), label, text, flags=re.IGNORECASE)
@@ -157,6 +207,13 @@ def erase_contact(workspace: Workspace, contact: Contact, *, by: User) -> Contac
     RuleHit.objects.filter(message__in=inbound).delete()
     FaqProposal.objects.filter(conversation__contact=contact).delete()
     inbound.update(text=ERASED_TEXT, remote_id="", remote_url="", reference={})
+    thread = list(
+        Message.objects.filter(workspace=workspace, conversation__contact=contact).values_list(
+            "pk", flat=True
+        )
+    )
+    for delivery in writes_about(workspace.pk, thread).filter(state__in=ENDED):
+        scrub_write(delivery, names, label)
     for note in Note.objects.filter(conversation__contact=contact):
         text = _replace_names(note.text, names, label)
         if text != note.text:
@@ -196,17 +253,37 @@ def apply_retention(now: datetime | None = None) -> int:
     for level in ServiceLevel.objects.exclude(retention_days=None):
         assert level.retention_days is not None
         cutoff = now - timedelta(days=level.retention_days)
+        held: set[int] = set()
         while True:
             ids = list(
                 Conversation.objects.filter(
                     workspace_id=level.workspace_id,
                     status=ConversationStatus.RESOLVED,
                     resolved_at__lt=cutoff,
-                ).values_list("pk", flat=True)[:RETENTION_BATCH]
+                )
+                .exclude(pk__in=held)
+                .values_list("pk", flat=True)[:RETENTION_BATCH]
             )
             if not ids:
                 break
             with transaction.atomic():
+                messages = dict(
+                    Message.objects.filter(conversation_id__in=ids).values_list(
+                        "pk", "conversation_id"
+                    )
+                )
+                writes = writes_about(level.workspace_id, list(messages))
+                # A conversation with a write still on its way waits for a later run: the
+                # engine needs that delivery as it is (module docstring).
+                moving = writes.exclude(state__in=ENDED).values_list(
+                    "inbox_message", "target__message_id"
+                )
+                waiting = {messages[m] for pair in moving for m in pair if m in messages}
+                if waiting:
+                    held.update(waiting)
+                    ids = [pk for pk in ids if pk not in waiting]
+                going = [m for m, conversation in messages.items() if conversation in ids]
+                writes_about(level.workspace_id, going).delete()  # all ended: the rest waits
                 contact_ids = set(
                     Conversation.objects.filter(pk__in=ids).values_list("contact_id", flat=True)
                 )

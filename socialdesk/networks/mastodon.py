@@ -44,11 +44,22 @@ counts too, and remote mentions count without their domain, as Mastodon counts t
 Reading (the inbox): ``fetch_inbox`` reads mentions from the notifications API
 (``GET /api/v1/notifications?types[]=mention``, from the stored ``min_id`` on, so each poll
 gets the ones right after the last it saw) and direct conversations from the conversations API
-(``GET /api/v1/conversations``: each conversation with its latest status; only conversations
-whose latest status is newer than the stored one are taken, so a conversation that gains two
-messages between two polls shows the later one only — polls are 30 to 60 s apart). A direct
-mention also arrives as a notification: it is taken from the conversations API only, so that
-it belongs to its conversation. A mention that answers one of our statuses is a comment.
+(``GET /api/v1/conversations``: each conversation with its latest status only). A conversation
+whose latest status is newer than the stored mark (the newest direct status already read) has
+changed since the last poll, and may have gained several messages: when that status answers
+another, its thread is read (``GET /api/v1/statuses/:id/context``: ancestors and descendants,
+up to 4,096 each with a user token) and every status in it newer than the mark is taken too,
+except our own (already ours, or a reply the engine is still recording) and those that are not
+direct (a public reply in the thread arrives as a mention). Each thread read is one more
+request, spent from the same "requests" budget as the page (``InboxPage.spent``); a thread of
+one status (no ``in_reply_to_id``) or one older than the backfill window is not read. Limits,
+said plainly: the context of the latest status holds its own branch of the thread (its
+ancestors and its replies); a contact who answers an older message of the thread rather than
+the latest writes on another branch, which is not read until it is that conversation's latest
+status; and a status that reaches the instance late, with an id older than the mark (a
+federated one, whose id follows its own creation time), is not taken. A direct mention also
+arrives as a notification: it is taken from the conversations API only, so that it belongs to
+its conversation. A mention that answers one of our statuses is a comment.
 
 Errors: 401 and 403 mean the token no longer works (``auth_revoked``); 422 is the instance
 refusing the content, with its own ``error`` message (permanent); 429 waits until
@@ -438,7 +449,9 @@ class MastodonConnector(Connector):
     INBOX_MAX_PAGES = 5
 
     def read_cost(self) -> dict[str, int]:
-        return {"requests": 2}  # one page of notifications, one of conversations
+        # The least a poll costs: one page of notifications, one of conversations. More pages
+        # and the threads of changed conversations are counted after the fact (``spent``).
+        return {"requests": 2}
 
     def fetch_inbox(self, cursor: str, since: datetime) -> InboxPage:
         """Mentions and direct messages after ``cursor`` (``n=<notification id>;c=<status
@@ -491,9 +504,16 @@ class MastodonConnector(Connector):
                     continue
                 if _newer(str(status["id"]), newest_direct):
                     newest_direct = str(status["id"])
-                item = self._status_item(status, me, since, conversation_id=str(conversation["id"]))
-                if item is not None:
-                    items.append(item)
+                thread = [status]
+                if _answers_another(status, since):
+                    requests += 1
+                    thread += _earlier_in_thread(api, status, me, last_direct)
+                for found in thread:
+                    item = self._status_item(
+                        found, me, since, conversation_id=str(conversation["id"])
+                    )
+                    if item is not None:
+                        items.append(item)
             items.sort(key=lambda item: (item.sent_at, item.remote_id))
             return InboxPage(
                 items, f"n={newest_notification};c={newest_direct}", {"requests": requests}
@@ -875,6 +895,36 @@ def _reading(api: Mastodon, call: Callable[[], T]) -> T:
             "channel to let the inbox read them.",
             permanent=True,
         ) from error
+
+
+def _answers_another(status: Mapping[str, Any], since: datetime) -> bool:
+    """Whether a conversation's latest status may have others of the thread before it that
+    the inbox wants: it answers another status, and it is within the backfill window."""
+    sent_at = _aware(status.get("created_at"))
+    return bool(status.get("in_reply_to_id")) and sent_at is not None and sent_at >= since
+
+
+def _earlier_in_thread(
+    api: Mastodon, status: Mapping[str, Any], me: str, mark: str
+) -> list[Mapping[str, Any]]:
+    """The direct statuses of ``status``'s thread newer than ``mark``, other than ``status``
+    itself and our own (see the module docstring). A thread gone meanwhile (404: the status
+    was deleted) gives none: the latest status is still taken as it was listed."""
+    try:
+        context = _reading(api, partial(api.status_context, str(status["id"])))
+    except sdk.MastodonNotFoundError:
+        return []
+    found = []
+    for other in [*(context.get("ancestors") or []), *(context.get("descendants") or [])]:
+        other_id = str(other.get("id") or "")
+        if not other_id or other_id == str(status["id"]) or not _newer(other_id, mark):
+            continue
+        if str((other.get("account") or {}).get("id") or "") == me:
+            continue
+        if other.get("visibility") != "direct":
+            continue
+        found.append(other)
+    return found
 
 
 def _newer(status_id: str, than: str) -> bool:
