@@ -38,8 +38,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from socialdesk.networks.base import Connector, ConnectorError, MetricInfo, Metrics
-from socialdesk.networks.models import Channel, Network
+from socialdesk.networks.base import Connector, ConnectorError, Metrics
+from socialdesk.networks.metrics import network_metrics
+from socialdesk.networks.models import Channel
 from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.publishing import pacing
 from socialdesk.publishing.connectors import connector_for
@@ -89,52 +90,6 @@ class PollResult:
     stopped: str = ""
     error: str = ""
     paced_until: datetime | None = None
-
-
-# -- what each network gives ---------------------------------------------------------------
-
-
-def connector_class(network: str) -> type[Connector] | None:
-    """The connector class of a network (the class, not an instance: no account needed)."""
-    if network == Network.BLUESKY:
-        from socialdesk.networks.bluesky import BlueskyConnector
-
-        return BlueskyConnector
-    if network == Network.MASTODON:
-        from socialdesk.networks.mastodon import MastodonConnector
-
-        return MastodonConnector
-    if network == Network.PAGE:
-        from socialdesk.networks.page import PageConnector
-
-        return PageConnector
-    return None
-
-
-def measured_networks() -> list[str]:
-    """The networks whose connector measures (``Connector.measures``): their channels are
-    polled."""
-    return [n for n in Network.values if (c := connector_class(n)) is not None and c.measures]
-
-
-@dataclass(frozen=True)
-class NetworkMetrics:
-    """What one network gives, for the Channels page and the API."""
-
-    network: str
-    label: str
-    gives: tuple[MetricInfo, ...]
-    note: str
-
-
-def network_metrics(network: str) -> NetworkMetrics:
-    connector = connector_class(network)
-    return NetworkMetrics(
-        network=network,
-        label=str(Network(network).label),
-        gives=tuple(connector.metric_table) if connector else (),
-        note=connector.metric_note if connector else "Socialdesk measures nothing here.",
-    )
 
 
 # -- enrolling -----------------------------------------------------------------------------

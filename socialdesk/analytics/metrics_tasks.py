@@ -27,9 +27,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
+from socialdesk.networks.metrics import measured_networks
 from socialdesk.networks.models import Channel, ChannelStatus
 
-from .metrics import measured_networks, poll_channel_metrics
+from .metrics import poll_channel_metrics
 from .models import MetricCursor, MetricSchedule
 
 log = logging.getLogger(__name__)
