@@ -30,7 +30,7 @@ reason is kept on ``MetricCursor.stopped_reason``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -171,11 +171,6 @@ def _save(cursor: MetricCursor, **fields: object) -> None:
     cursor.save(update_fields=list(fields))
 
 
-def _chunks(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def poll_channel_metrics(channel: Channel, now: datetime | None = None) -> PollResult:
     """One poll of ``channel`` (see the module docstring). Never raises for what the network
     says: a refused authorization marks the channel as needing reconnecting and stops;
@@ -300,13 +295,20 @@ def _read_due(
         .select_related("delivery")
         .order_by("due_at", "pk")[:MAX_PER_POLL]
     )
-    for chunk in _chunks(due, CHUNK):
+    pending, size = due, CHUNK
+    while pending:
+        chunk = pending[:size]
         blocked = _reserve(channel.pk, connector.metrics_cost(len(chunk)), limits, now)
         if blocked is not None:
-            result.paced_until = blocked.until
+            if blocked.until is None and size > 1:
+                size = max(1, size // 4)  # more than a whole window allows: read fewer
+                continue
+            # None: not even one post fits a whole window; look again at the next check.
+            result.paced_until = blocked.until or now + CHECK_EVERY
             return
         found = connector.fetch_metrics([row.delivery.remote_id for row in chunk])
         _store(chunk, found, timezone.now(), result)
+        pending = pending[size:]
 
 
 def _store(
