@@ -10,11 +10,12 @@ statuses 113300000000000021 ("Stollen is back", 14 favourites, 3 boosts, 2 repli
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from test_mastodon_connector import TOKEN, RecordedInstance
+from test_mastodon_connector import RECORDINGS, TOKEN, RecordedInstance
 
 from socialdesk.analytics import metrics_tasks
 from socialdesk.analytics.models import Bucket, ChannelDay, MetricCursor, MetricSnapshot
@@ -142,4 +143,25 @@ def test_a_revoked_token_stops_reading_and_marks_the_channel(workspace, owner, c
     assert crumb.status == ChannelStatus.NEEDS_RECONNECT
     assert result["stopped"]
     assert "reconnect the channel" in MetricCursor.objects.get(channel=crumb).stopped_reason
+    assert not MetricSnapshot.objects.exists()
+
+
+def test_a_429_on_the_batched_read_says_when_to_ask_again(workspace, owner, crumb, instance):
+    recorded = json.loads((RECORDINGS / "rate_limited_429.json").read_text())
+    instance.answer("GET", "/api/v1/statuses", recorded["exchanges"][0]["responses"][0])
+    post = create_post(workspace, owner, PostContent(text="Stollen", channel_ids=[crumb.pk]))
+    Delivery.objects.filter(post=post).update(
+        state=DeliveryState.PUBLISHED,
+        remote_id=STOLLEN,
+        published_at=timezone.now() - timedelta(hours=2),
+    )
+
+    result = metrics_tasks.poll_once(crumb.pk)
+
+    assert "rate limit" in result["error"]
+    cursor = MetricCursor.objects.get(channel=crumb)
+    # X-RateLimit-Reset is 60 s after the response's Date: no poll before then.
+    wait = (cursor.not_before - datetime.now(UTC)).total_seconds()
+    assert 50 < wait <= 61
+    assert metrics_tasks.due_channels(timezone.now() + timedelta(seconds=31)) == []
     assert not MetricSnapshot.objects.exists()

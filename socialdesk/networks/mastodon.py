@@ -629,6 +629,13 @@ class MastodonConnector(Connector):
                     return found
                 except sdk.MastodonNotFoundError:
                     self._remember_batch_reads(False)
+                except sdk.MastodonRatelimitError as error:
+                    # Said with the reset time this client read (``_call`` knows the other's).
+                    raise ConnectorError(
+                        "Mastodon's rate limit is reached for this account.",
+                        retry_after=_retry_after(self._batch_client()),
+                        rate_limited=True,
+                    ) from error
             for status_id in ids[start:]:
                 try:
                     found[status_id] = _metrics_of(api.status(status_id))

@@ -218,7 +218,7 @@ class PageConnector(Connector):
             self._touch()
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> dict[str, Metrics]:
-        """Every published entry, with no numbers yet. Views and clicks plug in here from the
+        """Each post asked for, with no numbers yet. Views and clicks plug in here from the
         first-party counts (the page's own view counter and the short links' clicks, by
         delivery), once they exist; likes, reposts and replies stay None: the page has none."""
         return {remote_id: Metrics() for remote_id in remote_ids if remote_id}
