@@ -337,3 +337,19 @@ def test_a_channel_day_counts_the_posts_of_its_own_days(workspace, owner, counti
         "2026-12-06": 1,
         "2026-12-07": 1,
     }
+
+
+def test_a_post_published_after_a_poll_is_enrolled_at_the_next_check(workspace, owner, counting):
+    channel, _ = counting
+    published(workspace, owner, channel, timedelta(hours=3), "at://p/old")
+    now = timezone.now()
+    assert metrics_tasks.poll_once(channel.pk, now)["enrolled"] == 1
+    fresh = published(workspace, owner, channel, timedelta(minutes=1), "at://p/new")
+
+    # Not due anything, but its periodic check comes: the new post is found then.
+    check = MetricCursor.objects.get(channel=channel).check_at
+    assert check == now + metrics.CHECK_EVERY
+    assert metrics_tasks.due_channels(check) == [channel.pk]
+    assert metrics_tasks.poll_once(channel.pk, check)["enrolled"] == 1
+    assert MetricSchedule.objects.get(delivery=fresh).next_bucket == Bucket.H1
+    assert MetricSchedule.objects.count() == 2
