@@ -8,7 +8,8 @@ The task loop is the backend's own: django-tasks-db's ``Worker`` (the one behind
 SIGTERM) removes the row; a crash leaves it to go stale after
 ``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at each beat, so
 due deliveries that the queue lost are found within seconds, whichever queue carries them, and
-queues the inbox's polls of the channels due one (``inbox.tasks``).
+queues the inbox's polls of the channels due one (``inbox.tasks``) and the metrics polls of
+the channels with a snapshot due (``analytics.metrics_tasks``).
 
 Deliveries go through the dispatcher (``publishing.dispatcher``), whose ``threads`` send
 threads keep that many network calls in flight, because most of a delivery's time is spent
@@ -34,6 +35,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.analytics.metrics_tasks import on_heartbeat as poll_metrics
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
@@ -126,6 +128,7 @@ class Heartbeat:
             queues.on_heartbeat()  # published evergreen posts back into their queues
             poll_inboxes()  # a poll task per channel due one (every 30 s); never raises
             inbox_service_beat()  # inbox breaches told, retention applied; never raises
+            poll_metrics()  # a metrics poll per channel with a snapshot due; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

@@ -260,6 +260,9 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
         "questions": ["Do you deliver?", "Vous livrez ?"],
     },
     "inbox_faq_match": lambda ctx: {"text": "Do you deliver on Sundays?"},
+    # Analytics (issue 14): metric snapshots and a channel's days.
+    "post_metrics": lambda ctx: None,
+    "channel_days": lambda ctx: None,
 }
 
 

@@ -15,7 +15,7 @@ import json
 import re
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +57,7 @@ class Sent:
     headers: dict[str, str]
     form: dict[str, list[str]]
     body: bytes
+    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 _MINUTES_AGO = re.compile(r"\{(\d+) min ago\}")
@@ -85,8 +86,9 @@ class RecordedInstance:
                 form: dict[str, list[str]] = {}
                 if "urlencoded" in (self.headers.get("Content-Type") or ""):
                     form = parse_qs(body.decode(), keep_blank_values=True)
+                query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
                 instance.sent.append(
-                    Sent(self.command, path, dict(self.headers.items()), form, body)
+                    Sent(self.command, path, dict(self.headers.items()), form, body, query)
                 )
                 response = instance.next_response(self.command, path)
                 self.send_response_only(response["status"])

@@ -39,3 +39,16 @@ def test_no_two_api_schemas_share_a_name():
     ours = [c for c in every(Schema) if c.__module__.startswith("socialdesk.")]
     shared = [name for name, n in Counter(c.__name__ for c in ours).items() if n > 1]
     assert shared == []
+
+
+def test_the_metrics_operations_are_documented_for_analysts_with_null_for_not_given(client):
+    """``GET …/posts/{id}/metrics`` and ``GET …/channels/{id}/days`` (issue 14) are read
+    with ``analytics.view``, and a metric a network does not give is documented as null."""
+    document = client.get("/api/v1/openapi.json").json()
+    metrics = document["paths"]["/api/v1/workspaces/{slug}/posts/{post_id}/metrics"]["get"]
+    days = document["paths"]["/api/v1/workspaces/{slug}/channels/{channel_id}/days"]["get"]
+    assert metrics["x-permission"] == days["x-permission"] == "analytics.view"
+    likes = document["components"]["schemas"]["SnapshotOut"]["properties"]["likes"]
+    assert {"type": "null"} in likes["anyOf"]
+    followers = document["components"]["schemas"]["DayOut"]["properties"]["followers"]
+    assert {"type": "null"} in followers["anyOf"]

@@ -22,6 +22,14 @@ time) and not before ``since`` (the backfill window), oldest first, each an ``In
 against ``rate_limits`` plus ``read_limits`` (``InboxPage.spent`` says what it did spend). The
 connector keeps nothing: the cursor is stored by ``inbox.ingest``.
 
+Measuring (issue 14): a network that gives numbers lists them in ``metric_table`` (what each
+metric is called there and how fresh it is; shown on the Channels page and in the API) and
+implements ``fetch_metrics(remote_ids)``, the current numbers of some of our published posts
+(batched as the network allows; a post the network no longer shows is left out of the
+answer), and ``fetch_followers()``. ``metrics_cost(posts, followers)`` says what reading that
+many posts (and the followers) spends, in the same ledger as ``read_cost``. A metric the
+network does not give is None, never 0. ``analytics.metrics`` schedules and stores them.
+
 Modelled on Healthchecks' ``Transport``/``TransportError(permanent=...)``.
 """
 
@@ -239,6 +247,29 @@ class InboxPage:
     spent: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """One post's numbers as the network gave them at one moment; None: not given."""
+
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    quotes: int | None = None
+    views: int | None = None
+    clicks: int | None = None
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One metric a network gives: ``metric`` is Socialdesk's word (a ``Metrics`` field, or
+    ``followers``), ``source`` what the network calls it and where it is read, ``freshness``
+    how current it is when read."""
+
+    metric: str
+    source: str
+    freshness: str
+
+
 class Connector(abc.ABC):
     """One network. Subclasses set ``network`` (a ``networks.models.Network`` value) and
     ``rate_limits``, and implement ``cost`` and the five methods below. Every network failure
@@ -251,6 +282,12 @@ class Connector(abc.ABC):
     # Limits that only reads count against (units of ``rate_limits`` are shared: a Mastodon
     # read spends the same "requests" as publishing does).
     read_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    # True when ``fetch_metrics`` and ``fetch_followers`` are implemented (``analytics.metrics``
+    # polls only such networks); ``metric_table`` says what they give.
+    measures: ClassVar[bool] = False
+    metric_table: ClassVar[tuple[MetricInfo, ...]] = ()
+    # Said under the table: what the network does not give, in words for people.
+    metric_note: ClassVar[str] = ""
 
     @abc.abstractmethod
     def cost(self, content: DeliveryContent) -> dict[str, int]:
@@ -296,3 +333,20 @@ class Connector(abc.ABC):
         """Items made after ``cursor`` and not before ``since``, oldest first (see the module
         docstring). Raises ``ConnectorError`` like every other call."""
         raise NotImplementedError(f"{type(self).__name__} does not read an inbox.")
+
+    # -- measuring (optional) ----------------------------------------------------------------
+
+    def metrics_cost(self, posts: int, followers: bool = False) -> dict[str, int]:
+        """What ``fetch_metrics`` of ``posts`` posts (and ``fetch_followers``, when
+        ``followers``) spends at most, by rate-limit unit."""
+        return {}
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> dict[str, Metrics]:
+        """The current numbers of these published posts (by their ``Published.remote_id``);
+        posts the network no longer shows are left out. Raises ``ConnectorError``."""
+        raise NotImplementedError(f"{type(self).__name__} does not read metrics.")
+
+    def fetch_followers(self) -> int | None:
+        """How many accounts follow the channel's account now; None when the network has no
+        followers. Raises ``ConnectorError``."""
+        raise NotImplementedError(f"{type(self).__name__} does not read followers.")

@@ -26,6 +26,10 @@ context the notifications lack in two batched calls: the posts replied to
 (``app.bsky.feed.getPosts``, so the inbox shows what a reply answers) and the authors'
 follower counts (``app.bsky.actor.getProfiles``). An idle channel costs one request a poll.
 
+Measuring (``fetch_metrics``): ``app.bsky.feed.getPosts``, 25 URIs a call (the lexicon's
+maximum), gives each post's like, repost, reply and quote counts as the AppView holds them;
+Bluesky publishes no view counts. ``fetch_followers`` reads ``app.bsky.actor.getProfile``.
+
 The inbox's writes (``DeliveryContent.action``; ``target`` holds ``uri`` and ``cid`` of the
 post acted on and ``root_uri``/``root_cid`` of its thread):
 
@@ -49,7 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -76,6 +80,8 @@ from .base import (
     InboxPage,
     ItemKind,
     MediaFile,
+    MetricInfo,
+    Metrics,
     Problem,
     Published,
     RateLimit,
@@ -165,6 +171,21 @@ class BlueskyConnector(Connector):
     INBOX_PAGE_SIZE = 100
     INBOX_MAX_PAGES = 10  # at most 1,000 new items a poll; the next poll reads on
     INBOX_OVERLAP = timedelta(minutes=10)
+    METRICS_BATCH = 25  # URIs per app.bsky.feed.getPosts (the lexicon's maximum)
+    _COUNTED = "Counted by the AppView as it indexes the network: live when read (seconds)."
+    measures = True
+    metric_table: ClassVar[tuple[MetricInfo, ...]] = (
+        MetricInfo("likes", "likeCount (app.bsky.feed.getPosts)", _COUNTED),
+        MetricInfo("reposts", "repostCount (app.bsky.feed.getPosts)", _COUNTED),
+        MetricInfo("replies", "replyCount (app.bsky.feed.getPosts)", _COUNTED),
+        MetricInfo("quotes", "quoteCount (app.bsky.feed.getPosts)", _COUNTED),
+        MetricInfo(
+            "followers",
+            "followersCount (app.bsky.actor.getProfile)",
+            "Live when read; Socialdesk reads it once a day.",
+        ),
+    )
+    metric_note: ClassVar[str] = "Bluesky gives no views and no link clicks."
 
     def __init__(
         self,
@@ -510,6 +531,44 @@ class BlueskyConnector(Connector):
             author = replace(item.author, followers=followers.get(item.author.remote_id))
             items[index] = replace(item, reference=reference, author=author)
         return requests
+
+    # -- measuring --------------------------------------------------------------------------
+
+    def metrics_cost(self, posts: int, followers: bool = False) -> dict[str, int]:
+        calls = -(-posts // self.METRICS_BATCH) + (1 if followers else 0)
+        return {"requests": calls} if calls else {}
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> dict[str, Metrics]:
+        """Like, repost, reply and quote counts of our posts (their at:// URIs), 25 a call;
+        a post the AppView does not return (deleted, taken down) is left out."""
+        uris = sorted({uri for uri in remote_ids if uri.startswith("at://")})
+
+        def run(client: Client) -> dict[str, Metrics]:
+            found: dict[str, Metrics] = {}
+            for start in range(0, len(uris), self.METRICS_BATCH):
+                posts = client.app.bsky.feed.get_posts(
+                    models.AppBskyFeedGetPosts.Params(uris=uris[start : start + self.METRICS_BATCH])
+                ).posts
+                for post in posts:
+                    found[post.uri] = Metrics(
+                        likes=post.like_count,
+                        reposts=post.repost_count,
+                        replies=post.reply_count,
+                        quotes=post.quote_count,
+                    )
+            return found
+
+        return self._call(run) if uris else {}
+
+    def fetch_followers(self) -> int | None:
+        def run(client: Client) -> int | None:
+            actor = self._did or (client.me.did if client.me else self.handle)
+            profile = client.app.bsky.actor.get_profile(
+                models.AppBskyActorGetProfile.Params(actor=actor)
+            )
+            return profile.followers_count
+
+        return self._call(run)
 
     # -- sessions ---------------------------------------------------------------------------
 

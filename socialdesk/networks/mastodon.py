@@ -97,6 +97,8 @@ from .base import (
     InboxPage,
     ItemKind,
     MediaFile,
+    MetricInfo,
+    Metrics,
     Problem,
     Published,
     RateLimit,
@@ -192,6 +194,12 @@ def forget_instance_limits() -> None:
     """Drop every cached instance configuration (tests; an instance changed its limits)."""
     with _limits_lock:
         _limits_cache.clear()
+        _batch_reads.clear()
+
+
+# Whether an instance answers ``GET /api/v1/statuses?id[]=`` (Mastodon 4.3 and later), as
+# found by asking: cache key -> (answer, until, by time.monotonic()).
+_batch_reads: dict[str, tuple[bool, float]] = {}
 
 
 class MastodonConnector(Connector):
@@ -566,6 +574,119 @@ class MastodonConnector(Connector):
             language=str(status.get("language") or ""),
         )
 
+    # -- measuring --------------------------------------------------------------------------
+
+    # ``GET /api/v1/statuses`` refuses more ids than Mastodon's DEFAULT_STATUSES_LIMIT (20)
+    # with a 422 (``Api::V1::StatusesController#check_statuses_limit``; the reference does
+    # not say how many it takes).
+    METRICS_BATCH = 20
+    _AS_COUNTED = (
+        "As the channel's instance counts them when read; those made on other servers "
+        "count once they reach it."
+    )
+    measures = True
+    metric_table: ClassVar[tuple[MetricInfo, ...]] = (
+        MetricInfo("likes", "favourites_count (statuses)", _AS_COUNTED),
+        MetricInfo("reposts", "reblogs_count (statuses)", _AS_COUNTED),
+        MetricInfo("replies", "replies_count (statuses)", _AS_COUNTED),
+        MetricInfo(
+            "followers",
+            "followers_count (verify_credentials)",
+            "Live when read; Socialdesk reads it once a day.",
+        ),
+    )
+    metric_note: ClassVar[str] = (
+        "Mastodon's API gives no views, no link clicks and no quote counts for statuses."
+    )
+
+    def _batches_reads(self) -> bool | None:
+        """Whether this instance reads many statuses in one request (None: not known yet)."""
+        with _limits_lock:
+            known = _batch_reads.get(self.cache_key)
+        if known is None or known[1] <= time.monotonic():
+            return None
+        return known[0]
+
+    def _remember_batch_reads(self, answer: bool) -> None:
+        with _limits_lock:
+            _batch_reads[self.cache_key] = (answer, time.monotonic() + LIMITS_TTL.total_seconds())
+
+    def metrics_cost(self, posts: int, followers: bool = False) -> dict[str, int]:
+        """Requests: one per 20 statuses where the instance batches, one per status where
+        it does not, and, not knowing yet, the worst of the two plus the request that asks."""
+        batches = self._batches_reads()
+        if batches:
+            calls = -(-posts // self.METRICS_BATCH)
+        elif batches is None and posts:
+            calls = 1 + posts
+        else:
+            calls = posts
+        calls += 1 if followers else 0
+        return {"requests": calls} if calls else {}
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> dict[str, Metrics]:
+        """Favourites, boosts and replies of our statuses (``favourites_count``,
+        ``reblogs_count``, ``replies_count`` of the Status entity): 20 a request with ``GET
+        /api/v1/statuses?id[]=`` (Mastodon 4.3 and later), else one ``GET
+        /api/v1/statuses/:id`` each. An instance without the batched read answers 404 to it
+        (no such route); that is remembered for ``LIMITS_TTL``. A status that is gone (404,
+        or missing from a batch) is left out."""
+        ids = sorted({str(i) for i in remote_ids if str(i).strip()})
+        if not ids:
+            return {}
+
+        def run(api: Mastodon) -> dict[str, Metrics]:
+            found: dict[str, Metrics] = {}
+            start = 0
+            if self._batches_reads() is not False:
+                try:
+                    while start < len(ids):
+                        chunk = ids[start : start + self.METRICS_BATCH]
+                        for status in self._batch_client().statuses(chunk):
+                            found[str(status["id"])] = _metrics_of(status)
+                        start += len(chunk)
+                    self._remember_batch_reads(True)
+                    return found
+                except sdk.MastodonNotFoundError:
+                    self._remember_batch_reads(False)
+                except sdk.MastodonRatelimitError as error:
+                    # Said with the reset time this client read (``_call`` knows the other's).
+                    raise ConnectorError(
+                        "Mastodon's rate limit is reached for this account.",
+                        retry_after=_retry_after(self._batch_client()),
+                        rate_limited=True,
+                    ) from error
+            for status_id in ids[start:]:
+                try:
+                    found[status_id] = _metrics_of(api.status(status_id))
+                except sdk.MastodonNotFoundError:
+                    continue  # deleted: nothing to measure
+            return found
+
+        return self._call(run)
+
+    def fetch_followers(self) -> int | None:
+        def run(api: Mastodon) -> int | None:
+            count = api.account_verify_credentials().get("followers_count")
+            return int(count) if count is not None else None
+
+        return self._call(run)
+
+    def _batch_client(self) -> Mastodon:
+        """A client for ``GET /api/v1/statuses`` only: Mastodon.py refuses to call it for an
+        instance it takes for older than 4.3, and ``_client`` assumes 4.0 without asking;
+        whether this instance has it is found by asking instead (``fetch_metrics``)."""
+        if getattr(self, "_batch_api", None) is None:
+            self._batch_api = Mastodon(
+                access_token=self._access_token,
+                api_base_url=self.instance_url,
+                ratelimit_method="throw",
+                request_timeout=self._timeout,
+                version_check_mode="none",
+                user_agent=CLIENT_NAME,
+            )
+        return self._batch_api
+
     # -- instance limits --------------------------------------------------------------------
 
     def limits(self) -> InstanceLimits:
@@ -925,6 +1046,19 @@ def _earlier_in_thread(
             continue
         found.append(other)
     return found
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+def _metrics_of(status: Mapping[str, Any]) -> Metrics:
+    """A status's own counts; Mastodon gives no views, clicks or quotes here."""
+    return Metrics(
+        likes=_count(status.get("favourites_count")),
+        reposts=_count(status.get("reblogs_count")),
+        replies=_count(status.get("replies_count")),
+    )
 
 
 def _newer(status_id: str, than: str) -> bool:

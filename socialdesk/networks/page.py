@@ -12,6 +12,10 @@ removes the row, and with it the post from the page and the feeds.
 
 No rate limit: the page is ours. ``validate`` refuses only what the page cannot show.
 
+Measuring: the page has no likes, reposts, replies or followers. Its views and link clicks
+are ours to count (first-party, issue 14 item 2); ``fetch_metrics`` is where they plug in,
+and until then it gives every metric as None ("not given"), never a made-up 0.
+
 Answers to questions (issue 13; a reply whose ``target`` is a question asked on the page,
 with the asker's ``email``, ``name`` and whether they allowed publishing, ``publish_allowed``):
 the answer is emailed to the asker and, only if they allowed it, shown under the question on
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import os
 import smtplib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ from .base import (
     Connector,
     ConnectorError,
     DeliveryContent,
+    Metrics,
     Problem,
     Published,
 )
@@ -69,6 +75,12 @@ class PageConnector(Connector):
     """One page channel (any number of page channels of a workspace share its one page)."""
 
     network = Network.PAGE
+
+    measures = True
+    metric_note = (
+        "The public page has no likes, reposts, replies or followers. Its views and link "
+        "clicks will be counted by Socialdesk itself; until then it has no numbers."
+    )
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -204,6 +216,15 @@ class PageConnector(Connector):
         deleted, _ = PageEntry.objects.filter(channel=self.channel, pk=int(remote_id)).delete()
         if deleted:
             self._touch()
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> dict[str, Metrics]:
+        """Each post asked for, with no numbers yet. Views and clicks plug in here from the
+        first-party counts (the page's own view counter and the short links' clicks, by
+        delivery), once they exist; likes, reposts and replies stay None: the page has none."""
+        return {remote_id: Metrics() for remote_id in remote_ids if remote_id}
+
+    def fetch_followers(self) -> int | None:
+        return None  # a page has no followers
 
     def check_connection(self) -> AccountInfo:
         workspace = self.channel.workspace

@@ -27,6 +27,7 @@ from . import mastodon_connect as oauth_flow
 from . import services
 from .bluesky import DEFAULT_PDS
 from .forms import ConnectBlueskyForm, ConnectMastodonForm, ReconnectBlueskyForm
+from .metrics import all_network_metrics
 from .models import Channel, ChannelTransition, Network
 
 # How many status moves the Channels page shows per channel.
@@ -50,6 +51,7 @@ def _list_page(
         "can_manage": can_manage,
         "connect_form": (form or ConnectBlueskyForm()) if can_manage else None,
         "mastodon_form": (mastodon_form or ConnectMastodonForm()) if can_manage else None,
+        "network_metrics": all_network_metrics(),
     }
     return render(request, "networks/channel_list.html", context, status=status)
 
