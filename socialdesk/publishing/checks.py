@@ -33,8 +33,8 @@ def approval_missing(delivery: Delivery) -> bool:
     """True when the workspace's approval gate is on and the post is not approved. The
     inbox's kinds have no post: a reply that needs approval waits in the inbox before it
     becomes a delivery (``inbox.answering``)."""
-    if delivery.post_id is None:
-        return False
+    if delivery.post_id is None or not delivery.workspace.requires_approval:
+        return False  # without reading the post's versions: the engine asks for each send
     return not is_approved(delivery.post) and delivery.workspace.approval_gate
 
 
