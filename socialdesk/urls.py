@@ -16,6 +16,7 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
 urlpatterns = [
     path("health", health.health_view, name="health"),
     path("api/v1/", api.urls),
+    path("", include("socialdesk.analytics.urls")),
     path("", include("socialdesk.page.urls")),
     path("", include("socialdesk.web.urls")),
     # Uploaded media. In the embedded mode Django serves it; behind a proxy, serve MEDIA_ROOT

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.analytics.clicks import on_heartbeat as forget_old_salts
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
@@ -126,6 +127,7 @@ class Heartbeat:
             queues.on_heartbeat()  # published evergreen posts back into their queues
             poll_inboxes()  # a poll task per channel due one (every 30 s); never raises
             inbox_service_beat()  # inbox breaches told, retention applied; never raises
+            forget_old_salts()  # visitor salts of days that are over; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return
