@@ -260,6 +260,13 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
         "questions": ["Do you deliver?", "Vous livrez ?"],
     },
     "inbox_faq_match": lambda ctx: {"text": "Do you deliver on Sundays?"},
+    "short_links_list": lambda ctx: None,
+    "clicks_by_day": lambda ctx: None,
+    "clicks_by_link": lambda ctx: None,
+    "conversions_list": lambda ctx: None,
+    "link_settings_read": lambda ctx: None,
+    "link_settings_update": lambda ctx: {"short_links": False, "conversion_window_days": 14},
+    "conversion_secret_rotate": lambda ctx: None,
 }
 
 

@@ -131,7 +131,10 @@ def test_with_short_links_off_links_carry_utm_tags_only(workspace, channel, owne
 
 def test_our_own_addresses_and_text_without_links_are_left_alone(channel, owner):
     delivery = publish(channel, owner, f"Our page: {SITE}/@crumb and nothing else.")
-    assert PageEntry.objects.get(delivery=delivery).text == f"Our page: {SITE}/@crumb and nothing else."
+    assert (
+        PageEntry.objects.get(delivery=delivery).text
+        == f"Our page: {SITE}/@crumb and nothing else."
+    )
     assert not ShortLink.objects.exists()
 
 

@@ -165,9 +165,7 @@ def record_conversion(
     if existing is not None:
         return existing, False
     click = (
-        Click.objects.filter(workspace=workspace, token=report.click)
-        .select_related("link")
-        .first()
+        Click.objects.filter(workspace=workspace, token=report.click).select_related("link").first()
     )
     if click is None:
         raise BadReport("click", "No click of this workspace has this id.")

@@ -57,6 +57,14 @@ class ShortLinkOut(Schema):
     def resolve_url(obj: ShortLink) -> str:
         return short_url(obj.code)
 
+    @staticmethod
+    def resolve_clicks(obj: ShortLink) -> int:
+        return obj.click_count  # type: ignore[attr-defined, no-any-return]
+
+    @staticmethod
+    def resolve_visitors(obj: ShortLink) -> int:
+        return obj.visitor_count  # type: ignore[attr-defined, no-any-return]
+
 
 class ShortLinkPage(Schema):
     items: list[ShortLinkOut]
@@ -191,7 +199,7 @@ def short_links_list(
     """The workspace's short links, newest first, each with its clicks and visitors; by post
     or by delivery with ``post_id`` / ``delivery_id``."""
     links = ShortLink.objects.in_workspace(request.workspace).annotate(
-        clicks=Count("clicks"), visitors=Count("clicks__visitor", distinct=True)
+        click_count=Count("clicks"), visitor_count=Count("clicks__visitor", distinct=True)
     )
     if filters.post_id is not None:
         links = links.filter(post_id=filters.post_id)
@@ -241,14 +249,24 @@ def clicks_by_link(
         links = links.filter(post_id=filters.post_id)
     rows = (
         links.annotate(
-            clicks=Count("clicks", filter=within),
-            visitors=Count("clicks__visitor", filter=within, distinct=True),
+            click_count=Count("clicks", filter=within),
+            visitor_count=Count("clicks__visitor", filter=within, distinct=True),
         )
-        .filter(clicks__gt=0)
-        .order_by("-clicks", "id")
-        .values("id", "code", "post_id", "channel_id", "clicks", "visitors")[:500]
+        .filter(click_count__gt=0)
+        .order_by("-click_count", "id")
+        .values("id", "code", "post_id", "channel_id", "click_count", "visitor_count")[:500]
     )
-    return [{"link_id": row.pop("id"), **row} for row in rows]
+    return [
+        {
+            "link_id": row["id"],
+            "code": row["code"],
+            "post_id": row["post_id"],
+            "channel_id": row["channel_id"],
+            "clicks": row["click_count"],
+            "visitors": row["visitor_count"],
+        }
+        for row in rows
+    ]
 
 
 @router.get(

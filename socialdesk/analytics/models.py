@@ -157,10 +157,11 @@ class Conversion(WorkspaceOwned):
         ordering = ["-created_at", "-id"]
         constraints = [
             # Idempotent by order: the shop may send the same report again.
-            models.UniqueConstraint(fields=["workspace", "order_id"], name="one_conversion_per_order")
+            models.UniqueConstraint(
+                fields=["workspace", "order_id"], name="one_conversion_per_order"
+            )
         ]
         indexes = [models.Index(fields=["workspace", "created_at"], name="conversion_day_idx")]
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.value} {self.currency}"
-
