@@ -50,6 +50,9 @@ NOT_FOUND_PAGE = (
 # One detector for the process: it caches its answers per user agent (an LRU), so the
 # regular expressions run once per browser, not once per click.
 _bots = CrawlerDetect()
+# Its patterns compile on first use (~20 ms): here, at import, so no click waits for them
+# (and gunicorn's web processes share them, forked after the app is loaded).
+_bots.is_crawler("Mozilla/5.0")
 _salt_lock = threading.Lock()
 _salt: tuple[date, bytes] | None = None
 
