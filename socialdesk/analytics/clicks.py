@@ -31,7 +31,7 @@ from datetime import date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from crawlerdetect import CrawlerDetect
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
 from django.utils import timezone
 
@@ -123,31 +123,52 @@ def with_click(target: str, token: str) -> str:
     return urlunsplit(parts._replace(query=f"{query}{CLICK_PARAMETER}={token}"))
 
 
+def _statements() -> tuple[str, str]:
+    """The redirect's two statements, written once from the models' tables and columns: the
+    ORM would compile them again for every click (about half of a click's CPU time)."""
+    link, click = ShortLink._meta, Click._meta
+    read = (
+        f"SELECT {link.pk.column}, {link.get_field('workspace').column}, "
+        f"{link.get_field('target_url').column} FROM {link.db_table} "
+        f"WHERE {link.get_field('code').column} = %s"
+    )
+    names = ["workspace", "link", "at", "visitor", "token"]
+    columns = ", ".join(click.get_field(name).column for name in names)
+    write = f"INSERT INTO {click.db_table} ({columns}) VALUES (%s, %s, %s, %s, %s)"
+    return read, write
+
+
+READ_LINK, WRITE_CLICK = _statements()
+
+
 def follow(request: HttpRequest, code: str) -> HttpResponse:
     """``/l/<code>``: count the click (when it is a person's), then 302 to the link's target
-    with the click's id. Never sets a cookie; never cached, so every click reaches us."""
+    with the click's id. Never sets a cookie; never cached, so every click reaches us.
+
+    One read by the unique index on the code, one insert, each one statement in autocommit
+    (Django's ``connection``, so its connection handling and test isolation apply)."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     found = None
     if CODE.match(code):
-        found = (
-            ShortLink.objects.filter(code=code)
-            .values_list("pk", "workspace_id", "target_url")
-            .first()
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(READ_LINK, [code])
+            found = cursor.fetchone()
     if found is None:
         return HttpResponseNotFound(NOT_FOUND_PAGE, content_type="text/html; charset=utf-8")
     link_id, workspace_id, target = found
     if is_counted(request):
         now = timezone.now()
         token = secrets.token_urlsafe(12)
-        Click.objects.create(
-            workspace_id=workspace_id,
-            link_id=link_id,
-            at=now,
-            visitor=visitor(request, workspace_id, now),
-            token=token,
-        )
+        values = [
+            workspace_id,
+            link_id,
+            connection.ops.adapt_datetimefield_value(now),
+            visitor(request, workspace_id, now),
+            token,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(WRITE_CLICK, values)
         target = with_click(target, token)
     response = HttpResponse(status=302)
     response["Location"] = target

@@ -68,7 +68,7 @@ class ShortLink(WorkspaceOwned):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["delivery", "id"]
+        ordering = ["id"]
         constraints = [
             # One per link per delivery: a retried delivery finds the links it made.
             models.UniqueConstraint(fields=["delivery", "source_url"], name="one_link_per_url")
