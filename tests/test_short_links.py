@@ -11,12 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 from django.utils import timezone
+from fake_network import FakeConnector, install
 from page_helpers import make_due, publish, scheduled_post
 
 from socialdesk.analytics import clicks
 from socialdesk.analytics.links import STAND_IN
 from socialdesk.analytics.models import Click, DailySalt, LinkSettings, PageView, ShortLink
 from socialdesk.content.models import Post
+from socialdesk.networks.base import ConnectorError
 from socialdesk.page.models import PageEntry
 from socialdesk.publishing import dispatch
 from socialdesk.publishing.connectors import content_for
@@ -90,6 +92,31 @@ def test_links_are_made_once_per_delivery_and_reused_by_a_retry(channel, owner):
     assert ShortLink.objects.filter(delivery=delivery).count() == 2  # one per distinct link
     codes = SHORT.findall(first)
     assert codes[0] == codes[1] != codes[2]
+
+
+def test_a_retry_after_a_transient_failure_sends_the_same_short_links(
+    channel, owner, monkeypatch
+):
+    network = install(monkeypatch)
+    network.script = [ConnectorError("502 Bad Gateway")]
+    delivery = make_due(scheduled_post(channel, owner, "Cakes: https://crumb.test/cakes"))
+
+    assert dispatch.run(delivery.pk, "w1") == DeliveryState.WAITING_RETRY
+    delivery.refresh_from_db()
+    assert dispatch.run(delivery.pk, "w1", now=delivery.retry_at) == DeliveryState.PUBLISHED
+
+    first, second = (call.content.text for call in network.log)
+    assert first == second == f"Cakes: {SITE}/l/{ShortLink.objects.get().code}"
+
+
+def test_the_networks_length_rule_counts_the_short_link_not_the_long_address(
+    channel, owner, monkeypatch
+):
+    install(monkeypatch, FakeConnector(max_length=60))
+    long_address = "https://crumb.test/" + "stollen-" * 20
+    delivery = make_due(scheduled_post(channel, owner, f"Stollen: {long_address}"))
+
+    assert dispatch.run(delivery.pk, "w1") == DeliveryState.PUBLISHED
 
 
 def test_two_deliveries_of_one_post_get_links_of_their_own(workspace, owner, channel):
