@@ -94,9 +94,7 @@ def test_links_are_made_once_per_delivery_and_reused_by_a_retry(channel, owner):
     assert codes[0] == codes[1] != codes[2]
 
 
-def test_a_retry_after_a_transient_failure_sends_the_same_short_links(
-    channel, owner, monkeypatch
-):
+def test_a_retry_after_a_transient_failure_sends_the_same_short_links(channel, owner, monkeypatch):
     network = install(monkeypatch)
     network.script = [ConnectorError("502 Bad Gateway")]
     delivery = make_due(scheduled_post(channel, owner, "Cakes: https://crumb.test/cakes"))

@@ -10,4 +10,5 @@ urlpatterns = [
         links_views.conversion_report,
         name="conversion_report",
     ),
+    path("w/<slug:slug>/settings/links/", links_views.link_settings, name="link_settings"),
 ]
