@@ -11,7 +11,7 @@ from socialdesk.networks.models import Channel
 from socialdesk.publishing.models import Delivery
 from socialdesk.workspaces.models import WorkspaceOwned
 
-# --- Short links, clicks and conversions ------------------------------------------------------
+# Short links, clicks and conversions
 # (issue 14, items 2 and 3; ``analytics.links``, ``clicks``, ``conversions``)
 
 # Conversions are attributed to a click at most this many days old, unless the workspace
