@@ -22,6 +22,7 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
 
 urlpatterns = [
     path("health", health.health_view, name="health"),
+    path("", include("socialdesk.analytics.urls")),
     path("", include("socialdesk.page.urls")),
     path("", include("socialdesk.web.urls")),
     # Uploaded media. In the embedded mode Django serves it; behind a proxy, serve MEDIA_ROOT

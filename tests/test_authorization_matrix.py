@@ -263,6 +263,14 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     # Analytics (issue 14): metric snapshots and a channel's days.
     "post_metrics": lambda ctx: None,
     "channel_days": lambda ctx: None,
+    # Analytics (issue 14): short links, clicks, conversions.
+    "short_links_list": lambda ctx: None,
+    "clicks_by_day": lambda ctx: None,
+    "clicks_by_link": lambda ctx: None,
+    "conversions_list": lambda ctx: None,
+    "link_settings_read": lambda ctx: None,
+    "link_settings_update": lambda ctx: {"short_links": False, "conversion_window_days": 14},
+    "conversion_secret_rotate": lambda ctx: None,
 }
 
 

@@ -22,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import image
 
+from socialdesk.analytics.models import ShortLink
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import DEMO_PASSWORD, SLUG, build_demo
 from socialdesk.inbox.models import Conversation, Rule
@@ -107,6 +108,8 @@ def route_values(workspace) -> dict[str, object]:
         # The demo's inbox history (socialdesk/inbox/demo.py).
         "conversation_id": Conversation.objects.filter(workspace=workspace).earliest("pk").pk,
         "rule_id": Rule.objects.filter(workspace=workspace).earliest("pk").pk,
+        # A short link's code (analytics.links): a redirect, not a page, so left out by its answer.
+        "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -40,6 +40,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from socialdesk.analytics.models import ShortLink
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import build_demo
@@ -68,8 +69,9 @@ FUZZ = settings(
     suppress_health_check=list(HealthCheck),  # examples are whole requests: slow on purpose
 )
 
-# Routes that are not web pages: the API (fuzzed by test_schemathesis.py), uploaded files.
-NOT_PAGES = ("api/", "media/")
+# Routes that are not web pages: the API (fuzzed by test_schemathesis.py), uploaded files,
+# the shop's signed conversion reports (tests/test_conversions.py).
+NOT_PAGES = ("api/", "media/", "hooks/")
 
 # --- Values ---------------------------------------------------------------------------------
 
@@ -331,6 +333,8 @@ def demo(db, settings, tmp_path, loopback_only):
         # The demo's inbox history (socialdesk/inbox/demo.py).
         "conversation_id": str(Conversation.objects.filter(workspace=workspace).first().pk),
         "rule_id": str(Rule.objects.filter(workspace=workspace).first().pk),
+        # A short link's code (analytics.links): one of the demo's, or one nobody has (404).
+        "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

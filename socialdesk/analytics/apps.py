@@ -7,3 +7,12 @@ class AnalyticsConfig(AppConfig):
 
     name = "socialdesk.analytics"
     label = "analytics"
+
+    def ready(self) -> None:
+        # The engine turns every post's links into short links (or UTM-tagged links) through
+        # this one function (``publishing.connectors.content_for``).
+        from socialdesk.publishing import connectors
+
+        from .links import network_texts
+
+        connectors.link_rewriter = network_texts

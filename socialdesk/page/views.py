@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_http_methods, require_safe
 
+from socialdesk.analytics.clicks import count_page_view
 from socialdesk.workspaces.signin import client_address
 
 from . import feeds
@@ -63,10 +64,26 @@ def _conditional(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return require_safe(wrapped)
 
 
+def _counted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Count a view of the page or of an entry as a click is counted (issue 14): a person's
+    GET, answered with the page or with "your copy is current" (304)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
+        response = view(request, slug, **kwargs)
+        version = getattr(request, "_page_version", None)
+        if response.status_code in (200, 304) and version is not None:
+            count_page_view(request, version[0].pk, request.path)
+        return response
+
+    return wrapped
+
+
 def _tag(request: HttpRequest) -> str:
     return request.GET.get("tag", "").strip().lstrip("#").lower()[:100]
 
 
+@_counted
 @_conditional
 def page(request: HttpRequest, slug: str) -> HttpResponse:
     workspace, version = request._page_version  # type: ignore[attr-defined]
@@ -100,6 +117,7 @@ def page_posts(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@_counted
 @_conditional
 def entry(request: HttpRequest, slug: str, entry_id: int) -> HttpResponse:
     workspace, version = request._page_version  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,8 +150,18 @@ def connector_for(channel: Channel) -> Connector | None:
     return factory(channel) if factory is not None else None
 
 
-def content_for(delivery: Delivery) -> DeliveryContent:
-    """What to publish for ``delivery``: its text and media overrides, else the post's.
+# The links of a post's texts as they go out: ``analytics.links.network_texts`` (short links
+# and UTM tags, issue 14), set by the analytics app when it is ready, so this floor never
+# imports an upper one. Called with the delivery, its texts and whether the engine is
+# sending (links are then made once per delivery) or only checking (nothing is written).
+LinkRewriter = Callable[["Delivery", Sequence[str], bool], list[str]]
+link_rewriter: LinkRewriter | None = None
+
+
+def content_for(delivery: Delivery, *, sending: bool = False) -> DeliveryContent:
+    """What to publish for ``delivery``: its text and media overrides, else the post's, with
+    its links as they go out (``link_rewriter``); ``sending``: the engine is about to send
+    it (or asks the network whether it did), so short links are made, not only counted.
 
     An inbox write (a reply, like, hide, unhide, delete; ``Delivery.kind``) has no post: its
     content is its own text and its ``target``, with ``action`` saying what to do."""
@@ -168,11 +178,15 @@ def content_for(delivery: Delivery) -> DeliveryContent:
             return MastodonContent(**inbox, visibility=delivery.visibility)
         return DeliveryContent(**inbox)
     assets = _media_of(delivery)
+    # The composer's thread parts (content.Post) follow the text; the first comment is last.
+    texts = [delivery.text, *delivery.post.thread, delivery.first_comment]
+    if link_rewriter is not None:
+        texts = link_rewriter(delivery, texts, sending)
     fields: dict[str, Any] = {
-        "text": delivery.text,
+        "text": texts[0],
         "media": [MediaFile(_path_of(a), a.mime_type, a.alt_text) for a in assets],
-        "thread": tuple(delivery.post.thread),  # the composer's thread parts (content.Post)
-        "first_comment": delivery.first_comment,
+        "thread": tuple(texts[1:-1]),
+        "first_comment": texts[-1],
         "language": delivery.language,
     }
     if delivery.channel.network == Network.MASTODON:

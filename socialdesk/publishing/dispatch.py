@@ -300,7 +300,7 @@ def _content(delivery: Delivery) -> Any:
     """``content_for(delivery)``, read once per run (pricing and sending use the same)."""
     cached = getattr(delivery, "_sending_content", None)
     if cached is None:
-        cached = content_for(delivery)
+        cached = content_for(delivery, sending=True)
         delivery._sending_content = cached  # type: ignore[attr-defined]
     return cached
 
@@ -520,7 +520,7 @@ def reconcile(delivery: Delivery, worker_id: str, now: datetime | None = None) -
         return delivery
     try:
         found = connector.find_published(
-            idempotency_key=delivery.idempotency_key, content=content_for(delivery)
+            idempotency_key=delivery.idempotency_key, content=content_for(delivery, sending=True)
         )
     except Exception as exc:  # the network could not tell us: ask again later
         later = now + backoff(max(1, delivery.attempts))

@@ -67,6 +67,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "taxonomy.view": EVERYONE,  # labels, pillars, campaigns
     "taxonomy.manage": frozenset({OWNER, MANAGER}),
     "analytics.view": frozenset({OWNER, MANAGER, ANALYST}),
+    # Short links on or off, the conversion window and the shop's conversion secret.
+    "analytics.manage": frozenset({OWNER, MANAGER}),
     # Notifications: everybody reads and marks only their own, and sets their own email.
     "notifications.view": EVERYONE,
     "notifications.update": EVERYONE,
