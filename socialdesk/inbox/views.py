@@ -32,12 +32,15 @@ from . import answering, workqueue
 from . import status as moves
 from .listing import (
     PREVIEW_CHARS,
+    SLA_CHOICES,
     Filters,
     badge_count,
     conversations_for,
     for_the_list,
     page_of,
     parse_filters,
+    sla_marks,
+    sla_of_row,
     version_of,
     version_of_page,
 )
@@ -50,6 +53,7 @@ from .models import (
     Sentiment,
     Tag,
 )
+from .service_levels import Thresholds
 
 MAX_REPLY = 5000
 MAX_NOTE = 5000
@@ -97,19 +101,30 @@ ROW_HTML = (
     "{network_label}</span> "
     "<span>{kind_label}</span> "
     "{sentiment}"
+    "{sla}"
     '<span class="conv-assignee">{assignee}</span>'
     "</span></a></li>\n"
 )
 PREVIEW_HTML = '<span class="conv-preview">{}</span>'
 SENTIMENT_HTML = '<span class="sentiment sentiment-{}">{}</span> '
+# Only the two states that call for action are shown; "on time" is the quiet default.
+SLA_HTML = {
+    "breached": '<span class="badge sla sla-breached">Breached</span> ',
+    "due_soon": '<span class="badge sla sla-due-soon">Due soon</span> ',
+}
 
 
 def _rows_html(
-    items: list[dict[str, Any]], workspace: Workspace, filter_query: str, open_id: int | None
+    items: list[dict[str, Any]],
+    workspace: Workspace,
+    filter_query: str,
+    open_id: int | None,
+    marks: Thresholds | None = None,
 ) -> str:
     """The list's rows (``listing.for_the_list`` dicts) as HTML, in plain Python: the
     contact's name, the local time of the last message, the start of it, status, network,
-    type, sentiment (unless neutral) and assignee; the open conversation is marked
+    type, sentiment (unless neutral), a breached or due-soon badge (``marks``) and
+    assignee; the open conversation is marked
     ``aria-current``. Every value from the database goes through ``escape`` (the standard
     library's, quotes included: Django's adds a lazy-string check per value, a third of
     the list's time here)."""
@@ -150,6 +165,9 @@ def _rows_html(
                         escape(sentiment), escape(SENTIMENT_LABELS.get(sentiment, sentiment))
                     )
                 ),
+                sla=SLA_HTML.get(
+                    sla_of_row(marks, status, row["waiting_since"], row["created_at"]), ""
+                ),
                 assignee=escape(assignee),
             )
         )
@@ -165,6 +183,18 @@ def _badge(request: HttpRequest, workspace: Workspace, me: User | None) -> int:
     return int(cached)
 
 
+def _marks(request: HttpRequest, workspace: Workspace, filters: Filters) -> Thresholds | None:
+    """The SLA marks for the list's badges, once per request (one small query for the
+    workspace's service level); none for the spam list, which has no clocks."""
+    if filters.spam:
+        return None
+    cached = getattr(request, "_inbox_sla_marks", None)
+    if cached is None:
+        cached = sla_marks(workspace, filters.now)
+        request._inbox_sla_marks = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _list_context(
     request: HttpRequest,
     workspace: Workspace,
@@ -177,6 +207,7 @@ def _list_context(
     worked out from the rows read, and only for the first page (older pages do not poll)."""
     if rows is None:
         rows = conversations_for(workspace, filters)
+    marks = _marks(request, workspace, filters)
     cursor = request.GET.get("cursor") or None
     try:
         page = page_of(for_the_list(rows), cursor)
@@ -188,14 +219,14 @@ def _list_context(
     new_count = _badge(request, workspace, filters.me)
     poll_url = version = ""
     if not cursor:
-        version = f"{version_of_page(page.items)}-{new_count}"
+        version = f"{version_of_page(page.items, marks)}-{new_count}"
         poll_query = {**query, "version": version}
         if open_id:
             poll_query["open"] = str(open_id)
         poll_url = reverse("inbox_list", args=[workspace.slug]) + "?" + urlencode(poll_query)
     return {
         "conversations": page.items,
-        "rows_html": _rows_html(page.items, workspace, filter_query, open_id),
+        "rows_html": _rows_html(page.items, workspace, filter_query, open_id, marks),
         "next_cursor": page.next_cursor,
         "cursor": cursor,
         "filters": filters,
@@ -210,6 +241,7 @@ def _list_context(
 def _filter_choices(workspace: Workspace) -> dict[str, Any]:
     return {
         "status_choices": ConversationStatus.choices,
+        "sla_choices": SLA_CHOICES,
         "kind_choices": ConversationKind.choices,
         "sentiment_choices": Sentiment.choices,
         "network_choices": Network.choices,
@@ -314,7 +346,8 @@ def inbox_list(request: HttpRequest, slug: str) -> HttpResponse:
     # "Nothing changed" costs two small queries: the first page's fingerprint (an index walk
     # of 50 rows, no joins) and the capped badge count.
     rows = conversations_for(workspace, filters)
-    version = f"{version_of(rows)}-{_badge(request, workspace, filters.me)}"
+    marks = _marks(request, workspace, filters)
+    version = f"{version_of(rows, marks=marks)}-{_badge(request, workspace, filters.me)}"
     if request.GET.get("version") == version:
         response = HttpResponse(status=204)
     else:
