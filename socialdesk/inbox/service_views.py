@@ -23,7 +23,7 @@ from socialdesk.web.helpers import enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
 
-from . import faq, numbers, rules, service_levels
+from . import answering, faq, numbers, rules, service_levels
 from .models import ConversationKind, Priority, Rule, SavedReply, Sentiment
 from .service_levels import WEEKDAYS
 
@@ -124,6 +124,8 @@ def _settings_context(membership: Membership, level: Any) -> dict[str, Any]:
             "faq_questions"
         ),
         "can_manage": membership.can("inbox_settings.manage"),
+        "approval_role_choices": answering.approval_role_choices(),
+        "approval_roles": answering.approval_roles_of(workspace),
     }
 
 
@@ -151,6 +153,10 @@ def inbox_service_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 retention_days=retention or None,
             )
             messages.success(request, "Service level saved.")
+            return redirect("inbox_service_settings", slug=slug)
+        if section == "approval":
+            answering.set_approval_roles(workspace, membership.user, post.getlist("approval_roles"))
+            messages.success(request, "Reply approval saved.")
             return redirect("inbox_service_settings", slug=slug)
         if section == "faq":
             reply = get_in_workspace(SavedReply, workspace, pk=parse_id(post.get("reply_id")))
