@@ -107,6 +107,8 @@ def route_values(workspace) -> dict[str, object]:
         # The demo's inbox history (socialdesk/inbox/demo.py).
         "conversation_id": Conversation.objects.filter(workspace=workspace).earliest("pk").pk,
         "rule_id": Rule.objects.filter(workspace=workspace).earliest("pk").pk,
+        # Approve and reject are POST-only (left out by their 405); any id does.
+        "approval_id": 1,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)
