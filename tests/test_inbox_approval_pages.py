@@ -216,3 +216,19 @@ def test_approvers_find_waiting_replies_in_the_list(
     html = listed.content.decode()
     assert f'id="conv-{conversation.pk}"' in html and f'id="conv-{other.pk}"' not in html
     assert "approval=awaiting" in html  # the live refresh keeps the filter
+
+
+def test_the_author_is_told_the_reply_waits(
+    signed_in, workspace, owner, community_manager, question
+):
+    answering.set_approval_roles(workspace, owner, ["community_manager"])
+    conversation, asked = question
+    client = signed_in(community_manager)
+    response = client.post(
+        reverse("inbox_reply", args=[workspace.slug, conversation.pk]),
+        {"text": "Yes, we do.", "seen_message_id": asked.pk},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Your reply waits for approval by an owner or a manager." in html
+    assert "Awaiting approval" in html and Delivery.engine.count() == 0

@@ -407,13 +407,14 @@ def conversation_reply(request: HttpRequest, slug: str, conversation_id: int) ->
     seen_raw = request.POST.get("seen_message_id") or ""
     seen = int(seen_raw) if seen_raw.isascii() and seen_raw.isdigit() else None
     error = ""
+    sent: Message | None = None
     if not text:
         error = "Write a reply, or pick a saved reply."
     elif len(text) > MAX_REPLY:
         error = f"A reply is at most {MAX_REPLY:,} characters; this one has {len(text):,}."
     else:
         try:
-            send_reply(conversation, text, request.user, seen)  # type: ignore[arg-type]
+            sent = send_reply(conversation, text, request.user, seen)  # type: ignore[arg-type]
         except ValidationError as refused:
             error = " ".join(refused.messages)
     if error:
@@ -426,7 +427,10 @@ def conversation_reply(request: HttpRequest, slug: str, conversation_id: int) ->
             status=400,
         )
     workqueue.touch_presence(conversation, request.user, typing=False)  # type: ignore[arg-type]
-    messages.success(request, "Reply sent.")
+    if sent is not None and sent.delivery_id is None:
+        messages.success(request, "Your reply waits for approval by an owner or a manager.")
+    else:
+        messages.success(request, "Reply sent.")
     return _back(request, slug, conversation)
 
 
