@@ -21,6 +21,7 @@ $(VENDOR)/.stamp: package.json
 	cp node_modules/fullcalendar/index.global.min.js $(VENDOR)/fullcalendar.min.js
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/sortable.min.js  # workflow board drag and drop
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/  # accessibility checks in the browser tests
+	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.min.js  # inbox report charts
 	touch $(VENDOR)/.stamp
 
 run: install

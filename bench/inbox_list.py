@@ -16,9 +16,9 @@ newest 10,000 (what first pages and early "older" pages show; older conversation
 their ``last_message_at`` but no text) and a tag on about one conversation in five.
 
 It then times, with Django's test ``Client`` in the same process (server time: routing,
-middleware, session, the view, the template; no network), under nine filters (all, new,
+middleware, session, the view, the template; no network), under eleven filters (all, new,
 assigned to me, nobody's new, negative, one channel, a common tag, a rare tag, one
-network's second page):
+network's second page, SLA breached, SLA due soon):
 
 - ``page``: ``GET /w/<slug>/inbox/`` — the whole inbox page (layout, sidebar badge,
   filters, the 50-row list), what a person waits for when they open the inbox;
@@ -64,6 +64,8 @@ FILTERS = {
     "tag": {"tag": "TAG"},
     "rare_tag": {"tag": "RARE_TAG"},
     "network_page_2": {"network": "mastodon", "cursor": "CURSOR"},
+    "sla_breached": {"sla": "breached"},
+    "sla_due_soon": {"sla": "due_soon"},
 }
 KINDS = ("page", "fragment", "unchanged", "baseline")
 NEWEST_WITH_MESSAGES = 10_000
@@ -151,6 +153,8 @@ def seed(count: int):  # type: ignore[no-untyped-def]
                     priority=rng.choice([0, 1, 1, 1, 2, 3]),
                     spam=rng.random() < 0.01,
                     last_message_at=now - span * (age / count),
+                    # New ones wait for an answer since their last message (the SLA filter).
+                    waiting_since=now - span * (age / count) if status == "new" else None,
                     created_at=now - span * (age / count) - timedelta(hours=rng.randrange(48)),
                 )
             )

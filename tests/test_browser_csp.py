@@ -110,6 +110,8 @@ def route_values(workspace) -> dict[str, object]:
         "rule_id": Rule.objects.filter(workspace=workspace).earliest("pk").pk,
         # A short link's code (analytics.links): a redirect, not a page, so left out by its answer.
         "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
+        # Approve and reject are POST-only (left out by their 405); any id does.
+        "approval_id": 1,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -44,7 +44,9 @@ from socialdesk.analytics.models import ShortLink
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import build_demo
-from socialdesk.inbox.models import Conversation, Rule
+from socialdesk.inbox.answering import reply as answer_inbox
+from socialdesk.inbox.answering import set_approval_roles
+from socialdesk.inbox.models import Conversation, ReplyApproval, Rule
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.notifications.services import create_webhook, notify
@@ -314,6 +316,11 @@ def demo(db, settings, tmp_path, loopback_only):
     feed = create_feed(workspace, owner)
     link = ReviewLink.objects.filter(workspace=workspace).first()
     post = Post.objects.filter(workspace=workspace, deliveries__isnull=False).first()
+    # A creator's reply waiting for approval in the conversation the fuzz opens, so that its
+    # Approve, Edit & approve and Reject forms are fuzzed too.
+    talk = Conversation.objects.filter(workspace=workspace).first()
+    set_approval_roles(workspace, owner, ["creator"])
+    waiting = answer_inbox(talk, creator.user, "Thanks, we will look into it.")
     values = {
         "slug": workspace.slug,
         "post_id": str(post.pk),
@@ -335,6 +342,7 @@ def demo(db, settings, tmp_path, loopback_only):
         "rule_id": str(Rule.objects.filter(workspace=workspace).first().pk),
         # A short link's code (analytics.links): one of the demo's, or one nobody has (404).
         "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
+        "approval_id": str(ReplyApproval.objects.get(message=waiting).pk),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

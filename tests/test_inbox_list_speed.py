@@ -31,10 +31,10 @@ from socialdesk.networks.models import Channel, Network
 pytestmark = pytest.mark.django_db
 
 # Session, user, two-factor check, membership; then the first page's fingerprint (is it
-# stale?), the badge and the list's rows; the page
+# stale?), the service level (the rows' SLA badges), the badge and the list's rows; the page
 # adds the filters' channels, tags and members (the layout's own queries come on top).
-FRAGMENT_QUERIES = 7
-NOTHING_CHANGED_QUERIES = 6
+FRAGMENT_QUERIES = 8
+NOTHING_CHANGED_QUERIES = 7
 
 
 def url(name, workspace, *args):

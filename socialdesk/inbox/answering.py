@@ -268,11 +268,32 @@ def needs_approval(workspace: Workspace, membership: Membership) -> bool:
     return settings is not None and membership.role in (settings.approval_roles or [])
 
 
+def approval_role_choices() -> list[tuple[str, str]]:
+    """The roles whose replies can be made to wait: those that may answer the inbox and may
+    not approve (the settings page offers these)."""
+    return [
+        (role.value, role.label)
+        for role in Role
+        if role in PERMISSIONS["inbox.reply"] and role not in PERMISSIONS["inbox.approve"]
+    ]
+
+
+def approval_roles_of(workspace: Workspace) -> list[str]:
+    settings = AnswerSettings.objects.filter(workspace=workspace).first()
+    return list(settings.approval_roles or []) if settings is not None else []
+
+
+def waiting_count(workspace: Workspace) -> int:
+    """How many replies wait for an approver (``inbox_approval_idx``)."""
+    return ReplyApproval.objects.filter(workspace=workspace, state=ApprovalState.AWAITING).count()
+
+
 def set_approval_roles(workspace: Workspace, actor: User, roles: list[str]) -> AnswerSettings:
     """Choose whose replies wait for approval. Owners and managers approve, so listing them
     would leave nobody to approve their own: refused."""
     _require(workspace, actor, "inbox.manage")
-    allowed = {Role.CREATOR.value, Role.ANALYST.value, Role.APPROVER.value, Role.CLIENT.value}
+    # Any role that cannot approve; the community manager is the usual one to list.
+    allowed = {role.value for role in Role if role not in PERMISSIONS["inbox.approve"]}
     wrong = sorted(set(roles) - allowed)
     if wrong:
         raise ValidationError(

@@ -132,6 +132,15 @@ class ConversationFilters(Schema):
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     tag: Annotated[str, Field(max_length=60)] | None = Field(None, description="A tag's name.")
     spam: bool = Field(False, description="Spam only (it is left out otherwise).")
+    sla: Literal["breached", "due_soon", "on_time"] | None = Field(
+        None,
+        description="Open conversations whose response or resolution clock has run out "
+        "(breached), has at most 30 minutes of business time left (due_soon), or neither "
+        "(on_time).",
+    )
+    approval: Literal["awaiting"] | None = Field(
+        None, description="awaiting: conversations with a reply waiting for an approver."
+    )
     cursor: Annotated[str, Field(max_length=200)] | None = Field(
         None, description=CURSOR_DESCRIPTION
     )

@@ -26,15 +26,24 @@ from socialdesk.ids import MAX_ID
 from socialdesk.networks.models import Channel, Network
 from socialdesk.workspaces.models import User, Workspace
 
+from . import service_levels
 from .models import (
+    ApprovalState,
     Conversation,
     ConversationKind,
     ConversationStatus,
     Message,
+    ReplyApproval,
     Sentiment,
 )
 
 PAGE_SIZE = 50
+SLA_CHOICES = [
+    ("breached", "Breached"),
+    ("due_soon", "Due soon"),
+    ("on_time", "On time"),
+]
+APPROVAL_CHOICES = [("awaiting", "Waiting for approval")]
 # The sidebar badge counts at most this many (and shows "99+"): a count that stops early
 # reads at most this many index entries, where an exact one reads every new conversation.
 BADGE_CAP = 100
@@ -56,9 +65,14 @@ class Filters:
     sentiment: str = ""
     tag: int | None = None
     spam: bool = False
+    # "breached", "due_soon" or "on_time" (``service_levels.Thresholds``): open conversations
+    # only, since a resolved one has no clock running.
+    sla: str = ""
+    # "awaiting": conversations with a reply waiting for an approver.
+    approval: str = ""
     me: User | None = None
-    # TODO(lead): the SLA filter ("breached", "due soon") needs SERVICE's
-    # inbox.service_levels; add it here when both are merged.
+    # The moment the SLA filter reads the clocks at (tests fix it; default now).
+    now: datetime | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     def query(self) -> dict[str, str]:
@@ -72,6 +86,8 @@ class Filters:
             "sentiment": self.sentiment,
             "tag": str(self.tag or ""),
             "spam": "1" if self.spam else "",
+            "sla": self.sla,
+            "approval": self.approval,
         }
         return {k: v for k, v in values.items() if v}
 
@@ -111,6 +127,8 @@ def parse_filters(data: Any, me: User | None) -> Filters:
         sentiment=choice("sentiment", Sentiment.values),
         tag=_whole((data.get("tag") or "").strip(), "tag", errors),
         spam=(data.get("spam") or "") in ("1", "true", "on"),
+        sla=choice("sla", [value for value, _ in SLA_CHOICES]),
+        approval=choice("approval", [value for value, _ in APPROVAL_CHOICES]),
         me=me,
         errors=errors,
     )
@@ -147,7 +165,90 @@ def conversations_for(workspace: Workspace, filters: Filters) -> QuerySet[Conver
         rows = rows.filter(sentiment=filters.sentiment)
     if filters.tag:
         rows = _tagged(rows, filters.tag)
+    if filters.sla:
+        rows = _by_sla(workspace, rows, filters.sla, filters.now)
+    if filters.approval:
+        # Few replies wait at any time (``inbox_approval_idx`` finds them): their
+        # conversations are read from that side and sorted.
+        waiting = ReplyApproval.objects.filter(
+            workspace=workspace, state=ApprovalState.AWAITING
+        ).values("message__conversation_id")
+        rows = rows.filter(pk__in=Subquery(waiting))
     return rows.order_by("-last_message_at", "-id")
+
+
+# "Due soon" conversations fewer than this are read from their clocks' side (the
+# ``inbox_waiting_idx`` and ``inbox_created_idx`` ranges) and sorted; more are checked on
+# the rows walked newest first, like a common tag.
+SMALL_SLA = 1000
+
+
+def sla_marks(workspace: Workspace, now: datetime | None = None) -> service_levels.Thresholds:
+    """The workspace's SLA marks at ``now`` (one small query for its service level)."""
+    return service_levels.thresholds(service_levels.level_of(workspace), now)
+
+
+def _any(conditions: list[Q]) -> Q:
+    """``conditions`` OR-ed; matches nothing when there are none."""
+    if not conditions:
+        return Q(pk__in=[])
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def _sla_q(marks: service_levels.Thresholds, soon: bool) -> Q:
+    """Conversations with a clock past its "breached" mark (``soon``: its "due soon" one)."""
+    response = marks.response_soon if soon else marks.response_breached
+    resolution = marks.resolution_soon if soon else marks.resolution_breached
+    conditions = []
+    if response is not None:
+        conditions.append(Q(waiting_since__lt=response))
+    if resolution is not None:
+        conditions.append(Q(created_at__lt=resolution))
+    return _any(conditions)
+
+
+def _by_sla(
+    workspace: Workspace, rows: QuerySet[Conversation], sla: str, now: datetime | None
+) -> QuerySet[Conversation]:
+    """``rows`` whose clocks are breached, due soon or on time (``service_levels`` marks), on
+    the stored ``waiting_since`` and ``created_at``: no clock is run per row. Resolved and
+    spam conversations have no clock, so they are in none of the three.
+
+    Breached and on-time conversations are common: checked on the rows walked newest first.
+    Due-soon ones are the few whose clock start falls between two marks: their ids are read
+    from the two time indexes first (a walk would read the whole inbox to find ten)."""
+    marks = sla_marks(workspace, now)
+    rows = rows.filter(spam=False).exclude(status=ConversationStatus.RESOLVED)
+    breached = _sla_q(marks, soon=False)
+    if sla == "breached":
+        return rows.filter(breached)
+    if sla == "on_time":
+        return rows.exclude(_sla_q(marks, soon=True))
+    windows = []
+    pairs = (
+        ("waiting_since", marks.response_breached, marks.response_soon),
+        ("created_at", marks.resolution_breached, marks.resolution_soon),
+    )
+    for name, breached_at, soon_at in pairs:
+        if soon_at is None:
+            continue
+        window = {f"{name}__lt": soon_at}
+        if breached_at is not None:
+            window[f"{name}__gte"] = breached_at
+        windows.append(Q(**window))
+    candidates = list(
+        Conversation.objects.filter(workspace=workspace, spam=False)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .filter(_any(windows))
+        .order_by()
+        .values_list("pk", flat=True)[:SMALL_SLA]
+    )
+    if len(candidates) < SMALL_SLA:
+        rows = rows.filter(pk__in=candidates)
+    return rows.filter(_sla_q(marks, soon=True)).exclude(breached)
 
 
 # A tag on fewer conversations than this is read from the tag's side and sorted; a tag on
@@ -212,26 +313,60 @@ def page_of(rows: QuerySet[Any], cursor: str | None = None, limit: int = PAGE_SI
     return Page(found[:limit], next_cursor)
 
 
-VERSION_FIELDS = ("pk", "status", "assignee_id", "sentiment", "priority", "last_message_at")
+VERSION_FIELDS = (
+    "pk",
+    "status",
+    "assignee_id",
+    "sentiment",
+    "priority",
+    "last_message_at",
+    "waiting_since",
+    "created_at",
+)
 
 
-def version_of(rows: QuerySet[Conversation], limit: int = PAGE_SIZE) -> str:
+def sla_of_row(
+    marks: service_levels.Thresholds | None, status: str, waiting_since: Any, created_at: Any
+) -> str:
+    """A list row's SLA state ("breached", "due_soon", "on_time"), or "" when no clock runs
+    (resolved) or no marks were read. Spam rows are never shown with other rows."""
+    if marks is None or status == ConversationStatus.RESOLVED:
+        return ""
+    return marks.state(waiting_since, created_at)
+
+
+def version_of(
+    rows: QuerySet[Conversation],
+    limit: int = PAGE_SIZE,
+    marks: service_levels.Thresholds | None = None,
+) -> str:
     """A short fingerprint of what the first page shows (which rows, their status, assignee,
-    sentiment, priority, last message): the live refresh answers "nothing changed" when the
-    page already shows this version, without rendering anything."""
-    return _digest(rows.values_list(*VERSION_FIELDS)[:limit])
+    sentiment, priority, last message, SLA state at ``marks``): the live refresh answers
+    "nothing changed" when the page already shows this version, without rendering anything.
+    A row turning "due soon" or "breached" as time passes changes it too."""
+    return _digest(
+        (
+            dict(zip(VERSION_FIELDS, row, strict=True))
+            for row in rows.values_list(*VERSION_FIELDS)[:limit]
+        ),
+        marks,
+    )
 
 
-def version_of_page(items: list[dict[str, Any]]) -> str:
+def version_of_page(
+    items: list[dict[str, Any]], marks: service_levels.Thresholds | None = None
+) -> str:
     """``version_of`` for a first page of ``for_the_list`` rows already read (no second
     query): the same digest."""
-    return _digest(tuple(row[name] for name in VERSION_FIELDS) for row in items)
+    return _digest(items, marks)
 
 
-def _digest(values: Any) -> str:
+def _digest(rows: Any, marks: service_levels.Thresholds | None) -> str:
     digest = hashlib.blake2b(digest_size=8)
-    for row in values:
-        digest.update(repr(tuple(row)).encode())
+    for row in rows:
+        values = tuple(row[name] for name in VERSION_FIELDS)
+        state = sla_of_row(marks, row["status"], row["waiting_since"], row["created_at"])
+        digest.update(repr((*values, state)).encode())
     return digest.hexdigest()
 
 

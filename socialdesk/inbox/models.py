@@ -164,6 +164,11 @@ class Conversation(WorkspaceOwned):
                 name="inbox_assignee_recent_idx",
             ),
             models.Index(fields=["channel", "-last_message_at", "-id"], name="inbox_channel_idx"),
+            # The list's "due soon" filter (listing._by_sla) reads the few conversations whose
+            # clock started between two marks from these; the report reads a period's
+            # conversations by created_at.
+            models.Index(fields=["workspace", "waiting_since"], name="inbox_waiting_idx"),
+            models.Index(fields=["workspace", "created_at"], name="inbox_created_idx"),
             # The sidebar badge (listing.badge_count): new, not spam, mine or nobody's; small
             # because only new conversations are in it.
             models.Index(

@@ -12,7 +12,9 @@ end)`` (spam left out) and the replies **sent** in it:
 - replies per person (automatic answers as "automatic"): replies that reached the network,
   counted in the period they were published in (one still on its way, waiting for approval,
   rejected or failed is not a reply the contact got); volume by kind and by sentiment;
-- the same times and rate per channel and per assignee.
+- the same times and rate per channel and per assignee;
+- per local day of the workspace: inbound messages by sentiment, and the median first
+  response of the conversations started that day (``per_day``, the report page's charts).
 
 It reads each conversation's few timestamps once and computes in Python: a bakery's 90 days
 (a few thousand conversations) takes well under a second.
@@ -20,22 +22,25 @@ It reads each conversation's few timestamps once and computes in Python: a baker
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from socialdesk.csv_cells import safe_row
 from socialdesk.networks.models import Channel
 from socialdesk.publishing.models import DeliveryState
 from socialdesk.workspaces.models import User, Workspace
 
 from . import service_levels
-from .models import Conversation, ConversationStatus, Direction, Message
+from .models import Conversation, ConversationStatus, Direction, Message, Sentiment
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -110,6 +115,8 @@ def inbox_report(
     by_person: dict[int | None, Group] = defaultdict(Group)
     kinds: Counter[str] = Counter()
     sentiments: Counter[str] = Counter()
+    first_by_day: dict[date, list[float]] = defaultdict(list)
+    zone = workspace.zone
     for channel, assignee, kind, sentiment, created, answered, resolved, state in rows:
         kinds[kind] += 1
         sentiments[sentiment] += 1
@@ -121,6 +128,7 @@ def inbox_report(
             else None
         )
         if first is not None:
+            first_by_day[created.astimezone(zone).date()].append(first)
             hit: bool | None = first <= target
         else:
             due = service_levels.business_add(created, target, hours)
@@ -136,6 +144,7 @@ def inbox_report(
             elif hit is False:
                 group.misses += 1
     replies = _replies(workspace, start, end, channel_id)
+    per_day = _per_day(workspace, start, end, channel_id, hours, first_by_day)
     return {
         "start": start,
         "end": end,
@@ -149,7 +158,49 @@ def inbox_report(
         "replies_per_person": replies,
         "per_channel": _named(by_channel, Channel.objects.filter(workspace=workspace)),
         "per_person": _named(by_person, User.objects.filter(pk__in=[k for k in by_person if k])),
+        "per_day": per_day,
     }
+
+
+def _per_day(
+    workspace: Workspace,
+    start: datetime,
+    end: datetime,
+    channel_id: int | None,
+    hours: service_levels.Hours,
+    first_by_day: dict[date, list[float]],
+) -> list[dict[str, Any]]:
+    """One row per local day from ``start`` to ``end``: inbound messages received that day by
+    sentiment (a message triage left without one counts as neutral; spam left out), and the
+    median and count of first responses to the conversations started that day."""
+    zone = hours.zone
+    inbound = Message.objects.filter(
+        workspace=workspace,
+        direction=Direction.INBOUND,
+        sent_at__gte=start,
+        sent_at__lt=end,
+        conversation__spam=False,
+    )
+    if channel_id is not None:
+        inbound = inbound.filter(channel_id=channel_id)
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for sent_at, sentiment in inbound.values_list("sent_at", "sentiment").iterator():
+        counts[sent_at.astimezone(zone).date()][sentiment or Sentiment.NEUTRAL] += 1
+    days = []
+    day = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    while day <= last:
+        firsts = first_by_day.get(day, [])
+        days.append(
+            {
+                "day": day,
+                "inbound": {value: counts[day][value] for value in Sentiment.values},
+                "first_response_median_s": percentile(firsts, 0.5),
+                "answered": len(firsts),
+            }
+        )
+        day += timedelta(days=1)
+    return days
 
 
 def _replies(
@@ -201,3 +252,56 @@ def duration(seconds: float | None) -> str:
     if hours < 24:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} days"
+
+
+CSV_COLUMNS = [
+    "section",
+    "name",
+    "conversations",
+    "answered",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "resolution_median_s",
+    "resolution_p90_s",
+    "sla_hit_rate",
+    "inbound_positive",
+    "inbound_neutral",
+    "inbound_negative",
+]
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """The report as one CSV table, a row per slice: ``total``, each ``channel``, each
+    ``person`` (times in business seconds, the hit rate from 0 to 1), then each ``day``
+    (its date as the name, inbound messages by sentiment and its first responses). Names are
+    the users' words: none may start a formula (``csv_cells``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    slices = [("total", {"name": "all conversations", **report["totals"]})]
+    slices += [("channel", row) for row in report["per_channel"]]
+    slices += [("person", row) for row in report["per_person"]]
+    for section, row in slices:
+        values = [section, *[cell(row.get(name)) for name in CSV_COLUMNS[1:9]], "", "", ""]
+        writer.writerow(safe_row(values))
+    for day in report["per_day"]:
+        inbound = day["inbound"]
+        writer.writerow(
+            [
+                "day",
+                day["day"].isoformat(),
+                "",
+                str(day["answered"]),
+                cell(day["first_response_median_s"]),
+                "",
+                "",
+                "",
+                "",
+                *[str(inbound[value]) for value in ("positive", "neutral", "negative")],
+            ]
+        )
+    return buffer.getvalue()

@@ -205,6 +205,28 @@ def business_add(start: datetime, seconds: float, level: ServiceLevel | Hours) -
     return None
 
 
+def business_sub(end: datetime, seconds: float, level: ServiceLevel | Hours) -> datetime | None:
+    """The latest instant from which ``seconds`` of business time have passed by ``end``
+    (``business_add`` walked backwards); None when the level has not that much open time in
+    the ``LOOK_AHEAD_DAYS`` before ``end``. ``seconds`` 0 is ``end`` itself."""
+    hours = _as_hours(level)
+    remaining = max(0.0, seconds)
+    if remaining == 0:
+        return end
+    day = end.astimezone(hours.zone).date() + timedelta(days=1)
+    for _ in range(LOOK_AHEAD_DAYS):
+        for opens, closes in reversed(list(hours.intervals(day))):
+            if opens >= end:
+                continue
+            finish = min(closes, end)
+            available = (finish - opens).total_seconds()
+            if remaining <= available:
+                return finish - timedelta(seconds=remaining)
+            remaining -= available
+        day -= timedelta(days=1)
+    return None
+
+
 # --- A conversation's clocks ------------------------------------------------------------------
 
 
@@ -320,6 +342,53 @@ def sla_states(
             "kind": first.kind,
         }
     return states
+
+
+# --- The list's SLA filter -------------------------------------------------------------------
+
+# "Due soon": a running clock with at most this much business time left (the label then
+# reads "due in 30 min" or less).
+DUE_SOON = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where, at ``now``, the clocks of a workspace's open conversations cross their marks,
+    as instants to compare a clock's start with: a response clock started before
+    ``response_breached`` has run out, one started before ``response_soon`` has at most
+    ``DUE_SOON`` left (likewise for resolution, from ``created_at``). None: that clock never
+    runs out (no business hours). Business time only grows as the start moves back, so one
+    instant per mark is exact; a start exactly on a mark may read either way."""
+
+    response_breached: datetime | None
+    response_soon: datetime | None
+    resolution_breached: datetime | None
+    resolution_soon: datetime | None
+
+    def state(self, waiting_since: datetime | None, created_at: datetime) -> str:
+        """ "breached", "due_soon" or "on_time" for an open conversation's two starts."""
+        clocks = [(created_at, self.resolution_breached, self.resolution_soon)]
+        if waiting_since is not None:
+            clocks.append((waiting_since, self.response_breached, self.response_soon))
+        if any(b is not None and start < b for start, b, _ in clocks):
+            return "breached"
+        if any(s is not None and start < s for start, _, s in clocks):
+            return "due_soon"
+        return "on_time"
+
+
+def thresholds(level: ServiceLevel, now: datetime | None = None) -> Thresholds:
+    """The marks of ``level``'s two targets at ``now`` (see ``Thresholds``): what lets the
+    inbox list filter and label conversations on their stored ``waiting_since`` and
+    ``created_at`` without running each one's clock."""
+    now = now or timezone.now()
+    hours = hours_of(level)
+    marks = []
+    for target in (level.first_response_target, level.resolution_target):
+        seconds = target.total_seconds()
+        marks.append(business_sub(now, seconds, hours))
+        marks.append(business_sub(now, max(0.0, seconds - DUE_SOON.total_seconds()), hours))
+    return Thresholds(*marks)
 
 
 # --- Breach notices ---------------------------------------------------------------------------

@@ -10,4 +10,5 @@ urlpatterns = [
     path("settings/rules/<int:rule_id>/delete/", views.inbox_rule_delete, name="inbox_rule_delete"),
     path("settings/rules/<int:rule_id>/toggle/", views.inbox_rule_toggle, name="inbox_rule_toggle"),
     path("report/", views.inbox_report_page, name="inbox_report"),
+    path("report.csv", views.inbox_report_csv, name="inbox_report_csv"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ from socialdesk.web.helpers import enter, render_page
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User
 
-from . import faq, numbers, rules, service_levels
+from . import answering, faq, numbers, rules, service_levels
 from .models import ConversationKind, Priority, Rule, SavedReply, Sentiment
 from .service_levels import WEEKDAYS
 
@@ -124,6 +125,8 @@ def _settings_context(membership: Membership, level: Any) -> dict[str, Any]:
             "faq_questions"
         ),
         "can_manage": membership.can("inbox_settings.manage"),
+        "approval_role_choices": answering.approval_role_choices(),
+        "approval_roles": answering.approval_roles_of(workspace),
     }
 
 
@@ -151,6 +154,10 @@ def inbox_service_settings(request: HttpRequest, slug: str) -> HttpResponse:
                 retention_days=retention or None,
             )
             messages.success(request, "Service level saved.")
+            return redirect("inbox_service_settings", slug=slug)
+        if section == "approval":
+            answering.set_approval_roles(workspace, membership.user, post.getlist("approval_roles"))
+            messages.success(request, "Reply approval saved.")
             return redirect("inbox_service_settings", slug=slug)
         if section == "faq":
             reply = get_in_workspace(SavedReply, workspace, pk=parse_id(post.get("reply_id")))
@@ -205,8 +212,9 @@ def inbox_rule_toggle(request: HttpRequest, slug: str, rule_id: int) -> HttpResp
     return redirect("inbox_service_settings", slug=slug)
 
 
-def inbox_report_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """The inbox report over the last 7, 30 or 90 days (local days), optionally one channel."""
+def _report(request: HttpRequest, slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The inbox report over the last 7, 30 or 90 days (local days), optionally one channel,
+    and the choices the page shows. An unknown period or channel falls back to the default."""
     membership = enter(request, slug, "inbox_reports.view")
     workspace = membership.workspace
     period = request.GET.get("period", "30")
@@ -219,18 +227,79 @@ def inbox_report_page(request: HttpRequest, slug: str) -> HttpResponse:
     end = datetime.combine(today + timedelta(days=1), time(), tzinfo=workspace.zone)
     start = datetime.combine(today - timedelta(days=days - 1), time(), tzinfo=workspace.zone)
     report = numbers.inbox_report(workspace, start, end, channel_id=channel_id)
-    context = {
-        "report": report,
+    choices = {
         "period": str(days),
         "periods": list(REPORT_PERIODS),
         "channels": channels,
         "channel_id": channel_id,
         "start_day": start.date(),
         "end_day": today,
+    }
+    return report, choices
+
+
+def inbox_report_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The report's tables, and a chart beside the per-day ones (``inbox/report.js``)."""
+    report, choices = _report(request, slug)
+    query = {"period": choices["period"]}
+    if choices["channel_id"]:
+        query["channel"] = str(choices["channel_id"])
+    context = {
+        "report": report,
+        **choices,
         "rows": _report_rows(report),
         "target_text": numbers.duration(report["targets"]["first_response_s"]),
+        "days": _day_rows(report),
+        "charts": _chart_data(report),
+        "csv_query": urlencode(query),
     }
     return render_page(request, "inbox/report.html", context)
+
+
+def inbox_report_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The same report as a CSV download (``numbers.report_csv``)."""
+    report, choices = _report(request, slug)
+    response = HttpResponse(numbers.report_csv(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="inbox-report-{slug}-{choices["end_day"]:%Y-%m-%d}-'
+        f'{choices["period"]}d.csv"'
+    )
+    return response
+
+
+def _day_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            **day,
+            "total": sum(day["inbound"].values()),
+            "frt": numbers.duration(day["first_response_median_s"]),
+        }
+        for day in report["per_day"]
+    ]
+
+
+def _chart_data(report: dict[str, Any]) -> dict[str, Any]:
+    """What ``inbox/report.js`` draws, as plain lists (``json_script`` on the page): per day,
+    inbound by sentiment and the median first response in business minutes (null: none)."""
+    days = report["per_day"]
+    return {
+        "labels": [f"{day['day'].day} {day['day']:%b}" for day in days],
+        "sentiments": [
+            {
+                "key": value,
+                "label": label,
+                "counts": [day["inbound"][value] for day in days],
+            }
+            for value, label in Sentiment.choices
+        ],
+        "first_response_minutes": [
+            None
+            if day["first_response_median_s"] is None
+            else round(day["first_response_median_s"] / 60, 1)
+            for day in days
+        ],
+        "target_minutes": round(report["targets"]["first_response_s"] / 60, 1),
+    }
 
 
 def _report_rows(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

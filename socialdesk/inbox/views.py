@@ -21,35 +21,41 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from socialdesk.networks.models import Channel, Network
 from socialdesk.web.helpers import enter, is_partial
 from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership, User, Workspace
 
-from . import answering, workqueue
+from . import answering, retention, workqueue
 from . import status as moves
 from .listing import (
     PREVIEW_CHARS,
+    SLA_CHOICES,
     Filters,
     badge_count,
     conversations_for,
     for_the_list,
     page_of,
     parse_filters,
+    sla_marks,
+    sla_of_row,
     version_of,
     version_of_page,
 )
 from .models import (
+    Contact,
     Conversation,
     ConversationKind,
     ConversationStatus,
     Message,
+    ReplyApproval,
     SavedReply,
     Sentiment,
     Tag,
 )
+from .service_levels import Thresholds
 
 MAX_REPLY = 5000
 MAX_NOTE = 5000
@@ -97,19 +103,30 @@ ROW_HTML = (
     "{network_label}</span> "
     "<span>{kind_label}</span> "
     "{sentiment}"
+    "{sla}"
     '<span class="conv-assignee">{assignee}</span>'
     "</span></a></li>\n"
 )
 PREVIEW_HTML = '<span class="conv-preview">{}</span>'
 SENTIMENT_HTML = '<span class="sentiment sentiment-{}">{}</span> '
+# Only the two states that call for action are shown; "on time" is the quiet default.
+SLA_HTML = {
+    "breached": '<span class="badge sla sla-breached">Breached</span> ',
+    "due_soon": '<span class="badge sla sla-due-soon">Due soon</span> ',
+}
 
 
 def _rows_html(
-    items: list[dict[str, Any]], workspace: Workspace, filter_query: str, open_id: int | None
+    items: list[dict[str, Any]],
+    workspace: Workspace,
+    filter_query: str,
+    open_id: int | None,
+    marks: Thresholds | None = None,
 ) -> str:
     """The list's rows (``listing.for_the_list`` dicts) as HTML, in plain Python: the
     contact's name, the local time of the last message, the start of it, status, network,
-    type, sentiment (unless neutral) and assignee; the open conversation is marked
+    type, sentiment (unless neutral), a breached or due-soon badge (``marks``) and
+    assignee; the open conversation is marked
     ``aria-current``. Every value from the database goes through ``escape`` (the standard
     library's, quotes included: Django's adds a lazy-string check per value, a third of
     the list's time here)."""
@@ -150,6 +167,9 @@ def _rows_html(
                         escape(sentiment), escape(SENTIMENT_LABELS.get(sentiment, sentiment))
                     )
                 ),
+                sla=SLA_HTML.get(
+                    sla_of_row(marks, status, row["waiting_since"], row["created_at"]), ""
+                ),
                 assignee=escape(assignee),
             )
         )
@@ -165,6 +185,18 @@ def _badge(request: HttpRequest, workspace: Workspace, me: User | None) -> int:
     return int(cached)
 
 
+def _marks(request: HttpRequest, workspace: Workspace, filters: Filters) -> Thresholds | None:
+    """The SLA marks for the list's badges, once per request (one small query for the
+    workspace's service level); none for the spam list, which has no clocks."""
+    if filters.spam:
+        return None
+    cached = getattr(request, "_inbox_sla_marks", None)
+    if cached is None:
+        cached = sla_marks(workspace, filters.now)
+        request._inbox_sla_marks = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _list_context(
     request: HttpRequest,
     workspace: Workspace,
@@ -177,6 +209,7 @@ def _list_context(
     worked out from the rows read, and only for the first page (older pages do not poll)."""
     if rows is None:
         rows = conversations_for(workspace, filters)
+    marks = _marks(request, workspace, filters)
     cursor = request.GET.get("cursor") or None
     try:
         page = page_of(for_the_list(rows), cursor)
@@ -188,14 +221,14 @@ def _list_context(
     new_count = _badge(request, workspace, filters.me)
     poll_url = version = ""
     if not cursor:
-        version = f"{version_of_page(page.items)}-{new_count}"
+        version = f"{version_of_page(page.items, marks)}-{new_count}"
         poll_query = {**query, "version": version}
         if open_id:
             poll_query["open"] = str(open_id)
         poll_url = reverse("inbox_list", args=[workspace.slug]) + "?" + urlencode(poll_query)
     return {
         "conversations": page.items,
-        "rows_html": _rows_html(page.items, workspace, filter_query, open_id),
+        "rows_html": _rows_html(page.items, workspace, filter_query, open_id, marks),
         "next_cursor": page.next_cursor,
         "cursor": cursor,
         "filters": filters,
@@ -210,6 +243,7 @@ def _list_context(
 def _filter_choices(workspace: Workspace) -> dict[str, Any]:
     return {
         "status_choices": ConversationStatus.choices,
+        "sla_choices": SLA_CHOICES,
         "kind_choices": ConversationKind.choices,
         "sentiment_choices": Sentiment.choices,
         "network_choices": Network.choices,
@@ -224,6 +258,16 @@ def _conversation_context(
 ) -> dict[str, Any]:
     workspace = membership.workspace
     thread = list(conversation.messages.select_related("author_contact", "author_user"))
+    # Replies that had to wait for an approver: their state (and a rejection's note) shows
+    # on the message, to everyone; approvers get the buttons.
+    approvals = {
+        approval.message_id: approval
+        for approval in ReplyApproval.objects.filter(
+            message__conversation=conversation
+        ).select_related("decided_by")
+    }
+    for message in thread:
+        message.waiting = approvals.get(message.pk)  # type: ignore[attr-defined]
     contact = conversation.contact
     history = list(
         Conversation.objects.filter(workspace=workspace, contact=contact)
@@ -255,6 +299,9 @@ def _conversation_context(
         "presence": workqueue.present(conversation, exclude=request.user),  # type: ignore[arg-type]
         "can_reply": membership.can("inbox.reply"),
         "can_manage": membership.can("inbox.manage"),
+        "can_approve": membership.can("inbox.approve"),
+        "can_export_contact": membership.can("contacts.export"),
+        "can_erase_contact": membership.can("contacts.erase"),
         "is_mine": conversation.assignee_id == request.user.pk,
     }
 
@@ -282,6 +329,10 @@ def _page(
     context = {
         **_list_context(request, workspace, filters, conversation_id),
         **_filter_choices(workspace),
+        # Approvers see how many replies wait for them, linked to the list of those.
+        "approvals_waiting": (
+            answering.waiting_count(workspace) if membership.can("inbox.approve") else 0
+        ),
     }
     if conversation is not None:
         workqueue.touch_presence(conversation, request.user)  # type: ignore[arg-type]
@@ -314,7 +365,8 @@ def inbox_list(request: HttpRequest, slug: str) -> HttpResponse:
     # "Nothing changed" costs two small queries: the first page's fingerprint (an index walk
     # of 50 rows, no joins) and the capped badge count.
     rows = conversations_for(workspace, filters)
-    version = f"{version_of(rows)}-{_badge(request, workspace, filters.me)}"
+    marks = _marks(request, workspace, filters)
+    version = f"{version_of(rows, marks=marks)}-{_badge(request, workspace, filters.me)}"
     if request.GET.get("version") == version:
         response = HttpResponse(status=204)
     else:
@@ -355,13 +407,14 @@ def conversation_reply(request: HttpRequest, slug: str, conversation_id: int) ->
     seen_raw = request.POST.get("seen_message_id") or ""
     seen = int(seen_raw) if seen_raw.isascii() and seen_raw.isdigit() else None
     error = ""
+    sent: Message | None = None
     if not text:
         error = "Write a reply, or pick a saved reply."
     elif len(text) > MAX_REPLY:
         error = f"A reply is at most {MAX_REPLY:,} characters; this one has {len(text):,}."
     else:
         try:
-            send_reply(conversation, text, request.user, seen)  # type: ignore[arg-type]
+            sent = send_reply(conversation, text, request.user, seen)  # type: ignore[arg-type]
         except ValidationError as refused:
             error = " ".join(refused.messages)
     if error:
@@ -374,7 +427,10 @@ def conversation_reply(request: HttpRequest, slug: str, conversation_id: int) ->
             status=400,
         )
     workqueue.touch_presence(conversation, request.user, typing=False)  # type: ignore[arg-type]
-    messages.success(request, "Reply sent.")
+    if sent is not None and sent.delivery_id is None:
+        messages.success(request, "Your reply waits for approval by an owner or a manager.")
+    else:
+        messages.success(request, "Reply sent.")
     return _back(request, slug, conversation)
 
 
@@ -475,3 +531,124 @@ def conversation_presence(request: HttpRequest, slug: str, conversation_id: int)
     if not is_partial(request):
         return redirect("inbox_conversation", slug=slug, conversation_id=conversation.pk)
     return render(request, "inbox/_presence.html", context)
+
+
+# --- Reply approval (answering.approve / reject; approvers only) ---------------------------
+
+
+def _waiting_reply(
+    request: HttpRequest, slug: str, conversation_id: int, approval_id: int
+) -> tuple[Conversation, ReplyApproval]:
+    membership = enter(request, slug, "inbox.approve")
+    conversation = _open(membership.workspace, conversation_id)
+    try:
+        approval = ReplyApproval.objects.select_related("message").get(
+            workspace=membership.workspace, pk=approval_id, message__conversation=conversation
+        )
+    except ReplyApproval.DoesNotExist:
+        raise Http404("No such reply waiting for approval.") from None
+    return conversation, approval
+
+
+@login_required
+@require_POST
+def reply_approve(
+    request: HttpRequest, slug: str, conversation_id: int, approval_id: int
+) -> HttpResponse:
+    """Approve a waiting reply and send it; with ``text`` (Edit & approve) the approver's
+    wording is sent and the author's is kept."""
+    conversation, approval = _waiting_reply(request, slug, conversation_id, approval_id)
+    edited = request.POST.get("text")
+    text = None if edited is None else edited.replace("\x00", "").strip()
+    if text is not None and len(text) > MAX_REPLY:
+        messages.error(request, f"A reply is at most {MAX_REPLY:,} characters.")
+        return _back(request, slug, conversation)
+    try:
+        answering.approve(approval.message, request.user, text)  # type: ignore[arg-type]
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        edited_now = text is not None and text != approval.original_text
+        messages.success(
+            request, "Edited, approved and sent." if edited_now else "Approved and sent."
+        )
+    return _back(request, slug, conversation)
+
+
+@login_required
+@require_POST
+def reply_reject(
+    request: HttpRequest, slug: str, conversation_id: int, approval_id: int
+) -> HttpResponse:
+    """Reject a waiting reply with a note its author reads; it is never sent."""
+    conversation, approval = _waiting_reply(request, slug, conversation_id, approval_id)
+    note = (request.POST.get("note") or "").replace("\x00", "").strip()
+    if len(note) > MAX_NOTE:
+        messages.error(request, f"A note is at most {MAX_NOTE:,} characters.")
+        return _back(request, slug, conversation)
+    try:
+        answering.reject(approval.message, request.user, note)  # type: ignore[arg-type]
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, "Rejected; the author is told why.")
+    return _back(request, slug, conversation)
+
+
+# --- The contact's personal data (retention.export_contact / erase_contact) -----------------
+
+
+def confirm_word(contact: Contact) -> str:
+    """What a person types to confirm erasing ``contact``: the handle, else the network id
+    (an email address for a question from the public page)."""
+    return contact.handle or contact.remote_id
+
+
+@login_required
+@require_POST
+def contact_data(request: HttpRequest, slug: str, conversation_id: int) -> HttpResponse:
+    """Download what the workspace holds about the conversation's contact, as JSON; a POST,
+    since the export is recorded in the audit log."""
+    membership = enter(request, slug, "contacts.export")
+    conversation = _open(membership.workspace, conversation_id)
+    contact = conversation.contact
+    body = retention.export_contact(membership.workspace, contact, by=membership.user)
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="contact-{slug}-{contact.pk}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_erase(request: HttpRequest, slug: str, conversation_id: int) -> HttpResponse:
+    """Ask for the contact's handle (GET), erase on POST when it was typed right."""
+    membership = enter(request, slug, "contacts.erase")
+    conversation = _open(membership.workspace, conversation_id)
+    contact = conversation.contact
+    word = confirm_word(contact)
+    error = ""
+    if contact.erased:
+        messages.info(request, "This contact was erased already.")
+        return redirect("inbox_conversation", slug=slug, conversation_id=conversation.pk)
+    if request.method == "POST":
+        typed = (request.POST.get("confirm") or "").strip()
+        if typed.lstrip("@").casefold() != word.lstrip("@").casefold():
+            error = f"Type {word} exactly to confirm; nothing was erased."
+        else:
+            erased = retention.erase_contact(membership.workspace, contact, by=membership.user)
+            messages.success(
+                request,
+                f"The contact's data was erased; their conversations now show {erased}.",
+            )
+            return redirect("inbox_conversation", slug=slug, conversation_id=conversation.pk)
+    context = {
+        "conversation": conversation,
+        "contact": contact,
+        "confirm_word": word,
+        "error": error,
+        "counts": Conversation.objects.filter(
+            workspace=membership.workspace, contact=contact
+        ).aggregate(conversations=Count("id")),
+    }
+    return render(request, "inbox/contact_erase.html", context, status=400 if error else 200)
