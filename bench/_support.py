@@ -473,7 +473,7 @@ def cmd_published(options: dict[str, Any]) -> Any:
 
 
 class StubConnector:
-    """Publishes nowhere: appends ``delivery-id call-time`` to ``calls_file``, after waiting
+    """Publishes nowhere: appends ``idempotency-key call-time`` to ``calls_file``, after waiting
     ``delay`` seconds (a network's answer time). Registered for the ``page`` network."""
 
     network = "page"
@@ -491,20 +491,16 @@ class StubConnector:
 
     def publish(self, content: Any, idempotency_key: str) -> Any:
         from socialdesk.networks.base import Published
-        from socialdesk.publishing.models import Delivery
 
         called = time.time()
-        # Keys are random (not made from the id): the delivery is found by its key, after the
-        # call time is taken, so the lookup does not count as the engine's latency.
-        delivery_id = Delivery.objects.values_list("pk", flat=True).get(
-            idempotency_key=idempotency_key
-        )
         if self.delay:
             time.sleep(self.delay)
-        # One short append per call: whole lines, even with several processes writing.
+        # One short append per call: whole lines, even with several processes writing. The
+        # key, not the delivery's id: a network never reads our database, so neither does
+        # the stub (the benchmark maps keys to ids once, at the end).
         with open(self.calls_file, "a") as calls:
-            calls.write(f"{delivery_id} {called:.6f}\n")
-        return Published(f"stub:{delivery_id}", f"https://stub.invalid/{delivery_id}")
+            calls.write(f"{idempotency_key} {called:.6f}\n")
+        return Published(f"stub:{idempotency_key}", f"https://stub.invalid/{idempotency_key}")
 
     def find_published(self, idempotency_key: str, content: Any = None) -> Any:
         return None

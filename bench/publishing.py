@@ -60,13 +60,14 @@ def log(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def _calls(path: Path) -> dict[int, float]:
-    """delivery id → the first time ``publish`` was called for it."""
+def _calls(path: Path, site: Installation) -> dict[int, float]:
+    """delivery id → the first time ``publish`` was called for it (the stub writes keys)."""
+    ids = dict(site.query("SELECT idempotency_key, id FROM publishing_delivery"))
     calls: dict[int, float] = {}
     if path.exists():
         for line in path.read_text().splitlines():
-            delivery, when = line.split()
-            calls.setdefault(int(delivery), float(when))
+            key, when = line.split()
+            calls.setdefault(int(ids[key]), float(when))
     return calls
 
 
@@ -88,7 +89,7 @@ def latency(database: str, count: int, spread: float, workers: int = 1) -> dict[
         seeded = time.time()
         wait_until(lambda: _lines(calls_file) >= count, timeout=lead + spread + 60, step=0.5)
         rows = site.child("published")
-        calls = _calls(calls_file)
+        calls = _calls(calls_file, site)
         due = {pk: scheduled for pk, _state, scheduled, _pub, _remote in rows}
         values = [(calls[pk] - due[pk]) * 1000 for pk in due if pk in calls]
         result = summary(values)
@@ -142,7 +143,7 @@ def burst(
         site.stop_workers()
         rows = site.child("published")
         published = [pub for _pk, state, _s, pub, _r in rows if state == "published"]
-        calls = _calls(calls_file)
+        calls = _calls(calls_file, site)
         last = max(published) - at if published else float("nan")
         rate = len(published) / last if published and last > 0 else float("nan")
         result = {
