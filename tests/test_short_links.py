@@ -282,3 +282,46 @@ def test_the_public_page_counts_a_persons_views_not_a_bots(channel, owner):
     assert [view.path for view in views] == ["/@crumb", f"/@crumb/{entry.pk}"]
     assert {view.workspace_id for view in views} == {channel.workspace_id}
     assert views[0].visitor == views[1].visitor
+
+
+# --- Only where the audience can follow them -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "site",
+    ["http://127.0.0.1:8000", "http://localhost:8000", "http://192.168.1.20", "http://desk.local"],
+)
+def test_a_site_others_cannot_reach_keeps_long_links_off_the_page_but_shortens_on_the_page(
+    settings, workspace, owner, channel, site
+):
+    """The embedded default's address would make every link on Bluesky or Mastodon a dead
+    one; the public page is read on this very site, so its links are shortened anyway."""
+    from socialdesk.analytics.links import network_texts, site_is_public
+    from socialdesk.content.services import PostContent, create_post
+    from socialdesk.networks.models import Channel, Network
+
+    settings.SITE_URL = site
+    assert not site_is_public()
+    elsewhere = Channel.objects.create(
+        workspace=workspace, network=Network.MASTODON, handle="crumb@bakers.social"
+    )
+    text = "Fresh stollen https://crumb.example/shop"
+    post = create_post(
+        workspace, owner, PostContent(text=text, channel_ids=[channel.pk, elsewhere.pk])
+    )
+    on = {
+        d.channel.network: network_texts(d, [text], create=True)[0] for d in post.deliveries.all()
+    }
+    assert "/l/" not in on[Network.MASTODON] and "utm_source=mastodon" in on[Network.MASTODON]
+    assert f"{site}/l/" in on[Network.PAGE]
+
+
+def test_the_settings_page_says_why_links_elsewhere_are_not_shortened_yet(
+    settings, signed_in, owner, workspace
+):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    page = signed_in(owner).get(f"/w/{workspace.slug}/settings/links/").content.decode()
+    assert "which people elsewhere cannot open" in page
+    settings.SITE_URL = SITE
+    page = signed_in(owner).get(f"/w/{workspace.slug}/settings/links/").content.decode()
+    assert "which people elsewhere cannot open" not in page

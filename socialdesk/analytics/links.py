@@ -12,6 +12,12 @@ included) always see the text as it will go out:
 - ``create=False`` (checks at schedule time, pricing): nothing is written; a link not made
   yet is shown with a stand-in code of the same length, so the length counted is exact.
 
+Short links are made only where the audience can follow them: on the public page (its
+readers are on this site already), and on the other networks once ``SITE_URL`` is an address
+the internet can reach (``site_is_public``). The embedded default's ``http://127.0.0.1:8000``
+is not: a link on Bluesky pointing there would be broken for everyone but the operator, so
+until ``SITE_URL`` is set those links carry UTM tags only, and the settings page says why.
+
 The target of a short link is the address with the UTM tags the composer adds
 (``content.composer.utm_tags``: the workspace's defaults, the campaign's name, the network
 as source). A workspace with short links off (``LinkSettings.short_links``) gets those UTM
@@ -26,16 +32,19 @@ is written with its row in one insert and looked up by a unique index.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from socialdesk.content import composer
+from socialdesk.networks.models import Network
 
 from .models import MAX_TARGET, LinkSettings, ShortLink
 
@@ -65,6 +74,24 @@ def settings_for(workspace_id: int) -> LinkSettings:
     return found or LinkSettings(workspace_id=workspace_id)
 
 
+def site_is_public() -> bool:
+    """Whether people elsewhere on the internet can open ``SITE_URL``: not a loopback,
+    private or link-local address, nor a local-only name. A name is taken as public (the
+    operator chose it; resolving it here would say nothing of what others can reach)."""
+    host = (urlsplit(settings.SITE_URL).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True
+
+
+def shortens_for(network: str) -> bool:
+    """Whether a link on ``network`` may become a short link (see the module docstring)."""
+    return network == Network.PAGE or site_is_public()
+
+
 def _own(url: str) -> bool:
     site = settings.SITE_URL
     return url == site or url.startswith((f"{site}/", f"{site}?", f"{site}#"))
@@ -82,7 +109,7 @@ def network_texts(delivery: Delivery, texts: Sequence[str], create: bool) -> lis
     assert post is not None, "only a post's delivery has links to shorten"
     tags = composer.utm_tags(delivery.workspace, post.campaign, delivery.channel.network)
     tagged = {url: composer.apply_utm(url, tags) for url in links}
-    if settings_for(delivery.workspace_id).short_links:
+    if settings_for(delivery.workspace_id).short_links and shortens_for(delivery.channel.network):
         shortened = [url for url in links if len(url) <= MAX_TARGET]
         codes = _codes(delivery, {url: tagged[url] for url in shortened}, create=create)
         tagged.update({url: short_url(code) for url, code in codes.items()})

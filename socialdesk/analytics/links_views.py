@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -26,7 +27,7 @@ from socialdesk.web.helpers import enter
 from socialdesk.workspaces.models import Workspace
 
 from . import conversions
-from .links import settings_for
+from .links import settings_for, site_is_public
 from .models import LinkSettings
 
 
@@ -136,6 +137,8 @@ def link_settings(request: HttpRequest, slug: str) -> HttpResponse:
             "secret": secret,
             "endpoint": absolute(reverse("conversion_report", args=[workspace.slug])),
             "signature_header": conversions.SIGNATURE_HEADER,
+            "site_is_public": site_is_public(),
+            "site_url": django_settings.SITE_URL,
         },
         status=400 if action == "settings" else 200,
     )
