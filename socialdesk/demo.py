@@ -441,6 +441,10 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
 
             build_review(workspace, users, now)
             inbox_demo.build(workspace, users, now)  # 90 days of inbox history (issue 13)
+            # Six months of metrics, clicks and orders for the analytics pages (issue 14).
+            from socialdesk.analytics.demo import build as build_analytics
+
+            build_analytics(workspace, users[Role.MANAGER], now)
         ApiToken.objects.filter(user=owner, name=TOKEN_NAME).delete()
         _, raw = ApiToken.issue(workspace, owner, TOKEN_NAME)
     counts = {
@@ -697,7 +701,7 @@ def _on_the_page(delivery: Delivery) -> None:
     """Publish a past page delivery for real, through the page connector, then date the
     entry to when the delivery was published."""
     published = PageConnector(delivery.channel).publish(
-        content_for(delivery), delivery.idempotency_key
+        content_for(delivery, sending=True), delivery.idempotency_key
     )
     Delivery.objects.filter(pk=delivery.pk).update(
         remote_id=published.remote_id, remote_url=published.remote_url

@@ -1,0 +1,70 @@
+"""The demo bakery's analytics history: six months of honest-looking numbers with habits the
+analytics pages can find, nothing in the future, nothing invented for what a network does
+not give."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from socialdesk.analytics.models import ChannelDay, Click, Conversion, MetricSnapshot, ShortLink
+from socialdesk.demo import build_demo
+from socialdesk.networks.models import Network
+
+pytestmark = pytest.mark.slow  # builds the whole demo
+
+
+@pytest.fixture
+def demo(db):
+    now = timezone.now().replace(microsecond=0)
+    return build_demo(now=now), now
+
+
+def test_six_months_of_snapshots_at_ages_reached_and_none_for_what_a_network_does_not_give(demo):
+    built, now = demo
+    snapshots = MetricSnapshot.objects.filter(workspace=built.workspace).select_related("channel")
+    oldest = min(s.published_at for s in snapshots)
+    assert now - oldest > timedelta(days=170)
+    for snapshot in snapshots:
+        assert snapshot.taken_at <= now
+        assert snapshot.taken_at - snapshot.published_at >= timedelta(hours=snapshot.bucket)
+        assert snapshot.views is None and snapshot.clicks is None
+        assert (snapshot.quotes is None) == (snapshot.channel.network == Network.MASTODON)
+    assert not snapshots.filter(channel__network=Network.PAGE).exists()
+
+
+def test_the_numbers_carry_the_habits_the_pages_should_find(demo):
+    built, _now = demo
+    day_one = MetricSnapshot.objects.filter(workspace=built.workspace, bucket=24).select_related(
+        "channel__workspace"
+    )
+    by_slot: dict[str, list[int]] = {"weekend morning": [], "lunchtime": []}
+    for snapshot in day_one:
+        local = timezone.localtime(snapshot.published_at, snapshot.channel.zone)
+        if local.weekday() >= 5 and local.hour < 11:
+            by_slot["weekend morning"].append(snapshot.likes)
+        elif local.hour == 12:
+            by_slot["lunchtime"].append(snapshot.likes)
+    assert statistics.median(by_slot["weekend morning"]) > statistics.median(by_slot["lunchtime"])
+    bluesky = ChannelDay.objects.filter(
+        workspace=built.workspace, channel__network=Network.BLUESKY
+    ).order_by("day")
+    assert bluesky.count() > 180
+    assert bluesky.last().followers > bluesky.first().followers + 500
+
+
+def test_clicks_follow_the_page_links_and_orders_name_their_click(demo):
+    built, now = demo
+    links = ShortLink.objects.filter(workspace=built.workspace).select_related("delivery")
+    assert links and all(link.delivery.channel.network == Network.PAGE for link in links)
+    clicks = Click.objects.filter(workspace=built.workspace).select_related("link__delivery")
+    assert clicks.count() > 100
+    assert all(c.link.delivery.published_at <= c.at <= now for c in clicks)
+    orders = Conversion.objects.filter(workspace=built.workspace).select_related("click")
+    assert orders and all(order.attributed and order.click is not None for order in orders)
+    assert all(
+        order.campaign is not None and "croissant-club" in order.link.source_url for order in orders
+    )
