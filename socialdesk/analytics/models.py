@@ -175,3 +175,59 @@ def bucket_after(bucket: int | None) -> int | None:
 
 def due_time(published_at: datetime, bucket: int) -> datetime:
     return published_at + timedelta(hours=bucket)
+
+
+# Best times and experiments -------------------------------------------------------------------
+#
+# ``BestTimes`` is a channel's last best-time computation (what it was drawn from and when) and
+# ``BestTimeSlot`` its rows, one per weekday and hour of the channel's zone that had posts.
+# Written by ``analytics.best_time`` only.
+
+
+class BestTimeSource(models.TextChoices):
+    OWN = "own", "this channel's own history"
+    NETWORK = "network", "the workspace's channels on this network (this one's history is thin)"
+    NONE = "none", "not enough history yet"
+
+
+class BestTimes(WorkspaceOwned):
+    """A channel's best times to post as last computed (weekly, by the worker's heartbeat)."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=BestTimeSource.choices)
+    # Measured posts of this channel in the window, and of every channel drawn from.
+    own_posts = models.PositiveIntegerField(default=0)
+    posts = models.PositiveIntegerField(default=0)
+    # The zone the weekdays and hours are in (the channel's, when computed).
+    zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"best times of channel {self.channel_id} ({self.source})"
+
+
+class BestTimeSlot(models.Model):
+    """One weekday-and-hour of a channel's week (its zone): how posts published then did.
+
+    ``score`` is the recency-weighted mean of the posts' engagement relative to their own
+    channel's typical post (1.0 = typical); ``posts`` how many posts are behind it."""
+
+    best_times = models.ForeignKey(BestTimes, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField()  # 0 = Monday, as ``date.weekday()``
+    hour = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    # The sum of the posts' recency weights (ranking shrinks a slot of few posts toward 1.0).
+    weight = models.FloatField()
+    posts = models.PositiveIntegerField()
+    confidence = models.CharField(max_length=10)  # high, medium, low
+
+    class Meta:
+        ordering = ["weekday", "hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["best_times", "weekday", "hour"], name="one_best_time_slot_per_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.weekday}/{self.hour} of {self.best_times_id}"
