@@ -181,3 +181,37 @@ def test_confidence_comes_from_the_count_and_the_spread():
     assert best_time.confidence(4, 1.0, 0.8) == "medium"  # error 0.4
     assert best_time.confidence(3, 1.0, 0.1) == "medium"  # too few for high
     assert best_time.confidence(4, 1.0, 2.4) == "low"  # error 1.2
+
+
+def test_an_analyst_sees_the_heatmap_as_a_table_with_the_posts_behind_each_slot(
+    berlin, analyst, signed_in
+):
+    history(berlin, weeks=12)
+    best_time.refresh(berlin, NOW)
+
+    page = signed_in(analyst).get(f"/w/crumb/analytics/best-times/{berlin.pk}/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<caption class="visually-hidden">Engagement of @crumb@bakers.social' in html
+    assert "Tue 18:00" in html and "12 posts, high confidence" in html
+    assert "Next best time" in html
+    listing = signed_in(analyst).get("/w/crumb/analytics/best-times/")
+    assert "This channel&#x27;s own history" in listing.content.decode()
+
+
+def test_a_channel_without_history_says_not_enough_history_yet(berlin, owner, signed_in):
+    best_time.refresh(berlin, NOW)
+
+    page = signed_in(owner).get(f"/w/crumb/analytics/best-times/{berlin.pk}/")
+
+    assert "Not enough history yet" in page.content.decode()
+
+
+def test_only_people_who_read_analytics_see_best_times(
+    berlin, creator, outsider, other_channel, analyst, signed_in
+):
+    assert signed_in(creator).get("/w/crumb/analytics/best-times/").status_code == 403
+    assert signed_in(outsider).get("/w/crumb/analytics/best-times/").status_code == 404
+    other = f"/w/crumb/analytics/best-times/{other_channel.pk}/"
+    assert signed_in(analyst).get(other).status_code == 404

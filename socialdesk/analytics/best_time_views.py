@@ -1,0 +1,75 @@
+"""Pages: the best times of each channel, and one channel's heatmap (issue 14 item 5).
+
+Read with ``analytics.view``. The heatmap is a plain table (weekday rows, hour columns) whose
+cells carry their numbers as text, so it reads without colour and with a screen reader.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from socialdesk.networks.models import Channel
+from socialdesk.web.helpers import enter
+from socialdesk.workspaces.access import get_in_workspace
+
+from . import best_time
+from .models import BestTimes
+
+
+@login_required
+@require_GET
+def best_time_list(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = enter(request, slug, "analytics.view")
+    workspace = membership.workspace
+    now = timezone.now()
+    channels = list(Channel.objects.in_workspace(workspace).select_related("workspace"))  # type: ignore[attr-defined]
+    stored = {
+        b.channel_id: b
+        for b in BestTimes.objects.filter(channel__in=channels).prefetch_related("slots")
+    }
+    rows = []
+    for channel in channels:
+        best = stored.get(channel.pk)
+        upcoming = best_time.next_best_time(channel, now, best) if best else None
+        rows.append(
+            {
+                "channel": channel,
+                "best": best,
+                "top": best_time.top_slots(best),
+                "next": best_time.local_label(upcoming[0], channel) if upcoming else "",
+            }
+        )
+    return render(request, "analytics/best_time/list.html", {"rows": rows, "rule": RULE})
+
+
+@login_required
+@require_GET
+def best_time_channel(request: HttpRequest, slug: str, channel_id: int) -> HttpResponse:
+    membership = enter(request, slug, "analytics.view")
+    channel = get_in_workspace(Channel, membership.workspace, pk=channel_id)
+    best = BestTimes.objects.filter(channel=channel).prefetch_related("slots").first()
+    upcoming = best_time.next_best_time(channel, timezone.now(), best) if best else None
+    context = {
+        "channel": channel,
+        "best": best,
+        "rows": best_time.heatmap(best),
+        "hours": range(24),
+        "top": best_time.top_slots(best),
+        "next": best_time.local_label(upcoming[0], channel) if upcoming else "",
+        "rule": RULE,
+    }
+    return render(request, "analytics/best_time/channel.html", context)
+
+
+RULE = (
+    "Engagement (likes, reposts, replies and quotes) of each post at +24 h (else its +6 h or "
+    "+3 d reading), relative to the channel's typical post (1.0 = typical), over the last 16 "
+    "weeks, each post's weight halving every 8 weeks. Hours are the channel's own clock. "
+    "Confidence: high with 4 posts or more whose spread keeps the error within 25 % of the "
+    "score, medium with 2 or more and within 50 %, else low. Fewer than 20 posts of its own: "
+    "the workspace's other channels on the network are pooled in. Refreshed weekly."
+)
