@@ -215,3 +215,21 @@ def test_only_people_who_read_analytics_see_best_times(
     assert signed_in(outsider).get("/w/crumb/analytics/best-times/").status_code == 404
     other = f"/w/crumb/analytics/best-times/{other_channel.pk}/"
     assert signed_in(analyst).get(other).status_code == 404
+
+
+def test_the_composer_offers_each_channels_next_best_time(berlin, owner, signed_in):
+    history(berlin, weeks=12)
+    best = best_time.refresh(berlin, datetime.now(UTC))
+    instant, _ = best_time.next_best_time(berlin, datetime.now(UTC), best)
+
+    html = signed_in(owner).get("/w/crumb/posts/new/").content.decode()
+
+    assert "Next best time" in html
+    assert f'data-best-time="{instant.isoformat()}"' in html
+    assert "Use this time" in html and "analytics/best_time_hint.js" in html
+
+
+def test_the_composer_has_no_hint_without_history(berlin, owner, signed_in):
+    html = signed_in(owner).get("/w/crumb/posts/new/").content.decode()
+
+    assert "data-best-time-hint" not in html
