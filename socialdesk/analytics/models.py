@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -231,3 +232,75 @@ class BestTimeSlot(models.Model):
 
     def __str__(self) -> str:
         return f"slot {self.weekday}/{self.hour} of {self.best_times_id}"
+
+
+# Experiments: ``Experiment`` holds the test as decided before it started (its metric, the
+# baseline rate and the smallest effect worth finding, and so the sample each variant needs);
+# ``ExperimentVariant`` links each variant to the post that carries it (publishing never knows
+# about experiments). Written by ``analytics.experiments`` only.
+
+
+class ExperimentMetric(models.TextChoices):
+    CLICKS_PER_VIEW = "clicks_per_view", "Clicks per view"
+    ENGAGEMENT_PER_VIEW = "engagement_per_view", "Engagements per view"
+    ENGAGEMENT_PER_FOLLOWER = "engagement_per_follower", "Engagements per follower"
+
+
+class ExperimentState(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    STOPPED = "stopped", "Stopped"
+
+
+class Experiment(WorkspaceOwned):
+    """An A/B test of two to four variants of a post."""
+
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True)
+    metric = models.CharField(max_length=30, choices=ExperimentMetric.choices)
+    # Rates from 0 to 1: the rate expected of variant A, and the smallest absolute change
+    # worth finding (0.01 = one percentage point).
+    baseline_rate = models.FloatField()
+    minimum_effect = models.FloatField()
+    alpha = models.FloatField(default=0.05)
+    power = models.FloatField(default=0.8)
+    required_per_variant = models.PositiveIntegerField()
+    state = models.CharField(
+        max_length=10, choices=ExperimentState.choices, default=ExperimentState.RUNNING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    winner = models.ForeignKey(
+        "ExperimentVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentVariant(models.Model):
+    """One variant (A, B, C, D) and the post that carries it."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=1)
+    post = models.ForeignKey(
+        "content.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "label"], name="one_variant_per_label"),
+            models.UniqueConstraint(fields=["post"], name="one_experiment_per_post"),
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.label} of {self.experiment_id}"
