@@ -49,7 +49,9 @@ def local(day: str, hour: int, zone: zoneinfo.ZoneInfo = BERLIN) -> datetime:
 @pytest.fixture
 def berlin(workspace) -> Channel:
     return Channel.objects.create(
-        workspace=workspace, network=Network.MASTODON, handle="@crumb@bakers.social",
+        workspace=workspace,
+        network=Network.MASTODON,
+        handle="@crumb@bakers.social",
         time_zone="Europe/Berlin",
     )
 
@@ -107,14 +109,22 @@ def test_recent_weeks_weigh_more_than_old_ones(berlin):
 def test_a_post_without_a_24_hour_reading_uses_the_nearest_age(berlin):
     delivery = published(berlin, local("2026-11-24", 18), likes=4, bucket=Bucket.H6)
     MetricSnapshot.objects.create(
-        workspace=berlin.workspace, delivery=delivery, channel=berlin,
-        published_at=delivery.published_at, taken_at=delivery.published_at + timedelta(days=3),
-        bucket=Bucket.D3, likes=50,
+        workspace=berlin.workspace,
+        delivery=delivery,
+        channel=berlin,
+        published_at=delivery.published_at,
+        taken_at=delivery.published_at + timedelta(days=3),
+        bucket=Bucket.D3,
+        likes=50,
     )
     MetricSnapshot.objects.create(
-        workspace=berlin.workspace, delivery=delivery, channel=berlin,
-        published_at=delivery.published_at, taken_at=delivery.published_at + timedelta(hours=1),
-        bucket=Bucket.H1, likes=1,
+        workspace=berlin.workspace,
+        delivery=delivery,
+        channel=berlin,
+        published_at=delivery.published_at,
+        taken_at=delivery.published_at + timedelta(hours=1),
+        bucket=Bucket.H1,
+        likes=1,
     )
 
     [reading] = best_time.readings([berlin], NOW)
@@ -124,7 +134,9 @@ def test_a_post_without_a_24_hour_reading_uses_the_nearest_age(berlin):
 
 def test_thin_history_falls_back_to_the_workspaces_channels_on_the_network(workspace, berlin):
     sibling = Channel.objects.create(
-        workspace=workspace, network=Network.MASTODON, handle="@cakes@bakers.social",
+        workspace=workspace,
+        network=Network.MASTODON,
+        handle="@cakes@bakers.social",
         time_zone="America/New_York",
     )
     other_network = Channel.objects.create(
@@ -158,9 +170,7 @@ def test_with_nothing_at_all_it_says_not_enough_history_yet(berlin):
     assert best_time.next_best_time(berlin, NOW, best) is None
 
 
-def test_the_heartbeat_refreshes_each_channel_once_a_week_and_never_raises(
-    berlin, monkeypatch
-):
+def test_the_heartbeat_refreshes_each_channel_once_a_week_and_never_raises(berlin, monkeypatch):
     history(berlin, weeks=4)
 
     assert best_time.on_heartbeat(NOW) == [berlin.pk]

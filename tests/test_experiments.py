@@ -15,6 +15,7 @@ from socialdesk.analytics import experiments
 from socialdesk.analytics.experiments import ExperimentSpec, VariantSpec
 from socialdesk.analytics.models import (
     Bucket,
+    Experiment,
     ExperimentMetric,
     ExperimentState,
     MetricSnapshot,
@@ -52,9 +53,15 @@ def measure(experiment, views_clicks: dict[str, tuple[int, int]]) -> None:
             state=DeliveryState.PUBLISHED, published_at=published_at, remote_id=f"r{delivery.pk}"
         )
         MetricSnapshot.objects.create(
-            workspace=experiment.workspace, delivery=delivery, channel=delivery.channel,
-            published_at=published_at, taken_at=published_at + timedelta(hours=24),
-            bucket=Bucket.H24, views=views, clicks=clicks, likes=3,
+            workspace=experiment.workspace,
+            delivery=delivery,
+            channel=delivery.channel,
+            published_at=published_at,
+            taken_at=published_at + timedelta(hours=24),
+            bucket=Bucket.H24,
+            views=views,
+            clicks=clicks,
+            likes=3,
         )
 
 
@@ -74,7 +81,9 @@ def test_creating_an_experiment_schedules_a_post_per_variant_and_fixes_the_sampl
 
 def test_more_variants_share_alpha(workspace, owner, channel):
     later = timezone.now() + timedelta(days=1)
-    variants = [VariantSpec(f"Variant {i}", channel.pk, later + timedelta(days=i)) for i in range(3)]
+    variants = [
+        VariantSpec(f"Variant {i}", channel.pk, later + timedelta(days=i)) for i in range(3)
+    ]
 
     experiment = experiments.create_experiment(workspace, owner, spec(channel, variants=variants))
 
@@ -196,10 +205,118 @@ def test_engagement_per_follower_reads_the_channels_day(workspace, owner, channe
     )
     measure(experiment, {"A": (0, 0), "B": (0, 0)})
     ChannelDay.objects.create(
-        workspace=workspace, channel=channel, day=timezone.localdate() - timedelta(days=5),
+        workspace=workspace,
+        channel=channel,
+        day=timezone.localdate() - timedelta(days=5),
         followers=500,
     )
 
     a, b = experiments.numbers(experiment)
 
     assert (a.successes, a.trials) == (3, 500) and (b.successes, b.trials) == (3, 500)
+
+
+# Pages ---------------------------------------------------------------------------------------
+
+
+def form_data(channel, **changes) -> dict:
+    data = {
+        "name": "Morning or evening",
+        "metric": "clicks_per_view",
+        "baseline_percent": "2",
+        "effect_points": "1",
+        "text_A": "Bread at 7",
+        "channel_A": str(channel.pk),
+        "time_A": "2027-01-12T07:00",
+        "text_B": "Bread at 7",
+        "channel_B": str(channel.pk),
+        "time_B": "2027-01-12T18:00",
+        "description_B": "Evening",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_creator_starts_an_experiment_from_the_form(workspace, creator, channel, signed_in):
+    response = signed_in(creator).post("/w/crumb/analytics/experiments/new/", form_data(channel))
+
+    assert response.status_code == 302
+    experiment = workspace_experiment(workspace)
+    assert experiment.required_per_variant == 3826
+    a, b = experiment.variants.all()
+    # Read on the channel's wall clock (the workspace's Europe/Paris): 18:00 CET = 17:00 UTC.
+    assert Delivery.objects.get(post=b.post).scheduled_at.isoformat() == "2027-01-12T17:00:00+00:00"
+    assert b.description == "Evening"
+
+
+def workspace_experiment(workspace):
+    return Experiment.objects.get(workspace=workspace)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"baseline_percent": "0"}, "greater than or equal to 0.01"),
+        ({"baseline_percent": "abc"}, "Enter a number"),
+        ({"text_B": ""}, "This field is required"),
+        ({"channel_B": "999999"}, "Select a valid choice"),
+        ({"time_B": "2027-01-12T07:00"}, "Two variants are the same"),
+        ({"baseline_percent": "95", "effect_points": "10"}, "below 100 %"),
+    ],
+)
+def test_the_form_says_what_is_wrong_and_starts_nothing(
+    workspace, owner, channel, signed_in, changes, message
+):
+    response = signed_in(owner).post(
+        "/w/crumb/analytics/experiments/new/", form_data(channel, **changes)
+    )
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Experiment.objects.exists()
+
+
+def test_the_detail_page_shows_the_verdict_the_table_and_the_chart(
+    workspace, owner, analyst, channel, signed_in
+):
+    experiment = experiments.create_experiment(workspace, owner, spec(channel))
+    measure(experiment, {"A": (4000, 80), "B": (4000, 140)})
+
+    html = (
+        signed_in(analyst).get(f"/w/crumb/analytics/experiments/{experiment.pk}/").content.decode()
+    )
+
+    assert "B is better than A, 95 % interval +" in html
+    assert "2.00 %" in html and "3.50 %" in html and "+1.50 points" in html
+    assert 'id="xp-chart-data"' in html and "vendor/chart.umd.min.js" in html
+    assert "Conclude with this verdict" not in html  # an analyst reads, does not act
+    listing = signed_in(analyst).get("/w/crumb/analytics/experiments/").content.decode()
+    assert "Sourdough wording" in listing
+
+
+def test_concluding_and_requeueing_from_the_page(workspace, owner, channel, signed_in):
+    experiment = experiments.create_experiment(workspace, owner, spec(channel))
+    measure(experiment, {"A": (4000, 80), "B": (4000, 140)})
+    client = signed_in(owner)
+    base = f"/w/crumb/analytics/experiments/{experiment.pk}"
+
+    client.post(f"{base}/conclude/")
+    response = client.post(f"{base}/requeue/", {"interval_days": "60"}, follow=True)
+
+    assert "back in 1 queue as an evergreen post, every 60 days" in response.content.decode()
+    assert QueueEntry.objects.get(channel=channel).interval_days == 60
+    bad = client.post(f"{base}/requeue/", {"interval_days": "soon"}, follow=True)
+    assert "The interval is a number of days." in bad.content.decode()
+
+
+def test_who_may_see_and_start_experiments(
+    workspace, owner, creator, analyst, outsider, channel, signed_in
+):
+    experiment = experiments.create_experiment(workspace, owner, spec(channel))
+    detail = f"/w/crumb/analytics/experiments/{experiment.pk}/"
+    assert signed_in(creator).get(detail).status_code == 403
+    assert signed_in(outsider).get(detail).status_code == 404
+    assert signed_in(analyst).get("/w/crumb/analytics/experiments/new/").status_code == 403
+    assert signed_in(analyst).post(f"{detail}stop/").status_code == 403
+    assert signed_in(outsider).post(f"{detail}stop/").status_code == 404
+    assert signed_in(creator).get("/w/crumb/analytics/experiments/new/").status_code == 200

@@ -40,7 +40,7 @@ from django.utils import timezone
 from socialdesk.networks.models import Channel
 from socialdesk.publishing import wallclock
 
-from .models import Bucket, BestTimes, BestTimeSlot, BestTimeSource, MetricSnapshot
+from .models import BestTimes, BestTimeSlot, BestTimeSource, Bucket, MetricSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,13 @@ def readings(channels: list[Channel], now: datetime) -> list[PostReading]:
             published_at__lt=now,
         )
         .values_list(
-            "delivery_id", "channel_id", "published_at", "bucket", "likes", "reposts", "replies",
+            "delivery_id",
+            "channel_id",
+            "published_at",
+            "bucket",
+            "likes",
+            "reposts",
+            "replies",
             "quotes",
         )
         .order_by()
@@ -334,9 +340,7 @@ def heatmap(best: BestTimes | None) -> list[tuple[str, list[HeatCell]]]:
         cells = []
         for hour in range(24):
             slot = slots.get((weekday, hour))
-            cells.append(
-                HeatCell(weekday, hour, slot, level_of(slot), (weekday, hour) in top)
-            )
+            cells.append(HeatCell(weekday, hour, slot, level_of(slot), (weekday, hour) in top))
         rows.append((name, cells))
     return rows
 
@@ -358,4 +362,3 @@ def level_of(slot: BestTimeSlot | None) -> int:
 def local_label(instant: datetime, channel: Channel) -> str:
     local = instant.astimezone(channel.zone)
     return f"{local:%a %-d %b, %H:%M}"
-

@@ -121,9 +121,7 @@ def small_counts(successes_a: int, trials_a: int, successes_b: int, trials_b: in
     successes = successes_a + successes_b
     failures = n - successes
     return any(
-        rows * cols / n < 5
-        for rows in (trials_a, trials_b)
-        for cols in (successes, failures)
+        rows * cols / n < 5 for rows in (trials_a, trials_b) for cols in (successes, failures)
     )
 
 
@@ -132,7 +130,7 @@ def probability_to_be_best(
 ) -> list[float]:
     """Each variant's share of ``draws`` joint draws from the Beta posteriors in which it had
     the highest rate. ``counts`` holds (successes, trials) per variant."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not a secret
     wins = [0] * len(counts)
     for _ in range(draws):
         values = [rng.betavariate(1 + s, 1 + max(0, t - s)) for s, t in counts]

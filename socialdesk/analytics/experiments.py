@@ -395,13 +395,11 @@ def conclude(experiment: Experiment, now: datetime | None = None) -> Verdict:
     if not result.ready:
         raise ValidationError(f"{result.text} Stop the experiment to end it without a verdict.")
     winner = experiment.variants.filter(label=result.winner).first() if result.winner else None
-    changed = (
-        Experiment.objects.filter(pk=experiment.pk, state=ExperimentState.RUNNING).update(
-            state=ExperimentState.FINISHED,
-            finished_at=now or timezone.now(),
-            verdict=result.text,
-            winner=winner,
-        )
+    changed = Experiment.objects.filter(pk=experiment.pk, state=ExperimentState.RUNNING).update(
+        state=ExperimentState.FINISHED,
+        finished_at=now or timezone.now(),
+        verdict=result.text,
+        winner=winner,
     )
     if not changed:
         raise ValidationError("The experiment was finished or stopped meanwhile.")

@@ -53,3 +53,15 @@ def next_best_times(context: template.Context, channels: list[Channel]) -> dict[
             }
         )
     return {"hints": hints}
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.0153 → "1.53 %"."""
+    return "—" if value is None else f"{value * 100:.2f} %"
+
+
+@register.filter
+def points(value: float | None) -> str:
+    """A difference of rates in signed percentage points: 0.0153 → "+1.53"."""
+    return "—" if value is None else f"{value * 100:+.2f}".replace("-", "−")
