@@ -58,6 +58,16 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 TOP = 3
 
 
+RULE = (
+    "Engagement (likes, reposts, replies and quotes) of each post at +24 h (else its +6 h or "
+    "+3 d reading), relative to the channel's typical post (1.0 = typical), over the last 16 "
+    "weeks, each post's weight halving every 8 weeks. Hours are the channel's own clock. "
+    "Confidence: high with 4 posts or more whose spread keeps the error within 25 % of the "
+    "score, medium with 2 or more and within 50 %, else low. Fewer than 20 posts of its own: "
+    "the workspace's other channels on the network are pooled in. Refreshed weekly."
+)
+
+
 @dataclass
 class PostReading:
     channel_id: int

@@ -43,7 +43,7 @@ def best_time_list(request: HttpRequest, slug: str) -> HttpResponse:
                 "next": best_time.local_label(upcoming[0], channel) if upcoming else "",
             }
         )
-    return render(request, "analytics/best_time/list.html", {"rows": rows, "rule": RULE})
+    return render(request, "analytics/best_time/list.html", {"rows": rows, "rule": best_time.RULE})
 
 
 @login_required
@@ -60,16 +60,6 @@ def best_time_channel(request: HttpRequest, slug: str, channel_id: int) -> HttpR
         "hours": range(24),
         "top": best_time.top_slots(best),
         "next": best_time.local_label(upcoming[0], channel) if upcoming else "",
-        "rule": RULE,
+        "rule": best_time.RULE,
     }
     return render(request, "analytics/best_time/channel.html", context)
-
-
-RULE = (
-    "Engagement (likes, reposts, replies and quotes) of each post at +24 h (else its +6 h or "
-    "+3 d reading), relative to the channel's typical post (1.0 = typical), over the last 16 "
-    "weeks, each post's weight halving every 8 weeks. Hours are the channel's own clock. "
-    "Confidence: high with 4 posts or more whose spread keeps the error within 25 % of the "
-    "score, medium with 2 or more and within 50 %, else low. Fewer than 20 posts of its own: "
-    "the workspace's other channels on the network are pooled in. Refreshed weekly."
-)
