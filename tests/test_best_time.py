@@ -243,3 +243,23 @@ def test_the_composer_has_no_hint_without_history(berlin, owner, signed_in):
     html = signed_in(owner).get("/w/crumb/posts/new/").content.decode()
 
     assert "data-best-time-hint" not in html
+
+
+def test_the_calendar_loads_suggested_times_beside_it(berlin, creator, client_user, signed_in):
+    history(berlin, weeks=12)
+    best_time.refresh(berlin, datetime.now(UTC))
+
+    page = signed_in(creator).get("/w/crumb/calendar/").content.decode()
+    assert 'hx-get="/w/crumb/analytics/best-times/suggestions/"' in page
+    filtered = signed_in(creator).get("/w/crumb/calendar/", {"channel": berlin.pk})
+    assert f"suggestions/?channel={berlin.pk}" in filtered.content.decode()
+
+    fragment = signed_in(creator).get(
+        "/w/crumb/analytics/best-times/suggestions/", {"channel": berlin.pk}
+    )
+    html = fragment.content.decode()
+    assert "Suggested times" in html and "@crumb@bakers.social" in html
+    assert "Tue " in html and "18:00" in html
+    assert "Heatmap" not in html  # a creator schedules but does not read analytics
+    quiet = signed_in(client_user).get("/w/crumb/analytics/best-times/suggestions/")
+    assert quiet.status_code == 200 and quiet.content == b""

@@ -331,6 +331,19 @@ def next_best_time(
     return None
 
 
+def next_slot_start(channel: Channel, slot: BestTimeSlot, after: datetime) -> datetime:
+    """The first start of ``slot`` after ``after`` on the channel's wall clock (UTC)."""
+    zone = channel.zone
+    start = after.astimezone(zone).date()
+    for offset in range(8):
+        day = start + timedelta(days=offset)
+        if day.weekday() == slot.weekday:
+            instant, _ = wallclock.slot_instant(day, time(slot.hour), zone)
+            if instant > after:
+                return instant
+    raise AssertionError("a weekday comes back within eight days")
+
+
 @dataclass
 class HeatCell:
     weekday: int

@@ -7,6 +7,11 @@ from . import best_time_views, experiments_views
 urlpatterns = [
     path("best-times/", best_time_views.best_time_list, name="best_time_list"),
     path(
+        "best-times/suggestions/",
+        best_time_views.best_time_suggestions,
+        name="best_time_suggestions",
+    ),
+    path(
         "best-times/<int:channel_id>/",
         best_time_views.best_time_channel,
         name="best_time_channel",

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from socialdesk.ids import parse_id
 from socialdesk.networks.models import Channel
 from socialdesk.web.helpers import enter
 from socialdesk.workspaces.access import get_in_workspace
@@ -44,6 +45,42 @@ def best_time_list(request: HttpRequest, slug: str) -> HttpResponse:
             }
         )
     return render(request, "analytics/best_time/list.html", {"rows": rows, "rule": best_time.RULE})
+
+
+@login_required
+@require_GET
+def best_time_suggestions(request: HttpRequest, slug: str) -> HttpResponse:
+    """The calendar's "Suggested times" fragment (loaded beside it by htmx, so the calendar's
+    own page and feed read nothing more): the next start of each top slot in the coming week
+    for the chosen channel, or every channel. Shown to people who schedule or read analytics;
+    empty for others."""
+    membership = enter(request, slug, "deliveries.view")
+    if not (membership.can("deliveries.schedule") or membership.can("analytics.view")):
+        return HttpResponse("")
+    channels = Channel.objects.in_workspace(membership.workspace).select_related("workspace")  # type: ignore[attr-defined]
+    chosen = parse_id(request.GET.get("channel"))
+    if chosen:
+        channels = channels.filter(pk=chosen)
+    channel_list = list(channels.order_by("handle")[:50])
+    stored = {
+        b.channel_id: b
+        for b in BestTimes.objects.filter(channel__in=channel_list).prefetch_related("slots")
+    }
+    now = timezone.now()
+    rows = []
+    for channel in channel_list:
+        best = stored.get(channel.pk)
+        times = []
+        for slot in best_time.top_slots(best):
+            upcoming = best_time.next_slot_start(channel, slot, now)
+            times.append({"slot": slot, "label": best_time.local_label(upcoming, channel)})
+        times.sort(key=lambda t: (t["slot"].weekday, t["slot"].hour))
+        rows.append({"channel": channel, "best": best, "times": times})
+    return render(
+        request,
+        "analytics/best_time/_calendar.html",
+        {"rows": rows, "can_read": membership.can("analytics.view")},
+    )
 
 
 @login_required
