@@ -70,11 +70,10 @@ def best_time_suggestions(request: HttpRequest, slug: str) -> HttpResponse:
     rows = []
     for channel in channel_list:
         best = stored.get(channel.pk)
-        times = []
-        for slot in best_time.top_slots(best):
-            upcoming = best_time.next_slot_start(channel, slot, now)
-            times.append({"slot": slot, "label": best_time.local_label(upcoming, channel)})
-        times.sort(key=lambda t: (t["slot"].weekday, t["slot"].hour))
+        upcoming = sorted(
+            best_time.next_slot_start(channel, slot, now) for slot in best_time.top_slots(best)
+        )
+        times = [best_time.local_label(instant, channel) for instant in upcoming]
         rows.append({"channel": channel, "best": best, "times": times})
     return render(
         request,
