@@ -65,3 +65,20 @@ def percent(value: float | None) -> str:
 def points(value: float | None) -> str:
     """A difference of rates in signed percentage points: 0.0153 → "+1.53"."""
     return "—" if value is None else f"{value * 100:+.2f}".replace("-", "−")
+
+
+@register.filter
+def p_value(value: float) -> str:
+    return "p < 0.0001" if value < 0.0001 else f"p = {value:.4f}"
+
+
+@register.filter
+def chance(value: float | None) -> str:
+    """A probability as people read it, without claiming certainty: "> 99.9 %"."""
+    if value is None:
+        return "—"
+    if value < 0.001:
+        return "< 0.1 %"
+    if value > 0.999:
+        return "> 99.9 %"
+    return f"{value * 100:.1f} %"
