@@ -27,12 +27,6 @@ def context_for(browser, size: str):
 
 def fits(page, width: int, what: str) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    if scroll_width > width:
-        print(
-            page.evaluate(
-                """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
-            )
-        )
     assert scroll_width <= width, f"the {what} is {scroll_width}px wide"
 
 
