@@ -110,3 +110,32 @@ def test_use_this_time_fills_the_composer_on_the_channels_clock(
     hint.scroll_into_view_if_needed()
     shoot(page, "best-time-composer-desktop")
     context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_experiment_form_says_what_is_missing(
+    browser, live_server, workspace, owner, channel, size
+):
+    context, width = context_for(browser, size)
+    page = context.new_page()
+    sign_in(page, live_server.url, owner.email)
+
+    page.goto(f"{live_server.url}/w/crumb/analytics/experiments/")
+    page.get_by_role("link", name="New experiment").click()
+    page.get_by_label("Name").fill("Morning or evening")
+    page.get_by_label("Baseline rate (%)").fill("2")
+    page.get_by_label("Smallest difference worth finding (points)").fill("1")
+    page.get_by_label("Variant A: text").fill("Bread at 7")
+    page.get_by_label("Variant A: channel").select_option(str(channel.pk))
+    page.get_by_role("button", name="Start experiment").click()
+
+    assert page.get_by_text("This field is required.").first.is_visible()
+    fits(page, width, "experiment form")
+    assert axe_violations(page) == []
+    shoot(page, f"experiment-form-{size}")
+    page.get_by_label("Variant B: text").fill("Warm bread at 7")
+    page.get_by_label("Variant B: channel").select_option(str(channel.pk))
+    page.get_by_role("button", name="Start experiment").click()
+    assert page.get_by_role("heading", name="Morning or evening").is_visible()
+    assert page.get_by_text("Not enough data yet: ~7,652 more views.").is_visible()
+    context.close()
