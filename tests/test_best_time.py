@@ -263,3 +263,32 @@ def test_the_calendar_loads_suggested_times_beside_it(berlin, creator, client_us
     assert "Heatmap" not in html  # a creator schedules but does not read analytics
     quiet = signed_in(client_user).get("/w/crumb/analytics/best-times/suggestions/")
     assert quiet.status_code == 200 and quiet.content == b""
+
+
+def test_a_best_hour_the_clocks_skip_moves_later_by_the_jump(berlin):
+    # Sunday 02:00 in Berlin did well; on 28 March 2027 the clocks jump from 02:00 to 03:00.
+    for week in range(1, 9):
+        sunday = (datetime(2026, 12, 6) - timedelta(weeks=week)).date().isoformat()
+        published(berlin, local(sunday, 2), likes=40)
+        published(berlin, local(sunday, 12), likes=4)
+    best = best_time.refresh(berlin, NOW)
+
+    instant, slot = best_time.next_best_time(berlin, datetime(2027, 3, 27, 12, tzinfo=UTC), best)
+
+    assert (slot.weekday, slot.hour) == (6, 2)
+    assert instant.astimezone(BERLIN).strftime("%d %H:%M") == "28 03:00"
+
+
+def test_the_heatmap_page_says_when_it_leans_on_the_networks_other_channels(
+    workspace, berlin, analyst, signed_in
+):
+    sibling = Channel.objects.create(
+        workspace=workspace, network=Network.MASTODON, handle="@cakes@bakers.social"
+    )
+    history(sibling, weeks=6)
+    best_time.refresh(berlin, NOW)
+
+    html = signed_in(analyst).get(f"/w/crumb/analytics/best-times/{berlin.pk}/").content.decode()
+
+    assert "This channel's history is thin (0 measured posts of its own, 20 needed)" in html
+    assert "workspace's channels on Mastodon (12 posts)" in html
