@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from socialdesk.analytics.best_time import on_heartbeat as refresh_best_times
 from socialdesk.analytics.clicks import on_heartbeat as forget_old_salts
 from socialdesk.analytics.metrics_tasks import on_heartbeat as poll_metrics
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
@@ -131,6 +132,7 @@ class Heartbeat:
             inbox_service_beat()  # inbox breaches told, retention applied; never raises
             poll_metrics()  # a metrics poll per channel with a snapshot due; never raises
             forget_old_salts()  # visitor salts of days that are over; never raises
+            refresh_best_times()  # each channel's best times, weekly; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

@@ -271,7 +271,35 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "link_settings_read": lambda ctx: None,
     "link_settings_update": lambda ctx: {"short_links": False, "conversion_window_days": 14},
     "conversion_secret_rotate": lambda ctx: None,
+    # Best times and experiments (issue 14 items 5 and 6).
+    "best_times_read": lambda ctx: None,
+    "experiments_list": lambda ctx: None,
+    "experiments_create": lambda ctx: {
+        "name": "Morning or evening",
+        "metric": "clicks_per_view",
+        "baseline_rate": 0.02,
+        "minimum_effect": 0.01,
+        "variants": [
+            {"text": "Bread at 7", "channel_id": ctx["channel_id"]},
+            {"text": "Warm bread at 7", "channel_id": ctx["channel_id"]},
+        ],
+    },
+    "experiments_read": lambda ctx: None,
+    "experiments_verdict": lambda ctx: None,
 }
+
+
+def an_experiment(workspace, owner, channel) -> int:
+    from socialdesk.analytics.experiments import ExperimentSpec, VariantSpec, create_experiment
+
+    spec = ExperimentSpec(
+        name="Wording",
+        metric="clicks_per_view",
+        baseline_rate=0.02,
+        minimum_effect=0.01,
+        variants=[VariantSpec("Loaves", channel.pk), VariantSpec("Warm loaves", channel.pk)],
+    )
+    return create_experiment(workspace, owner, spec).pk
 
 
 def composer_aids(workspace) -> tuple[int, int]:
@@ -321,6 +349,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         "webhook_id": create_webhook(
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
         )[0].pk,
+        "experiment_id": an_experiment(workspace, members["owner"], channel),
         **answering_objects(workspace, channel, members["creator"]),
         **inbox_service_objects(channel),
     }

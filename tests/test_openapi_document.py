@@ -52,3 +52,16 @@ def test_the_metrics_operations_are_documented_for_analysts_with_null_for_not_gi
     assert {"type": "null"} in likes["anyOf"]
     followers = document["components"]["schemas"]["DayOut"]["properties"]["followers"]
     assert {"type": "null"} in followers["anyOf"]
+
+
+def test_best_times_and_experiments_are_documented_with_their_permissions(client):
+    """Best times and experiments (issue 14 items 5 and 6): read with ``analytics.view``,
+    started with ``deliveries.schedule`` (starting one schedules posts)."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    best = paths["/api/v1/workspaces/{slug}/channels/{channel_id}/best-times"]["get"]
+    listing = paths["/api/v1/workspaces/{slug}/experiments"]
+    verdict = paths["/api/v1/workspaces/{slug}/experiments/{experiment_id}/verdict"]["get"]
+    assert best["x-permission"] == verdict["x-permission"] == "analytics.view"
+    assert listing["get"]["x-permission"] == "analytics.view"
+    assert listing["post"]["x-permission"] == "deliveries.schedule"
+    assert "201" in listing["post"]["responses"]

@@ -1,9 +1,11 @@
-"""Analytics' tables: metric snapshots, short links, clicks and conversions."""
+"""Analytics' tables: metric snapshots, short links, clicks and conversions, best times and
+experiments."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -334,3 +336,131 @@ class Conversion(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.value} {self.currency}"
+
+
+# Best times and experiments -------------------------------------------------------------------
+#
+# ``BestTimes`` is a channel's last best-time computation (what it was drawn from and when) and
+# ``BestTimeSlot`` its rows, one per weekday and hour of the channel's zone that had posts.
+# Written by ``analytics.best_time`` only.
+
+
+class BestTimeSource(models.TextChoices):
+    OWN = "own", "this channel's own history"
+    NETWORK = "network", "the workspace's channels on this network (this one's history is thin)"
+    NONE = "none", "not enough history yet"
+
+
+class BestTimes(WorkspaceOwned):
+    """A channel's best times to post as last computed (weekly, by the worker's heartbeat)."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=BestTimeSource.choices)
+    # Measured posts of this channel in the window, and of every channel drawn from.
+    own_posts = models.PositiveIntegerField(default=0)
+    posts = models.PositiveIntegerField(default=0)
+    # The zone the weekdays and hours are in (the channel's, when computed).
+    zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"best times of channel {self.channel_id} ({self.source})"
+
+
+class BestTimeSlot(models.Model):
+    """One weekday-and-hour of a channel's week (its zone): how posts published then did.
+
+    ``score`` is the recency-weighted mean of the posts' engagement relative to their own
+    channel's typical post (1.0 = typical); ``posts`` how many posts are behind it."""
+
+    best_times = models.ForeignKey(BestTimes, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField()  # 0 = Monday, as ``date.weekday()``
+    hour = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    # The sum of the posts' recency weights (ranking shrinks a slot of few posts toward 1.0).
+    weight = models.FloatField()
+    posts = models.PositiveIntegerField()
+    confidence = models.CharField(max_length=10)  # high, medium, low
+
+    class Meta:
+        ordering = ["weekday", "hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["best_times", "weekday", "hour"], name="one_best_time_slot_per_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.weekday}/{self.hour} of {self.best_times_id}"
+
+
+# Experiments: ``Experiment`` holds the test as decided before it started (its metric, the
+# baseline rate and the smallest effect worth finding, and so the sample each variant needs);
+# ``ExperimentVariant`` links each variant to the post that carries it (publishing never knows
+# about experiments). Written by ``analytics.experiments`` only.
+
+
+class ExperimentMetric(models.TextChoices):
+    CLICKS_PER_VIEW = "clicks_per_view", "Clicks per view"
+    ENGAGEMENT_PER_VIEW = "engagement_per_view", "Engagements per view"
+    ENGAGEMENT_PER_FOLLOWER = "engagement_per_follower", "Engagements per follower"
+
+
+class ExperimentState(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    STOPPED = "stopped", "Stopped"
+
+
+class Experiment(WorkspaceOwned):
+    """An A/B test of two to four variants of a post."""
+
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True)
+    metric = models.CharField(max_length=30, choices=ExperimentMetric.choices)
+    # Rates from 0 to 1: the rate expected of variant A, and the smallest absolute change
+    # worth finding (0.01 = one percentage point).
+    baseline_rate = models.FloatField()
+    minimum_effect = models.FloatField()
+    alpha = models.FloatField(default=0.05)
+    power = models.FloatField(default=0.8)
+    required_per_variant = models.PositiveIntegerField()
+    state = models.CharField(
+        max_length=10, choices=ExperimentState.choices, default=ExperimentState.RUNNING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    winner = models.ForeignKey(
+        "ExperimentVariant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentVariant(models.Model):
+    """One variant (A, B, C, D) and the post that carries it."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=1)
+    post = models.ForeignKey(
+        "content.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "label"], name="one_variant_per_label"),
+            models.UniqueConstraint(fields=["post"], name="one_experiment_per_post"),
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.label} of {self.experiment_id}"

@@ -203,6 +203,7 @@ def _editor(
         "checks": _optional_checks(request, post),
         "panels": _optional_panels(request, post),
         "actions": _optional_actions(request, post),
+        "time_hints": _optional_time_hints(request, form),
     }
     return render(request, "content/post_form.html", context, status=400 if form.errors else 200)
 
@@ -247,6 +248,22 @@ def _optional_panels(request: HttpRequest, post: Post | None) -> list[SafeString
 
         panels.append(review_comments({"request": request}, post))
     return panels
+
+
+# Analytics' "next best time" of each channel under the time field, when analytics is installed
+# (content never imports analytics: the template, and its tag, belong to analytics).
+BEST_TIME_HINT = "analytics/best_time/_composer_hint.html"
+
+
+def _optional_time_hints(request: HttpRequest, form: PostForm) -> list[SafeString]:
+    if not apps.is_installed("socialdesk.analytics"):
+        return []
+    try:
+        select_template([BEST_TIME_HINT])
+    except TemplateDoesNotExist:
+        return []
+    html = render_to_string(BEST_TIME_HINT, {"form": form}, request=request)
+    return [mark_safe(html)]  # noqa: S308 - rendered (and escaped) by templates
 
 
 def _optional_actions(request: HttpRequest, post: Post | None) -> list[SafeString]:
