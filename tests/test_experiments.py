@@ -320,3 +320,40 @@ def test_who_may_see_and_start_experiments(
     assert signed_in(analyst).post(f"{detail}stop/").status_code == 403
     assert signed_in(outsider).post(f"{detail}stop/").status_code == 404
     assert signed_in(creator).get("/w/crumb/analytics/experiments/new/").status_code == 200
+
+
+def test_clicks_are_the_short_links_counted_clicks_where_a_delivery_has_short_links(
+    workspace, owner, channel
+):
+    """People's clicks on the delivery's own short links (bots are never rows); a delivery
+    without short links falls back to what the network reports in its latest snapshot."""
+    from socialdesk.analytics.models import Click, ShortLink
+
+    experiment = experiments.create_experiment(workspace, owner, spec(channel))
+    posts = [variant.post_id for variant in experiment.variants.order_by("label")]
+    linked, unlinked = (
+        Delivery.objects.filter(post_id__in=posts).order_by("pk").select_related("post")[:2]
+    )
+    link = ShortLink.objects.create(
+        workspace=workspace,
+        delivery=linked,
+        post=linked.post,
+        channel=channel,
+        source_url="https://crumb.example/bread",
+        target_url="https://crumb.example/bread?utm_source=page",
+        code="Ab3dEf7h",
+    )
+    now = timezone.now()
+    for n in range(3):
+        Click.objects.create(workspace=workspace, link=link, at=now, visitor="v", token=f"t{n}")
+    MetricSnapshot.objects.create(
+        workspace=workspace,
+        delivery=unlinked,
+        channel=channel,
+        published_at=now,
+        taken_at=now,
+        bucket=Bucket.H1,
+        clicks=5,
+    )
+
+    assert experiments.clicks_of([linked.pk, unlinked.pk]) == {linked.pk: 3, unlinked.pk: 5}

@@ -29,6 +29,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from socialdesk.content.models import Post
@@ -40,11 +41,13 @@ from socialdesk.workspaces.models import User, Workspace
 from . import experiment_stats as stats
 from .models import (
     ChannelDay,
+    Click,
     Experiment,
     ExperimentMetric,
     ExperimentState,
     ExperimentVariant,
     MetricSnapshot,
+    ShortLink,
 )
 
 LABELS = "ABCD"
@@ -166,13 +169,22 @@ def _move(experiment: Experiment, to: str) -> None:
 
 
 def clicks_of(delivery_ids: list[int]) -> dict[int, int]:
-    """Clicks per delivery.
-
-    TODO(lead): read the short links' own click counts (``analytics.clicks``, another helper's
-    work) here once merged; until then the latest metric snapshot's ``clicks`` is used.
-    """
-    latest = _latest_snapshots(delivery_ids)
-    return {pk: (s.clicks or 0) for pk, s in latest.items()}
+    """Clicks per delivery: the people's clicks on its short links (``analytics.clicks``:
+    bots and prefetches are not counted), or, for a delivery without any, the clicks the
+    network itself reports in its latest snapshot, if it reports any."""
+    counted = dict(
+        Click.objects.filter(link__delivery_id__in=delivery_ids)
+        .values("link__delivery_id")
+        .annotate(n=Count("id"))
+        .values_list("link__delivery_id", "n")
+    )
+    with_links = set(
+        ShortLink.objects.filter(delivery_id__in=delivery_ids).values_list("delivery_id", flat=True)
+    )
+    latest = _latest_snapshots([pk for pk in delivery_ids if pk not in with_links])
+    return {pk: (s.clicks or 0) for pk, s in latest.items()} | {
+        pk: counted.get(pk, 0) for pk in with_links
+    }
 
 
 def _latest_snapshots(delivery_ids: list[int]) -> dict[int, MetricSnapshot]:
