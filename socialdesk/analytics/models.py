@@ -75,6 +75,8 @@ class MetricSnapshot(WorkspaceOwned):
             models.Index(
                 fields=["channel", "bucket", "published_at"], name="snapshot_benchmark_idx"
             ),
+            # Serves the Analytics pages' "a period's readings" (``analytics.reading``).
+            models.Index(fields=["channel", "published_at"], name="snapshot_period_idx"),
         ]
 
     def __str__(self) -> str:
