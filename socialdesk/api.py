@@ -8,7 +8,7 @@ problem details; see ``socialdesk.api_support``.
 
 from ninja import NinjaAPI
 
-from socialdesk.analytics import metrics_api
+from socialdesk.analytics import metrics_api, reading_api
 from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
 from socialdesk.inbox import answering_api
@@ -63,6 +63,7 @@ ROUTERS = [
     inbox_service_api.router,
     inbox_rules_api.router,
     metrics_api.router,
+    reading_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

@@ -263,6 +263,9 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     # Analytics (issue 14): metric snapshots and a channel's days.
     "post_metrics": lambda ctx: None,
     "channel_days": lambda ctx: None,
+    # Analytics (issue 14 item 4): reading the numbers.
+    "analytics_overview": lambda ctx: None,
+    "analytics_posts": lambda ctx: None,
 }
 
 
