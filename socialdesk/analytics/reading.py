@@ -359,6 +359,8 @@ def overview(workspace: Workspace, period: Period) -> dict[str, Any]:
     for row in current["rates"]:
         row["previous_rate"] = previous_rates.get(row["network"])
         row["change"] = change(row["rate"], row["previous_rate"])
+        for name in ("rate", "previous_rate"):
+            row[f"{name}_percent"] = round(100 * row[name], 2) if row[name] is not None else None
     return {
         "current": current,
         "previous": previous,

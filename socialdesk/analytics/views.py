@@ -176,6 +176,7 @@ def posts(request: HttpRequest, slug: str) -> HttpResponse:
         "previous_query": _query(request, page=str(page.page - 1)),
         "next_query": _query(request, page=str(page.page + 1)),
         "offset": (page.page - 1) * reading.PAGE_SIZE,
+        "last_shown": (page.page - 1) * reading.PAGE_SIZE + len(page.rows),
     }
     return render_page(request, "analytics/posts.html", context)
 

@@ -38,7 +38,7 @@
       options: {
         responsive: true,
         maintainAspectRatio: false,
-        animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : { duration: 300 },
+        animation: false, // figures, not a show: drawn at once (and on a slow phone, cheaper)
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
         scales: scales,
