@@ -143,7 +143,7 @@ def seed(posts: int):  # type: ignore[no-untyped-def]
     table = MetricSnapshot._meta.db_table
     columns = [
         "workspace_id", "delivery_id", "channel_id", "published_at", "taken_at", "bucket",
-        "likes", "reposts", "replies", "quotes", "views", "clicks",
+        "likes", "reposts", "replies", "quotes", "views", "clicks", "latest",
     ]  # fmt: skip
     buckets = [b for b in BUCKETS if b != 6]
     rows: list[tuple] = []
@@ -172,15 +172,15 @@ def seed(posts: int):  # type: ignore[no-untyped-def]
     for pk, (channel_id, at) in published.items():
         age_hours = (now - at).total_seconds() / 3600
         reach = rng.lognormvariate(2.5, 1.0)
-        for bucket in buckets:
-            if bucket > age_hours:
-                break
+        reached = [bucket for bucket in buckets if bucket <= age_hours]
+        for bucket in reached:
             grown = reach * (1 + bucket / 500) ** 0.3
             rows.append(
                 (
                     workspace.pk, pk, channel_id, at, at + timedelta(hours=bucket), bucket,
                     int(grown), int(grown / 5), int(grown / 8),
                     None if channel_id in mastodon else int(grown / 20), None, None,
+                    bucket == reached[-1],
                 )
             )  # fmt: skip
         if len(rows) >= 20_000:

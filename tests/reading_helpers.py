@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from socialdesk.analytics.metrics import mark_latest
 from socialdesk.analytics.models import ChannelDay, MetricSnapshot
 from socialdesk.content.models import Post
 from socialdesk.networks.models import Channel
@@ -40,6 +41,7 @@ def published(
             bucket=bucket,
             **numbers,
         )
+    mark_latest([delivery.pk])
     return delivery
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
 from reading_helpers import followers, published
 
 from socialdesk.analytics import reading
+from socialdesk.analytics.models import MetricSnapshot
 from socialdesk.content.models import Campaign, Label, Pillar
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import BoostSpend
@@ -219,8 +221,13 @@ def test_each_post_is_marked_against_its_channels_six_months_at_the_same_age(
     mid = published(sky, at(workspace, date(2026, 11, 22)), {24: {"likes": 5}}, title="mid")
     lone = published(toot, at(workspace, date(2026, 11, 22)), {24: {"likes": 5}}, title="lone")
 
-    with django_assert_max_num_queries(3):  # channels, the page, ONE benchmark query
+    # Channels, the page, the stored windows, ONE statement computing the missing ones, and
+    # storing them; whatever the page's size.
+    with django_assert_max_num_queries(5):
         page = rank(workspace, metric="likes")
+    with django_assert_max_num_queries(3):  # the windows are stored now: read, not sorted
+        again = rank(workspace, metric="likes")
+    assert again.rows == page.rows
 
     rows = {row["title"]: row for row in page.rows}
     # Nearest rank over 1..8: q1 = 2nd value, median = 4th, q3 = 6th.
@@ -307,3 +314,36 @@ def test_daily_engagement_lists_every_day_of_the_period(workspace, sky):
     days = reading.daily_engagement(workspace, period(workspace, days="7"))
     assert [d["day"] for d in days][0] == date(2026, 12, 1) and len(days) == 7
     assert days[0] == {"day": date(2026, 12, 1), "posts": 1, "engagement": 2}
+
+
+def test_days_are_the_workspaces_local_days_across_a_daylight_saving_change(workspace, sky):
+    # Paris leaves summer time on 25 October 2026 at 03:00 (01:00 UTC).
+    utc = ZoneInfo("UTC")
+    published(sky, datetime(2026, 10, 24, 22, 30, tzinfo=utc), {1: {"likes": 1}})  # 25th, 00:30
+    published(sky, datetime(2026, 10, 25, 22, 30, tzinfo=utc), {1: {"likes": 2}})  # 25th, 23:30
+    published(sky, datetime(2026, 10, 25, 23, 30, tzinfo=utc), {1: {"likes": 4}})  # 26th, 00:30
+    days = reading.daily_engagement(
+        workspace, period(workspace, first="2026-10-24", last="2026-10-27")
+    )
+    assert [(d["day"].day, d["engagement"]) for d in days] == [(24, 0), (25, 3), (26, 4), (27, 0)]
+
+
+def test_only_each_deliverys_highest_bucket_is_its_latest_reading(workspace, sky):
+    delivery = published(
+        sky, at(workspace, date(2026, 11, 20)), {1: {"likes": 1}, 24: {"likes": 5}}
+    )
+    flags = dict(MetricSnapshot.objects.filter(delivery=delivery).values_list("bucket", "latest"))
+    assert flags == {1: False, 24: True}
+
+
+def test_a_stored_benchmark_still_open_to_readings_is_recomputed_after_an_hour(workspace, sky):
+    for likes in (1, 2, 3, 4, 5):
+        published(sky, at(workspace, date(2026, 10, likes)), {24: {"likes": likes}})
+    row = {"channel_id": sky.pk, "bucket": 24, "published_at": at(workspace, date(2026, 11, 20))}
+    key = (sky.pk, 24, date(2026, 11, 1))
+    first = datetime(2026, 11, 1, 0, 30, tzinfo=workspace.zone)  # before Nov 2 00:00: open
+    assert reading.benchmarks(workspace, [row], "likes", now=first)[key]["median"] == 3
+    published(sky, at(workspace, date(2026, 10, 30)), {24: {"likes": 100}})
+    assert reading.benchmarks(workspace, [row], "likes", now=first)[key]["n"] == 5  # stored
+    later = first + reading.BENCHMARK_FRESH
+    assert reading.benchmarks(workspace, [row], "likes", now=later)[key]["n"] == 6

@@ -22,20 +22,22 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
-    Exists,
+    DateField,
     F,
-    OuterRef,
+    Func,
     QuerySet,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -46,7 +48,7 @@ from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import BoostSpend
 from socialdesk.workspaces.models import Workspace
 
-from .models import BUCKETS, Bucket, ChannelDay, MetricSnapshot
+from .models import BUCKETS, BenchmarkWindow, Bucket, ChannelDay, MetricSnapshot
 
 PRESETS = (7, 28, 90)
 DEFAULT_DAYS = 28
@@ -58,6 +60,9 @@ PAGE_SIZE = 25
 MAX_PAGE = 200  # bounded offset: 5,000 posts deep is far past what a person pages through
 BENCHMARK_MONTHS = 6
 MIN_BENCHMARK = 5  # fewer earlier posts than this: "not enough history", no quartiles
+# A stored benchmark window still open to new readings is recomputed when older than this:
+# a benchmark is context, and six months of posts move little in an hour.
+BENCHMARK_FRESH = timedelta(hours=1)
 
 
 def engagement_expression() -> Any:
@@ -160,18 +165,61 @@ def _channel_ids(workspace: Workspace, channel_ids: list[int] | None = None) -> 
 
 
 def latest_readings(channel_ids: list[int], start: datetime, end: datetime) -> QuerySet:
-    """Each delivery published in [start, end) on these channels, as its latest snapshot.
-
-    Filters on ``channel`` and ``published_at`` (``snapshot_period_idx``); "latest" is
-    "no snapshot of the same delivery at a later bucket", an index probe of the unique
-    (delivery, bucket) pair per row.
-    """
-    later = MetricSnapshot.objects.filter(
-        delivery_id=OuterRef("delivery_id"), bucket__gt=OuterRef("bucket")
-    )
+    """Each delivery published in [start, end) on these channels, as its latest snapshot
+    (``latest``, kept by ``metrics.mark_latest``): read from ``snapshot_latest_idx``."""
     return MetricSnapshot.objects.filter(
-        channel_id__in=channel_ids, published_at__gte=start, published_at__lt=end
-    ).filter(~Exists(later))
+        channel_id__in=channel_ids, latest=True, published_at__gte=start, published_at__lt=end
+    )
+
+
+def local_day(period: Period) -> Any:
+    """``published_at``'s day in the period's zone, as a database expression.
+
+    PostgreSQL converts in SQL (``AT TIME ZONE``). On SQLite Django's conversion is a Python
+    function called per row, which costs more than the rest of the query on a busy period;
+    there the day is SQLite's own ``date(published_at, '+N minutes')``, with N the zone's
+    UTC offset, one CASE branch per stretch of the period with the same offset (a
+    daylight-saving change makes two).
+    """
+    zone = period.start.tzinfo
+    if connection.vendor != "sqlite":
+        return TruncDate("published_at", tzinfo=zone)
+    stretches = _stretches(period.start.astimezone(UTC), period.end.astimezone(UTC), zone)
+    whens = [
+        When(published_at__lt=until, then=_shifted(minutes)) for until, minutes in stretches[:-1]
+    ]
+    last = _shifted(stretches[-1][1])
+    return Case(*whens, default=last, output_field=DateField()) if whens else last
+
+
+def _stretches(start: datetime, end: datetime, zone: Any) -> list[tuple[datetime, int]]:
+    """(until, UTC offset in minutes) of each stretch of [start, end) with one offset: a day
+    at a time, then to the quarter hour in the day the offset changes."""
+    found = []
+    offset = _minutes(start, zone)
+    day = start
+    while day < end:
+        following = min(day + timedelta(days=1), end)
+        if _minutes(following, zone) != offset:
+            change = day
+            while _minutes(change, zone) == offset:
+                change += timedelta(minutes=15)
+            found.append((change, offset))
+            offset = _minutes(change, zone)
+        day = following
+    found.append((end, offset))
+    return found
+
+
+def _minutes(at: datetime, zone: Any) -> int:
+    delta = at.astimezone(zone).utcoffset() or timedelta(0)
+    return int(delta.total_seconds() // 60)
+
+
+def _shifted(minutes: int) -> Any:
+    return Func(
+        F("published_at"), Value(f"{minutes:+d} minutes"), function="date", output_field=DateField()
+    )
 
 
 def _readings_at(
@@ -253,7 +301,7 @@ def _figures(workspace: Workspace, channels: dict[int, Channel], period: Period)
     readings = latest_readings(ids, period.start, period.end)
     # Per channel and local day: few rows (channels × days), whatever the number of posts.
     per_day = (
-        readings.annotate(day=TruncDate("published_at", tzinfo=workspace.zone))
+        readings.annotate(day=local_day(period))
         .values("channel_id", "day")
         .annotate(posts=Count("delivery_id"), engagement=Sum(engagement_expression()))
         .order_by()
@@ -284,11 +332,19 @@ def _figures(workspace: Workspace, channels: dict[int, Channel], period: Period)
             "rate": rate,
             "formula": rate_formula(network),
         }
-    published = _published_deliveries(ids, period.start, period.end)
+    published = _published_deliveries(workspace, ids, period.start, period.end).aggregate(
+        posts=Count("post_id", distinct=True), deliveries=Count("id")
+    )
+    days: dict[date, dict[str, int]] = {}
+    for row in per_day:
+        day = days.setdefault(row["day"], {"posts": 0, "engagement": 0})
+        day["posts"] += row["posts"]
+        day["engagement"] += row["engagement"] or 0
     return {
         "period": period,
-        "posts": published.values("post_id").distinct().count(),
-        "deliveries": published.count(),
+        "posts": published["posts"],
+        "deliveries": published["deliveries"],
+        "days": days,
         "measured": sum(slot["posts"] for slot in by_network.values()),
         "engagement": engagement,
         "rates": list(rates.values()),
@@ -296,10 +352,14 @@ def _figures(workspace: Workspace, channels: dict[int, Channel], period: Period)
     }
 
 
-def _published_deliveries(channel_ids: list[int], start: datetime, end: datetime) -> QuerySet:
+def _published_deliveries(
+    workspace: Workspace, channel_ids: list[int], start: datetime, end: datetime
+) -> QuerySet:
+    """The deliveries published in [start, end) on these channels (``delivery_published_idx``)."""
     from socialdesk.publishing.models import Delivery, DeliveryState
 
     return Delivery.objects.filter(
+        workspace=workspace,
         channel_id__in=channel_ids,
         state=DeliveryState.PUBLISHED,
         published_at__gte=start,
@@ -364,6 +424,7 @@ def overview(workspace: Workspace, period: Period) -> dict[str, Any]:
     return {
         "current": current,
         "previous": previous,
+        "daily": every_day(period, current["days"]),
         "changes": changes,
         "top_posts": top_posts(channels, period),
         # Readings keep coming for six months: a young period's engagement is still growing.
@@ -499,29 +560,89 @@ def _months_before(month: date, count: int) -> date:
 
 
 def benchmarks(
-    workspace: Workspace, rows: list[dict[str, Any]], metric: str
+    workspace: Workspace,
+    rows: list[dict[str, Any]],
+    metric: str,
+    now: datetime | None = None,
 ) -> dict[tuple[int, int, date], dict[str, Any]]:
     """Each row's benchmark: quartiles of ``metric`` over the same channel's posts of the six
     months before the row's month (whole months of the workspace's zone), at the row's bucket.
 
     Whole months, not "the 182 days before each post", so that the posts of one month share
-    one benchmark: a page needs at most one window per (channel, bucket, month), all read in
-    ONE statement (a UNION ALL of one window each), each window ordered by the database and
-    cut at its quartiles (nearest rank, which SQLite and PostgreSQL both compute with window
-    functions), on the (channel, bucket, published_at) index. Returns {(channel, bucket,
-    month): {"n", "q1", "median", "q3"}}, without the windows that have no earlier post.
+    one benchmark: a page needs at most one window per (channel, bucket, month). The windows
+    are read from ``BenchmarkWindow`` in one query; those missing or stale are computed in
+    ONE statement (``_compute``) and stored, so a page costs one query, or three the first
+    time its windows are asked for, whatever its size. Returns {(channel, bucket, month):
+    {"n", "q1", "median", "q3"}}, without the windows that have no earlier post.
     """
     if metric not in RANK_METRICS:
         raise ValueError(metric)
+    now = now or timezone.now()
     keys = sorted({(row["channel_id"], row["bucket"], _month(row, workspace)) for row in rows})
     if not keys:
         return {}
+    stored = {
+        (w.channel_id, w.bucket, w.month): w
+        for w in BenchmarkWindow.objects.filter(
+            channel_id__in={k[0] for k in keys},
+            bucket__in={k[1] for k in keys},
+            month__in={k[2] for k in keys},
+            metric=metric,
+        )
+    }
+    zone = workspace.zone
+    fresh = {key: stored[key] for key in keys if key in stored and _fresh(stored[key], zone, now)}
+    missing = [key for key in keys if key not in fresh]
+    if missing:
+        computed = _compute(missing, metric, zone)
+        windows = [
+            BenchmarkWindow(
+                channel_id=channel_id,
+                bucket=bucket,
+                month=month,
+                metric=metric,
+                posts=figures["n"],
+                q1=figures["q1"],
+                median=figures["median"],
+                q3=figures["q3"],
+                computed_at=now,
+            )
+            for (channel_id, bucket, month), figures in computed.items()
+        ]
+        BenchmarkWindow.objects.bulk_create(
+            windows,
+            update_conflicts=True,
+            unique_fields=["channel", "bucket", "month", "metric"],
+            update_fields=["posts", "q1", "median", "q3", "computed_at"],
+        )
+        fresh.update({(w.channel_id, w.bucket, w.month): w for w in windows})
+    return {
+        key: {"n": w.posts, "q1": w.q1, "median": w.median, "q3": w.q3}
+        for key, w in fresh.items()
+        if w.posts
+    }
+
+
+def _fresh(window: BenchmarkWindow, zone: Any, now: datetime) -> bool:
+    """Final (no post of the window can be read at its age any more), or recent enough."""
+    month_start = datetime.combine(window.month, time.min, tzinfo=zone)
+    final = month_start + timedelta(hours=window.bucket)
+    return window.computed_at >= final or now - window.computed_at < BENCHMARK_FRESH
+
+
+def _compute(
+    keys: list[tuple[int, int, date]], metric: str, zone: Any
+) -> dict[tuple[int, int, date], dict[str, Any]]:
+    """The windows' quartiles in one statement: a UNION ALL of one SELECT per window, each
+    ordered by the database and cut at its quartiles (nearest rank, with window functions,
+    which SQLite and PostgreSQL both have), on the (channel, bucket, published_at) index. A
+    window without a post has n = 0."""
     table = MetricSnapshot._meta.db_table
     if metric == "engagement":
         value_sql = " + ".join(f"COALESCE({name}, 0)" for name in INTERACTIONS)
     else:
         value_sql = metric  # one of RANK_METRICS: a column name, never user text
-    zone = workspace.zone
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite: UTC text, as stored
     parts, params = [], []
     for index, (channel_id, bucket, month) in enumerate(keys):
         start = datetime.combine(_months_before(month, BENCHMARK_MONTHS), time.min, tzinfo=zone)
@@ -535,7 +656,7 @@ def benchmarks(
             " ) s WHERE v IS NOT NULL"
             ") r WHERE rn = (n + 3) / 4 OR rn = (2 * n + 3) / 4 OR rn = (3 * n + 3) / 4"
         )
-        params += [channel_id, bucket, start, end]
+        params += [channel_id, bucket, adapt(start), adapt(end)]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         found = cursor.fetchall()
@@ -544,11 +665,12 @@ def benchmarks(
     for index, rank, size, value in found:
         cuts[index][rank] = value
         sizes[index] = size
-    result = {}
+    result: dict[tuple[int, int, date], dict[str, Any]] = {}
     for index, key in enumerate(keys):
-        if index not in sizes:
+        n = sizes.get(index, 0)
+        if not n:
+            result[key] = {"n": 0, "q1": None, "median": None, "q3": None}
             continue
-        n = sizes[index]
         ranks = [max(1, math.ceil(share * n / 4)) for share in (1, 2, 3)]
         q1, median, q3 = (cuts[index][rank] for rank in ranks)
         result[key] = {"n": n, "q1": q1, "median": median, "q3": q3}
@@ -583,7 +705,7 @@ def pillars(workspace: Workspace, period: Period) -> list[dict[str, Any]]:
     from socialdesk.content.models import Post
 
     ids = _channel_ids(workspace)
-    delivered = _published_deliveries(ids, period.start, period.end)
+    delivered = _published_deliveries(workspace, ids, period.start, period.end)
     posts = (
         Post.objects.filter(workspace=workspace, pk__in=delivered.values("post_id"))
         .values("pillar_id")
@@ -640,7 +762,7 @@ def campaigns(workspace: Workspace, period: Period) -> list[dict[str, Any]]:
     ids = _channel_ids(workspace)
     posts = {
         row["post__campaign_id"]: row["posts"]
-        for row in _published_deliveries(ids, period.start, period.end)
+        for row in _published_deliveries(workspace, ids, period.start, period.end)
         .filter(post__campaign__in=running)
         .values("post__campaign_id")
         .annotate(posts=Count("post_id", distinct=True))
@@ -721,12 +843,16 @@ def daily_engagement(workspace: Workspace, period: Period) -> list[dict[str, Any
     ids = _channel_ids(workspace)
     rows = (
         latest_readings(ids, period.start, period.end)
-        .annotate(day=TruncDate("published_at", tzinfo=workspace.zone))
+        .annotate(day=local_day(period))
         .values("day")
         .annotate(posts=Count("delivery_id"), engagement=Sum(engagement_expression()))
         .order_by()
     )
-    found = {row["day"]: row for row in rows}
+    return every_day(period, {row["day"]: row for row in rows})
+
+
+def every_day(period: Period, found: dict[date, Any]) -> list[dict[str, Any]]:
+    """Each day of the period with its posts and engagement (0 for a day without any)."""
     days = []
     for offset in range(period.days):
         day = period.first + timedelta(days=offset)

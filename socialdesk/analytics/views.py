@@ -71,7 +71,7 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     period = form.period
     assert period is not None
     figures = reading.overview(workspace, period)
-    daily = reading.daily_engagement(workspace, period)
+    daily = figures["daily"]
     export = request.GET.get("export")
     if export == "daily":
         return csv_response(
