@@ -20,6 +20,7 @@ numbers: comparing periods is fair only for periods old enough, and the page say
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -288,12 +289,9 @@ def _followers_by_day(
 
 
 def _on_or_before(days: list[tuple[date, int]], day: date) -> int | None:
-    found = None
-    for known_day, followers in days:
-        if known_day > day:
-            break
-        found = followers
-    return found
+    """The follower count last known on or before ``day`` (``days`` is in day order)."""
+    index = bisect_right(days, (day, math.inf))
+    return days[index - 1][1] if index else None
 
 
 def _figures(workspace: Workspace, channels: dict[int, Channel], period: Period) -> dict[str, Any]:
