@@ -69,6 +69,9 @@ def test_the_ranking_gives_each_post_its_benchmark(owner, token_for, measured):
         "page=0",
         "network=myspace",
         "order=sideways",
+        "pillar=99999999999999999999999",
+        "from=0001-01-01&to=0001-01-02",
+        "days=99999999999999999999999",
     ],
 )
 def test_a_bad_query_is_refused_with_a_reason(owner, token_for, query):

@@ -150,6 +150,8 @@ def test_campaigns_say_there_is_no_click_data_yet(owner, signed_in, workspace, m
         ("analytics_posts", {"page": "abc"}, "Enter a whole number"),
         ("analytics_posts", {"channel": "999999"}, "Select a valid choice"),
         ("analytics_posts", {"first": "2020-01-01", "last": "2026-01-01"}, "at most 400 days"),
+        ("analytics_overview", {"first": "0001-01-01", "last": "0001-01-02"}, "A day is between"),
+        ("analytics_mix", {"first": "9999-12-30", "last": "9999-12-31"}, "A day is between"),
     ],
 )
 def test_a_bad_query_is_a_clear_400(name, query, message, owner, signed_in, workspace):

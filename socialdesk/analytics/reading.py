@@ -54,6 +54,9 @@ from .models import BUCKETS, BenchmarkWindow, Bucket, ChannelDay, MetricSnapshot
 PRESETS = (7, 28, 90)
 DEFAULT_DAYS = 28
 MAX_DAYS = 400
+# The days a period may name: wide enough for any real history, and far from date.min and
+# date.max, so "the period before" and "the day after" are always dates.
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 INTERACTIONS = ("likes", "reposts", "replies", "quotes")
 # What a ranking may sort by: the snapshot's metrics, and engagement (their sum).
 RANK_METRICS = ("engagement", "likes", "reposts", "replies", "quotes", "views", "clicks")
@@ -127,6 +130,9 @@ def parse_period(
         if not (first and last):
             raise ValidationError("Give both the first and the last day of the range.")
         start_day, end_day = _day(first, "first"), _day(last, "last")
+        for day in (start_day, end_day):
+            if not EARLIEST <= day <= LATEST:
+                raise ValidationError(f"A day is between {EARLIEST} and {LATEST}: not {day}.")
         if end_day < start_day:
             raise ValidationError("The last day is before the first day.")
         if (end_day - start_day).days + 1 > MAX_DAYS:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from ninja import Field, Query, Router, Schema
 
-from socialdesk.api_support import MemberRequest, Slug, requires, responses
+from socialdesk.api_support import Id, MemberRequest, Slug, requires, responses
 
 from . import reading
 
@@ -23,7 +23,9 @@ Metric = Literal["engagement", "likes", "reposts", "replies", "quotes", "views",
 
 
 class AnalyticsPeriodQuery(Schema):
-    days: int | None = Field(None, description="7, 28 or 90 (default 28), ending today.")
+    days: int | None = Field(
+        None, ge=1, le=reading.MAX_DAYS, description="7, 28 or 90 (default 28), ending today."
+    )
     from_: date | None = Field(None, alias="from", description="First day of a custom period.")
     to: date | None = Field(None, description="Last day of a custom period (included).")
 
@@ -102,15 +104,19 @@ class BenchmarkedPostOut(RankedPostOut):
 
 class RankingQuery(AnalyticsPeriodQuery):
     metric: Metric = "engagement"
-    age: int | None = Field(None, description="A snapshot age in hours; default: latest reading.")
+    age: int | None = Field(
+        None, description="A snapshot age in hours; default: latest reading.", ge=1, le=4320
+    )
     order: Literal["desc", "asc"] = "desc"
-    channel: int | None = None
+    channel: Id | None = None
     network: str | None = None
-    pillar: int | None = None
-    campaign: int | None = None
-    label: int | None = None
-    author: int | None = None
-    page: int = Field(1, description=f"1 to {reading.MAX_PAGE}, {reading.PAGE_SIZE} per page.")
+    pillar: Id | None = None
+    campaign: Id | None = None
+    label: Id | None = None
+    author: Id | None = None
+    page: int = Field(
+        1, ge=1, le=reading.MAX_PAGE, description=f"{reading.PAGE_SIZE} posts per page."
+    )
 
 
 class RankingOut(Schema):
