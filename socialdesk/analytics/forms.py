@@ -42,7 +42,7 @@ class PeriodForm(forms.Form):
         self.period: reading.Period | None = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         days = data.get("days") or None
         first, last = data.get("first"), data.get("last")
         if days != "custom" and days is not None:
