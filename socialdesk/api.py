@@ -8,7 +8,13 @@ problem details; see ``socialdesk.api_support``.
 
 from ninja import NinjaAPI
 
-from socialdesk.analytics import best_time_api, experiments_api, links_api, metrics_api
+from socialdesk.analytics import (
+    best_time_api,
+    experiments_api,
+    links_api,
+    metrics_api,
+    reading_api,
+)
 from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
 from socialdesk.inbox import answering_api
@@ -66,6 +72,7 @@ ROUTERS = [
     links_api.router,
     best_time_api.router,
     experiments_api.router,
+    reading_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

@@ -286,6 +286,9 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     },
     "experiments_read": lambda ctx: None,
     "experiments_verdict": lambda ctx: None,
+    # Analytics (issue 14 item 4): reading the numbers.
+    "analytics_overview": lambda ctx: None,
+    "analytics_posts": lambda ctx: None,
 }
 
 

@@ -65,3 +65,16 @@ def test_best_times_and_experiments_are_documented_with_their_permissions(client
     assert listing["get"]["x-permission"] == "analytics.view"
     assert listing["post"]["x-permission"] == "deliveries.schedule"
     assert "201" in listing["post"]["responses"]
+
+
+def test_the_analytics_reading_operations_are_documented_for_analysts(client):
+    """``GET …/analytics/overview`` and ``GET …/analytics/posts`` (issue 14 item 4) are read
+    with ``analytics.view``; a ranked post's benchmark may be null (no earlier posts)."""
+    document = client.get("/api/v1/openapi.json").json()
+    overview = document["paths"]["/api/v1/workspaces/{slug}/analytics/overview"]["get"]
+    ranking = document["paths"]["/api/v1/workspaces/{slug}/analytics/posts"]["get"]
+    assert overview["x-permission"] == ranking["x-permission"] == "analytics.view"
+    names = {parameter["name"] for parameter in ranking["parameters"]}
+    assert {"days", "from", "to", "metric", "age", "channel", "pillar", "page"} <= names
+    benchmark = document["components"]["schemas"]["BenchmarkedPostOut"]["properties"]["benchmark"]
+    assert {"type": "null"} in benchmark["anyOf"]

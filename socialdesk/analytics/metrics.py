@@ -36,6 +36,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from socialdesk.networks.base import Connector, ConnectorError, Metrics
@@ -357,10 +358,27 @@ def _store(
     with transaction.atomic():
         # A snapshot already stored for that age (a poll that overran its lease) is kept.
         MetricSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True)
+        mark_latest([snapshot.delivery_id for snapshot in snapshots])
         MetricSchedule.objects.bulk_update(
             schedules, ["next_bucket", "due_at", "misses", "stopped_reason"]
         )
     result.stored += len(snapshots)
+
+
+def mark_latest(delivery_ids: Sequence[int]) -> None:
+    """Mark each delivery's snapshot at its highest bucket as ``latest``, and no other: two
+    UPDATEs for a whole chunk, on the (delivery, bucket) unique index."""
+    if not delivery_ids:
+        return
+    MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, latest=True).update(latest=False)
+    highest = (
+        MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id"))
+        .order_by("-bucket")
+        .values("bucket")[:1]
+    )
+    MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, bucket=Subquery(highest)).update(
+        latest=True
+    )
 
 
 # -- reading what was stored -----------------------------------------------------------------

@@ -69,6 +69,10 @@ class MetricSnapshot(WorkspaceOwned):
     quotes = models.BigIntegerField(null=True, blank=True)
     views = models.BigIntegerField(null=True, blank=True)
     clicks = models.BigIntegerField(null=True, blank=True)
+    # True on each delivery's snapshot at its highest bucket, its numbers as last read (kept
+    # by ``metrics.mark_latest``), so the Analytics pages read one row per delivery from a
+    # partial index instead of looking for "no later snapshot" row by row.
+    latest = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["delivery", "bucket"]
@@ -79,6 +83,12 @@ class MetricSnapshot(WorkspaceOwned):
             # Serves the 6-month benchmark: a channel's posts at one age, by publication time.
             models.Index(
                 fields=["channel", "bucket", "published_at"], name="snapshot_benchmark_idx"
+            ),
+            # Serves the Analytics pages: a period's deliveries, as last read (``reading``).
+            models.Index(
+                fields=["channel", "published_at"],
+                name="snapshot_latest_idx",
+                condition=Q(latest=True),
             ),
         ]
 
@@ -464,3 +474,34 @@ class ExperimentVariant(models.Model):
 
     def __str__(self) -> str:
         return f"variant {self.label} of {self.experiment_id}"
+
+
+class BenchmarkWindow(models.Model):
+    """Quartiles of one metric over a channel's posts of the six months before ``month``, read
+    at one age (``bucket``): a benchmark, as ``analytics.reading.benchmarks`` computed it.
+
+    Stored so that a page of ranked posts reads its benchmarks instead of sorting thousands
+    of snapshots for each (channel, age, month) it shows. A window is final once no post in
+    it can get a reading at that age any more (``month`` + the bucket's hours); before that,
+    it is recomputed when older than ``reading.BENCHMARK_FRESH``.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    bucket = models.PositiveIntegerField(choices=Bucket.choices)
+    month = models.DateField(help_text="The first day of the month, in the workspace's zone.")
+    metric = models.CharField(max_length=20)
+    posts = models.PositiveIntegerField()
+    q1 = models.BigIntegerField(null=True)
+    median = models.BigIntegerField(null=True)
+    q3 = models.BigIntegerField(null=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "bucket", "month", "metric"], name="one_benchmark_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} of channel {self.channel_id} at {self.bucket} h before {self.month}"

@@ -155,6 +155,8 @@ class Delivery(WorkspaceOwned):
             # Serves the dispatcher's "what is due" loop.
             models.Index(fields=["state", "scheduled_at"], name="delivery_due_idx"),
             models.Index(fields=["workspace", "scheduled_at"], name="delivery_calendar_idx"),
+            # Serves the Analytics pages' "posts published in a period" (``analytics.reading``).
+            models.Index(fields=["workspace", "published_at"], name="delivery_published_idx"),
             # Serve the sweeper's "retry time has come" and "lease expired" queries.
             models.Index(fields=["state", "retry_at"], name="delivery_retry_idx"),
             models.Index(fields=["state", "lease_expires_at"], name="delivery_lease_idx"),

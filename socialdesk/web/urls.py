@@ -70,6 +70,7 @@ urlpatterns = [
     path("w/<slug:slug>/", include("socialdesk.notifications.urls")),
     path("w/<slug:slug>/workflow/", include("socialdesk.workflow.urls")),
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.urls")),
+    path("w/<slug:slug>/analytics/", include("socialdesk.analytics.reading_urls")),
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.service_urls")),
     path("", include("socialdesk.review.urls")),
     path("w/<slug:slug>/composer/", include("socialdesk.content.urls")),
