@@ -347,3 +347,50 @@ def test_a_stored_benchmark_still_open_to_readings_is_recomputed_after_an_hour(w
     assert reading.benchmarks(workspace, [row], "likes", now=first)[key]["n"] == 5  # stored
     later = first + reading.BENCHMARK_FRESH
     assert reading.benchmarks(workspace, [row], "likes", now=later)[key]["n"] == 6
+
+
+def test_campaigns_count_their_short_links_clicks_and_attributed_orders_for_roi(workspace, sky):
+    from socialdesk.analytics.models import Click, Conversion, ShortLink
+
+    xmas = Campaign.objects.create(
+        workspace=workspace, name="Xmas", starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31)
+    )
+    delivery = published(sky, at(workspace, date(2026, 11, 20)), {24: {"likes": 7}}, campaign=xmas)
+    BoostSpend.objects.create(
+        workspace=workspace, delivery=delivery, amount=Decimal("20.00"), spent_on=date(2026, 11, 21)
+    )
+    link = ShortLink.objects.create(
+        workspace=workspace,
+        delivery=delivery,
+        post=delivery.post,
+        channel=sky,
+        campaign=xmas,
+        source_url="https://crumb.example/xmas",
+        target_url="https://crumb.example/xmas?utm_campaign=xmas",
+        code="Xm4sLink",
+    )
+    clicks = [
+        Click.objects.create(
+            workspace=workspace, link=link, at=delivery.published_at, visitor="v", token=f"t{n}"
+        )
+        for n in range(4)
+    ]
+    for number, (value, currency) in enumerate([("30.00", "EUR"), ("20.00", "EUR"), ("9", "GBP")]):
+        Conversion.objects.create(
+            workspace=workspace,
+            click=clicks[number],
+            order_id=f"o{number}",
+            value=Decimal(value),
+            currency=currency,
+            attributed=True,
+            link=link,
+            post=delivery.post,
+            channel=sky,
+            campaign=xmas,
+            window_days=30,
+        )
+
+    [row] = reading.campaigns(workspace, period(workspace))
+
+    # 50 EUR of orders (the GBP one counted, not added) against 20 of boost spend.
+    assert (row["clicks"], row["conversions"], row["roi"]) == (4, 3, Decimal("1.5"))
