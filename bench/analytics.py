@@ -18,7 +18,10 @@
    (``clicks_missing`` must be 0; a request cut off when wrk stops may add a click wrk did
    not count, so ``clicks`` may exceed ``responses`` by at most the connections).
    wrk is Debian's package: ``apt-get install wrk``.
-3. ``overview_p95_ms``: null until the analytics overview exists (a later step of issue 14).
+3. **Analytics pages** (``overview_p95_ms``, target ≤ 100 ms): ``bench/analytics_reading.py``
+   seeds 50,000 posts and ~1.5 million metric snapshots (10,000 posts with ``--quick``, and
+   it says so) and times the overview and the ranked posts (server time through Django's
+   test client); the figure is the worst p95 of the page kinds, median of the runs.
 
 The last line printed is one JSON object with ``overview_p95_ms``, ``redirect_p99_ms`` and
 ``redirects_per_s``.
@@ -286,8 +289,14 @@ def write_markdown(results: dict[str, Any]) -> None:
         "",
         "| measure | database | figure | target |",
         "| --- | --- | --: | --: |",
-        "| overview p95, ms | — | not built yet | ≤ 100 |",
     ]
+    reading = results.get("reading")
+    for r in reading["results"] if reading else []:
+        lines.append(
+            f"| analytics pages, worst p95 of overview and ranking, ms ({r['posts']:,} posts, "
+            f"{r.get('snapshots', 0):,} snapshots) | {r['database']} "
+            f"| **{r['reading_p95_ms']}** | ≤ 100 |"
+        )
     for r in results["server_time"]:
         lines.append(
             f"| short-link redirect p99 server time, ms (median of 3 runs of {r['count']:,}; "
@@ -322,7 +331,7 @@ def write_markdown(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run")
-    parser.add_argument("--skip", action="append", default=[], choices=["server", "wrk"])
+    parser.add_argument("--skip", action="append", default=[], choices=["server", "wrk", "reading"])
     parser.add_argument("--child-server-time", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -352,6 +361,10 @@ def main() -> None:
             results["wrk"] = missing
         else:
             results["throughput"] = [throughput(db, seconds, 3) for db in databases]
+    if "reading" not in args.skip:
+        from bench import analytics_reading
+
+        results["reading"] = analytics_reading.run(quick=args.quick)
     results["machine"] = machine()
     log(f"machine at the end: {results['machine']}")
     if not args.skip:
@@ -362,7 +375,9 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "overview_p95_ms": None,
+                "overview_p95_ms": results["reading"]["reading_p95_ms"]
+                if "reading" in results
+                else None,
                 "redirect_p99_ms": max(server) if server else None,
                 "redirects_per_s": min(rates) if rates else None,
                 "clicks_missing": sum(r["clicks_missing"] for r in results["throughput"])
