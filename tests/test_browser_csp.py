@@ -112,6 +112,7 @@ def route_values(workspace) -> dict[str, object]:
         "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
         # Approve and reject are POST-only (left out by their 405); any id does.
         "approval_id": 1,
+        "experiment_id": an_experiment(workspace, owner),
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)
@@ -246,3 +247,28 @@ def test_every_page_runs_under_the_policy_without_a_violation(browser, live_serv
     page.wait_for_url(f"{base}/accounts/login/code/")
     page.wait_for_load_state("load")
     assert seen == [], "\n".join(seen)
+
+
+def an_experiment(workspace, owner) -> int:
+    """One experiment on the demo's public page, for the routes that show one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from socialdesk.analytics.experiments import ExperimentSpec, VariantSpec, create_experiment
+    from socialdesk.analytics.models import ExperimentMetric
+    from socialdesk.networks.models import Channel, Network
+
+    page = Channel.objects.get(workspace=workspace, network=Network.PAGE)
+    later = timezone.now() + timedelta(days=2)
+    spec = ExperimentSpec(
+        name="Morning or evening",
+        metric=ExperimentMetric.CLICKS_PER_VIEW,
+        baseline_rate=0.02,
+        minimum_effect=0.01,
+        variants=[
+            VariantSpec("Bread at 7 https://crumb.example/bread", page.pk, later),
+            VariantSpec("Warm bread at 7 https://crumb.example/bread", page.pk, later),
+        ],
+    )
+    return create_experiment(workspace, owner, spec).pk

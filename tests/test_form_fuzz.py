@@ -343,6 +343,7 @@ def demo(db, settings, tmp_path, loopback_only):
         # A short link's code (analytics.links): one of the demo's, or one nobody has (404).
         "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
         "approval_id": str(ReplyApproval.objects.get(message=waiting).pk),
+        "experiment_id": str(an_experiment(workspace, owner)),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),
@@ -482,3 +483,28 @@ def send(client: Client, form: Form, data: dict[str, Any], token: str) -> Any:
         urlencode(data, doseq=True),
         content_type="application/x-www-form-urlencoded",
     )
+
+
+def an_experiment(workspace, owner) -> int:
+    """One experiment on the demo's public page, for the routes that show one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from socialdesk.analytics.experiments import ExperimentSpec, VariantSpec, create_experiment
+    from socialdesk.analytics.models import ExperimentMetric
+    from socialdesk.networks.models import Channel, Network
+
+    page = Channel.objects.get(workspace=workspace, network=Network.PAGE)
+    later = timezone.now() + timedelta(days=2)
+    spec = ExperimentSpec(
+        name="Morning or evening",
+        metric=ExperimentMetric.CLICKS_PER_VIEW,
+        baseline_rate=0.02,
+        minimum_effect=0.01,
+        variants=[
+            VariantSpec("Bread at 7 https://crumb.example/bread", page.pk, later),
+            VariantSpec("Warm bread at 7 https://crumb.example/bread", page.pk, later),
+        ],
+    )
+    return create_experiment(workspace, owner, spec).pk
