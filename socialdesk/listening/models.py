@@ -111,7 +111,9 @@ class Mention(WorkspaceOwned):
     sentiment_score = models.FloatField(default=0.0)
     posted_at = models.DateTimeField(default=timezone.now)
     fetched_at = models.DateTimeField(default=timezone.now)
-    topics = models.ManyToManyField(Topic, through="MentionMatch", related_name="mentions")
+    topics: models.ManyToManyField[Topic, MentionMatch] = models.ManyToManyField(
+        Topic, through="MentionMatch", related_name="mentions"
+    )
 
     class Meta:
         ordering = ["-posted_at", "-id"]
