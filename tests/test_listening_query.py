@@ -180,3 +180,34 @@ def test_a_matcher_returns_the_keys_of_every_matching_query() -> None:
     assert matcher.match(Text("Croissants au beurre", language="fr")) == [2, 3, 5]
     assert matcher.match(Text("so #Vegan")) == [3, 4]
     assert matcher.match(Text("hello", author="rival.example")) == [3, 4]
+
+
+def test_the_matchers_shortcut_never_changes_an_answer() -> None:
+    """The matcher evaluates only the queries whose anchor words a text holds: on many
+    random queries and texts it answers exactly what evaluating every query answers."""
+    import random
+
+    rng = random.Random(15)
+    words = ["pain", "painter", "café", "cafe", "crumb", "croissant", "beurre", "bread", "🥐"]
+    shapes = [
+        lambda: rng.choice(words),
+        lambda: f"{rng.choice(words)} AND {rng.choice(words)}",
+        lambda: f"{rng.choice(words)} OR {rng.choice(words)}",
+        lambda: f"NOT {rng.choice(words)}",
+        lambda: f"{rng.choice(['pai', 'cro', 'caf'])}* -{rng.choice(words)}",
+        lambda: f'"{rng.choice(words)} {rng.choice(words)}"',
+        lambda: f"{rng.choice(words)} NEAR/1 {rng.choice(words)}",
+        lambda: f"#{rng.choice(words[:-1])} OR from:ann.example",
+        lambda: f"({rng.choice(words)} OR lang:fr) AND NOT {rng.choice(words)}",
+    ]
+    pairs = [(n, rng.choice(shapes)()) for n in range(200)]
+    matcher = matcher_for(pairs)
+    compiled = [(key, compile_query(text)) for key, text in pairs]
+    for _ in range(300):
+        chosen = [rng.choice(words + ["#crumb", "#pain", "le", "un"]) for _ in range(6)]
+        text = Text(
+            " ".join(chosen),
+            author=rng.choice(["ann.example", "bob.example"]),
+            language=rng.choice(["fr", "en"]),
+        )
+        assert matcher.match(text) == [key for key, query in compiled if query.matches(text)]

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from socialdesk.inbox.models import Sentiment  # the inbox's triage gives it
 from socialdesk.workspaces.models import WorkspaceOwned
 
 
@@ -88,12 +89,6 @@ class Source(WorkspaceOwned):
 
     def __str__(self) -> str:
         return self.url or f"{self.get_kind_display()} {self.pk}"
-
-
-class Sentiment(models.TextChoices):
-    POSITIVE = "positive", "Positive"
-    NEUTRAL = "neutral", "Neutral"
-    NEGATIVE = "negative", "Negative"
 
 
 class Mention(WorkspaceOwned):
