@@ -107,7 +107,10 @@ def test_trying_a_query_reads_stored_mentions_and_inbox_messages(workspace, chan
     tried = try_query(workspace, "croiss*")
     assert tried.checked == 5 and tried.matched == 2
     assert [hit["kind"] for hit in tried.examples] == ["message", "mention"]
-    assert tried.summary == "would have matched 2 of the last 5"
+    assert tried.summary == (
+        "would have matched 2 of the last 5: “Do you sell croissants?”, “Crumb croissants!”"
+    )
+    assert try_query(workspace, "baguette").summary == "would have matched none of the last 5"
     assert try_query(workspace, "from:bob.example").matched == 1
     assert Mention.objects.count() == 3  # nothing stored
 
@@ -115,3 +118,28 @@ def test_trying_a_query_reads_stored_mentions_and_inbox_messages(workspace, chan
 def test_trying_a_bad_query_says_what_to_fix(workspace):
     with pytest.raises(ValidationError, match="At character 7"):
         try_query(workspace, "crumb )")
+
+
+def test_the_topic_page_reads_its_index_without_sorting(workspace, topics):
+    """A topic's mentions newest first come straight from ``topic_mentions_idx`` (no sort
+    step), so the page stays fast however many mentions there are."""
+    from django.db import connection
+
+    store_items(workspace, [item(str(n), f"crumb {n}", minutes_ago=n) for n in range(30)])
+    page = (
+        MentionMatch.objects.filter(topic=topics["brand"])
+        .order_by("-posted_at", "-mention_id")
+        .values_list("mention_id", flat=True)[:50]
+    )
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A few rows: a sequential or bitmap scan is cheaper; ask what the index gives.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "topic_mentions_idx" in plan, plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan

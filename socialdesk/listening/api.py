@@ -84,7 +84,7 @@ class QueryTrialExample(Schema):
 class QueryTrialOut(Schema):
     matched: int
     checked: int
-    summary: str = Field(description='e.g. "would have matched 14 of the last 620"')
+    summary: str = Field(description='e.g. "would have matched 14 of the last 620: “…”, “…”"')
     examples: list[QueryTrialExample]
 
 

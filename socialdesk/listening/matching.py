@@ -178,7 +178,11 @@ class TryResult:
 
     @property
     def summary(self) -> str:
-        return f"would have matched {self.matched} of the last {self.checked}"
+        """ "would have matched 14 of the last 620: “Crumb's croissants…”, “…” " """
+        if not self.matched:
+            return f"would have matched none of the last {self.checked}"
+        quoted = ", ".join(f"“{str(hit['text'])[:60]}”" for hit in self.examples[:3])
+        return f"would have matched {self.matched} of the last {self.checked}: {quoted}"
 
 
 def try_query(workspace: Workspace | int, source: str, *, last: int = TRY_LAST) -> TryResult:

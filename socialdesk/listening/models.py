@@ -128,8 +128,14 @@ class MentionMatch(models.Model):
     """A mention answers a topic. ``posted_at``, ``sentiment``, ``language`` and
     ``source_kind`` are the mention's, copied so the topic page reads one index."""
 
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="matches")
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="matches")
+    # No index of their own: "one_match_per_topic" starts with mention, and
+    # "topic_mentions_idx" with topic.
+    mention = models.ForeignKey(
+        Mention, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     query = models.ForeignKey(
         TopicQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
