@@ -296,6 +296,9 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listening_queries_delete": lambda ctx: None,
     "listening_queries_try": lambda ctx: {"text": "crumb OR croiss*"},
     "listening_mentions_list": lambda ctx: None,
+    "listening_sources_list": lambda ctx: None,
+    "listening_sources_create": lambda ctx: {"kind": "feed", "url": "https://news.test/feed"},
+    "listening_sources_delete": lambda ctx: None,
 }
 
 
@@ -313,11 +316,12 @@ def an_experiment(workspace, owner, channel) -> int:
 
 
 def listening_objects(workspace) -> dict[str, int]:
-    from socialdesk.listening.models import Topic, TopicQuery
+    from socialdesk.listening.models import Source, Topic, TopicQuery
 
     topic = Topic.objects.create(workspace=workspace, name="Crumb")
     query = TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb")
-    return {"topic_id": topic.pk, "query_id": query.pk}
+    source = Source.objects.create(workspace=workspace, kind="feed", url="https://a.test/feed")
+    return {"topic_id": topic.pk, "query_id": query.pk, "source_id": source.pk}
 
 
 def composer_aids(workspace) -> tuple[int, int]:

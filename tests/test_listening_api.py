@@ -147,3 +147,29 @@ def test_an_analyst_reads_but_does_not_change_and_an_outsider_sees_nothing(
     assert other.status_code == 404  # another workspace's topic
     mentions = f"/workspaces/{outsider.memberships.get().workspace.slug}/listening/mentions"
     assert call("GET", f"{mentions}?topic_id={topic.pk}", stranger).status_code == 404
+
+
+def test_the_owner_adds_a_feed_and_a_bluesky_search_and_bad_ones_are_refused(
+    workspace, owner_token, channel, settings
+):
+    from socialdesk.listening.models import Source
+    from socialdesk.networks.models import Channel, Network
+
+    settings.SOCIALDESK_FETCH_ALLOW = []
+    url = f"{base(workspace)}/sources"
+    feed = call("POST", url, owner_token, {"kind": "feed", "url": "https://news.test/feed.xml"})
+    assert feed.status_code == 201 and feed.json()["url"] == "https://news.test/feed.xml"
+    again = call("POST", url, owner_token, {"kind": "feed", "url": "https://news.test/feed.xml"})
+    assert again.json()["errors"] == [{"field": "url", "message": "This feed is already a source."}]
+    internal = call("POST", url, owner_token, {"kind": "feed", "url": "http://127.0.0.1/x"})
+    assert internal.status_code == 422
+    assert "SOCIALDESK_FETCH_ALLOW" in internal.json()["errors"][0]["message"]
+    not_bluesky = call("POST", url, owner_token, {"kind": "bluesky", "channel_id": channel.pk})
+    assert not_bluesky.json()["errors"][0]["field"] == "channel_id"  # a page channel
+    sky = Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.test")
+    search = call("POST", url, owner_token, {"kind": "bluesky", "channel_id": sky.pk})
+    assert search.status_code == 201 and search.json()["channel_id"] == sky.pk
+    listed = call("GET", url, owner_token).json()["items"]
+    assert [s["kind"] for s in listed] == ["feed", "bluesky"]
+    assert call("DELETE", f"{url}/{feed.json()['id']}", owner_token).status_code == 204
+    assert list(Source.objects.values_list("kind", flat=True)) == ["bluesky"]

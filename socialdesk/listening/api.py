@@ -24,7 +24,7 @@ from socialdesk.api_support import (
 from socialdesk.workspaces.access import get_in_workspace
 
 from . import matching, services
-from .models import Mention, MentionMatch, Topic, TopicQuery
+from .models import Mention, MentionMatch, Source, Topic, TopicQuery
 
 router = Router(tags=["listening"])
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,6 +64,28 @@ class TopicIn(Schema):
     active: bool = True
     queries: list[Text] = Field(
         default_factory=list, max_length=20, description=f"Only on create. {QUERY_HELP}"
+    )
+
+
+class SourceOut(Schema):
+    id: int
+    kind: str
+    url: str
+    channel_id: int | None
+    active: bool
+    polled_at: datetime | None
+    last_error: str
+
+
+class SourceList(Schema):
+    items: list[SourceOut]
+
+
+class SourceIn(Schema):
+    kind: Literal["feed", "bluesky"]
+    url: Text = Field("", max_length=1000, description="The feed's address (kind feed).")
+    channel_id: int | None = Field(
+        None, ge=1, description="A Bluesky channel of the workspace (kind bluesky)."
     )
 
 
@@ -315,6 +337,43 @@ def mentions_list(request: MemberRequest, slug: Slug, filters: Query[MentionFilt
         micros = (last.posted_at - EPOCH) // timedelta(microseconds=1)
         next_cursor = f"{micros}_{last.pk}"
     return {"items": page, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/workspaces/{slug}/listening/sources",
+    response=responses(SourceList),
+    operation_id="listening_sources_list",
+)
+@requires("listening.view")
+def sources_list(request: MemberRequest, slug: Slug) -> dict:
+    """Where listening reads, with the last poll and its error, if any."""
+    return {"items": list(Source.objects.filter(workspace=request.workspace))}
+
+
+@router.post(
+    "/workspaces/{slug}/listening/sources",
+    response=responses(SourceOut, 201),
+    operation_id="listening_sources_create",
+)
+@requires("listening.manage")
+def sources_create(request: MemberRequest, slug: Slug, payload: SourceIn) -> Status:
+    """A feed to read, or Bluesky search through one of the workspace's channels."""
+    source = services.add_source(
+        request.workspace, kind=payload.kind, url=payload.url, channel_id=payload.channel_id
+    )
+    return Status(201, source)
+
+
+@router.delete(
+    "/workspaces/{slug}/listening/sources/{source_id}",
+    response=responses(None, 204),
+    operation_id="listening_sources_delete",
+)
+@requires("listening.manage")
+def sources_delete(request: MemberRequest, slug: Slug, source_id: Id) -> HttpResponse:
+    """Stop reading the source; the mentions it found stay."""
+    get_in_workspace(Source, request.workspace, pk=source_id).delete()
+    return HttpResponse(status=204)
 
 
 def _cursor(value: str) -> tuple[datetime, int]:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from socialdesk.workspaces.models import User, Workspace
 
-from .models import Topic, TopicKind, TopicQuery
+from .models import Source, SourceKind, Topic, TopicKind, TopicQuery
 from .query import compile_query
 
 MAX_QUERIES_PER_TOPIC = 20
@@ -78,3 +78,33 @@ def change_query(query: TopicQuery, text: str) -> TopicQuery:
     query.text = check_query(text)
     query.save(update_fields=["text"])
     return query
+
+
+def add_source(
+    workspace: Workspace, *, kind: str, url: str = "", channel_id: int | None = None
+) -> Source:
+    """A feed (its address checked as the guarded fetch will: no internal address unless the
+    operator allows it) or Bluesky search through one of the workspace's Bluesky channels."""
+    from socialdesk import guarded_fetch
+    from socialdesk.networks.models import Channel, Network
+
+    if kind == SourceKind.FEED:
+        try:
+            guarded_fetch.check(url, resolve_names=False)
+        except (guarded_fetch.FetchRefused, guarded_fetch.FetchFailed) as error:
+            raise ValidationError({"url": [str(error)]}) from None
+        if Source.objects.filter(workspace=workspace, kind=kind, url=url.strip()).exists():
+            raise ValidationError({"url": ["This feed is already a source."]})
+        return Source.objects.create(workspace=workspace, kind=kind, url=url.strip())
+    if kind == SourceKind.BLUESKY:
+        channel = Channel.objects.filter(
+            workspace=workspace, pk=channel_id or 0, network=Network.BLUESKY
+        ).first()
+        if channel is None:
+            raise ValidationError(
+                {"channel_id": ["Choose one of this workspace's Bluesky channels."]}
+            )
+        if Source.objects.filter(workspace=workspace, kind=kind, channel=channel).exists():
+            raise ValidationError({"channel_id": ["This channel already searches for the topics."]})
+        return Source.objects.create(workspace=workspace, kind=kind, channel=channel)
+    raise ValidationError({"kind": ["Choose feed or bluesky."]})
