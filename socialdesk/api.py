@@ -21,6 +21,7 @@ from socialdesk.inbox import answering_api
 from socialdesk.inbox import api as inbox_api
 from socialdesk.inbox import rules_api as inbox_rules_api
 from socialdesk.inbox import service_api as inbox_service_api
+from socialdesk.listening import api as listening_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
 from socialdesk.page import api as page_api
@@ -73,6 +74,7 @@ ROUTERS = [
     best_time_api.router,
     experiments_api.router,
     reading_api.router,
+    listening_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

@@ -239,6 +239,7 @@ INSTALLED_APPS = [
     "socialdesk.review",
     "socialdesk.inbox",
     "socialdesk.analytics",
+    "socialdesk.listening",
     "socialdesk.web",
 ]
 

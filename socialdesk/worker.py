@@ -9,7 +9,8 @@ SIGTERM) removes the row; a crash leaves it to go stale after
 ``WORKER_HEARTBEAT_STALE_SECONDS``. The same thread runs the publishing sweep at each beat, so
 due deliveries that the queue lost are found within seconds, whichever queue carries them, and
 queues the inbox's polls of the channels due one (``inbox.tasks``) and the metrics polls of
-the channels with a snapshot due (``analytics.metrics_tasks``).
+the channels with a snapshot due (``analytics.metrics_tasks``), and the listening sources'
+polls (``listening.sources``).
 
 Deliveries go through the dispatcher (``publishing.dispatcher``), whose ``threads`` send
 threads keep that many network calls in flight, because most of a delivery's time is spent
@@ -40,6 +41,7 @@ from socialdesk.analytics.clicks import on_heartbeat as forget_old_salts
 from socialdesk.analytics.metrics_tasks import on_heartbeat as poll_metrics
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
+from socialdesk.listening.sources import on_heartbeat as poll_listening
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
 from socialdesk.publishing.connectors import import_connected_networks
@@ -133,6 +135,7 @@ class Heartbeat:
             poll_metrics()  # a metrics poll per channel with a snapshot due; never raises
             forget_old_salts()  # visitor salts of days that are over; never raises
             refresh_best_times()  # each channel's best times, weekly; never raises
+            poll_listening()  # a poll per listening source due one (5 min); never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

@@ -289,6 +289,19 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     # Analytics (issue 14 item 4): reading the numbers.
     "analytics_overview": lambda ctx: None,
     "analytics_posts": lambda ctx: None,
+    "listening_topics_list": lambda ctx: None,
+    "listening_topics_create": lambda ctx: {"name": "Rival", "queries": ["rival*"]},
+    "listening_topics_read": lambda ctx: None,
+    "listening_topics_update": lambda ctx: {"name": "Crumb (paused)", "active": False},
+    "listening_topics_delete": lambda ctx: None,
+    "listening_queries_create": lambda ctx: {"text": "#crumb"},
+    "listening_queries_update": lambda ctx: {"text": "crumb NOT crumbs"},
+    "listening_queries_delete": lambda ctx: None,
+    "listening_queries_try": lambda ctx: {"text": "crumb OR croiss*"},
+    "listening_mentions_list": lambda ctx: None,
+    "listening_sources_list": lambda ctx: None,
+    "listening_sources_create": lambda ctx: {"kind": "feed", "url": "https://news.test/feed"},
+    "listening_sources_delete": lambda ctx: None,
 }
 
 
@@ -303,6 +316,15 @@ def an_experiment(workspace, owner, channel) -> int:
         variants=[VariantSpec("Loaves", channel.pk), VariantSpec("Warm loaves", channel.pk)],
     )
     return create_experiment(workspace, owner, spec).pk
+
+
+def listening_objects(workspace) -> dict[str, int]:
+    from socialdesk.listening.models import Source, Topic, TopicQuery
+
+    topic = Topic.objects.create(workspace=workspace, name="Crumb")
+    query = TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb")
+    source = Source.objects.create(workspace=workspace, kind="feed", url="https://a.test/feed")
+    return {"topic_id": topic.pk, "query_id": query.pk, "source_id": source.pk}
 
 
 def composer_aids(workspace) -> tuple[int, int]:
@@ -353,6 +375,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
             workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
         )[0].pk,
         "experiment_id": an_experiment(workspace, members["owner"], channel),
+        **listening_objects(workspace),
         **answering_objects(workspace, channel, members["creator"]),
         **inbox_service_objects(channel),
     }

@@ -78,3 +78,25 @@ def test_the_analytics_reading_operations_are_documented_for_analysts(client):
     assert {"days", "from", "to", "metric", "age", "channel", "pillar", "page"} <= names
     benchmark = document["components"]["schemas"]["BenchmarkedPostOut"]["properties"]["benchmark"]
     assert {"type": "null"} in benchmark["anyOf"]
+
+
+def test_listening_is_documented_with_its_permissions(client):
+    """Listening (issue 15): read with ``listening.view``, changed with ``listening.manage``;
+    trying a query stores nothing, so reading is enough."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    topics = paths["/api/v1/workspaces/{slug}/listening/topics"]
+    assert topics["get"]["x-permission"] == "listening.view"
+    assert topics["post"]["x-permission"] == "listening.manage"
+    assert "201" in topics["post"]["responses"]
+    tried = paths["/api/v1/workspaces/{slug}/listening/queries/try"]["post"]
+    assert tried["x-permission"] == "listening.view"
+    mentions = paths["/api/v1/workspaces/{slug}/listening/mentions"]["get"]
+    assert mentions["x-permission"] == "listening.view"
+    assert {p["name"] for p in mentions["parameters"]} >= {
+        "topic_id",
+        "sentiment",
+        "language",
+        "source",
+        "cursor",
+        "limit",
+    }

@@ -238,6 +238,20 @@ class InboxItem:
 
 
 @dataclass(frozen=True)
+class FoundPost:
+    """One public post a network's search found (listening, ``socialdesk.listening``);
+    ``posted_at`` is aware, in UTC."""
+
+    remote_id: str
+    text: str
+    posted_at: datetime
+    author_handle: str = ""
+    author_name: str = ""
+    remote_url: str = ""
+    language: str = ""  # as the author tagged it
+
+
+@dataclass(frozen=True)
 class InboxPage:
     """What one ``fetch_inbox`` call found (oldest first), the cursor to give the next call,
     and what it spent of the rate limits, by unit."""

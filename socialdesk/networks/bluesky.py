@@ -75,6 +75,7 @@ from .base import (
     Connector,
     ConnectorError,
     DeliveryContent,
+    FoundPost,
     InboxAuthor,
     InboxItem,
     InboxPage,
@@ -443,6 +444,52 @@ class BlueskyConnector(Connector):
             requests += self._add_context(client, items)
             items.sort(key=lambda item: (item.sent_at, item.remote_id))
             return InboxPage(items, newest or "", {"requests": requests})
+
+        return self._call(run)
+
+    SEARCH_PAGE_SIZE = 100
+
+    def search_posts(self, term: str, since: datetime | None = None) -> list[FoundPost]:
+        """Public posts containing ``term`` (``app.bsky.feed.searchPosts``, newest first, one
+        page of at most ``SEARCH_PAGE_SIZE``), made at or after ``since``. One request.
+
+        What "containing" means is the AppView's: bsky.app's search reads words, the
+        development AppView plain substrings; listening applies its own query to what comes
+        back either way."""
+
+        def run(client: Client) -> list[FoundPost]:
+            answer = client.app.bsky.feed.search_posts(
+                models.AppBskyFeedSearchPosts.Params(
+                    q=term,
+                    limit=self.SEARCH_PAGE_SIZE,
+                    sort="latest",
+                    since=since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                    if since
+                    else None,
+                )
+            )
+            found = []
+            for post in answer.posts:
+                record = post.record
+                if not isinstance(record, models.AppBskyFeedPost.Record):
+                    continue
+                indexed = _parse_time(post.indexed_at) or datetime.now(UTC)
+                created = _parse_time(record.created_at) or indexed
+                posted = min(created, indexed)
+                if since is not None and posted < since:
+                    continue
+                found.append(
+                    FoundPost(
+                        remote_id=post.uri,
+                        text=record.text,
+                        posted_at=posted,
+                        author_handle=post.author.handle,
+                        author_name=post.author.display_name or "",
+                        remote_url=self._published(post.uri).remote_url,
+                        language=(record.langs or [""])[0],
+                    )
+                )
+            return found
 
         return self._call(run)
 

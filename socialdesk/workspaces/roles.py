@@ -102,6 +102,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inbox_reports.view": frozenset({OWNER, MANAGER, ANALYST}),
     "contacts.export": frozenset({OWNER, MANAGER}),
     "contacts.erase": frozenset({OWNER}),
+    # Listening (socialdesk.listening): read topics, mentions and try queries; change topics,
+    # their queries and sources.
+    "listening.view": frozenset({OWNER, MANAGER, ANALYST, COMMUNITY_MANAGER}),
+    "listening.manage": frozenset({OWNER, MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.

@@ -1,0 +1,164 @@
+"""Listening (issue 15): what the workspace follows beyond its own channels.
+
+- A **topic** is what listening follows: the brand, a rival, a theme; each has one or more
+  **queries** in the listening query language (``listening.query``).
+- A **mention** is one item found by listening (a Bluesky post, a feed entry), kept once per
+  (workspace, source, remote id), with its author, reach where known, language and sentiment.
+- A **match** says which topics (and which of their queries) a mention answers.
+
+The topic page lists a topic's mentions newest first and must stay fast at a million mentions
+(p95 ≤ 100 ms): ``MentionMatch`` copies the mention's ``posted_at`` so that the index
+``(topic, posted_at, mention)`` serves the page alone — no join before the limit — and the
+filters that come with it (sentiment, language) are copied likewise for their own index.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from socialdesk.inbox.models import Sentiment  # the inbox's triage gives it
+from socialdesk.workspaces.models import WorkspaceOwned
+
+
+class TopicKind(models.TextChoices):
+    BRAND = "brand", "Brand"
+    COMPETITOR = "competitor", "Competitor"
+    THEME = "theme", "Theme"
+
+
+class Topic(WorkspaceOwned):
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=TopicKind.choices, default=TopicKind.BRAND)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="one_topic_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TopicQuery(WorkspaceOwned):
+    """One query of a topic; its text was checked by ``query.compile_query`` when saved."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="queries")
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SourceKind(models.TextChoices):
+    BLUESKY = "bluesky", "Bluesky search"
+    FEED = "feed", "RSS or Atom feed"
+    INBOX = "inbox", "Inbox message"
+
+
+class Source(WorkspaceOwned):
+    """Where listening reads: a feed URL, or Bluesky search through one of the workspace's
+    channels. ``cursor`` is how far it has read (per kind: the newest entry id and date for a
+    feed, the newest post time for a search); ``polled_at`` paces the polls."""
+
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    # A feed's URL, or the channel for Bluesky search.
+    url = models.URLField(max_length=1000, blank=True)
+    channel = models.ForeignKey(
+        "networks.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+    cursor = models.JSONField(default=dict, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    polling_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url or f"{self.get_kind_display()} {self.pk}"
+
+
+class Mention(WorkspaceOwned):
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    # Which source found it (a feed's URL, a channel id for search): for filters and display.
+    source_ref = models.CharField(max_length=1000, blank=True)
+    remote_id = models.CharField(max_length=500)
+    author_handle = models.CharField(max_length=300, blank=True)
+    author_name = models.CharField(max_length=300, blank=True)
+    reach = models.PositiveIntegerField(null=True, blank=True, help_text="Where known.")
+    url = models.URLField(max_length=1000, blank=True)
+    text = models.TextField(blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    sentiment_score = models.FloatField(default=0.0)
+    posted_at = models.DateTimeField(default=timezone.now)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    topics: models.ManyToManyField[Topic, MentionMatch] = models.ManyToManyField(
+        Topic, through="MentionMatch", related_name="mentions"
+    )
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "source_kind", "remote_id"], name="one_mention_per_remote_id"
+            )
+        ]
+        # The workspace's mentions newest first (the mentions list without a topic).
+        indexes = [models.Index(fields=["workspace", "-posted_at", "-id"], name="mention_new_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source_kind} {self.remote_id}"
+
+
+class MentionMatch(models.Model):
+    """A mention answers a topic. ``posted_at``, ``sentiment``, ``language`` and
+    ``source_kind`` are the mention's, copied so the topic page reads one index."""
+
+    # No index of their own: "one_match_per_topic" starts with mention, and
+    # "topic_mentions_idx" with topic.
+    mention = models.ForeignKey(
+        Mention, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
+    query = models.ForeignKey(
+        TopicQuery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    posted_at = models.DateTimeField()
+    sentiment = models.CharField(max_length=10, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    source_kind = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-posted_at", "-mention_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mention", "topic"], name="one_match_per_topic")
+        ]
+        indexes = [
+            # The topic page: a topic's mentions newest first (keyset pagination on
+            # posted_at, mention). Serves the page with no join before the LIMIT.
+            models.Index(fields=["topic", "-posted_at", "-mention"], name="topic_mentions_idx"),
+            # The same filtered by sentiment (the most used filter on the page).
+            models.Index(
+                fields=["topic", "sentiment", "-posted_at", "-mention"],
+                name="topic_sentiment_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} ← {self.mention_id}"

@@ -1,0 +1,280 @@
+"""Where listening reads, polled from the worker's heartbeat (issue 15, item 2).
+
+Two kinds of source (``models.Source``):
+
+- **Bluesky search** through one of the workspace's Bluesky channels
+  (``BlueskyConnector.search_posts``, ``app.bsky.feed.searchPosts``). A search takes one
+  term, so each query gives the words one of which a matching post must contain (its
+  anchors, ``query.Node.anchors``); each distinct term is one request, at most
+  ``MAX_TERMS`` a poll, spent from the channel's read budget (``publishing.pacing``) before
+  the call. The development AppView searches plain substrings; what comes back goes through
+  our own query logic (``matching.store_items``) either way.
+- **RSS and Atom feeds**, fetched only through ``socialdesk.guarded_fetch`` (internal
+  addresses refused unless the operator allows them, a time limit, a size cap), with the
+  feed's ETag and Last-Modified sent back, and parsed by feedparser.
+
+Polling: ``on_heartbeat`` (called from the worker's heartbeat like the inbox's) takes a lease
+on every active source whose last poll is ``POLL_EVERY`` old or more, with a compare-and-set
+on ``Source.polling_until``, and queues one ``poll_source`` task each. So a source is read at
+most once per ``POLL_EVERY``; a task the queue lost leaves the lease to expire after
+``LEASE``. ``poll_once`` never raises: a failure is written on the source (``last_error``) and
+the next poll tries again.
+
+Incremental: each source keeps a cursor (``Source.cursor``): per search term the newest post
+time read (the next search asks ``since`` it, less ``OVERLAP`` for late indexing), per feed
+its validators and newest entry time. What overlaps is dropped by ``store_items``, which
+keeps one row per remote id.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from calendar import timegm
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django_tasks import task
+
+from socialdesk import guarded_fetch
+from socialdesk.networks.base import ConnectorError
+
+from .matching import Item, StoreResult, store_items, workspace_matcher
+from .models import Source, SourceKind, TopicQuery
+from .query import compile_query
+
+log = logging.getLogger(__name__)
+
+POLL_EVERY = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)
+OVERLAP = timedelta(minutes=10)
+FIRST_READ = timedelta(days=7)  # how far back a new search source reads
+MAX_TERMS = 20
+MAX_FEED_BYTES = 2 * 1024 * 1024
+FEED_TIMEOUT = 15.0
+_SPACES = re.compile(r"\s+")
+
+
+class SourceError(Exception):
+    """A source could not be read this time; the message is for people."""
+
+
+def search_terms(workspace_id: int) -> list[str]:
+    """One search term per anchor of every active query of the workspace, most shared
+    first, at most ``MAX_TERMS``. A query with no anchor (only NOT, from:, lang:) gives
+    none: it filters what other queries bring, it cannot be searched for."""
+    counts: dict[str, int] = {}
+    for text in TopicQuery.objects.filter(
+        workspace_id=workspace_id, topic__active=True
+    ).values_list("text", flat=True):
+        try:
+            anchors = compile_query(text).root.anchors() or set()
+        except Exception:  # noqa: S112 - checked when saved; a stale one is skipped
+            continue
+        for anchor in anchors:
+            if anchor.startswith(("from:", "lang:")):
+                continue
+            term = anchor.rstrip("*").lstrip("#")
+            if term:
+                counts[term] = counts.get(term, 0) + 1
+    ordered = sorted(counts, key=lambda term: (-counts[term], term))
+    return ordered[:MAX_TERMS]
+
+
+def read_bluesky(source: Source, now: datetime) -> tuple[list[Item], dict[str, Any]]:
+    """Search each term through the source's channel; returns the items and the new cursor."""
+    from socialdesk.publishing import pacing
+    from socialdesk.publishing.connectors import connector_for
+
+    channel = source.channel
+    if channel is None or not channel.is_connected or not channel.has_account:
+        raise SourceError("The channel for this search is not connected.")
+    connector = connector_for(channel)
+    if connector is None or not hasattr(connector, "search_posts"):
+        raise SourceError("This channel's network has no search.")
+    limits = (*pacing.limits_of(connector), *getattr(connector, "read_limits", ()))
+    cursor = dict(source.cursor.get("terms", {}))
+    items: list[Item] = []
+    for term in search_terms(source.workspace_id):
+        with transaction.atomic():
+            pacing.lock_channel(channel.pk)
+            if pacing.room_at(channel.pk, {"requests": 1}, limits, now) is not None:
+                break  # no budget left: the next poll goes on
+            pacing.spend(channel.pk, None, {"requests": 1}, limits, now)
+        newest = cursor.get(term)
+        since = datetime.fromisoformat(newest) - OVERLAP if newest else now - FIRST_READ
+        try:
+            found = connector.search_posts(term, since)
+        except ConnectorError as error:
+            raise SourceError(error.message) from None
+        for post in found:
+            items.append(
+                Item(
+                    source_kind=SourceKind.BLUESKY,
+                    remote_id=post.remote_id,
+                    text=post.text,
+                    posted_at=post.posted_at,
+                    source_ref=str(channel.pk),
+                    author_handle=post.author_handle,
+                    author_name=post.author_name,
+                    url=post.remote_url,
+                    declared_language=post.language,
+                )
+            )
+        latest = max((post.posted_at for post in found), default=None)
+        if latest is not None and (not newest or latest.isoformat() > newest):
+            cursor[term] = latest.isoformat()
+    return items, {**source.cursor, "terms": cursor}
+
+
+def read_feed(source: Source, now: datetime) -> tuple[list[Item], dict[str, Any]]:
+    """Fetch and parse the feed; returns its entries newer than the cursor, and the cursor."""
+    import feedparser
+
+    headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9"}
+    if source.cursor.get("etag"):
+        headers["If-None-Match"] = source.cursor["etag"]
+    if source.cursor.get("modified"):
+        headers["If-Modified-Since"] = source.cursor["modified"]
+    try:
+        answer = guarded_fetch.fetch(
+            "GET", source.url, headers=headers, timeout=FEED_TIMEOUT, max_bytes=MAX_FEED_BYTES
+        )
+    except (guarded_fetch.FetchRefused, guarded_fetch.FetchFailed) as error:
+        raise SourceError(str(error)) from None
+    if answer.status == 304:
+        return [], dict(source.cursor)
+    if answer.status != 200:
+        raise SourceError(f"The feed answered {answer.status}.")
+    parsed = feedparser.parse(answer.content)
+    if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
+        raise SourceError("This address did not give an RSS or Atom feed.")
+    newest = source.cursor.get("newest")
+    floor = datetime.fromisoformat(newest) - OVERLAP if newest else None
+    items = []
+    latest = datetime.fromisoformat(newest) if newest else None
+    for entry in parsed.entries:
+        posted = _entry_time(entry) or now
+        if floor is not None and posted < floor:
+            continue
+        remote_id = str(entry.get("id") or entry.get("link") or "")
+        if not remote_id:
+            continue
+        title = _plain(entry.get("title", ""))
+        summary = _plain(entry.get("summary", ""))
+        text = title if not summary or summary.startswith(title) else f"{title}\n{summary}"
+        items.append(
+            Item(
+                source_kind=SourceKind.FEED,
+                remote_id=remote_id,
+                text=text[:10_000],
+                posted_at=posted,
+                source_ref=source.url,
+                author_name=_plain(entry.get("author", ""))[:300],
+                url=str(entry.get("link", ""))[:1000],
+                declared_language=str(parsed.feed.get("language", "")),
+            )
+        )
+        if latest is None or posted > latest:
+            latest = posted
+    cursor = dict(source.cursor)
+    cursor["etag"] = answer.headers.get("etag", "")
+    cursor["modified"] = answer.headers.get("last-modified", "")
+    if latest is not None:
+        cursor["newest"] = latest.isoformat()
+    return items, cursor
+
+
+def _entry_time(entry: Any) -> datetime | None:
+    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not moment:
+        return None
+    return datetime.fromtimestamp(timegm(moment), tz=UTC)
+
+
+def _plain(value: str) -> str:
+    return _SPACES.sub(" ", html.unescape(strip_tags(str(value)))).strip()
+
+
+READERS = {SourceKind.BLUESKY: read_bluesky, SourceKind.FEED: read_feed}
+
+
+def due_sources(now: datetime) -> Any:
+    """Active sources not polled for ``POLL_EVERY`` and not under a lease."""
+    return (
+        Source.objects.filter(active=True, kind__in=list(READERS))
+        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_EVERY))
+        .filter(Q(polling_until__isnull=True) | Q(polling_until__lte=now))
+    )
+
+
+def claim(source_id: int, now: datetime) -> bool:
+    """Take the source's lease (compare-and-set), if it is due and nobody holds it."""
+    return bool(due_sources(now).filter(pk=source_id).update(polling_until=now + LEASE))
+
+
+def on_heartbeat(now: datetime | None = None) -> list[int]:
+    """Lease and queue a poll of every due source; returns their ids. Never raises."""
+    now = now or timezone.now()
+    try:
+        queued = [pk for pk in due_sources(now).values_list("pk", flat=True) if claim(pk, now)]
+        for source_id in queued:
+            transaction.on_commit(partial(_hand_over, source_id), robust=True)
+        return queued
+    except Exception:
+        log.exception("Could not queue the listening polls; retrying at the next beat")
+        return []
+
+
+def _hand_over(source_id: int) -> None:
+    poll_source.enqueue(source_id)
+
+
+def poll_once(source_id: int, now: datetime | None = None, *, leased: bool = False) -> dict:
+    """One read of one source (the task's body; tests call it directly). With ``leased``
+    the caller holds the lease (``on_heartbeat`` took it); otherwise it is taken here.
+    Never raises."""
+    now = now or timezone.now()
+    outcome: dict[str, Any] = {"source": source_id, "polled": False}
+    try:
+        if not leased and not claim(source_id, now):
+            return outcome
+        source = Source.objects.select_related("channel").filter(pk=source_id).first()
+        if source is None:
+            return outcome
+        try:
+            items, cursor = READERS[SourceKind(source.kind)](source, now)
+            result = store_items(
+                source.workspace_id, items, matcher=workspace_matcher(source.workspace_id)
+            )
+        except SourceError as error:
+            Source.objects.filter(pk=source_id).update(
+                polled_at=now, polling_until=None, last_error=str(error)[:500]
+            )
+            return {**outcome, "polled": True, "error": str(error)}
+        Source.objects.filter(pk=source_id).update(
+            cursor=cursor, polled_at=now, polling_until=None, last_error=""
+        )
+        return {**outcome, "polled": True, **_counts(result)}
+    except Exception:
+        log.exception("Listening source %s could not be read", source_id)
+        Source.objects.filter(pk=source_id).update(
+            polled_at=now, polling_until=None, last_error="Could not read this source this time."
+        )
+        return {**outcome, "polled": True, "error": "unexpected"}
+
+
+def _counts(result: StoreResult) -> dict[str, int]:
+    return {"seen": result.seen, "new": result.new, "stored": result.stored}
+
+
+@task()
+def poll_source(source_id: int) -> dict:
+    """Read one listening source (under the lease ``on_heartbeat`` took)."""
+    return poll_once(source_id, leased=True)
