@@ -368,15 +368,23 @@ def _workspace_channel(options: dict[str, Any]) -> tuple[Any, Any, Any]:
     user = User.objects.create_user(email=f"{workspace.slug}@bench.test", password=None)
     Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
     if options.get("bluesky"):
+        from socialdesk.networks.bluesky import BlueskyConnector
+
         account = options["bluesky"]
-        channel = Channel(workspace=workspace, network=Network.BLUESKY, handle=account["handle"])
-        channel.set_credentials(
-            {
-                "handle": account["handle"],
-                "app_password": account["app_password"],
-                "pds_url": account["pds_url"],
-            }
+        # Connected as a person connects it: one sign-in, whose session is stored with the
+        # channel (``networks.services.connect_bluesky``), so sending reuses it. The bare SDK
+        # loop it is compared with also signs in before its clock starts.
+        connector = BlueskyConnector(
+            account["handle"], account["app_password"], pds_url=account["pds_url"]
         )
+        info = connector.check_connection()
+        channel = Channel(
+            workspace=workspace,
+            network=Network.BLUESKY,
+            handle=account["handle"],
+            remote_account_id=info.remote_account_id,
+        )
+        channel.set_credentials(connector.credentials())
         channel.save()
     else:
         channel = Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="stub")

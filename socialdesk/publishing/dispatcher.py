@@ -66,6 +66,10 @@ RECORD_BATCH = 100
 # The longest a success waits to be recorded while every thread is busy (a batch of
 # ``threads`` successes is recorded at once).
 RECORD_WAIT = 0.25
+# The fewest deliveries waiting behind the calls in flight, and the fewest successes recorded
+# together while every thread is busy: with one or two send threads a claim and a record per
+# delivery would cost more CPU than the SDK's own call (bench/publishing.py, the SDK ratio).
+MIN_BATCH = 10
 
 
 def _due_scheduled(now: datetime) -> Q:
@@ -98,12 +102,15 @@ def claim_due(
     # Read and price the candidates before taking any lock: building a connector and
     # reading content hold nothing (on SQLite a write transaction holds the whole file).
     candidates = []
-    for delivery in (
+    due = list(
         Delivery.engine.filter(connected & _due_scheduled(now))
         .exclude(pk__in=skip)
         .select_related("channel", "workspace", "post")
         .order_by("scheduled_at", "id")[:limit]
-    ):
+    )
+    # Pricing (a paced network's cost) reads each one's content: their media in two queries.
+    prefetch_media(due)
+    for delivery in due:
         if dispatch.too_late(delivery, now):
             others.append(delivery.pk)
         else:
@@ -142,8 +149,6 @@ def claim_due(
                 claimed.append(delivery)
             if claimed:
                 _claim_all(claimed, worker_id, now)
-    # Those priced above already read their content; the rest get their media in two queries.
-    prefetch_media([d for d in claimed if not hasattr(d, "_sending_content")])
     room = limit - len(claimed) - len(others)
     if room > 0:
         others += list(
@@ -303,8 +308,9 @@ class Dispatcher:
     threads write only the rarer outcomes (failures, retries), and the process has one
     regular writer.
 
-    Under a backlog it claims in batches: up to ``threads`` more deliveries wait in the pool's
-    queue behind the calls in flight, and the next claim comes when that queue has emptied.
+    Under a backlog it claims in batches: up to ``threads`` more deliveries (``MIN_BATCH`` at
+    least) wait in the pool's queue behind the calls in flight, and the next claim comes when
+    that queue has emptied.
     Claiming each time one call ended took one or two deliveries per claim, and the claim's
     fixed cost (a read, a locking read, an UPDATE, an INSERT, the media) then was most of the
     engine's own work per delivery (bench/publishing.py, the burst). A claimed delivery waits
@@ -317,6 +323,7 @@ class Dispatcher:
     def __init__(self, worker_id: str, threads: int) -> None:
         self.worker_id = worker_id
         self.capacity = max(1, threads)
+        self.batch = max(self.capacity, MIN_BATCH)
         self.pool = ThreadPoolExecutor(self.capacity, thread_name_prefix="send")
         self.busy: set[int] = set()
         self.ran: dict[int, float] = {}  # id → when it was last handed to ``dispatch.run``
@@ -334,13 +341,14 @@ class Dispatcher:
                 self.changed.wait_for(
                     lambda: (
                         len(self.busy) <= self.capacity
-                        or len(self.results) >= self.capacity
+                        or len(self.results) >= self.batch
                         or self.stopping.is_set()
                     ),
                     timeout=RECORD_WAIT,
                 )
                 results, self.results = self.results, []
-                free = 2 * self.capacity - len(self.busy) if len(self.busy) <= self.capacity else 0
+                room = self.capacity + self.batch - len(self.busy)
+                free = room if len(self.busy) <= self.capacity else 0
                 skip = frozenset(self.busy) | self._recently_run()
             try:
                 close_old_connections()
