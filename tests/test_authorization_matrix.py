@@ -8,6 +8,7 @@ the two differ, and one whose check is missing fails the outsider's 404.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -340,45 +341,86 @@ def composer_aids(workspace) -> tuple[int, int]:
     return group.pk, template.pk
 
 
+class Lazy(dict):
+    """The path and body values, each made on first use: most operations need one or two,
+    and making every kind of object for each of the ~1,700 requests below was most of this
+    file's time. ``groups`` make several values at once, found by trying them in turn."""
+
+    def __init__(self, makers: dict[str, Callable[[], Any]], groups: list, **known: Any):
+        super().__init__(known)
+        self.makers, self.groups = makers, groups
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.makers:
+            self[key] = self.makers[key]()
+            return self[key]
+        for group in self.groups:
+            made = group()
+            self.update({name: value for name, value in made.items() if name not in self})
+            if key in made:
+                return made[key]
+        raise KeyError(key)
+
+    def but(self, **changes: Any) -> Lazy:
+        """A copy with ``changes`` (what one test sets), sharing what is made (makers cache)."""
+        return Lazy(self.makers, self.groups, **{**self, **changes})
+
+
+def once(make: Callable[[], Any]) -> Callable[[], Any]:
+    return functools.cache(make)
+
+
 @pytest.fixture
-def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> dict[str, Any]:
-    """Ids of one object of each kind in the bakery, for the path parameters."""
+def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> Lazy:
+    """Ids of one object of each kind in the bakery, for the path parameters (made lazily)."""
     settings.MEDIA_ROOT = tmp_path
-    question = conversation(workspace, channel, "ada@crumb.test", "Open on Sunday?")
     settings.SOCIALDESK_FETCH_ALLOW = ["127.0.0.1:9"]  # the webhook below, on loopback
-    media = upload_media(workspace, members["owner"], png_upload())
-    invitation = Invitation.objects.create(
-        workspace=workspace, email="pending@crumb.test", role=Role.CLIENT
-    )
-    analyst = Membership.objects.get(workspace=workspace, user=members["analyst"])
-    return {
-        "slug": workspace.slug,
-        "member_id": analyst.pk,
-        "invitation_id": invitation.pk,
-        "channel_id": channel.pk,
-        "post_id": post.pk,
-        "number": post.versions.get().number,
-        "delivery_id": post.deliveries.get().pk,
-        "media_id": media.pk,
-        "label_id": taxonomy["label"].pk,
-        "pillar_id": taxonomy["pillar"].pk,
-        "campaign_id": taxonomy["campaign"].pk,
-        "group_id": composer_aids(workspace)[0],
-        "template_id": composer_aids(workspace)[1],
-        "stage_id": spare_stage_id(workspace),
-        "comment_id": review_comment_id(post, members["owner"]),
-        "link_id": review_link_id(workspace, members["owner"], post),
-        "conversation_id": question.pk,
-        "contact_id": question.contact_id,
-        "notification_id": notify(workspace, [members["owner"]], "post.ready", "Ready").pop().pk,
-        "webhook_id": create_webhook(
-            workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
-        )[0].pk,
-        "experiment_id": an_experiment(workspace, members["owner"], channel),
-        **listening_objects(workspace),
-        **answering_objects(workspace, channel, members["creator"]),
-        **inbox_service_objects(channel),
+    question = once(lambda: conversation(workspace, channel, "ada@crumb.test", "Open on Sunday?"))
+    aids = once(lambda: composer_aids(workspace))
+    makers: dict[str, Callable[[], Any]] = {
+        "member_id": lambda: (
+            Membership.objects.get(workspace=workspace, user=members["analyst"]).pk
+        ),
+        "invitation_id": lambda: (
+            Invitation.objects.create(
+                workspace=workspace, email="pending@crumb.test", role=Role.CLIENT
+            ).pk
+        ),
+        "number": lambda: post.versions.get().number,
+        "delivery_id": lambda: post.deliveries.get().pk,
+        "media_id": lambda: upload_media(workspace, members["owner"], png_upload()).pk,
+        "group_id": lambda: aids()[0],
+        "template_id": lambda: aids()[1],
+        "stage_id": lambda: spare_stage_id(workspace),
+        "comment_id": lambda: review_comment_id(post, members["owner"]),
+        "link_id": lambda: review_link_id(workspace, members["owner"], post),
+        "conversation_id": lambda: question().pk,
+        "contact_id": lambda: question().contact_id,
+        "notification_id": lambda: (
+            notify(workspace, [members["owner"]], "post.ready", "Ready").pop().pk
+        ),
+        "webhook_id": lambda: (
+            create_webhook(
+                workspace, None, name="Ops", url="http://127.0.0.1:9/hook", events=["post.ready"]
+            )[0].pk
+        ),
+        "experiment_id": lambda: an_experiment(workspace, members["owner"], channel),
     }
+    groups = [
+        once(lambda: listening_objects(workspace)),
+        once(lambda: answering_objects(workspace, channel, members["creator"])),
+        once(lambda: inbox_service_objects(channel)),
+    ]
+    return Lazy(
+        makers,
+        groups,
+        slug=workspace.slug,
+        channel_id=channel.pk,
+        post_id=post.pk,
+        label_id=taxonomy["label"].pk,
+        pillar_id=taxonomy["pillar"].pk,
+        campaign_id=taxonomy["campaign"].pk,
+    )
 
 
 def fill(path: str, values: dict[str, Any]) -> str:
@@ -457,7 +499,7 @@ def test_each_role_gets_exactly_what_the_permission_table_grants(
     operation_id, method, path, operation, role, objects, person, token_for
 ):
     user = person(role)
-    values = {**objects, "token_id": own_token_id(user)}
+    values = objects.but(token_id=own_token_id(user))
     response = request(method, path, token_for(user), operation_id, values)
     permission = operation["x-permission"]
     if "{slug}" not in path or role in PERMISSIONS[permission]:
@@ -483,7 +525,7 @@ OBJECT_OPERATIONS = [op for op in SCOPED_OPERATIONS if re.search(r"\{\w+_id\}", 
 def test_an_outsider_is_told_the_workspace_does_not_exist(
     operation_id, method, path, operation, objects, owner, outsider, token_for
 ):
-    values = {**objects, "token_id": own_token_id(owner)}
+    values = objects.but(token_id=own_token_id(owner))
     response = request(method, path, token_for(outsider), operation_id, values)
     assert response.status_code == 404, f"{operation_id}: {response.status_code}"
     assert response.json()["status"] == 404
@@ -497,7 +539,7 @@ def test_an_outsider_is_told_the_workspace_does_not_exist(
 def test_an_outsider_in_their_own_workspace_cannot_reach_the_bakerys_objects(
     operation_id, method, path, operation, objects, owner, outsider, other_workspace, token_for
 ):
-    values = {**objects, "slug": other_workspace.slug, "token_id": own_token_id(owner)}
+    values = objects.but(slug=other_workspace.slug, token_id=own_token_id(owner))
     response = request(method, path, token_for(outsider), operation_id, values)
     assert response.status_code == 404, f"{operation_id}: {response.status_code}"
 
@@ -514,7 +556,7 @@ WRITE_OPERATIONS = [op for op in OPERATIONS if not op[3].get("x-permission", "")
 def test_a_read_only_token_cannot_write(
     operation_id, method, path, operation, objects, owner, token_for
 ):
-    values = {**objects, "token_id": own_token_id(owner)}
+    values = objects.but(token_id=own_token_id(owner))
     response = request(method, path, token_for(owner, scopes=["read"]), operation_id, values)
     assert response.status_code == 403, f"{operation_id}: {response.status_code}"
     assert "scope" in response.json()["detail"]
