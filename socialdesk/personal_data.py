@@ -149,6 +149,8 @@ HOLDINGS = [
     Holding("inbox.ReplyApproval", "decided_by", "inbox replies they approved or not", "keep"),
     Holding("inbox.InboxMember", "user", "their availability for inbox assignment", "delete"),
     Holding("inbox.Presence", "user", "conversations they had open just now", "delete"),
+    Holding("analytics.Experiment", "created_by", "experiments they started", "keep"),
+    Holding("listening.TopicQuery", "created_by", "listening queries they wrote", "keep"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.

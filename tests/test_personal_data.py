@@ -188,6 +188,20 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     )
     InboxMember.objects.create(workspace=workspace, user=ana, available=True)
     Presence.objects.create(workspace=workspace, conversation=conversation, user=ana)
+    from socialdesk.analytics.models import Experiment
+    from socialdesk.listening.models import Topic, TopicQuery
+
+    Experiment.objects.create(
+        workspace=workspace,
+        name="Wording",
+        metric="clicks_per_view",
+        baseline_rate=0.02,
+        minimum_effect=0.01,
+        required_per_variant=100,
+        created_by=ana,
+    )
+    topic = Topic.objects.create(workspace=workspace, name="Crumb")
+    TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb", created_by=ana)
     return post
 
 
