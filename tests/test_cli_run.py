@@ -127,8 +127,11 @@ def test_run_serves_the_site_and_the_worker_and_sigterm_stops_the_whole_tree(run
     assert wait_until(lambda: heartbeats(data_dir) == 1, 15), running.output()
     assert f"open http://127.0.0.1:{running.port}/" in running.output()
 
+    # The web processes are forked one after the other; the first one already answers /health.
+    assert wait_until(lambda: len(descendants(running.process.pid)) >= 4, 15), (
+        "gunicorn's master, its 2 web processes and the worker"
+    )
     tree = descendants(running.process.pid)
-    assert len(tree) >= 4, "gunicorn's master, its 2 web processes and the worker"
     names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in tree}
     assert "socialdesk-work" in names, names
     running.process.send_signal(signal.SIGTERM)

@@ -16,6 +16,9 @@
     }
   });
 
+  // Text typed (or restored by the browser) before this script ran has missed its input events.
+  document.querySelectorAll("textarea[data-count]").forEach(updateCount);
+
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("[data-select-on-focus]")) {
       event.target.select();
