@@ -268,6 +268,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "socialdesk.urls"
 WSGI_APPLICATION = "socialdesk.wsgi.application"
 AUTH_USER_MODEL = "workspaces.User"
+# Django's ModelBackend, which can also take the user a workspace page's membership query read
+# (socialdesk/workspaces/backends.py). Sessions signed in under the old name sign in again once.
+AUTHENTICATION_BACKENDS = ["socialdesk.workspaces.backends.MemberBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -73,13 +73,13 @@ def busy_month(workspace, owner):
     }
 
 
-# What each request reads, at most: the session, the person, their membership (with the
-# workspace and its two-factor rule), then the view's own.
-PAGE_QUERIES = 13  # + stages, channels, pillars, campaigns, labels, members, slots, the
+# What each request reads, at most: the session, then the person with their membership (and
+# the workspace and its two-factor rule: one query, workspaces.backends), then the view's own.
+PAGE_QUERIES = 12  # + stages, channels, pillars, campaigns, labels, members, slots, the
 # switcher's workspaces, the inbox's and the notifications' unread counts
-FEED_QUERIES = 8  # + the day's first deliveries, their rows (with first images and copies),
+FEED_QUERIES = 7  # + the day's first deliveries, their rows (with first images and copies),
 # channels, slots, the slot times held
-SUMMARY_QUERIES = 7  # + the content mix, pillars, campaigns, boost spend
+SUMMARY_QUERIES = 6  # + the content mix, pillars, campaigns, boost spend
 
 
 def get(client, url: str, params: dict, **headers: str):

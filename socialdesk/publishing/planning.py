@@ -19,12 +19,13 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber, Substr, TruncDate
 from django.utils import timezone
 
 from socialdesk.content.models import Campaign, MediaAsset, Pillar, Post
 from socialdesk.content.services import PostContent, create_post
+from socialdesk.database import OneOf
 from socialdesk.networks.models import Channel
 from socialdesk.workspaces.models import User, Workspace
 
@@ -241,7 +242,7 @@ def calendar_rows(
             .values("n")
         )
         deliveries = (
-            Delivery.objects.filter(pk__in=list(ranks))
+            Delivery.objects.filter(OneOf(F("id"), list(ranks)))
             .annotate(thumb=Subquery(images), timed_copies=Subquery(copies))
             .order_by("scheduled_at", "id")
         )

@@ -113,7 +113,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:  # used by someone else a moment ago
             messages.error(request, " ".join(exc.messages))
             return redirect("login")
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="socialdesk.workspaces.backends.MemberBackend")
         messages.success(request, f"Welcome to {invitation.workspace}.")
         return redirect("post_list", slug=membership.workspace.slug)
     status = 400 if form.errors else 200

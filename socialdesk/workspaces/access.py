@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import SESSION_KEY
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest
 
+from .backends import preloaded
 from .models import ApiToken, Membership, User, Workspace
 from .roles import role_can
 
@@ -37,12 +39,14 @@ def request_membership(request: HttpRequest, workspace_slug: str) -> Membership 
     workspace's two-factor rule, the view's ``enter``, the layout); on PostgreSQL each query
     is a round trip of about a millisecond, so they share this one (issue 12, item 5). The
     membership's ``user`` is ``request.user`` itself, not read again."""
-    user = request.user
-    if not user.is_authenticated:
-        return None
     found: dict[tuple[int, str], Membership | None] = request.__dict__.setdefault(
         "_memberships", {}
     )
+    if "_cached_user" not in request.__dict__:  # the first read of request.user
+        _read_user_with_membership(request, workspace_slug, found)
+    user = request.user
+    if not user.is_authenticated:
+        return None
     key = (user.pk, workspace_slug)
     if key not in found:
         try:
@@ -55,6 +59,29 @@ def request_membership(request: HttpRequest, workspace_slug: str) -> Membership 
             membership.user = user  # type: ignore[assignment]
             found[key] = membership
     return found[key]
+
+
+def _read_user_with_membership(
+    request: HttpRequest, workspace_slug: str, found: dict[tuple[int, str], Membership | None]
+) -> None:
+    """The session's user and their membership of ``workspace_slug`` in one query; Django
+    then authenticates the session with that user (``backends.preloaded``)."""
+    try:
+        user_id = User._meta.pk.to_python(request.session[SESSION_KEY])  # type: ignore[union-attr]
+    except (KeyError, ValidationError):
+        return  # signed out, or a session Django's own check will refuse
+    membership = (
+        Membership.objects.select_related("workspace", "user")
+        .filter(workspace__slug=workspace_slug, user_id=user_id)
+        .first()
+    )
+    with preloaded(membership.user if membership else None):
+        user = request.user
+        if not user.is_authenticated or user.pk != user_id:
+            return
+    if membership is not None:
+        membership.user = user  # type: ignore[assignment]
+    found[(user.pk, workspace_slug)] = membership
 
 
 def enter_workspace(request: HttpRequest, workspace_slug: str, permission: str) -> Membership:

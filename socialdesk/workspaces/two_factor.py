@@ -158,11 +158,11 @@ class RequireTwoFactorMiddleware:
         slug = view_kwargs.get("slug")
         if not slug or not request.path.startswith("/w/"):
             return None
+        # The membership the view reads too, read with the signed-in user (one query for all).
+        membership = request_membership(request, slug)
         user = request.user
         if not user.is_authenticated or is_verified(request):
             return None
-        # The membership the view reads too (one query for both).
-        membership = request_membership(request, slug)
         if membership is None or not membership.workspace.requires_two_factor:
             return None
         query = urlencode({"next": request.get_full_path()})
