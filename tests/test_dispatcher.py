@@ -12,13 +12,15 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from fake_network import OK, FakeConnector, install
 
 from socialdesk.content.models import Post
 from socialdesk.networks.base import RateLimit
 from socialdesk.publishing import tasks
-from socialdesk.publishing.dispatch import sweep
+from socialdesk.publishing.dispatch import attempt, sweep
 from socialdesk.publishing.dispatcher import (
     Dispatcher,
     claim_due,
@@ -141,6 +143,35 @@ def test_a_batch_keeps_to_the_channels_budget_and_defers_the_rest(
         assert delivery.enqueued_for > timezone.now() + timedelta(minutes=55)  # not before
         assert delivery.last_error.startswith("paced: ")
     assert claim_due("w1", 10) == ([], [])  # the deferred ones wait for the window
+
+
+def test_a_batch_sums_its_channels_budget_once_and_writes_its_spend_together(
+    workspace, owner, channel, network
+):
+    network.rate_limits = (RateLimit("points", 300, timedelta(hours=1)),)
+    network._cost = lambda content: {"points": 3}
+    make_due(workspace, owner, channel, 12)
+    with CaptureQueriesContext(connection) as captured:
+        claimed, _ = claim_due("w1", 12)
+    assert len(claimed) == 12
+    spend_queries = [q["sql"] for q in captured.captured_queries if "channelspend" in q["sql"]]
+    # One sum of the windows, one INSERT of the 12 spends, one DELETE of spend past the window.
+    assert len(spend_queries) == 3, spend_queries
+    assert sum(ChannelSpend.objects.values_list("points", flat=True)) == 36
+
+
+def test_approval_is_read_with_the_claim_and_holds_an_unapproved_post(
+    workspace, owner, channel, network
+):
+    workspace.requires_approval = True
+    workspace.save(update_fields=["requires_approval"])
+    make_due(workspace, owner, channel, 3)
+    claimed, _ = claim_due("w1", 10)
+    assert all("newest_version_id" in d.post.__dict__ for d in claimed)
+    with CaptureQueriesContext(connection) as captured:
+        outcome = attempt(claimed[0], "w1", channel_fresh=True)
+    assert not [q for q in captured.captured_queries if "postversion" in q["sql"]]
+    assert outcome.state == S.AWAITING_APPROVAL and network.posts == {}
 
 
 def test_successes_are_recorded_together_and_a_claim_taken_meanwhile_is_a_late_result(

@@ -7,6 +7,10 @@ only reads it, so publishing never imports the workflow.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+
 from socialdesk.content import rules
 from socialdesk.content.models import Post, PostVersion
 from socialdesk.networks.models import Channel
@@ -19,14 +23,22 @@ APPROVAL_MISSING = (
 )
 
 
+def newest_version(post_id: Any) -> QuerySet:
+    """The id of the post's newest version (a query, or a subquery with ``OuterRef``)."""
+    return (
+        PostVersion.objects.filter(post_id=post_id).order_by("-number").values_list("pk", flat=True)
+    )[:1]
+
+
 def is_approved(post: Post) -> bool:
-    """True when the post's newest version is the one the workflow recorded as approved."""
+    """True when the post's newest version is the one the workflow recorded as approved.
+    A post read by ``dispatcher.claim_due`` carries its newest version's id (``newest_version_id``,
+    read with it in the claim, like the content the engine then sends)."""
     if post.approved_version_id is None:
         return False
-    newest = (
-        PostVersion.objects.filter(post_id=post.pk).order_by("-number").values_list("pk", flat=True)
-    ).first()
-    return newest == post.approved_version_id
+    if "newest_version_id" in post.__dict__:
+        return post.newest_version_id == post.approved_version_id  # type: ignore[attr-defined]
+    return newest_version(post.pk).first() == post.approved_version_id
 
 
 def approval_missing(delivery: Delivery) -> bool:

@@ -41,12 +41,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from socialdesk.networks.models import ChannelStatus
 
 from . import dispatch, lateness, pacing
+from .checks import newest_version
 from .connectors import prefetch_media
 from .models import Delivery, DeliveryState, DeliveryTransition
 from .states import TransitionConflict, actor_label, tell_finished
@@ -106,8 +107,13 @@ def claim_due(
         Delivery.engine.filter(connected & _due_scheduled(now))
         .exclude(pk__in=skip)
         .select_related("channel", "workspace", "post")
+        # Whether the post is approved, read with the content that will be sent.
+        .annotate(newest_version_id=Subquery(newest_version(OuterRef("post_id"))))
         .order_by("scheduled_at", "id")[:limit]
     )
+    for delivery in due:
+        if delivery.post is not None:
+            delivery.post.newest_version_id = delivery.newest_version_id  # type: ignore[attr-defined]
     # Pricing (a paced network's cost) reads each one's content: their media in two queries.
     prefetch_media(due)
     for delivery in due:
@@ -126,27 +132,35 @@ def claim_due(
             if connection.features.has_select_for_update_skip_locked:
                 still = still.select_for_update(skip_locked=True)
             free = set(still.values_list("pk", flat=True))
-            locked: set[int] = set()
+            tallies: dict[int, pacing.Tally] = {}
             for delivery, limits, cost in candidates:
                 if delivery.pk not in free:
                     continue
                 if cost:
                     # Pacing (see ``pacing``), as ``dispatch.claim`` does it: the channel
-                    # locked once for the batch, each attempt checked and spent in turn.
-                    if delivery.channel_id not in locked:
+                    # locked and its windows summed once for the batch, each attempt checked
+                    # and spent in turn.
+                    tally = tallies.get(delivery.channel_id)
+                    if tally is None:
                         pacing.lock_channel(delivery.channel_id)
-                        locked.add(delivery.channel_id)
-                    blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
-                    if blocked is not None:
-                        if blocked.until is None:  # it never fits: ``run`` fails it, saying so
-                            others.append(delivery.pk)
-                        else:
-                            where = {"scheduled_at__lte": now}
-                            with contextlib.suppress(TransitionConflict):
-                                dispatch._defer(delivery, blocked, where, worker_id, now)
-                        continue
-                    pacing.spend(delivery.channel_id, delivery.pk, cost, limits, now)
+                        tally = tallies[delivery.channel_id] = pacing.Tally(
+                            delivery.channel_id, limits, now
+                        )
+                    if not tally.fits(cost):
+                        tally.write()  # ``room_at`` reads the ledger: with this batch's spend
+                        blocked = pacing.room_at(delivery.channel_id, cost, limits, now)
+                        if blocked is not None:
+                            if blocked.until is None:  # it never fits: ``run`` fails it
+                                others.append(delivery.pk)
+                            else:
+                                where = {"scheduled_at__lte": now}
+                                with contextlib.suppress(TransitionConflict):
+                                    dispatch._defer(delivery, blocked, where, worker_id, now)
+                            continue
+                    tally.take(delivery.pk, cost)
                 claimed.append(delivery)
+            for tally in tallies.values():
+                tally.write()
             if claimed:
                 _claim_all(claimed, worker_id, now)
     room = limit - len(claimed) - len(others)

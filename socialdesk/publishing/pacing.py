@@ -174,6 +174,65 @@ def spend(
         ChannelSpend.objects.filter(channel_id=channel_id, at__lte=now - longest).delete()
 
 
+class Tally:
+    """A channel's windows for one claim of many deliveries (``dispatcher.claim_due``): summed
+    once, then counted in memory as each delivery takes its share, and written as one INSERT.
+
+    ``room_at`` and ``spend`` per delivery cost a sum, an INSERT and a DELETE each, more than
+    a Bluesky post itself on the local network (bench/publishing.py, the SDK ratio). Use under
+    ``lock_channel``; ``write`` before anything else reads the ledger (``room_at`` when a
+    delivery does not fit) and before the transaction ends."""
+
+    def __init__(self, channel_id: int, limits: Iterable[RateLimit], now: datetime) -> None:
+        self.channel_id, self.limits, self.now = channel_id, tuple(limits), now
+        self.pending: list[ChannelSpend] = []
+        self.totals = [0] * len(self.limits)
+        if self.limits:
+            longest = max(limit.window for limit in self.limits)
+            sums = ChannelSpend.objects.filter(
+                channel_id=channel_id, at__gt=now - longest
+            ).aggregate(
+                **{
+                    f"window_{number}": Sum(
+                        "points", filter=Q(unit=limit.unit, at__gt=now - limit.window)
+                    )
+                    for number, limit in enumerate(self.limits)
+                }
+            )
+            self.totals = [sums[f"window_{n}"] or 0 for n in range(len(self.limits))]
+
+    def fits(self, cost: dict[str, int]) -> bool:
+        return all(
+            total + cost.get(limit.unit, 0) <= limit.points
+            for limit, total in zip(self.limits, self.totals, strict=True)
+        )
+
+    def take(self, delivery_id: int, cost: dict[str, int]) -> None:
+        for number, limit in enumerate(self.limits):
+            self.totals[number] += cost.get(limit.unit, 0)
+        units = {limit.unit for limit in self.limits}
+        self.pending += [
+            ChannelSpend(
+                channel_id=self.channel_id,
+                delivery_id=delivery_id,
+                unit=unit,
+                points=p,
+                at=self.now,
+            )
+            for unit, p in cost.items()
+            if unit in units and p > 0
+        ]
+
+    def write(self) -> None:
+        """Record the spend taken so far, and forget spend older than the longest window."""
+        if not self.pending:
+            return
+        ChannelSpend.objects.bulk_create(self.pending)
+        self.pending = []
+        longest = max(limit.window for limit in self.limits)
+        ChannelSpend.objects.filter(channel_id=self.channel_id, at__lte=self.now - longest).delete()
+
+
 def busiest(
     planned: Sequence[tuple[datetime, dict[str, int]]], limit: RateLimit
 ) -> tuple[int, datetime | None]:
