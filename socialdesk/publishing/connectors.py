@@ -134,15 +134,17 @@ _MODULES = {
 
 
 def import_connected_networks() -> None:
-    """Import the connectors of the networks that connected channels use, so that the first
-    delivery after a worker starts does not wait for its SDK to load; a network nobody uses
-    costs the worker no memory."""
+    """Import the connectors of the networks that connected channels use, and let each build
+    what its SDK builds on first use (its ``warm``), so that the first delivery after a worker
+    starts does not wait for its SDK to load; a network nobody uses costs the worker no memory."""
     networks = Channel.objects.filter(status=ChannelStatus.CONNECTED).values_list(
         "network", flat=True
     )
     for network in set(networks):
         if network in _MODULES:
-            importlib.import_module(_MODULES[network])
+            module = importlib.import_module(_MODULES[network])
+            if warm := getattr(module, "warm", None):
+                warm()
 
 
 def connector_for(channel: Channel) -> Connector | None:
