@@ -41,13 +41,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from socialdesk.networks.models import ChannelStatus
 
 from . import dispatch, lateness, pacing
-from .checks import newest_version
+from .checks import approval_read
 from .connectors import prefetch_media
 from .models import Delivery, DeliveryState, DeliveryTransition
 from .states import TransitionConflict, actor_label, tell_finished
@@ -108,12 +108,9 @@ def claim_due(
         .exclude(pk__in=skip)
         .select_related("channel", "workspace", "post")
         # Whether the post is approved, read with the content that will be sent.
-        .annotate(newest_version_id=Subquery(newest_version(OuterRef("post_id"))))
+        .annotate(**approval_read())
         .order_by("scheduled_at", "id")[:limit]
     )
-    for delivery in due:
-        if delivery.post is not None:
-            delivery.post.newest_version_id = delivery.newest_version_id  # type: ignore[attr-defined]
     # Pricing (a paced network's cost) reads each one's content: their media in two queries.
     prefetch_media(due)
     for delivery in due:
