@@ -6,12 +6,8 @@ most one read per channel per 30 s. How:
 - The worker's heartbeat (``socialdesk.worker``, every 5 s, on the one sweeping worker) calls
   ``on_heartbeat``, which finds the connected channels of networks that can be read whose
   last poll is ``POLL_EVERY`` (30 s) old or more, and queues one ``poll_channel`` task for
-  each — marking ``InboxCursor.queued_at`` with a compare-and-set, so a channel is queued once
-  until its task runs (or, if the queue lost it, again after ``REQUEUE_AFTER``).
-- ``poll_channel`` takes a lease on the channel (``InboxCursor.polling_until``, again a
-  compare-and-set) before it reads, so two polls of one channel never run at once, and
-  refuses to read a channel read less than ``POLL_EVERY`` ago. The lease ends when the poll
-  does; a worker that died mid-poll leaves it to expire after ``LEASE``.
+  each; the task reads the channel under a lease (``networks.polling``, shared with the
+  metrics' polls: queued once, read once at a time, at most once per ``POLL_EVERY``).
 
 So a channel is read every 30–35 s while a worker runs; an item waits at most that, plus the
 network's own indexing.
@@ -21,15 +17,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
 from socialdesk.networks.models import Channel, ChannelStatus, Network
+from socialdesk.networks.polling import ChannelPolls
 
 from .models import InboxCursor
 
@@ -55,27 +49,15 @@ def readable_networks() -> list[str]:
     ]
 
 
+POLLS = ChannelPolls(InboxCursor, every=POLL_EVERY, requeue_after=REQUEUE_AFTER, lease=LEASE)
+
+
 def due_channels(now: datetime) -> list[int]:
     """Connected, readable channels that are due a poll and not already queued or polling."""
-    channels = list(
-        Channel.objects.filter(
-            status=ChannelStatus.CONNECTED, network__in=readable_networks()
-        ).values_list("pk", flat=True)
-    )
-    known = set(
-        InboxCursor.objects.filter(channel_id__in=channels).values_list("channel_id", flat=True)
-    )
-    InboxCursor.objects.bulk_create(
-        [InboxCursor(channel_id=pk) for pk in channels if pk not in known],
-        ignore_conflicts=True,
-    )
-    return list(
-        InboxCursor.objects.filter(channel_id__in=channels)
-        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_EVERY))
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - REQUEUE_AFTER))
-        .filter(Q(polling_until__isnull=True) | Q(polling_until__lte=now))
-        .values_list("channel_id", flat=True)
-    )
+    channels = Channel.objects.filter(
+        status=ChannelStatus.CONNECTED, network__in=readable_networks()
+    ).values_list("pk", flat=True)
+    return POLLS.due(channels, now)
 
 
 def on_heartbeat(now: datetime | None = None) -> list[int]:
@@ -83,19 +65,7 @@ def on_heartbeat(now: datetime | None = None) -> list[int]:
     failure is logged and the next beat tries again)."""
     now = now or timezone.now()
     try:
-        queued = []
-        for channel_id in due_channels(now):
-            # Compare-and-set: another sweeper (or a beat that overlapped) queued it first.
-            taken = (
-                InboxCursor.objects.filter(channel_id=channel_id)
-                .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - REQUEUE_AFTER))
-                .update(queued_at=now)
-            )
-            if taken:
-                queued.append(channel_id)
-        for channel_id in queued:
-            transaction.on_commit(partial(_hand_over, channel_id), robust=True)
-        return queued
+        return POLLS.queue(due_channels(now), now, _hand_over)
     except Exception:
         log.exception("Could not queue the inbox polls; retrying at the next beat")
         return []
@@ -107,12 +77,7 @@ def _hand_over(channel_id: int) -> None:
 
 def claim(channel_id: int, now: datetime) -> bool:
     """Take the channel's poll lease, if nobody holds it and the last poll is old enough."""
-    return bool(
-        InboxCursor.objects.filter(channel_id=channel_id)
-        .filter(Q(polling_until__isnull=True) | Q(polling_until__lte=now))
-        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_EVERY))
-        .update(polling_until=now + LEASE)
-    )
+    return POLLS.claim(channel_id, now)
 
 
 def poll_once(channel_id: int, now: datetime | None = None) -> dict[str, Any]:
@@ -120,17 +85,9 @@ def poll_once(channel_id: int, now: datetime | None = None) -> dict[str, Any]:
     from .ingest import ingest_channel
 
     now = now or timezone.now()
-    channel = Channel.objects.select_related("workspace").filter(pk=channel_id).first()
-    if channel is None:  # deleted since the poll was queued
+    result = POLLS.run(channel_id, now, lambda channel: ingest_channel(channel, now=now))
+    if result is None:
         return {"channel": channel_id, "polled": False}
-    InboxCursor.objects.get_or_create(channel=channel)
-    if not claim(channel_id, now):
-        InboxCursor.objects.filter(channel_id=channel_id).update(queued_at=None)
-        return {"channel": channel_id, "polled": False}
-    try:
-        result = ingest_channel(channel, now=now)
-    finally:
-        InboxCursor.objects.filter(channel_id=channel_id).update(polling_until=None, queued_at=None)
     return {
         "channel": channel_id,
         "polled": True,
