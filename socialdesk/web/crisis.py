@@ -177,7 +177,7 @@ def crisis_decide(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as error:
             errors = _errors(error)
         else:
-            verb = {"resume": "sent now", "reschedule": "moved", "cancel": "cancelled"}[action]
+            verb = {"resume": "going out now", "reschedule": "moved", "cancel": "cancelled"}[action]
             count = len(done)
             messages.success(request, f"{count} post{'s' if count != 1 else ''} {verb}.")
             return redirect("crisis", slug)
