@@ -183,6 +183,16 @@ def test_with_no_switch_on_the_claim_query_is_unchanged(workspace, owner, channe
     assert not any("crisis" in sql.lower() and "delivery" in sql.lower() for sql in delivery_reads)
 
 
+def test_held_posts_do_not_turn_the_health_check_red(workspace, owner, channel, settings):
+    from socialdesk.health import check_publishing, delivery_stats
+
+    crisis.start(workspace, owner, "A recall")
+    due_post(workspace, owner, channel, ago=timedelta(hours=2))
+
+    assert delivery_stats()["due"] == 0
+    assert check_publishing().ok
+
+
 # --- The services ----------------------------------------------------------------------------
 
 
