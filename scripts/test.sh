@@ -82,7 +82,8 @@ sqlite_job=$!
     SOCIALDESK_BLUESKY_DB_URL="postgres://postgres@127.0.0.1:5432/bsky_devnet_redis" \
     pytest --junitxml=artifacts/junit-redis.xml \
     tests/test_tasks_redis.py tests/test_dispatch.py tests/test_scheduling.py \
-    tests/test_pacing.py tests/test_cli_worker.py tests/test_dead_workers.py tests/test_chaos.py
+    tests/test_pacing.py tests/test_cli_worker.py tests/test_dead_workers.py tests/test_chaos.py \
+    tests/test_crisis_redis.py
 ) &
 others_job=$!
 wait $sqlite_job

@@ -26,7 +26,7 @@ from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
 from socialdesk.page import api as page_api
 from socialdesk.publishing import api as publishing_api
-from socialdesk.publishing import queue_api
+from socialdesk.publishing import crisis_api, queue_api
 from socialdesk.review import api as review_api
 from socialdesk.workflow import (
     audit_api,
@@ -58,6 +58,7 @@ ROUTERS = [
     bulk_api.router,
     publishing_api.router,
     queue_api.router,
+    crisis_api.router,
     notifications_api.router,
     review_api.router,
     stages_api.router,

@@ -29,6 +29,7 @@ from django.db.models import Count, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from socialdesk.publishing import crisis
 from socialdesk.publishing.models import Delivery, DeliveryState, WorkerHeartbeat
 
 # Below this much free space in the data folder, doctor reports a problem: SQLite, uploads
@@ -235,15 +236,19 @@ def check_email() -> Check:
 def delivery_stats(now: datetime | None = None) -> dict[str, Any]:
     """Counts the publishing engine is watched by, in two queries.
 
-    ``due`` counts deliveries whose time has come but that nobody has sent yet; the oldest
-    one's lag says how far behind the worker is.
+    ``due`` counts deliveries whose time has come but that nobody has sent yet (not those a
+    crisis switch holds); the oldest one's lag says how far behind the worker is.
     """
     now = now or timezone.now()
     states = Delivery.engine.aggregate(
         failed=Count("pk", filter=Q(state=DeliveryState.FAILED)),
         unknown=Count("pk", filter=Q(state=DeliveryState.UNKNOWN)),
     )
-    due = Delivery.engine.due(now).aggregate(count=Count("pk"), oldest=Min("scheduled_at"))
+    due_rows = Delivery.engine.due(now)
+    held = crisis.held()
+    if held is not None:  # held by a crisis switch on purpose: not late, nothing to fix
+        due_rows = due_rows.exclude(held)
+    due = due_rows.aggregate(count=Count("pk"), oldest=Min("scheduled_at"))
     oldest = due["oldest"]
     return {
         "failed": states["failed"],

@@ -151,6 +151,8 @@ HOLDINGS = [
     Holding("inbox.Presence", "user", "conversations they had open just now", "delete"),
     Holding("analytics.Experiment", "created_by", "experiments they started", "keep"),
     Holding("listening.TopicQuery", "created_by", "listening queries they wrote", "keep"),
+    Holding("publishing.CrisisPause", "started_by", "crisis switches they turned on", "keep"),
+    Holding("publishing.CrisisPause", "ended_by", "crisis switches they turned off", "keep"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.

@@ -31,6 +31,7 @@ from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_fo
 from socialdesk.api_support import MemberRequest, Slug, requires
 from socialdesk.content.media import upload_media
 from socialdesk.notifications.services import create_webhook, notify
+from socialdesk.publishing import crisis
 from socialdesk.workspaces.models import ApiToken, Invitation, Membership, User
 from socialdesk.workspaces.roles import PERMISSIONS, Role
 
@@ -303,6 +304,14 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listening_sources_list": lambda ctx: None,
     "listening_sources_create": lambda ctx: {"kind": "feed", "url": "https://news.test/feed"},
     "listening_sources_delete": lambda ctx: None,
+    "crisis_read": lambda ctx: None,
+    "crisis_start": lambda ctx: {"reason": "A recall of the rye loaves"},
+    # Ending needs a switch that is on: the lazy ``crisis_on`` turns it on first.
+    "crisis_end": lambda ctx: ctx["crisis_on"] and None,
+    "crisis_held_list": lambda ctx: None,
+    "crisis_held_resume": lambda ctx: {"all": True},
+    "crisis_held_reschedule": lambda ctx: {"all": True, "scheduled_at": later(2)},
+    "crisis_held_cancel": lambda ctx: {"all": True},
 }
 
 
@@ -405,6 +414,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
             )[0].pk
         ),
         "experiment_id": lambda: an_experiment(workspace, members["owner"], channel),
+        "crisis_on": lambda: crisis.start(workspace, members["owner"], "Oven fire").pk,
     }
     groups = [
         once(lambda: listening_objects(workspace)),

@@ -202,6 +202,16 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     )
     topic = Topic.objects.create(workspace=workspace, name="Crumb")
     TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb", created_by=ana)
+    from socialdesk.publishing.models import CrisisPause
+
+    CrisisPause.objects.create(
+        workspace=workspace,
+        reason="Oven fire",
+        started_by=ana,
+        ended_at=at,
+        ended_by=ana,
+        released_at=at,
+    )
     return post
 
 

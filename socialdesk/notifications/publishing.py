@@ -21,7 +21,8 @@ from .services import notify, people_with_role
 
 if TYPE_CHECKING:
     from socialdesk.networks.models import Channel
-    from socialdesk.publishing.models import Delivery
+    from socialdesk.publishing.models import CrisisPause, Delivery
+    from socialdesk.workspaces.models import User
 
 log = logging.getLogger(__name__)
 
@@ -175,3 +176,55 @@ def channel_needs_reconnecting(channel: Channel, problem: str) -> None:
         )
 
     _safely(f"channel {channel.pk}", act)
+
+
+# The team hears about the crisis switch: everyone who plans or writes posts or answers
+# people (a client and an analyst see the banner on their next page).
+CRISIS_ROLES = ("owner", "manager", "creator", "approver", "community_manager")
+
+
+def crisis_started(pause: CrisisPause, actor: User | None) -> None:
+    """Tell the team that ``actor`` turned the crisis switch on, and why."""
+
+    def act() -> None:
+        workspace = pause.workspace
+        who = actor.display_name if actor is not None else "Someone"
+        notify(
+            workspace,
+            people_with_role(workspace, *CRISIS_ROLES),
+            "crisis.started",
+            f"Crisis switch on: {who} paused every scheduled post",
+            body=f"Why: {pause.reason}\n\nNothing scheduled goes out until it is turned off.",
+            url=reverse("crisis", args=[workspace.slug]),
+            actor=actor,
+            target=pause,
+        )
+
+    _safely("the crisis switch going on", act)
+
+
+def crisis_ended(pause: CrisisPause, actor: User | None, held: int) -> None:
+    """Tell the team that ``actor`` turned the crisis switch off, and how many posts wait for
+    a decision."""
+
+    def act() -> None:
+        workspace = pause.workspace
+        who = actor.display_name if actor is not None else "Someone"
+        waiting = (
+            f"{held} post{'s' if held != 1 else ''} that came due meanwhile "
+            f"{'wait' if held != 1 else 'waits'} for a decision: send now, move or cancel."
+            if held
+            else "No post came due meanwhile."
+        )
+        notify(
+            workspace,
+            people_with_role(workspace, *CRISIS_ROLES),
+            "crisis.ended",
+            f"Crisis switch off: {who} turned it off",
+            body=waiting,
+            url=reverse("crisis", args=[workspace.slug]),
+            actor=actor,
+            target=pause,
+        )
+
+    _safely("the crisis switch going off", act)

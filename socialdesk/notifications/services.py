@@ -42,6 +42,9 @@ EVENTS: dict[str, str] = {
     "delivery.late": "A post was published late",
     "channel.needs_reconnecting": "A channel needs reconnecting",
     "deliveries.paused": "Deliveries were paused",
+    # The crisis switch (issue 15, item 6; raised by ``publishing.crisis``).
+    "crisis.started": "The crisis switch was turned on",
+    "crisis.ended": "The crisis switch was turned off",
     # Raised for every move into a working stage, forward or back (key kept for contracts).
     "post.submitted": "A post moved to another stage",
     "approval.requested": "Your approval is requested",
@@ -76,6 +79,8 @@ IMMEDIATE_EVENTS = frozenset(
         "delivery.failed",
         "channel.needs_reconnecting",
         "deliveries.paused",
+        "crisis.started",
+        "crisis.ended",
         "inbox.mention",
         "inbox.approval_requested",
         "inbox.reply_rejected",

@@ -79,7 +79,7 @@ from socialdesk.networks.states import mark_needs_reconnect
 from socialdesk.notifications import publishing as notices
 from socialdesk.workspaces.models import Workspace
 
-from . import claims, lateness, pacing
+from . import claims, crisis, lateness, pacing
 from .checks import account_missing, approval_missing, channel_problem
 from .connectors import (
     connector_for,
@@ -585,6 +585,8 @@ def run(delivery_id: int, worker_id: str, now: datetime | None = None) -> str:
         lateness.tell_if_late(delivery)
         if delivery.state != S.WAITING_RETRY:
             return delivery.state
+    if crisis.holds(delivery):  # the crisis switch: not sent, not missed; a person decides
+        return delivery.state
     try:
         if delivery.state in (S.SCHEDULED, S.WAITING_RETRY) and too_late(delivery, now):
             return _miss(delivery, now, _worker(worker_id)).state
@@ -755,12 +757,14 @@ def sweep(now: datetime | None = None) -> SweepReport:
 
     windows = Workspace.objects.values_list("late_window", flat=True).distinct()
     missed = []
+    # What the crisis switch holds is neither missed nor queued (``crisis.held``).
+    held = crisis.held() or Q(pk__in=[])  # (``exclude`` of no rows excludes none)
     for window in windows:
         late = Delivery.engine.filter(
             state__in=[S.SCHEDULED, S.WAITING_RETRY],
             workspace__late_window=window,
             scheduled_at__lt=now - window,
-        )
+        ).exclude(held)
         for delivery in late.select_related("workspace", "post", "channel")[:SWEEP_BATCH]:
             try:
                 missed.append(_miss(delivery, now, actor, tell=False))
@@ -804,6 +808,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
             | Q(state=S.UNKNOWN, retry_at__isnull=True)
         )
         .filter(Q(enqueued_for__isnull=True) | Q(enqueued_for__lte=lost_before))
+        .exclude(held)
         .order_by("scheduled_at", "id")
     )
     for delivery in due[:SWEEP_BATCH]:

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from socialdesk.networks.models import ChannelStatus
 
-from . import dispatch, lateness, pacing
+from . import crisis, dispatch, lateness, pacing
 from .checks import approval_read
 from .connectors import prefetch_media
 from .models import Delivery, DeliveryState, DeliveryTransition
@@ -103,6 +103,10 @@ def claim_due(
     # Read and price the candidates before taking any lock: building a connector and
     # reading content hold nothing (on SQLite a write transaction holds the whole file).
     candidates = []
+    # The crisis switch (``crisis.held``): one indexed look per batch, usually nothing held.
+    held = crisis.held()
+    if held is not None:
+        connected &= ~held
     due = list(
         Delivery.engine.filter(connected & _due_scheduled(now))
         .exclude(pk__in=skip)

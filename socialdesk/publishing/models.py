@@ -366,3 +366,60 @@ class BoostSpend(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.amount} on delivery {self.delivery_id}"
+
+
+# --- The crisis switch (issue 15, item 6; see ``publishing.crisis``) -------------------------
+
+
+class CrisisPause(WorkspaceOwned):
+    """One time a workspace's crisis switch was on: who turned it on, when and why, and who
+    turned it off and when.
+
+    While it is on (``ended_at`` empty) the engine sends none of the workspace's posts. Once
+    it is off, the posts that came due meanwhile stay held until a person resumes, moves or
+    cancels each of them (``publishing.crisis``); ``released_at`` is when the last of them
+    was decided (at once when none came due), and from then on the row holds nothing.
+    """
+
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=1000)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # At most one pause holds a workspace's posts: starting one releases the last.
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=Q(released_at__isnull=True),
+                name="one_holding_crisis_pause",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(ended_at__isnull=False),
+                name="crisis_pause_released_after_end",
+            ),
+        ]
+        indexes = [
+            # Serves the dispatcher's and the sweeper's one look per batch: "which
+            # workspaces hold their posts now" (``crisis.held``), almost always no row.
+            models.Index(
+                fields=["released_at"],
+                condition=Q(released_at__isnull=True),
+                name="crisis_pause_holding_idx",
+            ),
+            models.Index(fields=["workspace", "started_at"], name="crisis_pause_history_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"crisis pause {self.pk} of workspace {self.workspace_id}"
+
+    @property
+    def is_on(self) -> bool:
+        return self.ended_at is None

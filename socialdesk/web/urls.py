@@ -66,6 +66,7 @@ urlpatterns = [
     path("channels/", include(networks_urls.callback_urlpatterns)),
     path("w/<slug:slug>/media/", include("socialdesk.content.media_urls")),
     path("w/<slug:slug>/calendar/", include("socialdesk.web.calendar")),
+    path("w/<slug:slug>/crisis/", include("socialdesk.web.crisis")),
     path("w/<slug:slug>/analytics/", include("socialdesk.analytics.best_time_urls")),
     path("w/<slug:slug>/", include("socialdesk.notifications.urls")),
     path("w/<slug:slug>/workflow/", include("socialdesk.workflow.urls")),

@@ -8,6 +8,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from socialdesk.content.models import PostVersion
+from socialdesk.publishing.crisis import crisis_changed
 from socialdesk.workspaces.models import Membership, SignInEvent
 
 # Sign-in log kinds where the person themselves got in or changed their own settings.
@@ -61,3 +62,29 @@ def signin_audited(sender: Any, instance: SignInEvent, created: bool, **kwargs: 
             ip=instance.ip,
             user_agent=instance.user_agent,
         )
+
+
+@receiver(crisis_changed, dispatch_uid="workflow-crisis-audited")
+def crisis_audited(
+    sender: Any, pause: Any, action: str, actor: Any, deliveries: list, **kwargs: Any
+) -> None:
+    """The crisis switch going on or off, and each decision about the posts it held, in the
+    audit log (who, when, why, which deliveries)."""
+    from . import audit
+
+    if action == "crisis.started":
+        detail = f"Crisis switch on: {pause.reason}"
+    elif action == "crisis.ended":
+        detail = "Crisis switch off"
+    else:
+        verb = action.removeprefix("crisis.")
+        count = len(deliveries)
+        detail = f"{count} held post{'s' if count != 1 else ''} {verb}"
+    audit.record(
+        pause.workspace_id,
+        action,
+        actor=actor,
+        target=pause,
+        detail=detail,
+        data={"delivery_ids": [delivery.pk for delivery in deliveries]} if deliveries else None,
+    )

@@ -106,6 +106,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # their queries and sources.
     "listening.view": frozenset({OWNER, MANAGER, ANALYST, COMMUNITY_MANAGER}),
     "listening.manage": frozenset({OWNER, MANAGER}),
+    # The crisis switch (socialdesk.publishing.crisis): everybody sees whether it is on (the
+    # banner on every page); only the leads turn it on or off and decide about held posts.
+    "crisis.view": EVERYONE,
+    "crisis.manage": frozenset({OWNER, MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
