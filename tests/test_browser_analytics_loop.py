@@ -239,3 +239,27 @@ def test_a_click_on_the_public_page_and_its_order_show_in_analytics_with_the_cam
         assert errors == []
         context.close()
     assert Delivery.objects.get(pk=delivery.pk).state == DeliveryState.PUBLISHED
+
+
+@pytest.mark.parametrize(
+    ("site", "counted"), [("https://social.crumb.example", 40 + 39), ("", 40 + 34)]
+)
+def test_the_composers_counter_counts_a_link_as_it_will_go_out(
+    browser, live_server, workspace, owner, settings, site, counted
+):
+    """With a public ``SITE_URL``, a link on Bluesky goes out as the short link
+    ``<SITE_URL>/l/<code>`` (39 characters here, whatever was typed: 34), and the counter
+    counts that as it is typed; on a site others cannot reach, the link goes out (and
+    counts) as typed."""
+    settings.SITE_URL = site or live_server.url
+    Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky.social")
+    context, page = new_page(browser, "desktop")
+    sign_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/w/crumb/posts/new/")
+    page.get_by_label("Bluesky · crumb.bsky.social", exact=True).check()
+    page.get_by_label("Text", exact=True).fill(
+        "Stollen is back from Monday. Pre-order: https://crumb.fr/shop/stollen-2026"
+    )
+    counters = page.locator("[data-counters=text]")
+    assert f"Bluesky {counted} / 300" in counters.inner_text()
+    context.close()
