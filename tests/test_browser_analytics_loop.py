@@ -170,7 +170,7 @@ def test_a_click_on_the_public_page_and_its_order_show_in_analytics_with_the_cam
 
     # Before the click, the campaign has no click yet.
     desk.goto(f"{base}/w/crumb/analytics/mix/")
-    assert cells(campaign_row(desk))[1:4] == ["0", "0", "—"]
+    assert cells(campaign_row(desk))[1:4] == ["—", "0", "0"]
 
     # 4. A visitor opens the public page and clicks the post's link.
     visitor_context, visit = new_page(browser, "phone", user_agent=PHONE_BROWSER)
@@ -212,7 +212,7 @@ def test_a_click_on_the_public_page_and_its_order_show_in_analytics_with_the_cam
     # 6. A reload shows the click, the order and the ROI: (54 - 20) / 20 = 170 %.
     desk.reload()
     row = campaign_row(desk)
-    assert cells(row)[1:5] == ["1", "1", "170 %", "20.00"], cells(row)
+    assert cells(row)[1:5] == ["170 %", "1", "1", "20.00"], cells(row)
     owner_context.close()
 
     # 7. The analyst reads the pages at both sizes; each is photographed and checked.
@@ -232,7 +232,7 @@ def test_a_click_on_the_public_page_and_its_order_show_in_analytics_with_the_cam
             if name != "post":
                 page.wait_for_function("() => window.Chart !== undefined")
             if name == "mix":
-                assert cells(campaign_row(page))[1:4] == ["1", "1", "170 %"]
+                assert cells(campaign_row(page))[1:4] == ["170 %", "1", "1"]
             assert page.evaluate("document.documentElement.scrollWidth") <= width, name
             assert axe_violations(page) == [], name
             shoot(page, f"analytics-loop-{name}-{size}")
