@@ -10,7 +10,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from socialdesk.analytics.models import ChannelDay, Click, Conversion, MetricSnapshot, ShortLink
+from socialdesk.analytics import experiments
+from socialdesk.analytics.models import (
+    ChannelDay,
+    Click,
+    Conversion,
+    Experiment,
+    ExperimentState,
+    MetricSnapshot,
+    ShortLink,
+)
 from socialdesk.demo import build_demo
 from socialdesk.networks.models import Network
 
@@ -68,3 +77,22 @@ def test_clicks_follow_the_page_links_and_orders_name_their_click(demo):
     assert all(
         order.campaign is not None and "croissant-club" in order.link.source_url for order in orders
     )
+
+
+def test_one_experiment_is_finished_with_a_verdict_and_one_still_needs_data(demo):
+    """The verdicts come from the service's statistics on the demo's own snapshots: the
+    croissant post does better first thing than at lunchtime (the demo's slot habit), and the
+    Mastodon test has not reached the followers it needs."""
+    built, now = demo
+    found = Experiment.objects.filter(workspace=built.workspace)
+    finished = found.get(state=ExperimentState.FINISHED)
+    assert finished.winner is not None and finished.winner.label == "B"
+    assert finished.verdict.startswith("B is better than A, 95 % interval +")
+    assert finished.finished_at is not None and finished.created_at < finished.finished_at <= now
+    running = found.get(state=ExperimentState.RUNNING)
+    result = experiments.verdict(running)
+    assert not result.ready and result.text.startswith("Not enough data yet: ~")
+    for experiment in (finished, running):
+        rows = experiments.numbers(experiment)
+        assert [row.published for row in rows] == [1, 1]
+        assert all(0 < row.successes < row.trials for row in rows)

@@ -242,6 +242,30 @@ def test_an_unknown_code_is_a_plain_404_page(db, code):
     assert not response.cookies
 
 
+def test_experiments_and_campaigns_count_the_same_clicks_the_redirect_counted(
+    channel, owner, taxonomy
+):
+    """One count of clicks (``clicks.clicks_per``) behind an experiment's variant and a
+    campaign's ROI: a person's clicks, never a bot's."""
+    from socialdesk.analytics import experiments, reading
+
+    delivery = scheduled_post(channel, owner, "Stollen: https://crumb.test/stollen")
+    Post.objects.filter(pk=delivery.post_id).update(campaign=taxonomy["campaign"])
+    delivery = make_due(delivery)
+    assert dispatch.run(delivery.pk, "test-worker") == DeliveryState.PUBLISHED
+    code = ShortLink.objects.get(delivery=delivery).code
+    visit(code)
+    visit(code, HTTP_USER_AGENT="Twitterbot/1.0")
+    visit(code, HTTP_USER_AGENT=BROWSER + " Edg/131.0")
+
+    links = ShortLink.objects.filter(workspace=channel.workspace)
+    assert clicks.clicks_per(links, "delivery_id") == {delivery.pk: 2}
+    assert experiments.clicks_of([delivery.pk]) == {delivery.pk: 2}
+    figures = reading.link_figures(channel.workspace)
+    assert figures is not None
+    assert figures[taxonomy["campaign"].pk]["clicks"] == 2
+
+
 def test_the_redirect_reads_one_row_and_writes_one(link, django_assert_num_queries):
     visit(link.code)  # today's salt, made once a day
     with django_assert_num_queries(2):

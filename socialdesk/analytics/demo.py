@@ -1,7 +1,8 @@
 """The demo bakery's analytics history (issue 14, item 8): six months of posts before the
 demo's own month, with metric snapshots at every age they have reached, each channel's
 followers day by day, the public page's short links with their clicks, and a few orders
-reported back for those clicks.
+reported back for those clicks, and two experiments: one finished with its verdict, one
+still running.
 
 The numbers follow simple, stated habits, so that the analytics pages have something true
 to find: Saturday and Sunday mornings and 07:30 on weekdays do best, lunchtime worst; "Fresh
@@ -18,7 +19,7 @@ from __future__ import annotations
 import base64
 import math
 import random
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +34,18 @@ from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.publishing.services import record_history
 from socialdesk.workspaces.models import User, Workspace
 
-from .models import BUCKETS, ChannelDay, Click, Conversion, MetricSnapshot, ShortLink
+from . import experiments
+from .models import (
+    BUCKETS,
+    ChannelDay,
+    Click,
+    Conversion,
+    Experiment,
+    ExperimentMetric,
+    ExperimentVariant,
+    MetricSnapshot,
+    ShortLink,
+)
 
 SEED = 14
 WEEKS = 26
@@ -75,6 +87,7 @@ def build(workspace: Workspace, author: User, now: datetime) -> None:
     pillars = {p.name: p for p in Pillar.objects.filter(workspace=workspace)}
     campaign = Campaign.objects.filter(workspace=workspace).first()
     _history(workspace, author, channels, pillars, campaign, now, rng)
+    finished, _running = _experiments(workspace, author, channels, pillars, now, rng)
     published = list(
         Delivery.objects.filter(
             workspace=workspace, state=DeliveryState.PUBLISHED, published_at__lte=now
@@ -83,6 +96,115 @@ def build(workspace: Workspace, author: User, now: datetime) -> None:
     _snapshots(published, now, rng)
     _channel_days(workspace, channels, published, now, rng)
     _clicks(workspace, now, rng)
+    # Concluded by the service, from the snapshots above: a real verdict, not a written one.
+    experiments.conclude(finished, now=now)
+
+
+# The finished experiment: the same croissant post at lunchtime (A) or first thing (B), on
+# Bluesky, on a Tuesday and the Wednesday after, five weeks ago or more; the slots' habit
+# (``SLOTS``) decides it.
+CROISSANT = "Warm croissants on the shelf right now, butter from Isigny. Come early! 🥐"
+# The running one, on Mastodon, in the last days: a question against a statement. Its
+# audience is small, so it still needs more followers than it has reached.
+QUESTION = "Which loaf is on your Sunday table: sourdough, rye or brioche? 🍞"
+STATEMENT = "Sunday tables deserve real bread: sourdough, rye and brioche from 8 a.m. 🍞"
+
+
+def _weekday_before(day: date, weekday: int) -> date:
+    return day - timedelta(days=(day.weekday() - weekday) % 7 or 7)
+
+
+def _experiments(
+    workspace: Workspace,
+    author: User,
+    channels: dict[str, Channel],
+    pillars: dict[str, Pillar],
+    now: datetime,
+    rng: random.Random,
+) -> tuple[Experiment, Experiment]:
+    """One experiment to finish (its variants published weeks ago) and one still running
+    (published in the last days), their posts published as the history's are."""
+    today = timezone.localdate(now, workspace.zone)
+    tuesday = _weekday_before(today - timedelta(days=35), 1)
+    finished = _experiment(
+        workspace,
+        author,
+        "Croissant shelf: lunchtime or first thing?",
+        "The shelf photo does better at 07:30, when people are on their way to work.",
+        baseline=0.04,
+        effect=0.03,
+        created=tuesday - timedelta(days=2),
+    )
+    sky = channels[Network.BLUESKY]
+    oven = pillars.get("Fresh from the oven")
+    for label, at in (("A", "12:00"), ("B", "07:30")):
+        post = _variant_post(workspace, author, finished, label, CROISSANT, oven, f"at {at}")
+        day = tuesday + timedelta(days=label == "B")
+        when = datetime.combine(day, time.fromisoformat(at), tzinfo=workspace.zone)
+        _published(post, sky, when.astimezone(UTC), rng)
+    running = _experiment(
+        workspace,
+        author,
+        "Sunday bread: a question or a statement?",
+        "Asking people which loaf they pick gets more replies and likes than telling them.",
+        baseline=0.05,
+        effect=0.03,
+        created=today - timedelta(days=4),
+    )
+    toot = channels[Network.MASTODON]
+    for label, text, back in (("A", STATEMENT, 3), ("B", QUESTION, 2)):
+        post = _variant_post(workspace, author, running, label, text, oven, "")
+        when = datetime.combine(today - timedelta(days=back), time(18, 0), tzinfo=workspace.zone)
+        _published(post, toot, when.astimezone(UTC), rng)
+    return finished, running
+
+
+def _experiment(
+    workspace: Workspace,
+    author: User,
+    name: str,
+    hypothesis: str,
+    *,
+    baseline: float,
+    effect: float,
+    created: date,
+) -> Experiment:
+    experiment = Experiment.objects.create(
+        workspace=workspace,
+        name=name,
+        hypothesis=hypothesis,
+        metric=ExperimentMetric.ENGAGEMENT_PER_FOLLOWER,
+        baseline_rate=baseline,
+        minimum_effect=effect,
+        required_per_variant=experiments.required_sample(baseline, effect, 2),
+        created_by=author,
+    )
+    at = datetime.combine(created, time(16, 0), tzinfo=workspace.zone)
+    Experiment.objects.filter(pk=experiment.pk).update(created_at=at)
+    return experiment
+
+
+def _variant_post(
+    workspace: Workspace,
+    author: User,
+    experiment: Experiment,
+    label: str,
+    text: str,
+    pillar: Pillar | None,
+    description: str,
+) -> Post:
+    post = Post.objects.create(
+        workspace=workspace,
+        author=author,
+        title=f"{experiment.name} — variant {label}"[:200],
+        text=text,
+        pillar=pillar,
+    )
+    PostVersion.objects.create(post=post, number=1, text=text, created_by=author)
+    ExperimentVariant.objects.create(
+        experiment=experiment, label=label, post=post, description=description
+    )
+    return post
 
 
 def _history(

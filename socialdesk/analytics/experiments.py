@@ -29,7 +29,6 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from socialdesk.content.models import Post
@@ -39,9 +38,9 @@ from socialdesk.publishing.models import Delivery, DeliveryState, QueueEntry
 from socialdesk.workspaces.models import User, Workspace
 
 from . import experiment_stats as stats
+from .clicks import clicks_per
 from .models import (
     ChannelDay,
-    Click,
     Experiment,
     ExperimentMetric,
     ExperimentState,
@@ -172,12 +171,7 @@ def clicks_of(delivery_ids: list[int]) -> dict[int, int]:
     """Clicks per delivery: the people's clicks on its short links (``analytics.clicks``:
     bots and prefetches are not counted), or, for a delivery without any, the clicks the
     network itself reports in its latest snapshot, if it reports any."""
-    counted = dict(
-        Click.objects.filter(link__delivery_id__in=delivery_ids)
-        .values("link__delivery_id")
-        .annotate(n=Count("id"))
-        .values_list("link__delivery_id", "n")
-    )
+    counted = clicks_per(ShortLink.objects.filter(delivery_id__in=delivery_ids), "delivery_id")
     with_links = set(
         ShortLink.objects.filter(delivery_id__in=delivery_ids).values_list("delivery_id", flat=True)
     )

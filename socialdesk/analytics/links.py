@@ -44,7 +44,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from socialdesk.content import composer
-from socialdesk.networks.models import Network
+from socialdesk.networks.models import Channel, Network
 
 from .models import MAX_TARGET, LinkSettings, ShortLink
 
@@ -90,6 +90,18 @@ def site_is_public() -> bool:
 def shortens_for(network: str) -> bool:
     """Whether a link on ``network`` may become a short link (see the module docstring)."""
     return network == Network.PAGE or site_is_public()
+
+
+def counted_link_length(channels: Sequence[Channel]) -> dict[int, int]:
+    """Channel id → the length a link typed in the composer will have on that channel, for
+    the channels whose links go out as short links (``<SITE_URL>/l/<code>``, whatever was
+    typed); the others are left out (their links go out as typed, with UTM tags). For the
+    composer's live counter; the length check at scheduling (``network_texts``,
+    ``create=False``) stays exact and decides."""
+    if not channels or not settings_for(channels[0].workspace_id).short_links:
+        return {}
+    length = len(short_url(STAND_IN))
+    return {c.pk: length for c in channels if shortens_for(c.network)}
 
 
 def _own(url: str) -> bool:

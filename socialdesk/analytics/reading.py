@@ -49,12 +49,12 @@ from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import BoostSpend
 from socialdesk.workspaces.models import Workspace
 
+from .clicks import clicks_per
 from .models import (
     BUCKETS,
     BenchmarkWindow,
     Bucket,
     ChannelDay,
-    Click,
     Conversion,
     MetricSnapshot,
     ShortLink,
@@ -267,12 +267,7 @@ def link_figures(
     if campaign_ids is not None:
         links = links.filter(campaign_id__in=campaign_ids)
     figures: dict[int, Any] = {}
-    for campaign_id, clicks in (
-        Click.objects.filter(link__in=links.exclude(campaign=None))
-        .values("link__campaign_id")
-        .annotate(n=Count("id"))
-        .values_list("link__campaign_id", "n")
-    ):
+    for campaign_id, clicks in clicks_per(links.exclude(campaign=None), "campaign_id").items():
         figures[campaign_id] = {"clicks": clicks, "conversions": 0, "value": None, "currency": ""}
     orders = Conversion.objects.filter(workspace=workspace, attributed=True).exclude(campaign=None)
     if campaign_ids is not None:

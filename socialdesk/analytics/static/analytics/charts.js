@@ -29,6 +29,14 @@
       };
     });
     var scales = { y: { beginAtZero: true, ticks: { precision: 0 } } };
+    if (spec.type === "bar") {
+      // Posts' titles as labels: cut short, or on a phone they crush the bars to a strip
+      // (the table beside the chart and the tooltip have them in full).
+      scales.x = { ticks: { callback: function (value) {
+        var label = String(this.getLabelForValue(value));
+        return label.length > 16 ? label.slice(0, 15) + "…" : label;
+      } } };
+    }
     if (hasRight) {
       scales.right = { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, ticks: { precision: 0 } };
     }

@@ -27,10 +27,17 @@
 
   var REMOTE_MENTION = /(^|[^\/\w])@(([a-z0-9_]+)@[a-z0-9.\-]+[a-z0-9]+)/gi;
 
+  // Where a link goes out as the workspace's short link, it counts as that link's length
+  // (analytics' JSON block, when analytics is installed); a network that reserves a fixed
+  // length for every link (rules.url) counts that instead.
+  var shortBlock = document.getElementById("composer-short-links");
+  var shortLinks = shortBlock ? JSON.parse(shortBlock.textContent) : {};
+
   function count(rules, text) {
     if (rules.local_mentions) text = text.replace(REMOTE_MENTION, "$1@$3");
-    if (rules.url) {
-      text = text.replace(LINK, function () { return "x".repeat(rules.url); });
+    var url = rules.url || shortLinks[String(rules.id)] || 0;
+    if (url) {
+      text = text.replace(LINK, function () { return "x".repeat(url); });
     }
     return rules.unit === "graphemes" ? graphemes(text) : Array.from(text).length;
   }
