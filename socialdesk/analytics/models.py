@@ -587,7 +587,7 @@ class ReportSend(WorkspaceOwned):
     sending_until = models.DateTimeField(null=True, blank=True)
     recipients = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
