@@ -582,3 +582,19 @@ def on_heartbeat(now: datetime | None = None) -> list[int]:
     except Exception:
         log.exception("Could not queue the reports due; retrying at a later beat")
         return []
+
+
+# --- The demo --------------------------------------------------------------------------------
+
+
+def build_demo(workspace: Workspace, users: dict[Any, User]) -> Report:
+    """The demo bakery's weekly report for its owner and its client (shared with clients),
+    with every section; called by ``socialdesk.demo.build_demo``."""
+    spec = ReportSpec(
+        name="Weekly bakery report",
+        sections=list(SECTIONS),
+        period=ReportPeriod.WEEKLY,
+        recipient_ids=[users[Role.OWNER].pk, users[Role.CLIENT].pk],
+        shared_with_clients=True,
+    )
+    return save_report(workspace, users[Role.MANAGER], spec)
