@@ -202,6 +202,13 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     )
     topic = Topic.objects.create(workspace=workspace, name="Crumb")
     TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb", created_by=ana)
+    # ... a report she made and receives.
+    from socialdesk.analytics.models import Report
+
+    report = Report.objects.create(
+        workspace=workspace, name="Weekly", sections=["overview"], created_by=ana
+    )
+    report.recipients.add(ana)
     return post
 
 

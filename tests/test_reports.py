@@ -358,5 +358,7 @@ def test_the_logo_is_the_public_pages_picture_inline(workspace, owner, members, 
     profile = PageProfile.objects.create(workspace=workspace, changed_at=timezone.now())
     profile.avatar.save("crumb.png", ContentFile(b"\x89PNG\r\n\x1a\nfake"))
     assert reports.logo_data_uri(report).startswith("data:image/png;base64,")
+    # Drawn inline: rendering fetches nothing (a broken picture is left out, not fatal).
+    assert reports.render_pdf(report, reports.last_period(report, MONDAY), MONDAY)[:5] == b"%PDF-"
     report.include_logo = False
     assert reports.logo_data_uri(report) == ""
