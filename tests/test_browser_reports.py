@@ -66,15 +66,15 @@ def fits(page, width: int, what: str) -> None:
     assert scroll_width <= width, f"the {what} is {scroll_width}px wide"
 
 
-def test_the_weekly_report_as_a_page_for_client_and_owner_and_as_a_pdf(
-    browser, live_server, demo
-):
+def test_the_weekly_report_as_a_page_for_client_and_owner_and_as_a_pdf(browser, live_server, demo):
     report = Report.objects.get(workspace=demo.workspace)
     base = f"{live_server.url}/w/{demo.workspace.slug}/analytics/reports/"
     for size in SIZES:
         context, width = context_for(browser, size)
         page = context.new_page()
-        sign_in(page, live_server.url, "client@crumb.example", password=DEMO_PASSWORD, lands_on=None)
+        sign_in(
+            page, live_server.url, "client@crumb.example", password=DEMO_PASSWORD, lands_on=None
+        )
         page.goto(base)
         assert page.get_by_role("navigation", name="Analytics views").count() == 0
         page.get_by_role("link", name="Weekly bakery report").click()
@@ -110,7 +110,7 @@ def test_the_weekly_report_as_a_page_for_client_and_owner_and_as_a_pdf(
         context.close()
 
     if not shutil.which("pdftoppm"):
-        pytest.fail("pdftoppm is missing: apt-get install poppler-utils (scripts/ensure-services.sh)")
+        pytest.fail("pdftoppm is missing: apt-get install poppler-utils")
     subprocess.run(
         ["pdftoppm", "-png", "-f", "1", "-l", "1", "-singlefile", "-scale-to-x", "1280"]
         + ["-scale-to-y", "-1", str(pdf), str(SHOTS / "report-pdf-page-1")],

@@ -19,7 +19,6 @@ from socialdesk.analytics import reports
 from socialdesk.analytics.models import Report, ReportSend, ReportSendState
 from socialdesk.networks.models import Channel, Network
 from socialdesk.workspaces.models import Membership, User
-from socialdesk.workspaces.roles import Role
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 # Monday 7 December 2026, 09:00 in Paris: last week is 30 Nov – 6 Dec.
@@ -237,7 +236,7 @@ def test_a_recipient_who_left_the_workspace_is_not_sent_it(workspace, owner, mem
 def test_the_worker_sends_each_period_once_even_when_it_restarts(
     workspace, owner, members, measured
 ):
-    report = weekly(workspace, owner, members)
+    weekly(workspace, owner, members)
     sunday = datetime(2026, 12, 6, 12, tzinfo=UTC)
     assert reports.due_sends(sunday) == []  # the week is not over
     early = datetime(2026, 12, 7, 6, 59, tzinfo=UTC)  # 07:59 in Paris
@@ -279,9 +278,7 @@ def test_a_worker_that_died_while_sending_leaves_it_to_the_next_after_its_lease(
     assert report.sends.count() == 1
 
 
-def test_a_failed_send_is_tried_again_then_marked_failed(
-    workspace, owner, members, monkeypatch
-):
+def test_a_failed_send_is_tried_again_then_marked_failed(workspace, owner, members, monkeypatch):
     weekly(workspace, owner, members)
     [send_id] = reports.due_sends(MONDAY)
 

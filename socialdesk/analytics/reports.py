@@ -427,8 +427,7 @@ def send_email(report: Report, period: reading.Period, now: datetime | None = No
     pdf = render_pdf(report, period, now)
     subject = f"{report.name} — {report.workspace.name}, {label}"
     text = (
-        f"{report.name} for {report.workspace.name}, {label}.\n\n"
-        "The report is attached as a PDF.\n"
+        f"{report.name} for {report.workspace.name}, {label}.\n\nThe report is attached as a PDF.\n"
     )
     messages = []
     for address in addresses:
@@ -519,9 +518,7 @@ def deliver(send_id: int, now: datetime | None = None) -> str:
         count = send_email(report, period, now)
     except Exception as exc:
         log.exception("Report send %s failed", send_id)
-        state = (
-            ReportSendState.FAILED if send.attempts >= MAX_ATTEMPTS else ReportSendState.PENDING
-        )
+        state = ReportSendState.FAILED if send.attempts >= MAX_ATTEMPTS else ReportSendState.PENDING
         ReportSend.objects.filter(pk=send_id).update(
             state=state, sending_until=now + RETRY_AFTER, error=str(exc)[:500]
         )

@@ -66,7 +66,7 @@ class ReportForm(forms.Form):
     def __init__(self, workspace: Workspace, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         people = Membership.objects.filter(workspace=workspace, user__is_active=True)
-        self.fields["recipients"].choices = [
+        self.fields["recipients"].choices = [  # type: ignore[attr-defined]
             (str(m.user_id), f"{m.user.name or m.user.email} ({m.get_role_display()})")
             for m in people.select_related("user").order_by("user__email")
         ]
@@ -109,7 +109,8 @@ def _report(membership: Membership, report_id: int) -> Report:
     """The report, if this member may read it; a 404 otherwise (a client does not learn that
     an unshared report exists)."""
     pk = parse_id(report_id)
-    report = reports.visible_reports(membership).select_related("workspace").filter(pk=pk).first()
+    found = reports.visible_reports(membership).select_related("workspace")
+    report = found.filter(pk=pk).first() if pk is not None else None
     if report is None:
         raise Http404("No such report.")
     return report
@@ -135,9 +136,7 @@ def report_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _form_page(
-    request: HttpRequest, membership: Membership, report: Report | None
-) -> HttpResponse:
+def _form_page(request: HttpRequest, membership: Membership, report: Report | None) -> HttpResponse:
     workspace = membership.workspace
     if request.method == "POST":
         form = ReportForm(workspace, request.POST)
