@@ -154,6 +154,7 @@ def test_the_figures_are_the_analytics_pages_figures_for_the_period(
         "Croissant day 3",
     ]
     assert len(found["daily_chart"]["bars"]) == 7
+    assert found["daily_chart"]["top"] == 43  # 1 Dec: 40 likes + 2 reposts + 1 reply
     assert found["sections"] == reports.SECTIONS
 
 
@@ -165,7 +166,7 @@ def test_bars_scale_to_the_largest_value_and_draw_nothing_for_zero():
 
 
 def test_the_pdf_is_a_pdf_and_its_first_page_reads_as_the_report(
-    workspace, owner, members, measured
+    workspace, owner, members, measured, tmp_path
 ):
     report = weekly(workspace, owner, members)
     period = reports.last_period(report, MONDAY)
@@ -174,7 +175,7 @@ def test_the_pdf_is_a_pdf_and_its_first_page_reads_as_the_report(
     if not shutil.which("pdftoppm"):
         pytest.skip("pdftoppm is missing: apt-get install poppler-utils")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    source = SCREENSHOTS / "report-service.pdf"
+    source = tmp_path / "report.pdf"
     source.write_bytes(pdf)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile"]
@@ -194,7 +195,6 @@ def test_the_pdf_is_a_pdf_and_its_first_page_reads_as_the_report(
     assert "30 Nov – 6 Dec 2026" in pages
     assert "Croissant day 1" in pages
     assert (SCREENSHOTS / "report-service-page-1.png").stat().st_size > 10_000
-    source.unlink()
 
 
 # --- Sending ---------------------------------------------------------------------------------

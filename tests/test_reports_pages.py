@@ -157,7 +157,8 @@ def test_the_page_shows_the_chosen_sections_and_refuses_an_unknown_period(
     html = client.get(page("report_detail", workspace, shared.pk)).content.decode()
     assert "Overview" in html and "Top posts" in html and "Pillars &amp; campaigns" in html
     assert "Best times to post" not in html
-    assert '<svg class="rp-chart"' in html  # a chart, with its table beside it
+    assert "Engagement by day of publication" in html
+    assert '<svg class="rp-chart"' not in html  # nothing measured: the table alone says so
     current = client.get(page("report_detail", workspace, shared.pk) + "?period=current")
     assert "to date, not final" in current.content.decode()
     refused = client.get(page("report_detail", workspace, shared.pk) + "?period=forever")
