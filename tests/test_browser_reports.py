@@ -4,7 +4,8 @@ sees it under the Reports tab and downloads its PDF, whose first page is turned 
 PNG with ``pdftoppm``. Nothing wider than the screen, no serious axe violations.
 
 Screenshots go to ``artifacts/screenshots/``: ``report-client-<size>.png``,
-``report-owner-<size>.png``, ``report-list-<size>.png`` and ``report-pdf-page-1.png``.
+``report-owner-<size>.png``, ``report-list-<size>.png``, ``report-email-<size>.png`` and
+``report-pdf-page-1.png``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from chromium import SHOTS, SIZES, axe_violations, shoot, sign_in
 from django.core.files.base import ContentFile
 
-from socialdesk.analytics import best_time
+from socialdesk.analytics import best_time, reports
 from socialdesk.analytics.models import Report
 from socialdesk.demo import DEMO_PASSWORD, build_demo
 from socialdesk.networks.models import Channel
@@ -107,6 +108,16 @@ def test_the_weekly_report_as_a_page_for_client_and_owner_and_as_a_pdf(browser, 
             pdf = SHOTS / "report-demo.pdf"
             download.value.save_as(pdf)
             assert pdf.read_bytes().startswith(b"%PDF-")
+        context.close()
+
+    # The email as a mail program shows it: CSS inlined, no script, the logo inline.
+    html = reports.email_body(report, reports.last_period(report))
+    for size in SIZES:
+        context, width = context_for(browser, size)
+        page = context.new_page()
+        page.set_content(html)
+        assert page.get_by_role("heading", name="Overview").is_visible()
+        shoot(page, f"report-email-{size}")
         context.close()
 
     if not shutil.which("pdftoppm"):
