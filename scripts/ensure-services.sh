@@ -44,6 +44,16 @@ if [ ! -x /usr/bin/chromium ]; then
   }
 fi
 
+# pdftoppm and pdftotext (poppler-utils): the report tests turn the PDF back into pages to look
+# at; WeasyPrint draws the PDF with Pango and the DejaVu fonts.
+if ! command -v pdftoppm >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "DejaVu Sans"; then
+  echo "poppler-utils or fonts-dejavu-core is missing; installing them for the report tests…"
+  (apt-get update -qq && apt-get install -y -qq poppler-utils fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 >/dev/null) || {
+    echo "Could not install them. Install them with: apt-get install -y poppler-utils fonts-dejavu-core" >&2
+    exit 1
+  }
+fi
+
 # pg_dump and pg_restore: `socialdesk backup`/`restore` on PostgreSQL and their tests.
 if ! command -v pg_dump >/dev/null 2>&1 || ! command -v pg_restore >/dev/null 2>&1; then
   echo "pg_dump/pg_restore are missing; installing Debian's postgresql-client for the backup tests…"

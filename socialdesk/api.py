@@ -14,6 +14,7 @@ from socialdesk.analytics import (
     links_api,
     metrics_api,
     reading_api,
+    reports_api,
 )
 from socialdesk.api_support import API_AUTH, ObjectParser, install_problem_handlers
 from socialdesk.content import bulk_api, media_api, posts_api, taxonomy_api
@@ -75,6 +76,7 @@ ROUTERS = [
     best_time_api.router,
     experiments_api.router,
     reading_api.router,
+    reports_api.router,
     listening_api.router,
 ]
 for router in ROUTERS:

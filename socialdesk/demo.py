@@ -445,6 +445,10 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             from socialdesk.analytics.demo import build as build_analytics
 
             build_analytics(workspace, users[Role.MANAGER], now)
+            # A weekly report for the owner and the client (issue 14 item 7).
+            from socialdesk.analytics.reports import build_demo as build_report
+
+            build_report(workspace, users)
         ApiToken.objects.filter(user=owner, name=TOKEN_NAME).delete()
         _, raw = ApiToken.issue(workspace, owner, TOKEN_NAME)
     counts = {

@@ -150,6 +150,8 @@ HOLDINGS = [
     Holding("inbox.InboxMember", "user", "their availability for inbox assignment", "delete"),
     Holding("inbox.Presence", "user", "conversations they had open just now", "delete"),
     Holding("analytics.Experiment", "created_by", "experiments they started", "keep"),
+    Holding("analytics.Report", "created_by", "reports they made", "keep"),
+    Holding("analytics.Report", "recipients", "reports sent to them", "unlink"),
     Holding("listening.TopicQuery", "created_by", "listening queries they wrote", "keep"),
     Holding("publishing.CrisisPause", "started_by", "crisis switches they turned on", "keep"),
     Holding("publishing.CrisisPause", "ended_by", "crisis switches they turned off", "keep"),

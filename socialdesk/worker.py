@@ -39,6 +39,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from socialdesk.analytics.best_time import on_heartbeat as refresh_best_times
 from socialdesk.analytics.clicks import on_heartbeat as forget_old_salts
 from socialdesk.analytics.metrics_tasks import on_heartbeat as poll_metrics
+from socialdesk.analytics.reports import on_heartbeat as send_due_reports
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
 from socialdesk.listening.sources import on_heartbeat as poll_listening
@@ -136,6 +137,7 @@ class Heartbeat:
             forget_old_salts()  # visitor salts of days that are over; never raises
             refresh_best_times()  # each channel's best times, weekly; never raises
             poll_listening()  # a poll per listening source due one (5 min); never raises
+            send_due_reports()  # weekly and monthly reports, once per period; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

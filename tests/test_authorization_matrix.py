@@ -25,6 +25,7 @@ from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from inbox_service_helpers import inbox_service_objects
 from ninja import NinjaAPI, Router
+from report_helpers import a_report
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
 
@@ -291,6 +292,20 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     # Analytics (issue 14 item 4): reading the numbers.
     "analytics_overview": lambda ctx: None,
     "analytics_posts": lambda ctx: None,
+    # Reports (issue 14 item 7).
+    "reports_list": lambda ctx: None,
+    "reports_create": lambda ctx: {
+        "name": "Monthly for the client",
+        "sections": ["overview", "top_posts"],
+        "period": "monthly",
+        "emails": ["client@example.org"],
+        "shared_with_clients": True,
+    },
+    "reports_read": lambda ctx: None,
+    "reports_update": lambda ctx: {"name": "Weekly, renamed", "sections": ["mix"]},
+    "reports_delete": lambda ctx: None,
+    "reports_pdf": lambda ctx: None,
+    "reports_send": lambda ctx: None,
     "listening_topics_list": lambda ctx: None,
     "listening_topics_create": lambda ctx: {"name": "Rival", "queries": ["rival*"]},
     "listening_topics_read": lambda ctx: None,
@@ -415,6 +430,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         ),
         "experiment_id": lambda: an_experiment(workspace, members["owner"], channel),
         "crisis_on": lambda: crisis.start(workspace, members["owner"], "Oven fire").pk,
+        "report_id": lambda: a_report(workspace, members["owner"]),
     }
     groups = [
         once(lambda: listening_objects(workspace)),

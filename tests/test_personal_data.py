@@ -212,6 +212,14 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
         ended_by=ana,
         released_at=at,
     )
+
+    # ... a report she made and receives.
+    from socialdesk.analytics.models import Report
+
+    report = Report.objects.create(
+        workspace=workspace, name="Weekly", sections=["overview"], created_by=ana
+    )
+    report.recipients.add(ana)
     return post
 
 

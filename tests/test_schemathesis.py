@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from inbox_service_helpers import inbox_service_objects
+from report_helpers import a_report
 from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -92,6 +93,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
         "webhook_id": create_webhook(
             workspace, owner, name="Ops", url="http://127.0.0.1:9/", events=["post.ready"]
         )[0].pk,
+        "report_id": a_report(workspace, owner),
         **answering_objects(workspace, channel, owner),
         **inbox_service_objects(channel),
     }

@@ -505,3 +505,104 @@ class BenchmarkWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} of channel {self.channel_id} at {self.bucket} h before {self.month}"
+
+
+# Reports (issue 14, item 7) ----------------------------------------------------------------
+#
+# A report is a chosen set of the Analytics figures for one period, shown as a page, made
+# into a PDF, and sent by the worker every week or month to chosen people. Written by
+# ``analytics.reports`` only.
+
+
+class ReportPeriod(models.TextChoices):
+    WEEKLY = "weekly", "Weekly (Monday to Sunday)"
+    MONTHLY = "monthly", "Monthly (calendar month)"
+
+
+class ReportSection(models.TextChoices):
+    OVERVIEW = "overview", "Overview"
+    TOP_POSTS = "top_posts", "Top posts"
+    MIX = "mix", "Pillars & campaigns"
+    BEST_TIMES = "best_times", "Best times"
+    EXPERIMENTS = "experiments", "Experiments"
+    RESPONSE_TIMES = "response_times", "Team and inbox response times"
+
+
+class Report(WorkspaceOwned):
+    """A report's recipe: which sections, which period, who receives it.
+
+    ``sections`` is a list of ``ReportSection`` values in the order chosen; ``emails`` are
+    addresses outside the workspace (a client's team) beside the ``recipients`` who are
+    members. A client member sees the report only when ``shared_with_clients`` is set.
+    ``scheduled``: the worker sends it after each period ends (``reports.due_sends``).
+    """
+
+    name = models.CharField(max_length=120)
+    sections = models.JSONField(default=list)
+    period = models.CharField(
+        max_length=10, choices=ReportPeriod.choices, default=ReportPeriod.WEEKLY
+    )
+    recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    emails = models.JSONField(default=list, blank=True)
+    include_logo = models.BooleanField(default=True)
+    shared_with_clients = models.BooleanField(default=False)
+    scheduled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportSendState(models.TextChoices):
+    PENDING = "pending", "Waiting for the worker"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ReportSend(WorkspaceOwned):
+    """One sending of a report for one period.
+
+    A scheduled send is unique per (report, period_start): the row is created before
+    anything is sent, so a worker that crashes and restarts finds it and never sends that
+    period twice (see ``reports.deliver``). "Send now" rows (``manual``) are not limited.
+    """
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sends")
+    period_start = models.DateField(help_text="The period's first local day.")
+    period_end = models.DateField(help_text="The period's last local day (included).")
+    manual = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=10, choices=ReportSendState.choices, default=ReportSendState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The lease of the worker sending it; an expired lease may be taken again.
+    sending_until = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "period_start"],
+                condition=Q(manual=False),
+                name="one_scheduled_send_per_period",
+            )
+        ]
+        indexes = [
+            # Serves the heartbeat's "sends left unfinished" query (reports.on_heartbeat).
+            models.Index(fields=["state", "sending_until"], name="report_send_state_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} for {self.period_start}"

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.overview, name="analytics_overview"),
     path("posts/", views.posts, name="analytics_posts"),
     path("mix/", views.mix, name="analytics_mix"),
+    path("reports/", include("socialdesk.analytics.reports_urls")),
 ]

@@ -69,6 +69,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "analytics.view": frozenset({OWNER, MANAGER, ANALYST}),
     # Short links on or off, the conversion window and the shop's conversion secret.
     "analytics.manage": frozenset({OWNER, MANAGER}),
+    # Reports (issue 14 item 7): a client reads only those shared with clients
+    # (analytics.reports.visible_reports); owners and managers make, change and send them.
+    "reports.view": frozenset({OWNER, MANAGER, ANALYST, CLIENT}),
+    "reports.manage": frozenset({OWNER, MANAGER}),
     # Notifications: everybody reads and marks only their own, and sets their own email.
     "notifications.view": EVERYONE,
     "notifications.update": EVERYONE,
