@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from socialdesk.analytics import experiments
+from socialdesk.analytics import experiments, reports
 from socialdesk.analytics.models import (
     ChannelDay,
     Click,
@@ -18,6 +18,7 @@ from socialdesk.analytics.models import (
     Experiment,
     ExperimentState,
     MetricSnapshot,
+    Report,
     ShortLink,
 )
 from socialdesk.demo import build_demo
@@ -43,6 +44,17 @@ def test_six_months_of_snapshots_at_ages_reached_and_none_for_what_a_network_doe
         assert snapshot.views is None and snapshot.clicks is None
         assert (snapshot.quotes is None) == (snapshot.channel.network == Network.MASTODON)
     assert not snapshots.filter(channel__network=Network.PAGE).exists()
+
+
+def test_the_pages_and_the_weekly_report_read_the_demos_numbers(demo):
+    """Each post's latest reading is marked, as the metrics poll marks it: the pages (and the
+    weekly report) read only those."""
+    built, now = demo
+    snapshots = MetricSnapshot.objects.filter(workspace=built.workspace)
+    assert snapshots.filter(latest=True).count() == snapshots.values("delivery").distinct().count()
+    report = Report.objects.get(workspace=built.workspace)
+    overview = reports.figures(report, reports.last_period(report, now), now)["overview"]
+    assert overview["current"]["measured"] > 0 and overview["current"]["engagement"] > 0
 
 
 def test_the_numbers_carry_the_habits_the_pages_should_find(demo):

@@ -35,6 +35,7 @@ from socialdesk.publishing.services import record_history
 from socialdesk.workspaces.models import User, Workspace
 
 from . import experiments
+from .metrics import mark_latest
 from .models import (
     BUCKETS,
     ChannelDay,
@@ -317,6 +318,8 @@ def _snapshots(published: list[Delivery], now: datetime, rng: random.Random) -> 
                 )
             )
     MetricSnapshot.objects.bulk_create(rows, batch_size=500)
+    # The Analytics pages read each post's latest reading, marked as the metrics poll marks it.
+    mark_latest(sorted({row.delivery_id for row in rows}))
 
 
 def _channel_days(
