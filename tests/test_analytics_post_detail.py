@@ -88,7 +88,8 @@ def test_the_detail_shows_each_reading_against_its_benchmark_as_chart_and_table(
     assert found is not None, "the chart's data is a JSON block, not inline script"
     chart = json.loads(found.group(1))
     assert chart["labels"] == ["+1 h", "+24 h"]
-    assert chart["datasets"][0] == {"label": "Likes", "data": [2, 9]}
+    assert chart["datasets"][0] == {"label": "Engagement, this post", "data": [2, 10]}
+    assert chart["datasets"][1] == {"label": "Channel median (6 months)", "data": [None, 2]}
     # At +24 h: 10 (likes + reposts) against 0..5 of the six earlier posts: top quartile.
     assert "top quartile" in page
     assert "no history" in page, "at +1 h no earlier post was read: no benchmark"

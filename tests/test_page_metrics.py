@@ -88,9 +88,7 @@ def test_page_snapshots_flow_through_the_schedule_without_spending_and_reach_the
     delivery = publish(channel, owner, "Kouign-amann, Saturday only https://crumb.test/k")
     client.get(f"/@crumb/{entry_of(delivery).pk}", HTTP_USER_AGENT=PERSON)
     client.get(f"/l/{ShortLink.objects.get(delivery=delivery).code}", HTTP_USER_AGENT=PERSON)
-    Delivery.objects.filter(pk=delivery.pk).update(
-        published_at=timezone.now() - timedelta(hours=2)
-    )
+    Delivery.objects.filter(pk=delivery.pk).update(published_at=timezone.now() - timedelta(hours=2))
 
     metrics_tasks.poll_once(channel.pk)
 

@@ -19,23 +19,26 @@ from .views import csv_response
 
 
 class MetricForm(forms.Form):
-    metric = forms.ChoiceField(
-        required=False, label="Compare", choices=list(METRIC_LABELS.items())
-    )
+    metric = forms.ChoiceField(required=False, label="Compare", choices=list(METRIC_LABELS.items()))
 
 
 def _chart(found: PostAnalytics, label: str) -> dict:
-    datasets: list[dict] = [
-        {"label": METRIC_LABELS[name], "data": [r.figures[name] for r in found.readings]}
-        for name in found.columns
-    ]
-    datasets.append(
-        {
-            "label": f"Channel median, {label.lower()} (6 months)",
-            "data": [(r.benchmark or {}).get("median") for r in found.readings],
-        }
-    )
-    return {"type": "line", "labels": [r.age for r in found.readings], "datasets": datasets}
+    """The compared metric at each age beside the channel's quartiles at that age (the
+    other metrics are in the table: one scale, one question per chart)."""
+
+    def mark(name: str) -> list:
+        return [(r.benchmark or {}).get(name) for r in found.readings]
+
+    return {
+        "type": "line",
+        "labels": [r.age for r in found.readings],
+        "datasets": [
+            {"label": f"{label}, this post", "data": [r.value for r in found.readings]},
+            {"label": "Channel median (6 months)", "data": mark("median")},
+            {"label": "Channel q3", "data": mark("q3")},
+            {"label": "Channel q1", "data": mark("q1")},
+        ],
+    }
 
 
 @login_required
