@@ -91,9 +91,9 @@ class PageConnector(Connector):
     )
     metric_note: ClassVar[str] = (
         "The public page has no likes, reposts, replies or followers. Views and clicks are "
-        "counted without cookies; bots, link previewers and prefetches are left out. Views of "
-        "the page's front page are not a post's views. A post without a short link (or with "
-        "short links turned off) has no click count."
+        "counted by Socialdesk itself, without cookies; bots, link previewers and prefetches "
+        "are left out. Views of the page's front page are not a post's views. A post without "
+        "a short link (or with short links turned off) has no click count."
     )
 
     def __init__(self, channel: Channel) -> None:
