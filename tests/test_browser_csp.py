@@ -22,7 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from page_helpers import image
 
-from socialdesk.analytics.models import Report, ShortLink
+from socialdesk.analytics.models import MetricSnapshot, Report, ShortLink
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import DEMO_PASSWORD, SLUG, build_demo
 from socialdesk.inbox.models import Conversation, Rule
@@ -115,6 +115,8 @@ def route_values(workspace) -> dict[str, object]:
         "experiment_id": an_experiment(workspace, owner),
         # The demo's weekly report (analytics.reports.build_demo).
         "report_id": Report.objects.filter(workspace=workspace).earliest("pk").pk,
+        # A measured delivery of the demo (its post's analytics, analytics.post_detail).
+        "delivery_id": MetricSnapshot.objects.filter(workspace=workspace).first().delivery_id,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -40,7 +40,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from socialdesk.analytics.models import Report, ShortLink
+from socialdesk.analytics.models import MetricSnapshot, Report, ShortLink
 from socialdesk.content.media import upload_media
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import build_demo
@@ -346,6 +346,8 @@ def demo(db, settings, tmp_path, loopback_only):
         "experiment_id": str(an_experiment(workspace, owner)),
         # The demo's weekly report (analytics.reports.build_demo).
         "report_id": str(Report.objects.filter(workspace=workspace).earliest("pk").pk),
+        # A measured delivery of the demo (its post's analytics, analytics.post_detail).
+        "delivery_id": str(MetricSnapshot.objects.filter(workspace=workspace).first().delivery_id),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

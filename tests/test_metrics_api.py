@@ -109,7 +109,8 @@ def test_a_channels_days_in_a_range_with_what_its_network_gives(
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["time_zone"] == "Europe/Paris"
-    assert body["network"]["gives"] == []  # the page gives nothing yet
+    # The page counts its own views and short-link clicks (tests/test_page_metrics.py).
+    assert [g["metric"] for g in body["network"]["gives"]] == ["views", "clicks"]
     assert [(d["day"], d["followers"], d["posts"]) for d in body["days"]] == [
         ("2026-12-06", None, 1),
         ("2026-12-07", None, 0),

@@ -3,8 +3,8 @@ worker was down, from a poll per channel that the worker's heartbeat queues (at 
 channel per 30 s) and that spends from the channel's budget (``analytics.metrics``,
 ``analytics.metrics_tasks``).
 
-The bakery's page channel is the network here (its connector is real and gives no numbers
-yet: every metric None); a stand-in Bluesky connector plays a network that counts.
+The bakery's page channel is the network here (its connector is real and gives only views and
+clicks: the other metrics None); a stand-in Bluesky connector plays a network that counts.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from socialdesk.analytics.models import (
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.base import ConnectorError, MetricInfo, Metrics, RateLimit
 from socialdesk.networks.models import Channel, ChannelStatus, Network
+from socialdesk.page.models import PageEntry
 from socialdesk.publishing import connectors
 from socialdesk.publishing.models import ChannelSpend, Delivery, DeliveryState
 from socialdesk.worker import Heartbeat
@@ -136,12 +137,17 @@ def test_a_due_snapshot_is_taken_and_the_next_one_planned(workspace, owner, coun
 
 def test_a_page_post_gets_snapshots_with_no_numbers_rather_than_zeros(workspace, owner, channel):
     delivery = published(workspace, owner, channel, timedelta(hours=2))
+    # The page counts views of real entries only (``tests/test_page_metrics.py``).
+    entry = PageEntry.objects.create(
+        workspace=workspace, channel=channel, delivery=delivery, text="Rye today"
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(remote_id=str(entry.pk))
 
     metrics_tasks.poll_once(channel.pk)
 
     snapshot = MetricSnapshot.objects.get(delivery=delivery)
     values = [getattr(snapshot, name) for name in ("likes", "reposts", "replies", "views")]
-    assert values == [None, None, None, None]
+    assert values == [None, None, None, 0]
     day = ChannelDay.objects.get(channel=channel, day=metrics.local_day(channel, timezone.now()))
     assert day.followers is None and day.followers_read_at is not None
 
