@@ -106,6 +106,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # their queries and sources.
     "listening.view": frozenset({OWNER, MANAGER, ANALYST, COMMUNITY_MANAGER}),
     "listening.manage": frozenset({OWNER, MANAGER}),
+    # Turn a mention into an inbox conversation, a content idea or a lead (listening.actions).
+    "listening.act": frozenset({OWNER, MANAGER, COMMUNITY_MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
