@@ -40,7 +40,9 @@ def usual_week(topic: Topic, per_hour: int = 3) -> None:
 
 
 def burst(topic: Topic, n: int, **fields) -> None:
-    mentions_at(topic, [NOW - timedelta(minutes=50) + timedelta(seconds=i) for i in range(n)], **fields)
+    mentions_at(
+        topic, [NOW - timedelta(minutes=50) + timedelta(seconds=i) for i in range(n)], **fields
+    )
 
 
 def test_the_baseline_is_the_median_and_scaled_mad_and_not_moved_by_a_rare_burst():
@@ -122,7 +124,9 @@ def test_a_sentiment_drop_alerts_and_proposes_the_crisis_switch(topic):
     mentions_at(topic, week[:80], sentiment="positive")
     mentions_at(topic, week[80:], sentiment="neutral")
     mentions_at(topic, [NOW - timedelta(hours=h) for h in range(1, 8)], sentiment="negative")
-    mentions_at(topic, [NOW - timedelta(hours=h, minutes=30) for h in range(1, 6)], sentiment="positive")
+    mentions_at(
+        topic, [NOW - timedelta(hours=h, minutes=30) for h in range(1, 6)], sentiment="positive"
+    )
     rules = alerts.settings_for(topic)
     rules.spikes = False
     rules.save(update_fields=["spikes"])
@@ -170,7 +174,12 @@ def test_a_critical_words_line_that_cannot_be_read_is_refused_with_its_line(topi
     assert "Line 2" in refused.value.message_dict["critical_words"][0]
     with pytest.raises(ValidationError, match="sensitivity"):
         alerts.save_settings(
-            topic, spikes=True, sensitivity="wild", sentiment_drops=True, critical_words="", cooldown_hours=6
+            topic,
+            spikes=True,
+            sensitivity="wild",
+            sentiment_drops=True,
+            critical_words="",
+            cooldown_hours=6,
         )
 
 

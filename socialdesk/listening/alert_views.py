@@ -62,9 +62,7 @@ def alert_list(request: HttpRequest, slug: str) -> HttpResponse:
 def alert_detail(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
     """One alert: what crossed what, the figures, and the mentions it is about."""
     membership = enter(request, slug, "listening.view")
-    alert = get_in_workspace(
-        Alert.objects.select_related("topic", "seen_by"), membership.workspace, pk=alert_id
-    )
+    alert = get_in_workspace(Alert, membership.workspace, pk=alert_id)
     context = {
         "alert": alert,
         "mentions": list(alerts.mentions_of(alert)[:PAGE]),
@@ -111,7 +109,9 @@ class AlertSettingsForm(forms.Form):
         min_value=1,
         max_value=168,
         label="Cool-down (hours)",
-        help_text="After a spike or drop alert, the same kind waits this long: one spike, one alert.",
+        help_text=(
+            "After a spike or drop alert, the same kind waits this long: one spike, one alert."
+        ),
     )
 
 

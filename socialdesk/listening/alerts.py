@@ -137,9 +137,9 @@ def on_stored(workspace_id: int, mention_ids: list[int], now: datetime | None = 
 
 
 def _critical(workspace_id: int, mention_ids: list[int], now: datetime) -> int:
-    rules = AlertSettings.objects.filter(
-        workspace_id=workspace_id, topic__active=True
-    ).exclude(critical_words="")
+    rules = AlertSettings.objects.filter(workspace_id=workspace_id, topic__active=True).exclude(
+        critical_words=""
+    )
     queries: dict[int, list[tuple[str, Query]]] = {}
     for row in rules:
         compiled = []
@@ -401,9 +401,7 @@ def _raise(
         if cooldown is not None:
             # Lock the topic's settings row so two checks cannot both pass the cool-down.
             AlertSettings.objects.select_for_update().filter(topic=topic).first()
-            if Alert.objects.filter(
-                topic=topic, kind=kind, created_at__gt=now - cooldown
-            ).exists():
+            if Alert.objects.filter(topic=topic, kind=kind, created_at__gt=now - cooldown).exists():
                 return None
         try:
             with transaction.atomic():
@@ -466,9 +464,7 @@ def save_settings(
     from django.core.exceptions import ValidationError
 
     if sensitivity not in Sensitivity.values:
-        raise ValidationError(
-            {"sensitivity": [f"Choose one of: {', '.join(Sensitivity.values)}."]}
-        )
+        raise ValidationError({"sensitivity": [f"Choose one of: {', '.join(Sensitivity.values)}."]})
     if not 1 <= cooldown_hours <= 168:
         raise ValidationError({"cooldown_hours": ["Give between 1 and 168 hours."]})
     lines = check_critical_words(critical_words)

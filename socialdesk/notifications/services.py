@@ -134,8 +134,8 @@ def notify(
     of the workspace get none; the rows commit or roll back with the caller's transaction;
     emails and webhook calls are queued only after that commit, and their failures are logged
     and retried, never raised here. ``data`` goes to webhooks only, as the body's ``data``
-    (the event's own JSON shape, e.g. a lead for a CRM). An unknown ``event`` is a programming error (ValueError),
-    so a typo cannot silently reach nobody.
+    (the event's own JSON shape, e.g. a lead for a CRM). An unknown ``event`` is a
+    programming error (ValueError), so a typo cannot silently reach nobody.
     """
     if event not in EVENTS:
         raise ValueError(f"Unknown notification event {event!r}: add it to EVENTS.")
@@ -174,9 +174,7 @@ def notify(
             row.email_next_at = now
     with transaction.atomic():
         created = Notification.objects.bulk_create(rows)
-        calls = _webhook_calls(
-            workspace, event, title, body=body, url=url, actor=actor, data=data
-        )
+        calls = _webhook_calls(workspace, event, title, body=body, url=url, actor=actor, data=data)
     immediate = [n.pk for n in created if n.email_route == EmailRoute.IMMEDIATE]
     call_ids = [c.pk for c in calls]
     if immediate or call_ids:

@@ -94,12 +94,12 @@ def build_body(
 
     payload: dict[str, object] = {
         "event": event,
-            "label": EVENTS.get(event, event),
-            "workspace": {"slug": workspace.slug, "name": workspace.name},
-            "title": title,
-            "body": body,
-            "url": link,
-            "actor": actor.display_name if actor is not None else None,
+        "label": EVENTS.get(event, event),
+        "workspace": {"slug": workspace.slug, "name": workspace.name},
+        "title": title,
+        "body": body,
+        "url": link,
+        "actor": actor.display_name if actor is not None else None,
         "created_at": int(time.time()),
     }
     if data is not None:
