@@ -151,6 +151,7 @@ HOLDINGS = [
     Holding("inbox.Presence", "user", "conversations they had open just now", "delete"),
     Holding("analytics.Experiment", "created_by", "experiments they started", "keep"),
     Holding("listening.TopicQuery", "created_by", "listening queries they wrote", "keep"),
+    Holding("listening.Alert", "seen_by", "listening alerts they marked seen", "keep"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.

@@ -46,3 +46,29 @@ def bluesky_mention(
         mention=mention, topic=topic, posted_at=mention.posted_at, sentiment="positive"
     )
     return mention
+
+
+def listening_objects(workspace) -> dict[str, int]:
+    """A topic with a query, a feed source, a Bluesky mention and an alert about it."""
+    from socialdesk.listening.models import Alert, Source, TopicQuery
+
+    topic = Topic.objects.create(workspace=workspace, name="Crumb")
+    query = TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb")
+    source = Source.objects.create(workspace=workspace, kind="feed", url="https://a.test/feed")
+    mention = bluesky_mention(workspace)
+    alert = Alert.objects.create(
+        workspace=workspace,
+        topic=topic,
+        kind="critical",
+        title="Crumb: critical words “allergic” in a mention",
+        window_start=mention.posted_at,
+        window_end=mention.posted_at,
+        mention=mention,
+    )
+    return {
+        "topic_id": topic.pk,
+        "query_id": query.pk,
+        "source_id": source.pk,
+        "mention_id": mention.pk,
+        "alert_id": alert.pk,
+    }

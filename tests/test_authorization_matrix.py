@@ -24,6 +24,7 @@ from django.utils import timezone
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from inbox_service_helpers import inbox_service_objects
+from listening_action_helpers import listening_objects
 from ninja import NinjaAPI, Router
 from review_helpers import review_comment_id, review_link_id
 from workflow_helpers import spare_stage_id, stage_id, tickable_item, waiting_for_decision
@@ -303,6 +304,19 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listening_sources_list": lambda ctx: None,
     "listening_sources_create": lambda ctx: {"kind": "feed", "url": "https://news.test/feed"},
     "listening_sources_delete": lambda ctx: None,
+    "listening_alerts_list": lambda ctx: None,
+    "listening_alerts_read": lambda ctx: None,
+    "listening_alerts_seen": lambda ctx: None,
+    "listening_alert_settings_read": lambda ctx: None,
+    "listening_alert_settings_update": lambda ctx: {
+        "sensitivity": "high",
+        "critical_words": ["allergic", "food poisoning"],
+    },
+    "listening_mentions_conversation": lambda ctx: None,
+    "listening_mentions_idea": lambda ctx: None,
+    "listening_mentions_lead": lambda ctx: None,
+    "listening_leads_list": lambda ctx: None,
+    "listening_leads_csv": lambda ctx: None,
 }
 
 
@@ -317,15 +331,6 @@ def an_experiment(workspace, owner, channel) -> int:
         variants=[VariantSpec("Loaves", channel.pk), VariantSpec("Warm loaves", channel.pk)],
     )
     return create_experiment(workspace, owner, spec).pk
-
-
-def listening_objects(workspace) -> dict[str, int]:
-    from socialdesk.listening.models import Source, Topic, TopicQuery
-
-    topic = Topic.objects.create(workspace=workspace, name="Crumb")
-    query = TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb")
-    source = Source.objects.create(workspace=workspace, kind="feed", url="https://a.test/feed")
-    return {"topic_id": topic.pk, "query_id": query.pk, "source_id": source.pk}
 
 
 def composer_aids(workspace) -> tuple[int, int]:

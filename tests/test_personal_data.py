@@ -202,6 +202,19 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
     )
     topic = Topic.objects.create(workspace=workspace, name="Crumb")
     TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb", created_by=ana)
+    from socialdesk.listening.models import Alert
+
+    Alert.objects.create(
+        workspace=workspace,
+        topic=topic,
+        kind="spike",
+        title="Crumb: 42 mentions in the last hour; usual 3±2",
+        window_start=at,
+        window_end=at,
+        state="seen",
+        seen_at=at,
+        seen_by=ana,
+    )
     return post
 
 
