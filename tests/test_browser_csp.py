@@ -26,6 +26,7 @@ from socialdesk.analytics.models import ShortLink
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import DEMO_PASSWORD, SLUG, build_demo
 from socialdesk.inbox.models import Conversation, Rule
+from socialdesk.listening.models import Alert, Mention, Topic
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.page.models import PageEntry
@@ -113,6 +114,10 @@ def route_values(workspace) -> dict[str, object]:
         # Approve and reject are POST-only (left out by their 405); any id does.
         "approval_id": 1,
         "experiment_id": an_experiment(workspace, owner),
+        # The demo's listening (socialdesk/listening/demo.py).
+        "alert_id": Alert.objects.filter(workspace=workspace).earliest("pk").pk,
+        "topic_id": Topic.objects.filter(workspace=workspace).earliest("pk").pk,
+        "mention_id": Mention.objects.filter(workspace=workspace).earliest("pk").pk,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)
