@@ -115,7 +115,7 @@ def test_the_alert_pages_read_well_on_a_phone(browser, live_server, owner, alert
     assert width <= 390, width
     shoot(page, "listening-alerts-phone")
     page.goto(f"{base}/w/crumb/listening/alerts/{alerted['spike'].pk}/")
-    assert page.get_by_role("rowheader", name="Mentions in the hour").is_visible()
+    assert page.get_by_text("Mentions in the hour").is_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
     shoot(page, "listening-alert-phone")
