@@ -82,8 +82,9 @@ def test_a_burst_of_mentions_is_one_spike_alert_saying_what_crossed_what(
     }
     assert told.first().url == f"/w/{workspace.slug}/listening/alerts/{alert.pk}/"
     # By webhook, with the same words.
-    body = json.loads(WebhookCall.objects.filter(event="listening.alert").first().body)
-    assert body["title"] == alert.title and body["url"].endswith(f"/alerts/{alert.pk}/")
+    bodies = [json.loads(call.body) for call in WebhookCall.objects.filter(event="listening.alert")]
+    (body,) = [body for body in bodies if body["title"] == alert.title]
+    assert body["url"].endswith(f"/alerts/{alert.pk}/")
 
     # The spike goes on a quarter of an hour later: still one alert (cool-down).
     burst(topic, 30)
@@ -199,3 +200,36 @@ def test_marking_seen_keeps_who_and_when(topic, owner, manager):
     alerts.mark_seen(alert, manager, NOW + timedelta(hours=1))
     alert.refresh_from_db()
     assert alert.state == "seen" and alert.seen_by == owner and alert.seen_at == NOW
+
+
+def test_an_alert_page_offers_the_crisis_switch_only_where_there_is_one(
+    workspace, topic, owner, signed_in, settings
+):
+    usual_week(topic)
+    burst(topic, 42, sentiment="negative")
+    spike = alerts.check_topic(topic, NOW)[0]
+    page = signed_in(owner).get(f"/w/{workspace.slug}/listening/alerts/{spike.pk}/")
+    assert b"This may be the start of a crisis" in page.content
+    assert b"Open the crisis switch" not in page.content
+    settings.ROOT_URLCONF = "crisis_urls"
+    page = signed_in(owner).get(f"/w/{workspace.slug}/listening/alerts/{spike.pk}/")
+    assert f'href="/w/{workspace.slug}/crisis/"'.encode() in page.content
+    assert spike.state == "new"  # reading the page does not mark it seen
+
+
+def test_the_alert_list_filters_by_state_and_topic_and_refuses_nothing(
+    workspace, topic, owner, analyst, creator, signed_in
+):
+    usual_week(topic)
+    burst(topic, 42)
+    spike = alerts.check_topic(topic, NOW)[0]
+    client = signed_in(analyst)
+    base = f"/w/{workspace.slug}/listening/alerts/"
+    assert spike.title.encode() in client.get(base).content
+    assert spike.title.encode() not in client.get(f"{base}?state=seen").content
+    assert client.get(f"{base}?topic=99999999999999999999&state=x").status_code == 200
+    assert client.post(f"{base}{spike.pk}/seen/").status_code == 302
+    assert spike.title.encode() in client.get(f"{base}?state=seen").content
+    # Settings are for owners and managers.
+    assert client.get(f"{base}topics/{topic.pk}/").status_code == 403
+    assert signed_in(creator).get(base).status_code == 403
