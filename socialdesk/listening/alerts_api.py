@@ -204,7 +204,7 @@ def _mention(request: MemberRequest, mention_id: int) -> Mention:
 @requires("listening.act")
 def mentions_conversation(request: MemberRequest, slug: Slug, mention_id: Id) -> dict:
     """The inbox conversation that answers the mention (made on the first call). Only a
-    Bluesky post found through one of the workspace's channels can be answered (400
+    Bluesky post found through one of the workspace's channels can be answered (422
     otherwise)."""
     from django.urls import reverse
 
