@@ -22,6 +22,7 @@ from socialdesk.inbox import answering_api
 from socialdesk.inbox import api as inbox_api
 from socialdesk.inbox import rules_api as inbox_rules_api
 from socialdesk.inbox import service_api as inbox_service_api
+from socialdesk.listening import alerts_api as listening_alerts_api
 from socialdesk.listening import api as listening_api
 from socialdesk.networks import api as networks_api
 from socialdesk.notifications import api as notifications_api
@@ -78,6 +79,7 @@ ROUTERS = [
     reading_api.router,
     reports_api.router,
     listening_api.router,
+    listening_alerts_api.router,
 ]
 for router in ROUTERS:
     api.add_router("", router)

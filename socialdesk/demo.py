@@ -449,6 +449,10 @@ def build_demo(now: datetime | None = None, keep_existing: bool = False) -> Demo
             from socialdesk.analytics.reports import build_demo as build_report
 
             build_report(workspace, users)
+            # Listening: the bakery, two rivals, local news, a spike it was alerted to (#15).
+            from socialdesk.listening.demo import build as build_listening
+
+            build_listening(workspace, users, now)
         ApiToken.objects.filter(user=owner, name=TOKEN_NAME).delete()
         _, raw = ApiToken.issue(workspace, owner, TOKEN_NAME)
     counts = {

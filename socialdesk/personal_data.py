@@ -155,6 +155,7 @@ HOLDINGS = [
     Holding("listening.TopicQuery", "created_by", "listening queries they wrote", "keep"),
     Holding("publishing.CrisisPause", "started_by", "crisis switches they turned on", "keep"),
     Holding("publishing.CrisisPause", "ended_by", "crisis switches they turned off", "keep"),
+    Holding("listening.Alert", "seen_by", "listening alerts they marked seen", "keep"),
 ]
 
 # Free text where people are named; the person's name, email and handles are replaced.

@@ -10,7 +10,7 @@ SIGTERM) removes the row; a crash leaves it to go stale after
 due deliveries that the queue lost are found within seconds, whichever queue carries them, and
 queues the inbox's polls of the channels due one (``inbox.tasks``) and the metrics polls of
 the channels with a snapshot due (``analytics.metrics_tasks``), and the listening sources'
-polls (``listening.sources``).
+polls (``listening.sources``) and alert checks (``listening.alerts``).
 
 Deliveries go through the dispatcher (``publishing.dispatcher``), whose ``threads`` send
 threads keep that many network calls in flight, because most of a delivery's time is spent
@@ -42,6 +42,7 @@ from socialdesk.analytics.metrics_tasks import on_heartbeat as poll_metrics
 from socialdesk.analytics.reports import on_heartbeat as send_due_reports
 from socialdesk.inbox.service_levels import on_heartbeat as inbox_service_beat
 from socialdesk.inbox.tasks import on_heartbeat as poll_inboxes
+from socialdesk.listening.alerts import on_heartbeat as check_listening_alerts
 from socialdesk.listening.sources import on_heartbeat as poll_listening
 from socialdesk.notifications.digest import on_heartbeat as send_due_digests
 from socialdesk.publishing import queues, tasks
@@ -138,6 +139,7 @@ class Heartbeat:
             refresh_best_times()  # each channel's best times, weekly; never raises
             poll_listening()  # a poll per listening source due one (5 min); never raises
             send_due_reports()  # weekly and monthly reports, once per period; never raises
+            check_listening_alerts()  # spikes and sentiment drops, every 15 min; never raises
         except Exception:
             logger.exception("The delivery sweep failed; retrying at the next beat")
             return

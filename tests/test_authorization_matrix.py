@@ -24,6 +24,7 @@ from django.utils import timezone
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from inbox_service_helpers import inbox_service_objects
+from listening_action_helpers import listening_objects
 from ninja import NinjaAPI, Router
 from report_helpers import a_report
 from review_helpers import review_comment_id, review_link_id
@@ -327,6 +328,19 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "crisis_held_resume": lambda ctx: {"all": True},
     "crisis_held_reschedule": lambda ctx: {"all": True, "scheduled_at": later(2)},
     "crisis_held_cancel": lambda ctx: {"all": True},
+    "listening_alerts_list": lambda ctx: None,
+    "listening_alerts_read": lambda ctx: None,
+    "listening_alerts_seen": lambda ctx: None,
+    "listening_alert_settings_read": lambda ctx: None,
+    "listening_alert_settings_update": lambda ctx: {
+        "sensitivity": "high",
+        "critical_words": ["allergic", "food poisoning"],
+    },
+    "listening_mentions_conversation": lambda ctx: None,
+    "listening_mentions_idea": lambda ctx: None,
+    "listening_mentions_lead": lambda ctx: None,
+    "listening_leads_list": lambda ctx: None,
+    "listening_leads_csv": lambda ctx: None,
 }
 
 
@@ -341,15 +355,6 @@ def an_experiment(workspace, owner, channel) -> int:
         variants=[VariantSpec("Loaves", channel.pk), VariantSpec("Warm loaves", channel.pk)],
     )
     return create_experiment(workspace, owner, spec).pk
-
-
-def listening_objects(workspace) -> dict[str, int]:
-    from socialdesk.listening.models import Source, Topic, TopicQuery
-
-    topic = Topic.objects.create(workspace=workspace, name="Crumb")
-    query = TopicQuery.objects.create(workspace=workspace, topic=topic, text="crumb")
-    source = Source.objects.create(workspace=workspace, kind="feed", url="https://a.test/feed")
-    return {"topic_id": topic.pk, "query_id": query.pk, "source_id": source.pk}
 
 
 def composer_aids(workspace) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from socialdesk.analytics.models import MetricSnapshot, Report, ShortLink
 from socialdesk.content.models import MediaAsset, Post
 from socialdesk.demo import DEMO_PASSWORD, SLUG, build_demo
 from socialdesk.inbox.models import Conversation, Rule
+from socialdesk.listening.models import Alert, Mention, Topic
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.page.models import PageEntry
@@ -117,6 +118,10 @@ def route_values(workspace) -> dict[str, object]:
         "report_id": Report.objects.filter(workspace=workspace).earliest("pk").pk,
         # A measured delivery of the demo (its post's analytics, analytics.post_detail).
         "delivery_id": MetricSnapshot.objects.filter(workspace=workspace).first().delivery_id,
+        # The demo's listening (socialdesk/listening/demo.py).
+        "alert_id": Alert.objects.filter(workspace=workspace).earliest("pk").pk,
+        "topic_id": Topic.objects.filter(workspace=workspace).earliest("pk").pk,
+        "mention_id": Mention.objects.filter(workspace=workspace).earliest("pk").pk,
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

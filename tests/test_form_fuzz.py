@@ -47,6 +47,7 @@ from socialdesk.demo import build_demo
 from socialdesk.inbox.answering import reply as answer_inbox
 from socialdesk.inbox.answering import set_approval_roles
 from socialdesk.inbox.models import Conversation, ReplyApproval, Rule
+from socialdesk.listening.models import Alert, Mention, Topic
 from socialdesk.networks.models import Channel
 from socialdesk.notifications.models import Notification, Webhook
 from socialdesk.notifications.services import create_webhook, notify
@@ -348,6 +349,10 @@ def demo(db, settings, tmp_path, loopback_only):
         "report_id": str(Report.objects.filter(workspace=workspace).earliest("pk").pk),
         # A measured delivery of the demo (its post's analytics, analytics.post_detail).
         "delivery_id": str(MetricSnapshot.objects.filter(workspace=workspace).first().delivery_id),
+        # The demo's listening (socialdesk/listening/demo.py).
+        "alert_id": str(Alert.objects.filter(workspace=workspace).first().pk),
+        "topic_id": str(Topic.objects.filter(workspace=workspace).first().pk),
+        "mention_id": str(Mention.objects.filter(workspace=workspace).first().pk),
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

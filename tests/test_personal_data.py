@@ -220,6 +220,20 @@ def ana_everywhere(client, workspace, members, owner, ana, channel, settings, tm
         workspace=workspace, name="Weekly", sections=["overview"], created_by=ana
     )
     report.recipients.add(ana)
+
+    from socialdesk.listening.models import Alert
+
+    Alert.objects.create(
+        workspace=workspace,
+        topic=topic,
+        kind="spike",
+        title="Crumb: 42 mentions in the last hour; usual 3±2",
+        window_start=at,
+        window_end=at,
+        state="seen",
+        seen_at=at,
+        seen_by=ana,
+    )
     return post
 
 

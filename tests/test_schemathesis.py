@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from inbox_answer_helpers import answering_objects
 from inbox_helpers import conversation
 from inbox_service_helpers import inbox_service_objects
+from listening_action_helpers import listening_objects
 from report_helpers import a_report
 from review_helpers import review_comment_id, review_link_id
 from schemathesis.checks import not_a_server_error
@@ -96,6 +97,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(
         "report_id": a_report(workspace, owner),
         **answering_objects(workspace, channel, owner),
         **inbox_service_objects(channel),
+        **listening_objects(workspace),
     }
     headers = {"Authorization": f"Bearer {token_for(owner)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

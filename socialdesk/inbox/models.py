@@ -40,6 +40,11 @@ class Contact(WorkspaceOwned):
     first_seen_at = models.DateTimeField(default=timezone.now)
     # Erased on request (personal data): the row stays so threads keep their shape.
     erased = models.BooleanField(default=False)
+    # A possible customer (listening.actions.mark_lead): exported as CSV and sent to a CRM
+    # through the outgoing webhooks ("listening.lead").
+    is_lead = models.BooleanField(default=False)
+    lead_since = models.DateTimeField(null=True, blank=True)
+    lead_url = models.URLField(max_length=1000, blank=True, help_text="What made them a lead.")
 
     class Meta:
         ordering = ["handle", "id"]

@@ -10,7 +10,9 @@ it found. It guarantees:
   (``inbox.triage.language_of`` and ``sentiment_of``), before matching, so ``lang:`` sees it;
 - **every active query of every active topic**, compiled once per call into one ``Matcher``;
 - only items that match at least one topic are stored (listening keeps mentions, not the
-  whole network); each match row says which topic, and the first query that found it.
+  whole network); each match row says which topic, and the first query that found it;
+- stored mentions are checked against their topics' critical words at once
+  (``alerts.on_stored``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.utils import timezone
 from socialdesk.inbox import triage
 from socialdesk.workspaces.models import Workspace
 
+from . import alerts
 from .models import Mention, MentionMatch, TopicQuery
 from .query import Matcher, Text, compile_query, matcher_for
 
@@ -46,6 +49,7 @@ class Item:
     reach: int | None = None
     url: str = ""
     declared_language: str = ""
+    reference: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,6 +137,7 @@ def store_items(
                 sentiment_score=score,
                 posted_at=item.posted_at,
                 fetched_at=now,
+                reference=dict(item.reference),
             )
         )
     if not mentions:
@@ -165,6 +170,8 @@ def store_items(
         MentionMatch.objects.bulk_create(rows, ignore_conflicts=True)
     result.stored = len(result.mention_ids)
     result.matches = len(rows)
+    # Critical words alert at once, as the mention is stored (never raises).
+    alerts.on_stored(workspace_id, result.mention_ids, now)
     return result
 
 

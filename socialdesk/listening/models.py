@@ -106,6 +106,17 @@ class Mention(WorkspaceOwned):
     sentiment_score = models.FloatField(default=0.0)
     posted_at = models.DateTimeField(default=timezone.now)
     fetched_at = models.DateTimeField(default=timezone.now)
+    # What answering it needs, where the network gave it (Bluesky: the post's ``uri`` and
+    # ``cid``, its thread's ``root_uri``/``root_cid``, the author's ``did``).
+    reference = models.JSONField(default=dict, blank=True)
+    # What a person made of it (listening.actions): the inbox conversation that answers it,
+    # and the draft post it became.
+    conversation = models.ForeignKey(
+        "inbox.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idea = models.ForeignKey(
+        "content.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     topics: models.ManyToManyField[Topic, MentionMatch] = models.ManyToManyField(
         Topic, through="MentionMatch", related_name="mentions"
     )
@@ -162,3 +173,91 @@ class MentionMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic_id} ← {self.mention_id}"
+
+
+# --- Alerts (listening.alerts) ------------------------------------------------------------
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low", "Low: only large spikes"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High: smaller spikes too"
+
+
+class AlertSettings(WorkspaceOwned):
+    """How one topic alerts. A topic without a row alerts with these defaults (see
+    ``alerts.settings_for``). ``checked_at`` is when its volume and sentiment were last
+    checked: the heartbeat's compare-and-set on it makes one check per ``CHECK_EVERY``."""
+
+    topic = models.OneToOneField(Topic, on_delete=models.CASCADE, related_name="alert_settings")
+    spikes = models.BooleanField(default=True)
+    sensitivity = models.CharField(
+        max_length=10, choices=Sensitivity.choices, default=Sensitivity.MEDIUM
+    )
+    sentiment_drops = models.BooleanField(default=True)
+    # One per line: a word, a "phrase" or any query of the listening language.
+    critical_words = models.TextField(blank=True)
+    cooldown_hours = models.PositiveSmallIntegerField(default=6)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["topic_id"]
+
+    def __str__(self) -> str:
+        return f"Alerts of {self.topic_id}"
+
+    @property
+    def critical_lines(self) -> list[str]:
+        return [line.strip() for line in self.critical_words.splitlines() if line.strip()]
+
+
+class AlertKind(models.TextChoices):
+    SPIKE = "spike", "Volume spike"
+    SENTIMENT = "sentiment", "Sentiment drop"
+    CRITICAL = "critical", "Critical words"
+
+
+class AlertState(models.TextChoices):
+    NEW = "new", "New"
+    SEEN = "seen", "Seen"
+
+
+class Alert(WorkspaceOwned):
+    """One alert: what crossed what (``title``), over which window, with the figures in
+    ``detail``; a critical-words alert names its mention."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    state = models.CharField(max_length=10, choices=AlertState.choices, default=AlertState.NEW)
+    title = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    mention = models.ForeignKey(
+        Mention, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    proposes_crisis = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A mention raises one critical-words alert per topic, however often it is seen.
+            models.UniqueConstraint(
+                fields=["topic", "kind", "mention"],
+                condition=models.Q(mention__isnull=False),
+                name="one_alert_per_mention",
+            )
+        ]
+        indexes = [
+            # The alert list (newest first) and the cool-down's "latest of this kind".
+            models.Index(fields=["workspace", "-created_at", "-id"], name="alert_list_idx"),
+            models.Index(fields=["topic", "kind", "-created_at"], name="alert_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -125,6 +125,7 @@ def read_bluesky(source: Source, now: datetime) -> tuple[list[Item], dict[str, A
                     author_name=post.author_name,
                     url=post.remote_url,
                     declared_language=post.language,
+                    reference=dict(post.reference),
                 )
             )
         latest = max((post.posted_at for post in found), default=None)

@@ -249,6 +249,8 @@ class FoundPost:
     author_name: str = ""
     remote_url: str = ""
     language: str = ""  # as the author tagged it
+    # What answering it needs (Bluesky: ``uri``, ``cid``, ``root_uri``, ``root_cid``, ``did``).
+    reference: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

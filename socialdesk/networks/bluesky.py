@@ -507,6 +507,7 @@ class BlueskyConnector(Connector):
                         author_name=post.author.display_name or "",
                         remote_url=self._published(post.uri).remote_url,
                         language=(record.langs or [""])[0],
+                        reference=_found_reference(post, record),
                     )
                 )
             return found
@@ -924,6 +925,15 @@ def _parse_time(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _found_reference(post: Any, record: models.AppBskyFeedPost.Record) -> dict[str, str]:
+    """What answering a found post needs: itself, its thread's root, its author."""
+    reference = {"uri": str(post.uri), "cid": str(post.cid), "did": str(post.author.did)}
+    if record.reply is not None:
+        reference["root_uri"] = str(record.reply.root.uri)
+        reference["root_cid"] = str(record.reply.root.cid)
+    return reference
 
 
 def _quoted_uri(embed: Any) -> str:

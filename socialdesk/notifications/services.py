@@ -63,6 +63,9 @@ EVENTS: dict[str, str] = {
     "inbox.reply_failed": "A reply could not be sent",
     "inbox.sla_breached": "An inbox conversation missed its service level",
     "inbox.rule_notice": "An inbox rule asked to tell you about a message",
+    # Listening (issue 15; raised by ``listening.alerts`` and ``listening.actions``).
+    "listening.alert": "Listening noticed a spike, a sentiment drop or critical words",
+    "listening.lead": "A contact was marked as a lead (for a CRM)",
 }
 
 # With the recommended ("auto") email mode these are emailed at once: they are addressed to
@@ -86,6 +89,7 @@ IMMEDIATE_EVENTS = frozenset(
         "inbox.reply_rejected",
         "inbox.reply_failed",
         "inbox.sla_breached",
+        "listening.alert",
     }
 )
 
@@ -126,6 +130,7 @@ def notify(
     url: str = "",
     actor: User | None = None,
     target: models.Model | None = None,
+    data: dict | None = None,
 ) -> list[Notification]:
     """Tell ``recipients`` about ``event``: in-app, by email per preference, and by webhook.
 
@@ -133,8 +138,9 @@ def notify(
     post without an author), the actor, and people who are not (or no longer) active members
     of the workspace get none; the rows commit or roll back with the caller's transaction;
     emails and webhook calls are queued only after that commit, and their failures are logged
-    and retried, never raised here. An unknown ``event`` is a programming error (ValueError),
-    so a typo cannot silently reach nobody.
+    and retried, never raised here. ``data`` goes to webhooks only, as the body's ``data``
+    (the event's own JSON shape, e.g. a lead for a CRM). An unknown ``event`` is a
+    programming error (ValueError), so a typo cannot silently reach nobody.
     """
     if event not in EVENTS:
         raise ValueError(f"Unknown notification event {event!r}: add it to EVENTS.")
@@ -173,7 +179,7 @@ def notify(
             row.email_next_at = now
     with transaction.atomic():
         created = Notification.objects.bulk_create(rows)
-        calls = _webhook_calls(workspace, event, title, body=body, url=url, actor=actor)
+        calls = _webhook_calls(workspace, event, title, body=body, url=url, actor=actor, data=data)
     immediate = [n.pk for n in created if n.email_route == EmailRoute.IMMEDIATE]
     call_ids = [c.pk for c in calls]
     if immediate or call_ids:
@@ -182,7 +188,14 @@ def notify(
 
 
 def _webhook_calls(
-    workspace: Workspace, event: str, title: str, *, body: str, url: str, actor: User | None
+    workspace: Workspace,
+    event: str,
+    title: str,
+    *,
+    body: str,
+    url: str,
+    actor: User | None,
+    data: dict | None = None,
 ) -> list[WebhookCall]:
     from .webhooks import build_body
 
@@ -195,7 +208,9 @@ def _webhook_calls(
         WebhookCall(
             webhook=hook,
             event=event,
-            body=build_body(hook, workspace, event, title, body=body, url=url, actor=actor),
+            body=build_body(
+                hook, workspace, event, title, body=body, url=url, actor=actor, data=data
+            ),
             next_attempt_at=timezone.now(),
         )
         for hook in hooks

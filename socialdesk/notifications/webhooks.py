@@ -82,26 +82,29 @@ def build_body(
     body: str = "",
     url: str = "",
     actor: User | None = None,
+    data: dict | None = None,
 ) -> str:
-    """The JSON text sent to ``hook`` for one event (fixed once, so retries send the same)."""
+    """The JSON text sent to ``hook`` for one event (fixed once, so retries send the same);
+    ``data``, when the event has its own shape (a lead), is added as ``data``."""
     link = absolute(url)
     if hook.slack_compatible:
         lines = [title, body, f"<{link}|Open in Socialdesk>" if link else ""]
         return json.dumps({"text": "\n".join(line for line in lines if line)})
     from .services import EVENTS
 
-    return json.dumps(
-        {
-            "event": event,
-            "label": EVENTS.get(event, event),
-            "workspace": {"slug": workspace.slug, "name": workspace.name},
-            "title": title,
-            "body": body,
-            "url": link,
-            "actor": actor.display_name if actor is not None else None,
-            "created_at": int(time.time()),
-        }
-    )
+    payload: dict[str, object] = {
+        "event": event,
+        "label": EVENTS.get(event, event),
+        "workspace": {"slug": workspace.slug, "name": workspace.name},
+        "title": title,
+        "body": body,
+        "url": link,
+        "actor": actor.display_name if actor is not None else None,
+        "created_at": int(time.time()),
+    }
+    if data is not None:
+        payload["data"] = data
+    return json.dumps(payload, default=str)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

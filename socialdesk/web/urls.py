@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from socialdesk.content import views as content_views
+from socialdesk.listening import alert_urls as listening_alert_urls
 from socialdesk.networks import urls as networks_urls
 from socialdesk.workspaces import account_views
 from socialdesk.workspaces import views as workspace_views
@@ -73,6 +74,8 @@ urlpatterns = [
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.urls")),
     path("w/<slug:slug>/analytics/", include("socialdesk.analytics.reading_urls")),
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.service_urls")),
+    path("w/<slug:slug>/listening/alerts/", include("socialdesk.listening.alert_urls")),
+    path("w/<slug:slug>/listening/", include(listening_alert_urls.action_urlpatterns)),
     path("", include("socialdesk.review.urls")),
     path("w/<slug:slug>/composer/", include("socialdesk.content.urls")),
     path("w/<slug:slug>/members/", workspace_views.members, name="members"),

@@ -114,6 +114,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # banner on every page); only the leads turn it on or off and decide about held posts.
     "crisis.view": EVERYONE,
     "crisis.manage": frozenset({OWNER, MANAGER}),
+    # Turn a mention into an inbox conversation, a content idea or a lead (listening.actions).
+    "listening.act": frozenset({OWNER, MANAGER, COMMUNITY_MANAGER}),
 }
 
 # Permissions a token with only the "read" scope keeps.
