@@ -75,8 +75,8 @@ def busy_month(workspace, owner):
 
 # What each request reads, at most: the session, then the person with their membership (and
 # the workspace and its two-factor rule: one query, workspaces.backends), then the view's own.
-PAGE_QUERIES = 12  # + stages, channels, pillars, campaigns, labels, members, slots, the
-# switcher's workspaces, the inbox's and the notifications' unread counts
+PAGE_QUERIES = 13  # + stages, channels, pillars, campaigns, labels, members, slots, the
+# switcher's workspaces, the inbox's and the notifications' unread counts, the crisis banner
 FEED_QUERIES = 7  # + the day's first deliveries, their rows (with first images and copies),
 # channels, slots, the slot times held
 SUMMARY_QUERIES = 6  # + the content mix, pillars, campaigns, boost spend
