@@ -72,6 +72,7 @@ urlpatterns = [
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.urls")),
     path("w/<slug:slug>/analytics/", include("socialdesk.analytics.reading_urls")),
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.service_urls")),
+    path("w/<slug:slug>/listening/", include("socialdesk.listening.urls")),
     path("", include("socialdesk.review.urls")),
     path("w/<slug:slug>/composer/", include("socialdesk.content.urls")),
     path("w/<slug:slug>/members/", workspace_views.members, name="members"),
