@@ -246,7 +246,13 @@ def read_mastodon(source: Source, now: datetime) -> tuple[list[Item], dict[str, 
         newest = cursor.get(anchor, "")
         since = now - FIRST_READ
         try:
-            statuses = connector._call(partial(_mastodon_read, anchor, newest))  # type: ignore[attr-defined]
+            if anchor.startswith("#"):
+                tag = anchor.lstrip("#").rstrip("*")
+                statuses = connector._call(  # type: ignore[attr-defined]
+                    partial(_hashtag_timeline, tag, newest)
+                )
+            else:
+                statuses = _search_statuses(connector.instance_url, anchor.rstrip("*"))  # type: ignore[attr-defined]
         except ConnectorError as error:
             raise SourceError(error.message) from None
         for status in statuses:
@@ -260,12 +266,26 @@ def read_mastodon(source: Source, now: datetime) -> tuple[list[Item], dict[str, 
     return items, {**source.cursor, "anchors": cursor}
 
 
-def _mastodon_read(anchor: str, newest: str, api: Any) -> list[Any]:
-    if anchor.startswith("#"):
-        tag = anchor.lstrip("#").rstrip("*")
-        return list(api.timeline_hashtag(tag, min_id=newest or None, limit=MASTODON_PAGE))
-    term = anchor.rstrip("*")
-    found = api.search_v2(term, resolve=False, result_type="statuses", limit=MASTODON_PAGE)
+def _hashtag_timeline(tag: str, newest: str, api: Any) -> list[Any]:
+    return list(api.timeline_hashtag(tag, min_id=newest or None, limit=MASTODON_PAGE))
+
+
+def _search_statuses(instance_url: str, term: str) -> list[Any]:
+    """Status search on the channel's instance, without its token: public since Mastodon
+    4.0 (without ``resolve`` or ``offset``), while with a token it needs ``read:search``,
+    a scope channels connected for publishing were not given."""
+    from mastodon import Mastodon, MastodonError
+
+    api = Mastodon(
+        api_base_url=instance_url,
+        ratelimit_method="throw",
+        request_timeout=FEED_TIMEOUT,
+        version_check_mode="none",
+    )
+    try:
+        found = api.search_v2(term, resolve=False, result_type="statuses", limit=MASTODON_PAGE)
+    except MastodonError as error:
+        raise SourceError(f"Mastodon search did not answer ({type(error).__name__}).") from None
     return list(found.get("statuses") or [])
 
 
