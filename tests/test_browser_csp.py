@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from listening_helpers import a_topic
 from page_helpers import image
 
 from socialdesk.analytics.models import ShortLink
@@ -113,6 +114,9 @@ def route_values(workspace) -> dict[str, object]:
         # Approve and reject are POST-only (left out by their 405); any id does.
         "approval_id": 1,
         "experiment_id": an_experiment(workspace, owner),
+        # Listening (socialdesk/listening/urls.py): a topic with mentions, one CSV export.
+        "topic_id": a_topic(workspace),
+        "what": "volume",
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -39,6 +39,7 @@ from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from listening_helpers import a_topic
 
 from socialdesk.analytics.models import ShortLink
 from socialdesk.content.media import upload_media
@@ -344,6 +345,9 @@ def demo(db, settings, tmp_path, loopback_only):
         "code": next(iter(ShortLink.objects.values_list("code", flat=True)), "Zz9Zz9Zz"),
         "approval_id": str(ReplyApproval.objects.get(message=waiting).pk),
         "experiment_id": str(an_experiment(workspace, owner)),
+        # Listening (socialdesk/listening/urls.py): a topic with mentions, one CSV export.
+        "topic_id": str(a_topic(workspace)),
+        "what": "volume",
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

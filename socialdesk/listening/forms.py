@@ -34,7 +34,7 @@ class QueryForm(forms.Form):
         max_length=2000,
         label="Query",
         help_text=QUERY_HELP,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "query-text"}),
     )
 
 
@@ -44,7 +44,7 @@ class NewTopicForm(TopicForm):
         required=False,
         label="First query",
         help_text=QUERY_HELP,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "query-text"}),
     )
 
 

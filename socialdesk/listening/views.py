@@ -34,6 +34,8 @@ from .forms import NewTopicForm, QueryForm, SourceForm, StreamFilters, TopicForm
 from .models import Source, Topic, TopicDay, TopicKind, TopicQuery
 from .query import QueryError, compile_query
 
+# A mention's source, shortly (``SourceKind``'s labels describe the sources themselves).
+SOURCE_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon", "feed": "Feed", "inbox": "Inbox"}
 EXPORTS = ("mentions", "volume", "share", "words", "hashtags", "authors")
 
 
@@ -213,11 +215,13 @@ def topic_edit(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse:
     elif action:
         raise Http404("No such action.")
     queries = []
-    for query in topic.queries.all():
+    for number, query in enumerate(topic.queries.all(), start=1):
         entry = changing.get(query.pk) or {
             "form": QueryForm(initial={"text": query.text}, prefix=f"q{query.pk}")
         }
+        entry["form"].fields["text"].label = f"Query {number}"
         queries.append({"query": query, **entry})
+    query_form.fields["text"].label = "New query"
     failed = any(
         form.errors for form in [topic_form, query_form, *(e["form"] for e in changing.values())]
     )
@@ -291,7 +295,10 @@ def sources(request: HttpRequest, slug: str) -> HttpResponse:
 def _filters(request: HttpRequest) -> tuple[StreamFilters, topic_page.Filters, dict[str, str]]:
     """The page's filters from the query string; a bad value is dropped (and said) rather
     than refused, so the page always shows."""
-    form = StreamFilters(request.GET)
+    sent = request.GET.copy()
+    if not sent.get("period"):
+        sent["period"] = "30"  # the default period, shown as chosen
+    form = StreamFilters(sent)
     form.is_valid()
     data = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
     today = timezone.now().date()
@@ -326,6 +333,8 @@ def topic_detail(request: HttpRequest, slug: str, topic_id: int) -> HttpResponse
     form, filters, kept = _filters(request)
     before = topic_page.parse_mark(request.GET.get("before", ""))
     page, next_mark = topic_page.stream(topic, filters, before)
+    for mention in page:
+        mention.source_name = SOURCE_NAMES.get(mention.source_kind, mention.source_kind)  # type: ignore[attr-defined]
     days = rollups.per_day(topic.pk, filters.start, filters.end)
     share = rollups.share_of_voice(topic, filters.start, filters.end)
     terms = topic_page.terms(topic, filters)

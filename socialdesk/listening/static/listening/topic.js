@@ -11,6 +11,10 @@
 
   function bars(canvas, labels, values, label, common) {
     if (!canvas) return;
+    if (!values.length) {  // nothing to draw: the table says "None in this period"
+      canvas.closest("[data-chart-box]").hidden = true;
+      return;
+    }
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: labels, datasets: [{ label: label, data: values, backgroundColor: ACCENT }] },
