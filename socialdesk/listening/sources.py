@@ -1,6 +1,6 @@
 """Where listening reads, polled from the worker's heartbeat (issue 15, item 2).
 
-Two kinds of source (``models.Source``):
+Four kinds of source (``models.Source``):
 
 - **Bluesky search** through one of the workspace's Bluesky channels
   (``BlueskyConnector.search_posts``, ``app.bsky.feed.searchPosts``). A search takes one
@@ -12,6 +12,12 @@ Two kinds of source (``models.Source``):
 - **RSS and Atom feeds**, fetched only through ``socialdesk.guarded_fetch`` (internal
   addresses refused unless the operator allows them, a time limit, a size cap), with the
   feed's ETag and Last-Modified sent back, and parsed by feedparser.
+- **Mastodon** through one of the workspace's Mastodon channels (``read_mastodon``): the
+  queries' ``#tags`` from their hashtag timelines (from the newest status read), their
+  words through status search (sent without the channel's token; see
+  ``_search_statuses``), one request each from the channel's request budget.
+- **The inbox's own messages** (``read_inbox``): inbound messages since the last read,
+  matched against the topics like any other item.
 
 Polling: ``on_heartbeat`` (called from the worker's heartbeat like the inbox's) takes a lease
 on every active source whose last poll is ``POLL_EVERY`` old or more, with a compare-and-set
