@@ -122,6 +122,7 @@ def route_values(workspace) -> dict[str, object]:
         "alert_id": Alert.objects.filter(workspace=workspace).earliest("pk").pk,
         "topic_id": Topic.objects.filter(workspace=workspace).earliest("pk").pk,
         "mention_id": Mention.objects.filter(workspace=workspace).earliest("pk").pk,
+        "what": "volume",
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -353,6 +353,7 @@ def demo(db, settings, tmp_path, loopback_only):
         "alert_id": str(Alert.objects.filter(workspace=workspace).first().pk),
         "topic_id": str(Topic.objects.filter(workspace=workspace).first().pk),
         "mention_id": str(Mention.objects.filter(workspace=workspace).first().pk),
+        "what": "volume",
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

@@ -82,10 +82,12 @@ class SourceList(Schema):
 
 
 class SourceIn(Schema):
-    kind: Literal["feed", "bluesky"]
+    kind: Literal["feed", "bluesky", "mastodon", "inbox"]
     url: Text = Field("", max_length=1000, description="The feed's address (kind feed).")
     channel_id: int | None = Field(
-        None, ge=1, description="A Bluesky channel of the workspace (kind bluesky)."
+        None,
+        ge=1,
+        description="A channel of the workspace on that network (kinds bluesky and mastodon).",
     )
 
 
@@ -118,6 +120,7 @@ class MentionOut(Schema):
     author_handle: str
     author_name: str
     reach: int | None
+    engagement: int | None
     url: str
     text: str
     language: str
@@ -140,7 +143,7 @@ class MentionFilters(Schema):
     topic_id: int | None = Field(None, ge=1)
     sentiment: Literal["positive", "neutral", "negative"] | None = None
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
-    source: Literal["bluesky", "feed", "inbox"] | None = None
+    source: Literal["bluesky", "mastodon", "feed", "inbox"] | None = None
     cursor: str | None = Field(None, max_length=40, pattern=r"^[0-9]{1,20}_[0-9]{1,18}$")
     limit: int = Field(50, ge=1, le=200)
 
@@ -357,7 +360,8 @@ def sources_list(request: MemberRequest, slug: Slug) -> dict:
 )
 @requires("listening.manage")
 def sources_create(request: MemberRequest, slug: Slug, payload: SourceIn) -> Status:
-    """A feed to read, or Bluesky search through one of the workspace's channels."""
+    """A feed to read, Bluesky or Mastodon search through one of the workspace's channels,
+    or the workspace's own inbox messages."""
     source = services.add_source(
         request.workspace, kind=payload.kind, url=payload.url, channel_id=payload.channel_id
     )

@@ -27,7 +27,7 @@ from django.utils import timezone
 from socialdesk.inbox import triage
 from socialdesk.workspaces.models import Workspace
 
-from . import alerts
+from . import alerts, rollups
 from .models import Mention, MentionMatch, TopicQuery
 from .query import Matcher, Text, compile_query, matcher_for
 
@@ -47,6 +47,7 @@ class Item:
     author_handle: str = ""
     author_name: str = ""
     reach: int | None = None
+    engagement: int | None = None  # likes, reposts, replies where the network says
     url: str = ""
     declared_language: str = ""
     reference: dict[str, str] = field(default_factory=dict)
@@ -130,6 +131,7 @@ def store_items(
                 author_handle=item.author_handle[:300],
                 author_name=item.author_name[:300],
                 reach=item.reach,
+                engagement=item.engagement,
                 url=item.url[:1000],
                 text=item.text,
                 language=language[:35],
@@ -168,6 +170,8 @@ def store_items(
                     )
                 )
         MentionMatch.objects.bulk_create(rows, ignore_conflicts=True)
+        # The topic page's daily rollup: recount the days these matches fell on.
+        rollups.refresh({(row.topic_id, rollups.day_of(row.posted_at)) for row in rows})
     result.stored = len(result.mention_ids)
     result.matches = len(rows)
     # Critical words alert at once, as the mention is stored (never raises).

@@ -63,6 +63,7 @@ class TopicQuery(WorkspaceOwned):
 
 class SourceKind(models.TextChoices):
     BLUESKY = "bluesky", "Bluesky search"
+    MASTODON = "mastodon", "Mastodon hashtags and search"
     FEED = "feed", "RSS or Atom feed"
     INBOX = "inbox", "Inbox message"
 
@@ -99,6 +100,8 @@ class Mention(WorkspaceOwned):
     author_handle = models.CharField(max_length=300, blank=True)
     author_name = models.CharField(max_length=300, blank=True)
     reach = models.PositiveIntegerField(null=True, blank=True, help_text="Where known.")
+    # Likes, reposts and replies when the network says (share of voice by engagement).
+    engagement = models.PositiveIntegerField(null=True, blank=True, help_text="Where known.")
     url = models.URLField(max_length=1000, blank=True)
     text = models.TextField(blank=True)
     language = models.CharField(max_length=35, blank=True)
@@ -169,10 +172,46 @@ class MentionMatch(models.Model):
                 fields=["topic", "sentiment", "-posted_at", "-mention"],
                 name="topic_sentiment_idx",
             ),
+            # The topic page's other filters, so a rare language or source is not found by
+            # walking the whole topic.
+            models.Index(
+                fields=["topic", "language", "-posted_at", "-mention"],
+                name="topic_language_idx",
+            ),
+            models.Index(
+                fields=["topic", "source_kind", "-posted_at", "-mention"],
+                name="topic_source_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.topic_id} ← {self.mention_id}"
+
+
+class TopicDay(models.Model):
+    """A topic's mentions of one day (UTC) and one sentiment: the rollup the topic page's
+    charts and share of voice read, so they stay fast at a million mentions. Kept by
+    ``rollups.refresh`` whenever ``matching.store_items`` stores matches (it recounts the
+    touched days from ``MentionMatch``, so a racing poll or a re-run cannot count twice)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="days", db_index=False)
+    day = models.DateField()
+    sentiment = models.CharField(max_length=10, blank=True)
+    mentions = models.PositiveIntegerField(default=0)
+    # Sum of the known engagement of these mentions, and how many had one.
+    engagement = models.PositiveBigIntegerField(default=0)
+    engaged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["topic", "day", "sentiment"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "day", "sentiment"], name="one_topic_day_per_sentiment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} {self.day} {self.sentiment}: {self.mentions}"
 
 
 # --- Alerts (listening.alerts) ------------------------------------------------------------

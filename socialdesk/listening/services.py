@@ -84,7 +84,8 @@ def add_source(
     workspace: Workspace, *, kind: str, url: str = "", channel_id: int | None = None
 ) -> Source:
     """A feed (its address checked as the guarded fetch will: no internal address unless the
-    operator allows it) or Bluesky search through one of the workspace's Bluesky channels."""
+    operator allows it), Bluesky or Mastodon search through one of the workspace's channels
+    of that network, or the workspace's own inbox (once)."""
     from socialdesk import guarded_fetch
     from socialdesk.networks.models import Channel, Network
 
@@ -96,15 +97,21 @@ def add_source(
         if Source.objects.filter(workspace=workspace, kind=kind, url=url.strip()).exists():
             raise ValidationError({"url": ["This feed is already a source."]})
         return Source.objects.create(workspace=workspace, kind=kind, url=url.strip())
-    if kind == SourceKind.BLUESKY:
+    if kind in (SourceKind.BLUESKY, SourceKind.MASTODON):
+        network = Network.BLUESKY if kind == SourceKind.BLUESKY else Network.MASTODON
+        label = "Bluesky" if kind == SourceKind.BLUESKY else "Mastodon"
         channel = Channel.objects.filter(
-            workspace=workspace, pk=channel_id or 0, network=Network.BLUESKY
+            workspace=workspace, pk=channel_id or 0, network=network
         ).first()
         if channel is None:
             raise ValidationError(
-                {"channel_id": ["Choose one of this workspace's Bluesky channels."]}
+                {"channel_id": [f"Choose one of this workspace's {label} channels."]}
             )
         if Source.objects.filter(workspace=workspace, kind=kind, channel=channel).exists():
             raise ValidationError({"channel_id": ["This channel already searches for the topics."]})
         return Source.objects.create(workspace=workspace, kind=kind, channel=channel)
-    raise ValidationError({"kind": ["Choose feed or bluesky."]})
+    if kind == SourceKind.INBOX:
+        if Source.objects.filter(workspace=workspace, kind=kind).exists():
+            raise ValidationError({"kind": ["The inbox is already a source."]})
+        return Source.objects.create(workspace=workspace, kind=kind)
+    raise ValidationError({"kind": ["Choose feed, bluesky, mastodon or inbox."]})

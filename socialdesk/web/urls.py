@@ -76,6 +76,7 @@ urlpatterns = [
     path("w/<slug:slug>/inbox/", include("socialdesk.inbox.service_urls")),
     path("w/<slug:slug>/listening/alerts/", include("socialdesk.listening.alert_urls")),
     path("w/<slug:slug>/listening/", include(listening_alert_urls.action_urlpatterns)),
+    path("w/<slug:slug>/listening/", include("socialdesk.listening.urls")),
     path("", include("socialdesk.review.urls")),
     path("w/<slug:slug>/composer/", include("socialdesk.content.urls")),
     path("w/<slug:slug>/members/", workspace_views.members, name="members"),
