@@ -310,6 +310,7 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "listening_topics_list": lambda ctx: None,
     "listening_topics_create": lambda ctx: {"name": "Rival", "queries": ["rival*"]},
     "listening_topics_read": lambda ctx: None,
+    "listening_share_of_voice": lambda ctx: None,
     "listening_topics_update": lambda ctx: {"name": "Crumb (paused)", "active": False},
     "listening_topics_delete": lambda ctx: None,
     "listening_queries_create": lambda ctx: {"text": "#crumb"},

@@ -173,3 +173,35 @@ def test_the_owner_adds_a_feed_and_a_bluesky_search_and_bad_ones_are_refused(
     assert [s["kind"] for s in listed] == ["feed", "bluesky"]
     assert call("DELETE", f"{url}/{feed.json()['id']}", owner_token).status_code == 204
     assert list(Source.objects.values_list("kind", flat=True)) == ["bluesky"]
+
+
+def test_share_of_voice_against_the_competitors_and_bad_periods_refused(workspace, owner_token):
+    crumb = Topic.objects.create(workspace=workspace, name="Crumb", kind="brand")
+    TopicQuery.objects.create(workspace=workspace, topic=crumb, text="crumb")
+    rival = Topic.objects.create(workspace=workspace, name="Rival", kind="competitor")
+    TopicQuery.objects.create(workspace=workspace, topic=rival, text="rival")
+    texts = ["Crumb bread", "Crumb again", "Crumb croissant", "rival loaf"]
+    store_items(
+        workspace,
+        [
+            Item("feed", f"v{n}", text, NOW - timedelta(hours=n), source_ref="f")
+            for n, text in enumerate(texts)
+        ],
+    )
+    url = f"{base(workspace)}/topics/{crumb.pk}/share-of-voice"
+    answer = call("GET", url, owner_token).json()
+    shares = {row["name"]: (row["mentions"], row["mention_share"]) for row in answer["items"]}
+    assert shares == {"Crumb": (3, 75.0), "Rival": (1, 25.0)}
+    assert answer["items"][0]["is_this"] and answer["items"][0]["topic_id"] == crumb.pk
+    today = timezone.now().date()
+    long_ago = call("GET", f"{url}?start=2020-01-01&end=2020-01-31", owner_token).json()
+    assert [row["mentions"] for row in long_ago["items"]] == [0, 0]
+    assert (
+        call("GET", f"{url}?start={today}&end={today - timedelta(days=1)}", owner_token).status_code
+        == 422
+    )
+    assert call("GET", f"{url}?start=2020-01-01&end={today}", owner_token).status_code == 422
+    assert (
+        call("GET", f"{base(workspace)}/topics/999999/share-of-voice", owner_token).status_code
+        == 404
+    )

@@ -4,7 +4,7 @@ Read with ``listening.view``; topics and queries change with ``listening.manage`
 No ``from __future__ import annotations``: ninja reads the parameter types at import time.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from django.db.models import Prefetch, Q
@@ -23,7 +23,7 @@ from socialdesk.api_support import (
 )
 from socialdesk.workspaces.access import get_in_workspace
 
-from . import matching, services
+from . import matching, rollups, services
 from .models import Mention, MentionMatch, Source, Topic, TopicQuery
 
 router = Router(tags=["listening"])
@@ -197,6 +197,55 @@ def topics_create(request: MemberRequest, slug: Slug, payload: TopicIn) -> Statu
 def topics_read(request: MemberRequest, slug: Slug, topic_id: Id) -> Topic:
     topic = get_in_workspace(Topic, request.workspace, pk=topic_id)
     return _topics(request.workspace.pk).get(pk=topic.pk)
+
+
+class VoicePeriod(Schema):
+    start: date | None = Field(None, description="First day (UTC); default: 30 days ago.")
+    end: date | None = Field(None, description="Last day (UTC), included; default: today.")
+
+
+class VoiceRow(Schema):
+    topic_id: int
+    name: str
+    kind: str
+    is_this: bool
+    mentions: int
+    mention_share: float = Field(description="Percent of all these topics' mentions.")
+    engagement: int
+    engagement_known: bool
+    engagement_share: float | None = Field(
+        description="Percent of all their engagement; null when no mention says its engagement."
+    )
+    negative: int
+
+
+class VoiceOut(Schema):
+    start: date
+    end: date
+    items: list[VoiceRow]
+
+
+@router.get(
+    "/workspaces/{slug}/listening/topics/{topic_id}/share-of-voice",
+    response=responses(VoiceOut),
+    operation_id="listening_share_of_voice",
+)
+@requires("listening.view")
+def share_of_voice(
+    request: MemberRequest, slug: Slug, topic_id: Id, period: Query[VoicePeriod]
+) -> dict:
+    """The topic against the workspace's brand and competitor topics over the period (UTC
+    days): mentions and engagement with their shares, read from the daily rollup."""
+    topic = get_in_workspace(Topic, request.workspace, pk=topic_id)
+    end = period.end or datetime.now(UTC).date()
+    start = period.start or end - timedelta(days=29)
+    if start > end:
+        raise invalid("start", "The first day must not be after the last day.")
+    if (end - start).days > 366:
+        raise invalid("start", "Ask for at most a year (366 days) at a time.")
+    rows = rollups.share_of_voice(topic, start, end)
+    items = [{**row, "topic_id": row["topic"].pk} for row in rows]
+    return {"start": start, "end": end, "items": items}
 
 
 @router.put(
