@@ -380,7 +380,7 @@ def write_markdown(results: list[dict], when: str) -> None:
         "170 rows, not 1,500, and joins posts, channels and pillars (with each post's first "
         "image and copies as subqueries) for those 170 only; free slots ask only whether "
         "their own times are held. The summary is the htmx fragment the page swaps in (no "
-        "layout). Queries per request: page 13, feed 8, summary 7 "
+        "layout). Queries per request: page 13, feed 7, summary 6 "
         "(`tests/test_calendar_queries.py` holds them); each costs PostgreSQL a round trip "
         "and Django its query building. PostgreSQL connections plan with "
         "`random_page_cost` 1.1 (`SOCIALDESK_PG_RANDOM_PAGE_COST`).",
