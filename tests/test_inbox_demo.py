@@ -98,8 +98,10 @@ def test_open_work_today_spam_rules_and_saved_replies(demo):
     assert Rule.objects.filter(workspace=workspace).count() == 2
     assert SavedReply.objects.filter(workspace=workspace, is_answer=True).count() == 4
     assert Conversation.objects.filter(workspace=workspace, tags__name="order-issue").exists()
-    gone_wrong = Conversation.objects.filter(workspace=workspace, tags__name="order-issue").first()
-    assert gone_wrong.messages.count() >= 3
+    # An order gone wrong is told as a whole thread somewhere (the customer, the answer, the
+    # follow-up); which one is the newest depends on the time of day the demo is built.
+    gone_wrong = Conversation.objects.filter(workspace=workspace, tags__name="order-issue")
+    assert max(conversation.messages.count() for conversation in gone_wrong) >= 3
 
 
 def test_the_same_now_gives_the_same_history(db):
