@@ -432,3 +432,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Networks that connect through the operator's own app (issue 16) -----------------------
+# Each network's client id and secret come from the environment: ``INSTAGRAM_CLIENT_ID`` and
+# ``INSTAGRAM_CLIENT_SECRET`` (or ``INSTAGRAM_CLIENT_SECRET_FILE``), and so on with the
+# prefixes ``networks.catalog`` lists. A network without them says "ask your administrator".
+OAUTH_NETWORK_PREFIXES = (
+    "INSTAGRAM",
+    "FACEBOOK",
+    "GOOGLE_BUSINESS",
+    "LINKEDIN",
+    "TIKTOK",
+    "YOUTUBE",
+    "PINTEREST",
+    "THREADS",
+    "X",
+)
+NETWORK_APPS: dict[str, dict[str, str]] = {
+    prefix.lower(): {
+        "client_id": os.environ.get(f"{prefix}_CLIENT_ID", "").strip(),
+        "client_secret": (secret_from_env_or_file(f"{prefix}_CLIENT_SECRET") or "").strip(),
+    }
+    for prefix in OAUTH_NETWORK_PREFIXES
+    if os.environ.get(f"{prefix}_CLIENT_ID", "").strip()
+}
+# Network → another server answering the network's own paths (``networks.http.endpoint``): a
+# network's sandbox, or the recorded exchanges in the tests. Empty in production.
+NETWORK_URL_OVERRIDES: dict[str, str] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socialdesk.networks import bluesky, mastodon, page
+from socialdesk.networks import bluesky, catalog, mastodon, page
 from socialdesk.networks.base import MediaFile, Problem
 from socialdesk.networks.models import Channel, Network
 from socialdesk.workspaces.models import Workspace
@@ -59,6 +59,9 @@ def _rule_problems(network: str, media: MediaFile) -> list[Problem]:
         if not media.mime_type.startswith(page.SHOWN_TYPES):
             return [Problem("media", "The public page shows images and video only.")]
         return []
+    module = catalog.module(network)
+    if module is not None and hasattr(module, "media_problems"):
+        return list(module.media_problems(media))  # issue 16: the network's own media rules
     # A network added later without its rules here: say so rather than claim it fits.
     return [Problem("media", "Its media rules are not known here yet; check before scheduling.")]
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from socialdesk.networks import bluesky, mastodon, page
+from socialdesk.networks import bluesky, catalog, mastodon, page
 from socialdesk.networks.models import Channel, Network
 from socialdesk.workspaces.models import User, Workspace
 
@@ -43,18 +43,34 @@ NETWORK_RULES: dict[str, dict[str, Any]] = {
 }
 
 
+def rules_for(network: str) -> dict[str, Any] | None:
+    """The counting rules of ``network``: the three above, else its ``catalog`` entry."""
+    if network in NETWORK_RULES:
+        return NETWORK_RULES[network]
+    about = catalog.about(network)
+    if about is None:
+        return None
+    return {"max": about.text_max, "unit": about.text_unit, "url": about.url_length}
+
+
 def text_length(network: str, text: str) -> int:
     """The length ``network`` counts for ``text``, with the connector's own counting."""
     if network == Network.BLUESKY:
         return bluesky.grapheme_count(text)
     if network == Network.MASTODON:
         return MASTODON_DEFAULTS.length(text)
+    module = catalog.module(network) if network not in NETWORK_RULES else None
+    if module is not None and hasattr(module, "text_length"):
+        return int(module.text_length(text))  # a network that counts its own way (X)
+    rules = rules_for(network)
+    if rules is not None and rules["unit"] == "graphemes":
+        return bluesky.grapheme_count(text)
     return len(text)
 
 
 def length_problems(channel: Channel, texts: dict[str, str]) -> dict[str, list[str]]:
     """Which of ``texts`` (form field → text) are too long for ``channel``'s network."""
-    rules = NETWORK_RULES.get(channel.network)
+    rules = rules_for(channel.network)
     errors: dict[str, list[str]] = {}
     if rules is None or rules["max"] >= MAX_TEXT:
         return errors  # the post's own limit (``services.MAX_TEXT``) is checked for every post
@@ -178,7 +194,7 @@ def channel_rules(channels: Iterable[Channel]) -> list[dict[str, Any]]:
             "handle": channel.handle,
             "display_name": channel.display_name or channel.handle,
             "signature": channel.signature,
-            **NETWORK_RULES.get(channel.network, {"max": page.MAX_TEXT, "unit": "codepoints"}),
+            **(rules_for(channel.network) or {"max": page.MAX_TEXT, "unit": "codepoints"}),
         }
         for channel in channels
     ]

@@ -17,7 +17,25 @@ from .models import Channel
 
 router = Router(tags=["channels"])
 
-NetworkName = Literal["page", "bluesky", "mastodon"]
+NetworkName = Literal[
+    "page",
+    "bluesky",
+    "mastodon",
+    "instagram",
+    "facebook",
+    "google_business",
+    "linkedin",
+    "tiktok",
+    "youtube",
+    "pinterest",
+    "threads",
+    "x",
+    "matrix",
+    "nostr",
+    "wordpress",
+    "telegram",
+    "discord",
+]
 
 
 class ChannelOut(Schema):

@@ -87,6 +87,7 @@ from .base import (
     Published,
     RateLimit,
 )
+from .catalog import NetworkAbout
 
 T = TypeVar("T")
 
@@ -99,6 +100,18 @@ MAX_HIDDEN_REPLIES = 300  # the lexicon's maxLength of threadgate.hiddenReplies
 
 MAX_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000  # the lexicon's maxLength, in UTF-8 bytes: long emoji sequences hit it
+
+ABOUT = NetworkAbout(
+    network="bluesky",
+    connect="app_password",
+    text_max=MAX_GRAPHEMES,
+    text_unit="graphemes",
+    operator_setup="Nothing: each account connects with its handle and an app password.",
+    accounts="Any Bluesky account, on bsky.social or a self-hosted PDS.",
+    tested="A real local Bluesky network (PDS, AppView, PLC from npm) started by the tests.",
+    reads="Replies, mentions and quotes into the inbox; likes, reposts, replies, quotes.",
+    reference="https://docs.bsky.app/",
+)
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images: image blob maxSize
 MAX_ALT_GRAPHEMES = 2000  # what the Bluesky app accepts

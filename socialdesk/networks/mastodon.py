@@ -103,6 +103,7 @@ from .base import (
     Published,
     RateLimit,
 )
+from .catalog import NetworkAbout
 
 T = TypeVar("T")
 
@@ -116,6 +117,19 @@ SCOPES = [
 ]
 CLIENT_NAME = "Socialdesk"
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+ABOUT = NetworkAbout(
+    network="mastodon",
+    connect="instance_oauth",
+    text_max=500,  # the default; each instance says its own, read when it connects
+    text_unit="graphemes",
+    url_length=23,
+    operator_setup="Nothing: Socialdesk registers itself on each instance when someone connects.",
+    accounts="Any account on a Mastodon instance (4.0 or later).",
+    tested="Recorded exchanges written from docs.joinmastodon.org, served over real HTTP.",
+    reads="Mentions, replies and direct messages into the inbox; favourites, boosts, replies.",
+    reference="https://docs.joinmastodon.org/methods/",
+)
 
 LIMITS_TTL = timedelta(hours=1)
 RECONCILE_WINDOW = timedelta(days=2)

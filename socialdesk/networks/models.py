@@ -17,6 +17,21 @@ class Network(models.TextChoices):
     PAGE = "page", "Public page"
     BLUESKY = "bluesky", "Bluesky"
     MASTODON = "mastodon", "Mastodon"
+    # Issue 16: each has its module in ``networks/`` and its entry in ``networks.catalog``.
+    INSTAGRAM = "instagram", "Instagram"
+    FACEBOOK = "facebook", "Facebook Page"
+    GOOGLE_BUSINESS = "google_business", "Google Business Profile"
+    LINKEDIN = "linkedin", "LinkedIn Page"
+    TIKTOK = "tiktok", "TikTok"
+    YOUTUBE = "youtube", "YouTube"
+    PINTEREST = "pinterest", "Pinterest"
+    THREADS = "threads", "Threads"
+    X = "x", "X"
+    MATRIX = "matrix", "Matrix room"
+    NOSTR = "nostr", "Nostr"
+    WORDPRESS = "wordpress", "WordPress blog"
+    TELEGRAM = "telegram", "Telegram channel"
+    DISCORD = "discord", "Discord channel"
 
 
 class ChannelStatus(models.TextChoices):
@@ -35,6 +50,21 @@ class ChannelStatus(models.TextChoices):
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "bluesky": ("handle", "app_password"),
     "mastodon": ("instance_url", "access_token"),
+    # Issue 16: what each network's module ``build``s its connector from.
+    "instagram": ("access_token", "ig_user_id"),
+    "facebook": ("access_token", "page_id"),
+    "google_business": ("refresh_token", "location_name"),
+    "linkedin": ("access_token", "organization_urn"),
+    "tiktok": ("access_token", "open_id"),
+    "youtube": ("refresh_token", "channel_id"),
+    "pinterest": ("access_token", "board_id"),
+    "threads": ("access_token", "threads_user_id"),
+    "x": ("access_token", "user_id"),
+    "matrix": ("homeserver", "access_token", "room_id"),
+    "nostr": ("private_key", "relays"),
+    "wordpress": ("site_url", "username", "app_password"),
+    "telegram": ("bot_token", "chat_id"),
+    "discord": ("webhook_url",),
 }
 
 

@@ -57,9 +57,20 @@ from .base import (
     Problem,
     Published,
 )
+from .catalog import NetworkAbout
 from .models import Channel, Network
 
 MAX_TEXT = 10_000
+
+ABOUT = NetworkAbout(
+    network="page",
+    connect="none",
+    text_max=MAX_TEXT,
+    operator_setup="Nothing: the page is served by Socialdesk itself at /@handle.",
+    accounts="One page per workspace handle.",
+    tested="Itself: the tests read the page, its feeds and its questions.",
+    reads="Questions asked on the page into the inbox; views and link clicks.",
+)
 # Mail errors raised before the message was handed over: nothing was sent.
 NOTHING_SENT = (
     smtplib.SMTPConnectError,

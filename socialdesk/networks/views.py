@@ -52,8 +52,20 @@ def _list_page(
         "connect_form": (form or ConnectBlueskyForm()) if can_manage else None,
         "mastodon_form": (mastodon_form or ConnectMastodonForm()) if can_manage else None,
         "network_metrics": all_network_metrics(),
+        "more_networks": _more_networks() if can_manage else [],
     }
     return render(request, "networks/channel_list.html", context, status=status)
+
+
+def _more_networks() -> list[dict[str, str]]:
+    """The networks of issue 16 that are built, each linking to its connect page."""
+    from . import catalog
+
+    return [
+        {"network": a.network, "label": catalog.label(a.network)}
+        for a in catalog.built()
+        if a.network not in ("page", "bluesky", "mastodon")
+    ]
 
 
 @login_required

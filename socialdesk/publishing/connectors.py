@@ -57,12 +57,14 @@ if TYPE_CHECKING:
 _kept = threading.local()
 
 
-def _cached(key: Hashable, build: Callable[[], Connector]) -> Connector:
+def _cached(key: Hashable, build: Callable[[], Connector | None]) -> Connector | None:
     kept: dict[Hashable, Connector] = getattr(_kept, "connectors", None) or {}
     _kept.connectors = kept
     connector = kept.get(key)
     if connector is None:
-        connector = kept[key] = build()
+        connector = build()
+        if connector is not None:
+            kept[key] = connector
     return connector
 
 
@@ -118,11 +120,34 @@ def _mastodon(channel: Channel) -> Connector | None:
     )
 
 
+def _catalogued(channel: Channel) -> Connector | None:
+    """The networks of issue 16: their module's ``build(credentials, store)`` (``store`` keeps
+    credentials the connector renewed, e.g. a refreshed access token)."""
+    from socialdesk.networks import catalog
+
+    module = catalog.module(channel.network)
+    if module is None:
+        return None
+    credentials = channel.credentials
+
+    def store(fresh: dict[str, Any]) -> None:
+        channel.set_credentials(fresh)
+        Channel.objects.filter(pk=channel.pk).update(
+            credentials_encrypted=channel.credentials_encrypted
+        )
+
+    # Keyed by the stored (encrypted) credentials: a reconnect or a refresh elsewhere builds
+    # a new connector; a refresh by this one is already in it.
+    key = (channel.network, channel.pk, channel.credentials_encrypted)
+    return _cached(key, lambda: module.build(credentials, store))
+
+
 # network → factory building a connector for one channel (None: it cannot be built).
 REGISTRY: dict[str, Callable[[Channel], Connector | None]] = {
     Network.PAGE: _page,
     Network.BLUESKY: _bluesky,
     Network.MASTODON: _mastodon,
+    **{n: _catalogued for n in Network.values if n not in ("page", "bluesky", "mastodon")},
 }
 
 

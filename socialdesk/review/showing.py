@@ -32,6 +32,16 @@ from .models import ReviewLink, SeenVersion
 NETWORK_LIMITS = {"bluesky": 300, "mastodon": 500}
 
 
+def _limit_of(network: str) -> int | None:
+    """The text limit shown beside a version: the two above, else the network's catalog entry."""
+    if network in NETWORK_LIMITS:
+        return NETWORK_LIMITS[network]
+    from socialdesk.networks import catalog
+
+    about = catalog.about(network)
+    return about.text_max if about is not None and network != "page" else None
+
+
 def for_review(posts: Any) -> Any:
     """``posts`` (a queryset) with what ``review_of`` reads, fetched in a few queries."""
     return posts.select_related("workspace").prefetch_related(
@@ -129,7 +139,7 @@ def previews(post: Post) -> list[Preview]:
                 text=text,
                 media=list(delivery.media_override.all()) or media,
                 when=when,
-                limit=NETWORK_LIMITS.get(delivery.channel.network),
+                limit=_limit_of(delivery.channel.network),
             )
         )
     return shown
