@@ -78,6 +78,9 @@ EXAMPLES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "channels_pause": lambda ctx: None,
     "channels_resume": lambda ctx: None,
     "channels_check": lambda ctx: None,
+    "networks_list": lambda ctx: None,
+    # A network connected on its own pages: the answer says where (nothing is connected).
+    "networks_connect": lambda ctx: {"fields": {}},
     "page_read": lambda ctx: None,
     "page_update": lambda ctx: {
         "bio": "Sourdough since 1998.",
@@ -448,6 +451,7 @@ def objects(workspace, members, channel, post, taxonomy, settings, tmp_path) -> 
         groups,
         slug=workspace.slug,
         channel_id=channel.pk,
+        network="bluesky",
         post_id=post.pk,
         label_id=taxonomy["label"].pk,
         pillar_id=taxonomy["pillar"].pk,

@@ -123,6 +123,9 @@ def route_values(workspace) -> dict[str, object]:
         "topic_id": Topic.objects.filter(workspace=workspace).earliest("pk").pk,
         "mention_id": Mention.objects.filter(workspace=workspace).earliest("pk").pk,
         "what": "volume",
+        # A network connected through its connect page (networks.connect_views, issue 16).
+        "network": "telegram",
+        "key": "no-such-choice",
     }
     # `token` means a different key on each route.
     values["token:review_client"] = review_token(link)

@@ -354,6 +354,9 @@ def demo(db, settings, tmp_path, loopback_only):
         "topic_id": str(Topic.objects.filter(workspace=workspace).first().pk),
         "mention_id": str(Mention.objects.filter(workspace=workspace).first().pk),
         "what": "volume",
+        # A network connected through its connect page (networks.connect_views, issue 16).
+        "network": "telegram",
+        "key": "no-such-choice",
         "uidb64": "MQ",
         "invitations:token": Invitation.objects.get(pk=invitation.pk).token,
         "review:token": token_for(link),

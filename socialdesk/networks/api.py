@@ -1,18 +1,24 @@
-"""API: channels. Credentials never pass through the API (connecting is the UI's job)."""
+"""API: channels, and the networks they are on. Credentials pass through the API only to
+connect a form network (``networks_connect``), stored encrypted and never returned; a network
+whose consent happens on its own pages is connected in a browser."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.urls import reverse
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
 
 from socialdesk.api_support import Id, MemberRequest, Slug, Text, caller, requires, responses
 from socialdesk.workspaces.access import get_in_workspace
+from socialdesk.workspaces.models import validate_time_zone
 from socialdesk.workspaces.services import save_owned
 
-from . import services
+from . import catalog, connect_views, oauth, services
 from .models import Channel
 
 router = Router(tags=["channels"])
@@ -176,3 +182,136 @@ def channels_check(request: MemberRequest, slug: Slug, channel_id: Id) -> dict[s
     channel = get_in_workspace(Channel, request.workspace, pk=channel_id)
     result = services.check_connection(channel, by=caller(request))
     return {"ok": result.ok, "message": result.message, "status": channel.status}
+
+
+# --- The networks and connecting them (issue 16) -------------------------------------------
+
+
+class NetworkFieldOut(Schema):
+    name: str
+    label: str
+    help: str
+    secret: bool
+    required: bool
+
+
+class NetworkOut(Schema):
+    network: str
+    label: str
+    connect: str = Field(
+        description="oauth: a person consents on the network's page (``connect_page``); form: "
+        "``fields`` are sent to networks_connect; app_password, instance_oauth, none: the "
+        "Channels page's own forms."
+    )
+    configured: bool = Field(description="False: the operator has not set up the network's app.")
+    connect_page: str
+    text_max: int
+    text_unit: str
+    url_length: int
+    accounts: str
+    operator_setup: str
+    reads: str
+    tested: str
+    reference: str
+    fields: list[NetworkFieldOut]
+
+
+def _network_out(request: MemberRequest, about: catalog.NetworkAbout) -> dict[str, Any]:
+    module = catalog.module(about.network)
+    page = (
+        reverse("network_connect", args=[request.workspace.slug, about.network])
+        if about.network not in connect_views.OWN_FLOWS
+        else reverse("channel_list", args=[request.workspace.slug])
+    )
+    return {
+        **{name: getattr(about, name) for name in NetworkOut.model_fields if hasattr(about, name)},
+        "label": catalog.label(about.network),
+        "configured": about.connect != "oauth" or oauth.app_for(about.network) is not None,
+        "connect_page": request.build_absolute_uri(page),
+        "fields": [vars(f) for f in getattr(module, "FORM_FIELDS", ())],
+    }
+
+
+@router.get(
+    "/workspaces/{slug}/networks",
+    response=responses(list[NetworkOut]),
+    operation_id="networks_list",
+)
+@requires("channels.view")
+def networks_list(request: MemberRequest, slug: Slug) -> list[dict[str, Any]]:
+    """Every network Socialdesk publishes to: how it connects, whether the operator set up
+    its app, its text rules, and what it reads."""
+    return [_network_out(request, about) for about in catalog.built()]
+
+
+class NetworkConnectIn(Schema):
+    fields: dict[str, Text] = Field(
+        default_factory=dict, description="A form network's fields (networks_list says which)."
+    )
+    time_zone: Text = Field("", max_length=64, description="An IANA name; empty: workspace's.")
+    channel_id: int | None = Field(None, description="A channel of this network to reconnect.")
+
+
+class NetworkConnectOut(Schema):
+    connected: bool
+    connect_page: str = Field(description="Where a person finishes connecting, in a browser.")
+    message: str
+    channel: ChannelOut | None = None
+
+
+@router.post(
+    "/workspaces/{slug}/networks/{network}/connect",
+    response=responses(NetworkConnectOut),
+    operation_id="networks_connect",
+)
+@requires("channels.manage")
+def networks_connect(
+    request: MemberRequest, slug: Slug, network: NetworkName, payload: NetworkConnectIn
+) -> dict[str, Any]:
+    """Connect a form network (Matrix, Nostr, WordPress, Telegram, Discord) from its fields,
+    or, for a network whose consent happens on its own pages (OAuth), say where a person
+    does it: the consent needs a browser, so nothing is connected here. Credentials sent here
+    are stored encrypted and never returned."""
+    about = catalog.about(network)
+    if about is None:
+        raise HttpError(404, "Socialdesk does not connect this network yet.")
+    out = _network_out(request, about)
+    if about.connect != "form":
+        message = (
+            f"{out['label']} connects in a browser: open connect_page and follow it."
+            if out["configured"]
+            else oauth.not_configured(network)
+        )
+        return {"connected": False, "connect_page": out["connect_page"], "message": message}
+    channel = None
+    if payload.channel_id is not None:
+        channel = get_in_workspace(Channel, request.workspace, pk=payload.channel_id)
+        if channel.network != network:
+            raise HttpError(404, f"That channel is not a {out['label']} channel.")
+    module = catalog.module(network)
+    names = {f.name for f in getattr(module, "FORM_FIELDS", ())}
+    unknown = sorted(set(payload.fields) - names)
+    if unknown:
+        raise ValidationError({name: ["This network has no such field."] for name in unknown})
+    missing = {
+        f.name: [f"Enter the {f.label.lower()}."]
+        for f in getattr(module, "FORM_FIELDS", ())
+        if f.required and not payload.fields.get(f.name, "").strip()
+    }
+    if missing:
+        raise ValidationError(missing)
+    if payload.time_zone:
+        validate_time_zone(payload.time_zone)
+    account = module.connect(dict(payload.fields))  # type: ignore[union-attr]
+    flow = {
+        "network": network,
+        "time_zone": payload.time_zone,
+        "channel_id": channel.pk if channel is not None else None,
+    }
+    connected = oauth.connect(request.workspace, flow, account, by=caller(request))
+    return {
+        "connected": True,
+        "connect_page": out["connect_page"],
+        "message": f"{connected.handle} is connected.",
+        "channel": connected,
+    }
