@@ -36,16 +36,12 @@ LEASE = timedelta(minutes=2)
 
 def readable_networks() -> list[str]:
     """The networks whose connector reads an inbox (``Connector.reads``)."""
-    from socialdesk.networks.bluesky import BlueskyConnector
-    from socialdesk.networks.mastodon import MastodonConnector
+    from socialdesk.networks.metrics import connector_class
 
     return [
         network
-        for network, connector in (
-            (Network.BLUESKY, BlueskyConnector),
-            (Network.MASTODON, MastodonConnector),
-        )
-        if connector.reads
+        for network in Network.values
+        if (connector := connector_class(network)) is not None and connector.reads
     ]
 
 

@@ -110,3 +110,21 @@ class FormField:
     placeholder: str = ""
     secret: bool = False
     required: bool = True
+
+
+def connector_class(network: str) -> type | None:
+    """The ``Connector`` subclass of the network's module (the class: no account needed), or
+    None when the network has no module yet."""
+    from .base import Connector
+
+    found = module(network)
+    if found is None:
+        return None
+    for value in vars(found).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Connector)
+            and getattr(value, "network", None) == network
+        ):
+            return value
+    return None

@@ -24,7 +24,9 @@ def connector_class(network: str) -> type[Connector] | None:
         from socialdesk.networks.page import PageConnector
 
         return PageConnector
-    return None
+    from . import catalog  # the networks of issue 16
+
+    return catalog.connector_class(network)
 
 
 def measured_networks() -> list[str]:
