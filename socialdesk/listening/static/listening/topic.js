@@ -5,7 +5,8 @@
 (function () {
   "use strict";
 
-  var COLOURS = { positive: "#1a7f4b", neutral: "#8a94a6", negative: "#b42318" };
+  var charts = window.SocialdeskCharts;
+  var COLOURS = charts.SENTIMENT_COLOURS;
   var ACCENT = "#3949ab";
   var SECOND = "#8a4b00";
 
@@ -27,38 +28,10 @@
   }
 
   function draw() {
-    var source = document.getElementById("topic-chart-data");
-    if (!source || typeof window.Chart === "undefined") return;
-    var data = JSON.parse(source.textContent);
-    var reduced = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    var common = {
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: reduced ? false : { duration: 300 },
-      interaction: { mode: "index", intersect: false },
-      plugins: { legend: { position: "bottom" } },
-    };
-    document.querySelectorAll("[data-chart-box]").forEach(function (box) { box.hidden = false; });
-
-    var volume = document.getElementById("chart-volume");
-    if (volume) {
-      new window.Chart(volume, {
-        type: "bar",
-        data: {
-          labels: data.labels,
-          datasets: data.sentiments.map(function (s) {
-            return { label: s.label, data: s.counts, backgroundColor: COLOURS[s.key], stack: "all" };
-          }),
-        },
-        options: Object.assign({}, common, {
-          scales: {
-            x: { stacked: true, ticks: { autoSkip: true, maxRotation: 0 } },
-            y: { stacked: true, beginAtZero: true, ticks: { precision: 0 },
-                 title: { display: true, text: "Mentions" } },
-          },
-        }),
-      });
-    }
+    var data = charts.start("topic-chart-data");
+    if (!data) return;
+    var common = charts.common();
+    charts.sentimentBars(document.getElementById("chart-volume"), data, "Mentions");
 
     var sentiment = document.getElementById("chart-sentiment");
     if (sentiment) {
@@ -106,6 +79,5 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  charts.whenReady(draw);
 })();
