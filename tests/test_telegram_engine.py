@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from socialdesk.analytics import metrics_tasks
+from socialdesk.analytics.models import ChannelDay, MetricSnapshot
 from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks import telegram
 from socialdesk.networks.models import Channel, Network
@@ -91,3 +93,22 @@ def test_an_unanswered_send_stays_unknown_for_a_person_and_is_never_sent_again(
     assert "Look at the channel" in delivery.last_error
     assert TOKEN not in delivery.last_error
     assert len(network.requests_to("POST", SEND)) == 1
+
+
+@pytest.mark.django_db
+def test_a_metrics_poll_reads_the_subscribers_and_no_numbers_per_message(network, workspace, owner):
+    delivery = due_delivery(workspace, owner, "Fresh sourdough at 7")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.PUBLISHED,
+        remote_id="41",
+        published_at=timezone.now() - timedelta(hours=6, minutes=3),
+    )
+
+    metrics_tasks.poll_once(delivery.channel_id)
+
+    day = ChannelDay.objects.get(channel_id=delivery.channel_id, followers_read_at__isnull=False)
+    assert day.followers == 2318
+    snapshots = MetricSnapshot.objects.filter(channel_id=delivery.channel_id)
+    assert snapshots.exists()  # the post is measured: with nothing, never with zeros
+    for snapshot in snapshots:
+        assert (snapshot.likes, snapshot.views, snapshot.reposts) == (None, None, None)
