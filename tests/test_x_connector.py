@@ -490,3 +490,34 @@ def test_build_needs_a_token_and_a_user_id():
     assert x.build({"access_token": "a"}, lambda fresh: None) is None
     built = x.build(credentials(), lambda fresh: None)
     assert isinstance(built, x.XConnector) and "access-0" not in repr(built)
+
+
+# -- the inbox's writes ----------------------------------------------------------------------
+
+
+def test_a_reply_answers_the_mention_and_like_and_hide_act_on_it(network):
+    network.play("publish")
+    mention = "1460000000000000009"
+    network.answer(
+        "POST", f"/2/users/{USER}/likes", {"status": 200, "body": {"data": {"liked": True}}}
+    )
+    network.answer(
+        "PUT", f"/2/tweets/{mention}/hidden", {"status": 200, "body": {"data": {"hidden": True}}}
+    )
+
+    reply = DeliveryContent("Yes, it is vegan!", action="reply", target={"id": mention})
+    assert connector().publish(reply, "k-reply").remote_id == MAIN
+    connector().publish(DeliveryContent("", action="like", target={"id": mention}), "k-like")
+    connector().publish(DeliveryContent("", action="hide", target={"id": mention}), "k-hide")
+
+    assert network.requests_to("POST", "/2/tweets")[0].json == {
+        "text": "Yes, it is vegan!",
+        "reply": {"in_reply_to_tweet_id": mention},
+    }
+    assert network.requests_to("POST", f"/2/users/{USER}/likes")[0].json == {"tweet_id": mention}
+    assert network.requests_to("PUT", f"/2/tweets/{mention}/hidden")[0].json == {"hidden": True}
+    assert connector().cost(DeliveryContent("", action="like", target={"id": mention})) == {
+        "likes": 1
+    }
+    refused = connector().validate(DeliveryContent("", action="unknown", target={"id": mention}))
+    assert "cannot unknown on X" in str(refused)
