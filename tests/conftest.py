@@ -88,9 +88,11 @@ def one_task_per_delivery(settings):
 def fresh_connectors_and_queue():
     """Workers keep connectors per channel (``publishing.connectors``): not across tests.
     With the Redis queue (CI's third run) every test starts with an empty queue."""
+    from socialdesk.networks import oauth
     from socialdesk.publishing.connectors import forget_connectors
 
     forget_connectors()
+    oauth._refreshed.clear()  # refresh tokens just rotated away, kept per process
     # The inbox keeps each workspace's rules and FAQ index in memory for a few seconds; test
     # databases reuse ids, so a test must not meet the last one's.
     from socialdesk.inbox import faq, rules

@@ -40,6 +40,7 @@ def example(server, settings, monkeypatch) -> RecordedNetwork:
     monkeypatch.setitem(catalog.MODULES, NETWORK, "tests.fake_oauth_network")
     settings.NETWORK_APPS = {NETWORK: {"client_id": "app-1", "client_secret": "secret-1"}}
     settings.NETWORK_URL_OVERRIDES = {NETWORK: server.url}
+    oauth._refreshed.clear()
     return server
 
 
@@ -181,14 +182,15 @@ def test_refresh_rotates_tokens_and_a_refusal_or_an_outage_changes_nothing(examp
     assert (fresh["access_token"], fresh["refresh_token"]) == ("access-2", "refresh-2")
     assert not oauth.needs_refresh(fresh)
     example.play("refused")
+    revoked = {**stored, "refresh_token": "refresh-revoked"}
     with pytest.raises(ConnectorError) as refused:
-        oauth.refresh(NETWORK, stored)
+        oauth.refresh(NETWORK, revoked)
     assert refused.value.auth_revoked
     example.answer("POST", "/oauth/token", {"status": 503, "body": "<html>down</html>"})
     with pytest.raises(ConnectorError) as outage:
-        oauth.refresh(NETWORK, stored)
+        oauth.refresh(NETWORK, {**stored, "refresh_token": "refresh-during-outage"})
     assert not outage.value.permanent
-    assert stored["refresh_token"] == "refresh-1"
+    assert revoked["refresh_token"] == "refresh-revoked"
 
 
 # --- networks.http: what each answer means to the engine -----------------------------------
@@ -257,3 +259,23 @@ def test_the_networks_list_and_connect_api(owner, token_for, workspace, example)
     assert answer.status_code == 200
     assert answer.json()["connected"] is False
     assert answer.json()["connect_page"].endswith(f"/channels/connect/{NETWORK}/")
+
+
+def test_two_threads_refreshing_one_token_ask_the_network_once(example):
+    import threading
+
+    stored = {"access_token": "access-1", "refresh_token": "refresh-once", "expires_at": 0}
+    results: list[dict] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(oauth.refresh(NETWORK, stored)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r["access_token"] for r in results] == ["access-2"] * 3
+    refreshes = [
+        s for s in example.requests_to("POST", "/oauth/token") if s.form.get("refresh_token")
+    ]
+    assert len(refreshes) == 1

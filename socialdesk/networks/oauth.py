@@ -31,6 +31,7 @@ import base64
 import hashlib
 import importlib
 import secrets
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -379,6 +380,15 @@ def needs_refresh(credentials: Mapping[str, Any], now: float | None = None) -> b
     return float(expires_at) - (now if now is not None else time.time()) < REFRESH_MARGIN.seconds
 
 
+# Networks that rotate refresh tokens (X) refuse an old one once it was used: two send threads
+# of one worker refreshing the same channel at once would see the second refused and mark the
+# channel as needing reconnection. So refreshes are made one at a time, and a thread that comes
+# with a refresh token that was just rotated away gets what the first one got.
+_refresh_lock = threading.Lock()
+_refreshed: dict[str, tuple[float, dict[str, Any]]] = {}
+REFRESHED_KEPT = 300.0  # seconds a refresh's answer is handed to latecomers
+
+
 def refresh(network: str, credentials: Mapping[str, Any]) -> dict[str, Any]:
     """New credentials from the refresh token: the stored ones with the new access token
     (and the new refresh token, when the network rotates it; the old one is kept when the
@@ -391,13 +401,24 @@ def refresh(network: str, credentials: Mapping[str, Any]) -> dict[str, Any]:
             f"{catalog.label(network)} gave no refresh token: reconnect the channel.",
             auth_revoked=True,
         )
-    answer = _with_expiry(
-        _token_request(network, {"grant_type": "refresh_token", "refresh_token": refresh_token}),
-        time.time(),
-    )
-    fresh = {
-        k: v
-        for k, v in answer.items()
-        if k in ("access_token", "refresh_token", "expires_at") and v
-    }
+    key = hashlib.sha256(f"{network}:{refresh_token}".encode()).hexdigest()
+    with _refresh_lock:
+        now = time.time()
+        for old in [k for k, (at, _) in _refreshed.items() if now - at > REFRESHED_KEPT]:
+            del _refreshed[old]
+        if key in _refreshed:
+            return {**credentials, **_refreshed[key][1]}
+        answer = _with_expiry(
+            _token_request(
+                network, {"grant_type": "refresh_token", "refresh_token": refresh_token}
+            ),
+            now,
+        )
+        fresh = {
+            k: v
+            for k, v in answer.items()
+            if k in ("access_token", "refresh_token", "expires_at") and v
+        }
+        if fresh.get("refresh_token", refresh_token) != refresh_token:
+            _refreshed[key] = (now, fresh)  # rotated: the old one is spent
     return {**credentials, **fresh}
