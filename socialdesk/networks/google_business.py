@@ -353,8 +353,10 @@ class GoogleBusinessConnector(Connector):
         *,
         poll_interval: float = 1.0,
         poll_timeout: float = 30.0,
+        timeout: float | None = None,
     ) -> None:
-        self.session = google.Session(NETWORK, LABEL, credentials, store)
+        options = {"timeout": timeout} if timeout is not None else {}
+        self.session = google.Session(NETWORK, LABEL, credentials, store, **options)
         self.location_name = str(credentials["location_name"])  # accounts/1/locations/2
         self.location_id = str(
             credentials.get("location_id") or self.location_name.split("/", 2)[-1]
@@ -676,11 +678,15 @@ def _metric_totals(body: Mapping[str, Any]) -> dict[str, int]:
             values = ((series.get("timeSeries") or {}).get("datedValues")) or []
             total = 0
             for point in values:
-                value = point.get("value")
-                total += int(value) if str(value or "0").isdigit() else 0
+                total += _count(point.get("value")) or 0
             if metric:
                 totals[metric] = totals.get(metric, 0) + total
     return totals
+
+
+def _count(value: Any) -> int | None:
+    # int64 values come as strings ("120").
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def _sum(totals: Mapping[str, int], metrics: Sequence[str]) -> int | None:

@@ -70,7 +70,9 @@ def reset_at(response: httpx.Response) -> datetime | None:
             usage = {}
         for entries in usage.values() if isinstance(usage, dict) else ():
             for entry in entries if isinstance(entries, list) else ():
-                wait = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
+                wait = (
+                    entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
+                )
                 if isinstance(wait, int | float):
                     minutes = max(minutes, int(wait))
     if minutes:

@@ -263,10 +263,12 @@ class YouTubeConnector(Connector):
         chunk_size: int = CHUNK,
         poll_interval: float = 5.0,
         poll_timeout: float = 60.0,
+        timeout: float | None = None,
     ) -> None:
         if chunk_size % (256 * 1024):
             raise ValueError("YouTube takes chunks in multiples of 256 KiB.")
-        self.session = google.Session(NETWORK, LABEL, credentials, store)
+        options = {"timeout": timeout} if timeout is not None else {}
+        self.session = google.Session(NETWORK, LABEL, credentials, store, **options)
         self.channel_id = str(credentials["channel_id"])
         self.uploads = str(credentials.get("uploads_playlist") or _uploads_of(self.channel_id))
         self.chunk_size = chunk_size
