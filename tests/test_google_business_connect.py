@@ -54,8 +54,8 @@ def start(client, workspace, **extra):
 
 def consent(client, response):
     """Google's consent page says yes and sends the browser back to the callback."""
-    back = httpx.get(response["Location"], follow_redirects=False).headers["location"]
-    parts = urlsplit(back)
+    page = httpx.get(response["Location"], follow_redirects=False, trust_env=False)
+    parts = urlsplit(page.headers["location"])
     return client.get(parts.path, parse_qs(parts.query), follow=True)
 
 
