@@ -440,3 +440,39 @@ def test_a_posts_first_link_becomes_its_learn_more_button():
 def test_build_needs_a_refresh_token_and_a_location(stored):
     assert google_business.build({"access_token": "a", "location_name": LOC}, stored.append) is None
     assert google_business.build(credentials(), stored.append) is not None
+
+
+def test_reviews_are_read_page_after_page_until_one_already_read(gbp, stored):
+    def review(number: int, minutes: int) -> dict:
+        when = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+        return {
+            "name": f"{LOC}/reviews/R{number}",
+            "reviewId": f"R{number}",
+            "reviewer": {"displayName": f"Guest {number}"},
+            "starRating": "THREE",
+            "createTime": when,
+            "updateTime": when,
+        }
+
+    path = f"/v4/{LOC}/reviews"
+    gbp.answer(
+        "GET",
+        path,
+        {"status": 200, "body": {"reviews": [review(3, 10), review(2, 20)], "nextPageToken": "p2"}},
+    )
+    gbp.answer(
+        "GET",
+        path,
+        {
+            "status": 200,
+            "body": {"reviews": [review(1, 30), review(0, 300)], "nextPageToken": "p3"},
+        },
+        query={"pageToken": "p2"},
+    )
+    mark = (datetime.now(UTC) - timedelta(minutes=60)).isoformat()
+
+    page = connector(stored).fetch_inbox(mark, datetime.now(UTC) - timedelta(days=7))
+
+    assert [i.remote_id for i in page.items] == ["R1", "R2", "R3"]
+    assert page.spent == {"requests": 2}  # page 3 is not read: page 2 reached the mark
+    assert [s.query.get("pageToken") for s in gbp.requests_to("GET", path)] == [None, ["p2"]]

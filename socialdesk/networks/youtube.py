@@ -127,7 +127,8 @@ ABOUT = NetworkAbout(
     ),
     accounts=(
         "Any YouTube channel, a personal one or a Brand Account's (chosen on Google's consent "
-        "page). Videos over 15 minutes need a verified channel."
+        "page). Videos over 15 minutes need a verified channel. A vertical or square video "
+        "of three minutes or less is shown as a Short."
     ),
     tested=(
         "Recorded exchanges written by hand from the YouTube Data API reference, served "
