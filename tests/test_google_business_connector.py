@@ -476,3 +476,11 @@ def test_reviews_are_read_page_after_page_until_one_already_read(gbp, stored):
     assert [i.remote_id for i in page.items] == ["R1", "R2", "R3"]
     assert page.spent == {"requests": 2}  # page 3 is not read: page 2 reached the mark
     assert [s.query.get("pageToken") for s in gbp.requests_to("GET", path)] == [None, ["p2"]]
+
+
+def test_googles_times_are_read_with_nine_digit_fractions():
+    assert google.parse_time("2026-10-01T09:00:00.000000123Z") == datetime(
+        2026, 10, 1, 9, 0, tzinfo=UTC
+    )
+    assert google.parse_time("2026-12-07T10:00:00Z") == datetime(2026, 12, 7, 10, tzinfo=UTC)
+    assert google.parse_time("yesterday") is None and google.parse_time(None) is None

@@ -512,7 +512,9 @@ class GoogleBusinessConnector(Connector):
         """Read a post Google is still processing again until it is live (at most
         ``poll_timeout`` seconds: then it is published, and goes live by itself)."""
         deadline = time.monotonic() + self.poll_timeout
-        while post.get("state") == "PROCESSING" and time.monotonic() < deadline:
+        while (
+            post.get("state") == "PROCESSING" and post.get("name") and time.monotonic() < deadline
+        ):
             time.sleep(self.poll_interval)
             post = self.session.json("GET", f"{POSTS_API}/{post['name']}") or post
         if post.get("state") == "REJECTED":
