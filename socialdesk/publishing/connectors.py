@@ -222,6 +222,12 @@ def content_for(delivery: Delivery, *, sending: bool = False) -> DeliveryContent
         return MastodonContent(
             **fields, visibility=delivery.visibility, spoiler_text=delivery.content_warning
         )
+    if delivery.channel.network == Network.GOOGLE_BUSINESS:
+        from socialdesk.networks.google_business import content_from
+
+        # An update whose button opens the text's first link: posts have no topic, event,
+        # offer or button of their own yet (networks.google_business).
+        return content_from(fields)
     return DeliveryContent(**fields)
 
 
