@@ -9,13 +9,19 @@ Meta's reference. The person's visit to the consent page is played by the record
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from socialdesk.content.services import PostContent, create_post
 from socialdesk.networks.models import Channel, Network
+from socialdesk.publishing.dispatch import run
+from socialdesk.publishing.models import Delivery, DeliveryState
 from tests.recorded import RecordedNetwork
 
 CALLBACK = "http://testserver/channels/connect/facebook/callback/"
@@ -224,3 +230,79 @@ def test_connecting_threads_stores_the_long_lived_token_of_the_profile(
     assert channel.credentials["access_token"] == "THQVJ-long-token"
     assert channel.credentials["threads_user_id"] == "25900000000000001"
     assert channel.has_account
+
+
+# -- the engine sends through the connected channels -----------------------------------------
+
+
+def connected(workspace, network: str, handle: str, credentials: dict) -> Channel:
+    channel = Channel.objects.create(
+        workspace=workspace, network=network, handle=handle, remote_account_id="1"
+    )
+    channel.set_credentials(credentials)
+    channel.save()
+    return channel
+
+
+def due_post(workspace, owner, channel: Channel, text: str) -> Delivery:
+    post = create_post(
+        workspace,
+        owner,
+        PostContent(
+            text=text, channel_ids=[channel.pk], scheduled_at=timezone.now() + timedelta(days=1)
+        ),
+    )
+    delivery = post.deliveries.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        scheduled_at=timezone.now() - timedelta(seconds=5)
+    )
+    return delivery
+
+
+@pytest.mark.django_db
+def test_the_worker_publishes_to_a_facebook_page(meta, workspace, owner):
+    meta.play("publish")
+    channel = connected(
+        workspace,
+        Network.FACEBOOK,
+        "Crumb & Co Bakery",
+        {"access_token": "EAAB-page-token-bakery", "page_id": "104857600000001"},
+    )
+    delivery = due_post(workspace, owner, channel, "Fresh sourdough at 7")
+
+    assert run(delivery.pk, "w1") == DeliveryState.PUBLISHED
+
+    delivery.refresh_from_db()
+    assert delivery.remote_id == "104857600000001_900000000000001"
+    [created] = meta.requests_to("POST", "/v24.0/104857600000001/feed")
+    assert created.form["message"] == ["Fresh sourdough at 7"]
+
+
+@pytest.mark.django_db
+def test_the_worker_stores_a_refreshed_threads_token_on_the_channel(
+    meta, threads_server, workspace, owner
+):
+    threads_server.play("publish")
+    now = time.time()
+    channel = connected(
+        workspace,
+        Network.THREADS,
+        "@crumbandco",
+        {
+            "access_token": "THQVJ-long-token",
+            "threads_user_id": "25900000000000001",
+            "username": "crumbandco",
+            "issued_at": now - 55 * 86400,
+            "expires_at": now + 5 * 86400,
+        },
+    )
+    delivery = due_post(workspace, owner, channel, "Cinnamon buns are back")
+
+    assert run(delivery.pk, "w1") == DeliveryState.PUBLISHED
+
+    channel.refresh_from_db()
+    assert channel.credentials["access_token"] == "THQVJ-refreshed-token"
+    assert channel.credentials["expires_at"] > now + 59 * 86400
+    assert "THQVJ-refreshed-token" not in channel.credentials_encrypted
+    publish = threads_server.requests_to("POST", "/v1.0/25900000000000001/threads_publish")[0]
+    assert publish.headers["Authorization"] == "Bearer THQVJ-refreshed-token"
