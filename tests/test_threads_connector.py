@@ -150,16 +150,20 @@ def test_a_refused_refresh_stores_nothing_and_asks_for_reconnection(graph, store
     assert stored.calls == []
 
 
-def test_a_refresh_that_cannot_reach_threads_stores_nothing(graph, stored, settings):
+def test_a_refresh_that_cannot_reach_threads_stores_nothing_and_keeps_the_valid_token(
+    graph, stored, settings
+):
     settings.NETWORK_URL_OVERRIDES = {"threads": "http://127.0.0.1:9"}  # nothing listens
     connector = threads.ThreadsConnector(credentials(expires_at=time.time() + DAY), stored)
 
-    with pytest.raises(ConnectorError) as raised:
-        connector.ensure_fresh()
+    connector.ensure_fresh()  # the token still works for a day: no error, tried again later
 
-    assert not raised.value.permanent
     assert stored.calls == []
     assert connector.credentials["access_token"] == TOKEN
+    expired = threads.ThreadsConnector(credentials(expires_at=time.time() - 60), stored)
+    with pytest.raises(ConnectorError) as raised:
+        expired.ensure_fresh()
+    assert raised.value.auth_revoked and stored.calls == []
 
 
 # -- publishing -----------------------------------------------------------------------------

@@ -98,6 +98,7 @@ OAUTH = oauth.OAuthSpec(
 )
 
 TEXT_MAX = 63_206  # the longest Page post Facebook takes
+MESSAGE_MAX = 2000  # Messenger Send API: a text message has at most 2,000 characters
 # Photos (Graph API "Photo", Creating): "Animated photos are not supported, and a photo must
 # be less than 10MB in size"; the formats are those Facebook's Page help lists.
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
@@ -371,6 +372,14 @@ class FacebookConnector(Connector):
                 problems.append(Problem("target", "Say which comment or message this answers."))
             if not content.text.strip():
                 problems.append(Problem("text", "Write the reply."))
+            if content.target.get("kind") == "message" and len(content.text) > MESSAGE_MAX:
+                problems.append(
+                    Problem(
+                        "text",
+                        f"A Messenger message has at most {MESSAGE_MAX} characters; this one "
+                        f"has {len(content.text)}.",
+                    )
+                )
             return problems
         if not content.text.strip() and not content.media and content.link is None:
             problems.append(Problem("text", "Write some text, or add a photo, video or link."))
@@ -395,10 +404,6 @@ class FacebookConnector(Connector):
         for number, part in enumerate(content.thread, start=2):
             if not part.strip():
                 problems.append(Problem("thread", f"Part {number} of the thread is empty."))
-            if len(part) > 8000:
-                problems.append(
-                    Problem("thread", f"Part {number} is longer than a Facebook comment (8000).")
-                )
         if content.link and not content.link.url.startswith(("https://", "http://")):
             problems.append(Problem("link", "The link needs an http(s) address."))
         return problems

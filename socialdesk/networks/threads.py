@@ -358,13 +358,15 @@ class ThreadsConnector(Connector):
                 ),
                 LABEL,
             )
-        except ConnectorError:
+        except ConnectorError as error:
             if expires_at <= now:
                 raise ConnectorError(
                     "The Threads token expired and could not be refreshed: reconnect the channel.",
                     auth_revoked=True,
                 ) from None
-            raise
+            if error.auth_revoked:
+                raise
+            return  # not refreshed this time; the token still works and the next call tries
         finally:
             api.close()
         token = str(answer.get("access_token") or "")
