@@ -326,6 +326,27 @@ def test_a_429_waits_for_its_retry_after(graph, profile):
     assert timedelta(seconds=110) < raised.value.retry_after - before < timedelta(seconds=130)
 
 
+def test_a_429_whose_reset_is_already_past_is_still_a_rate_limit(graph, profile):
+    graph.answer(
+        "POST",
+        f"/v1.0/{USER}/threads",
+        {
+            "status": 429,
+            "headers": {"Retry-After": "Mon, 07 Dec 2026 08:00:00 GMT"},
+            "body": {"error": {"message": "Application request limit reached", "code": 4}},
+        },
+        query={"text": "Late"},
+    )
+
+    with pytest.raises(ConnectorError) as raised:
+        profile.publish(DeliveryContent("Late"), KEY)
+
+    # The engine waits its own backoff when the reset is behind it (networks.http).
+    assert raised.value.rate_limited and not raised.value.permanent
+    assert raised.value.retry_after is not None
+    assert raised.value.retry_after <= datetime.now(UTC)
+
+
 def test_a_server_error_is_transient_and_the_retry_publishes(graph, profile):
     with pytest.raises(ConnectorError) as raised:
         profile.publish(DeliveryContent("Flaky"), KEY)
