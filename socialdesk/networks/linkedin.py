@@ -407,12 +407,14 @@ class LinkedInConnector(Connector):
         store: Callable[[dict[str, Any]], None] = lambda fresh: None,
         *,
         media_timeout: float = 120.0,
+        timeout: float = 30.0,
         poll_interval: float = 3.0,
     ) -> None:
         self.credentials = dict(credentials)
         self.store = store
         self.organization = str(credentials["organization_urn"])
         self.media_timeout = media_timeout
+        self.timeout = timeout  # seconds for one call (tests shorten it)
         self.poll_interval = poll_interval
         self._api: Api | None = None
 
@@ -431,7 +433,7 @@ class LinkedInConnector(Connector):
             if self._api is not None:
                 self._api.set_header("Authorization", f"Bearer {fresh['access_token']}")
         if self._api is None:
-            self._api = client(str(self.credentials["access_token"]))
+            self._api = client(str(self.credentials["access_token"]), timeout=self.timeout)
         return self._api
 
     def _read(self, path: str) -> Any:

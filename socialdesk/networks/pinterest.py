@@ -292,12 +292,14 @@ class PinterestConnector(Connector):
         store: Callable[[dict[str, Any]], None] = lambda fresh: None,
         *,
         media_timeout: float = 120.0,
+        timeout: float = 30.0,
         poll_interval: float = 3.0,
     ) -> None:
         self.credentials = dict(credentials)
         self.store = store
         self.board_id = str(credentials["board_id"])
         self.media_timeout = media_timeout
+        self.timeout = timeout  # seconds for one call (tests shorten it)
         self.poll_interval = poll_interval
         self._api: Api | None = None
 
@@ -314,7 +316,7 @@ class PinterestConnector(Connector):
             if self._api is not None:
                 self._api.set_header("Authorization", f"Bearer {fresh['access_token']}")
         if self._api is None:
-            self._api = client(str(self.credentials["access_token"]))
+            self._api = client(str(self.credentials["access_token"]), timeout=self.timeout)
         return self._api
 
     def _read(self, path: str) -> Any:
@@ -445,7 +447,7 @@ class PinterestConnector(Connector):
                     "Pinterest gave an upload address that is not its own.", permanent=True
                 )
             # The upload address is a storage bucket: no Pinterest token goes there.
-            uploader = Api(NETWORK, LABEL, describe=describe)
+            uploader = Api(NETWORK, LABEL, describe=describe, timeout=self.timeout)
             try:
                 uploader.call(
                     "POST",

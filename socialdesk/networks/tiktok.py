@@ -331,6 +331,7 @@ class TikTokConnector(Connector):
         store: Callable[[dict[str, Any]], None] = lambda fresh: None,
         *,
         media_timeout: float = 120.0,
+        timeout: float = 30.0,
         poll_interval: float = 5.0,
         chunk_size: int = CHUNK,
         chunk_min: int = CHUNK_MIN,
@@ -339,6 +340,7 @@ class TikTokConnector(Connector):
         self.store = store
         self.open_id = str(credentials["open_id"])
         self.media_timeout = media_timeout
+        self.timeout = timeout  # seconds for one call (tests shorten it)
         self.poll_interval = poll_interval
         self.chunk_size = chunk_size
         self.chunk_min = chunk_min
@@ -356,7 +358,7 @@ class TikTokConnector(Connector):
             if self._api is not None:
                 self._api.set_header("Authorization", f"Bearer {fresh['access_token']}")
         if self._api is None:
-            self._api = client(str(self.credentials["access_token"]))
+            self._api = client(str(self.credentials["access_token"]), timeout=self.timeout)
         return self._api
 
     def _keep(self, fresh: dict[str, Any]) -> None:
@@ -487,7 +489,14 @@ class TikTokConnector(Connector):
         """PUT the file in the chunks ``source`` announced, in order."""
         size, chunk, count = len(data), int(source["chunk_size"]), int(source["total_chunk_count"])
         # The upload address carries its own token: TikTok's bearer token is not sent there.
-        uploader = Api(NETWORK, LABEL, describe=describe, revoked=revoked, limited=limited)
+        uploader = Api(
+            NETWORK,
+            LABEL,
+            describe=describe,
+            revoked=revoked,
+            limited=limited,
+            timeout=self.timeout,
+        )
         try:
             for number in range(count):
                 first = number * chunk
