@@ -151,7 +151,9 @@ def test_a_pdf_is_a_document_post_titled_by_its_file(network, tmp_path):
     path = tmp_path / "winter-menu.pdf"
     path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 
-    made.publish(DeliveryContent("Our winter menu", media=[MediaFile(path, "application/pdf")]), KEY)
+    made.publish(
+        DeliveryContent("Our winter menu", media=[MediaFile(path, "application/pdf")]), KEY
+    )
 
     [init] = network.requests_to("POST", "/rest/documents")
     assert init.query["action"] == ["initializeUpload"]
@@ -214,7 +216,9 @@ def test_a_video_goes_in_the_parts_linkedin_asks_for_and_is_waited_for(network, 
         ],
     }
     # Waited through WAITING_UPLOAD and PROCESSING until AVAILABLE, then posted.
-    assert len(network.requests_to("GET", "/rest/videos/urn%3Ali%3Avideo%3AC5505AQH-oV1qvnFtKA")) == 3
+    assert (
+        len(network.requests_to("GET", "/rest/videos/urn%3Ali%3Avideo%3AC5505AQH-oV1qvnFtKA")) == 3
+    )
     [post] = network.requests_to("POST", "/rest/posts")
     assert body_of(post)["content"]["media"]["id"] == "urn:li:video:C5505AQH-oV1qvnFtKA"
 
@@ -276,7 +280,11 @@ def test_validate_says_what_breaks_linkedins_rules(tmp_path):
     problems = made.validate(
         DeliveryContent(
             "x" * 3001,
-            media=[image(tmp_path), MediaFile(pdf, "application/pdf"), MediaFile(gif, "image/webp")],
+            media=[
+                image(tmp_path),
+                MediaFile(pdf, "application/pdf"),
+                MediaFile(gif, "image/webp"),
+            ],
             thread=("more",),
             first_comment="y" * 1251,
         )

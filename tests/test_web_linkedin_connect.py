@@ -191,7 +191,7 @@ def test_a_failing_token_exchange_connects_nothing(linkedin, workspace, owner, s
             "status": 400,
             "body": {
                 "error": "invalid_request",
-                "error_description": "Unable to retrieve access token: authorization code not found",
+                "error_description": "Unable to retrieve access token: code not found",
             },
         },
     )
@@ -237,9 +237,7 @@ def test_reconnecting_keeps_the_stored_refresh_token_when_the_new_answer_has_non
 
 
 @pytest.mark.django_db
-def test_a_login_that_administers_no_page_is_told_what_to_do(
-    linkedin, workspace, owner, signed_in
-):
+def test_a_login_that_administers_no_page_is_told_what_to_do(linkedin, workspace, owner, signed_in):
     linkedin.answer(
         "GET",
         "/rest/organizationAcls",
