@@ -201,6 +201,18 @@ def test_validate_says_what_breaks_pinterests_rules(tmp_path):
     assert made.validate(DeliveryContent("Sourdough", media=[image(tmp_path)])) == []
 
 
+def test_a_media_file_gone_from_disk_fails_for_good_without_its_path(network, tmp_path):
+    made, _ = connector()
+    gone = MediaFile(tmp_path / "gone.png", "image/png")
+
+    with pytest.raises(ConnectorError) as caught:
+        made.publish(DeliveryContent("Sourdough", media=[gone]), KEY)
+
+    assert caught.value.permanent
+    assert caught.value.message == "gone.png cannot be read."
+    assert not network.requests_to("POST", "/v5/pins")
+
+
 def test_a_first_comment_is_refused_before_anything_is_sent(network, tmp_path):
     made, _ = connector()
 

@@ -263,8 +263,6 @@ def accounts(token: dict[str, Any]) -> list[oauth.Account]:
         named = json_of(
             api.call("GET", f"{API}/organizations?ids=List({','.join(ids)})"), LABEL
         ).get("results", {})
-    except OutcomeUnknown as error:  # a GET never raises it; said for the type checker
-        raise ConnectorError(str(error)) from error
     finally:
         api.close()
     found = []
@@ -376,6 +374,8 @@ class LinkedInConnector(Connector):
     # portal, and daily limits reset at midnight UTC); the Share API's documented member limit
     # was 150 shares a day, which posts and comments are counted against here.
     rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit("posts", 150, timedelta(days=1)),)
+    # LinkedIn states no read figure either: this is Socialdesk's own daily budget per page,
+    # well under what the developer portal shows for a Community Management app.
     read_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit("reads", 5000, timedelta(days=1)),)
     reads = True
     measures = True
@@ -505,6 +505,13 @@ class LinkedInConnector(Connector):
     # -- publishing ------------------------------------------------------------------------
 
     def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
+        try:
+            return self._publish(content, idempotency_key)
+        except OSError as error:  # a media file gone from disk since it was checked
+            name = str(error.filename).rsplit("/", 1)[-1] if error.filename else "a media file"
+            raise ConnectorError(f"{name} cannot be read.", permanent=True) from error
+
+    def _publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
         if content.action == "reply":
             return self._reply(content)
         if content.action != "post":
@@ -603,7 +610,7 @@ class LinkedInConnector(Connector):
         return str(answer[key])
 
     def _upload_video(self, media: MediaFile) -> str:
-        data = media.path.read_bytes()
+        size = media.size
         try:
             answer = json_of(
                 self.api().call(
@@ -612,7 +619,7 @@ class LinkedInConnector(Connector):
                     json={
                         "initializeUploadRequest": {
                             "owner": self.organization,
-                            "fileSizeBytes": len(data),
+                            "fileSizeBytes": size,
                             "uploadCaptions": False,
                             "uploadThumbnail": False,
                         }
@@ -627,7 +634,7 @@ class LinkedInConnector(Connector):
                 response = self.api().call(
                     "PUT",
                     _checked_upload_url(str(part["uploadUrl"])),
-                    content=data[first : last + 1],
+                    content=_piece(media, first, last),
                     headers={"Content-Type": "application/octet-stream"},
                 )
                 etag = response.headers.get("etag", "")
@@ -854,6 +861,13 @@ class LinkedInConnector(Connector):
             f"networkSizes/{urn_path(self.organization)}?edgeType=COMPANY_FOLLOWED_BY_MEMBER"
         )
         return _count(answer.get("firstDegreeSize"))
+
+
+def _piece(media: MediaFile, first: int, last: int) -> bytes:
+    """Bytes ``first`` to ``last`` of the file, read alone (a video may be hundreds of MB)."""
+    with media.path.open("rb") as opened:
+        opened.seek(first)
+        return opened.read(last - first + 1)
 
 
 def _count(value: Any) -> int | None:

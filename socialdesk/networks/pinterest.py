@@ -384,6 +384,13 @@ class PinterestConnector(Connector):
     # -- publishing ------------------------------------------------------------------------
 
     def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
+        try:
+            return self._publish(content, idempotency_key)
+        except OSError as error:  # a media file gone from disk since it was checked
+            name = str(error.filename).rsplit("/", 1)[-1] if error.filename else "a media file"
+            raise ConnectorError(f"{name} cannot be read.", permanent=True) from error
+
+    def _publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
         if content.action != "post":
             raise ConnectorError(self.validate(content)[0].message, permanent=True)
         if content.first_comment:
@@ -449,12 +456,13 @@ class PinterestConnector(Connector):
             # The upload address is a storage bucket: no Pinterest token goes there.
             uploader = Api(NETWORK, LABEL, describe=describe, timeout=self.timeout)
             try:
-                uploader.call(
-                    "POST",
-                    upload_url,
-                    data=fields,
-                    files={"file": (media.path.name, media.path.read_bytes(), media.mime_type)},
-                )
+                with media.path.open("rb") as opened:  # streamed, not read whole
+                    uploader.call(
+                        "POST",
+                        upload_url,
+                        data=fields,
+                        files={"file": (media.path.name, opened, media.mime_type)},
+                    )
             finally:
                 uploader.close()
         except OutcomeUnknown as error:

@@ -248,6 +248,12 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def text_length(text: str) -> int:
+    """How TikTok counts a caption (UTF-16 code units: an emoji counts two); the composer's
+    counter uses it."""
+    return utf16_length(text)
+
+
 def media_problems(media: MediaFile) -> list[Problem]:
     """One file against the Content Posting API's video rules."""
     name = media.path.name
@@ -410,6 +416,13 @@ class TikTokConnector(Connector):
     # -- publishing ------------------------------------------------------------------------
 
     def publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
+        try:
+            return self._publish(content, idempotency_key)
+        except OSError as error:  # a media file gone from disk since it was checked
+            name = str(error.filename).rsplit("/", 1)[-1] if error.filename else "a media file"
+            raise ConnectorError(f"{name} cannot be read.", permanent=True) from error
+
+    def _publish(self, content: DeliveryContent, idempotency_key: str) -> Published:
         if content.action != "post":
             raise ConnectorError(self.validate(content)[0].message, permanent=True)
         if len(content.media) != 1 or content.media[0].mime_type not in VIDEO_TYPES:
@@ -423,8 +436,7 @@ class TikTokConnector(Connector):
             # FAILED earlier: nothing was posted, so post again below.
         video = content.media[0]
         mode = str(self.credentials.get("post_mode") or "direct")
-        data = video.path.read_bytes()
-        source = _source_info(len(data), self.chunk_size, self.chunk_min)
+        source = _source_info(video.size, self.chunk_size, self.chunk_min)
         started: dict[str, Any] = {}
         if mode == "direct":
             try:
@@ -435,7 +447,7 @@ class TikTokConnector(Connector):
             started = self._init("post/publish/inbox/video/init/", {"source_info": source})
         publish_id = str(started["publish_id"])
         self._remember(idempotency_key, publish_id, mode)
-        self._upload(str(started["upload_url"]), data, video.mime_type, source)
+        self._upload(str(started["upload_url"]), video, source)
         found = self._wait(publish_id, mode)
         self._forget(idempotency_key)
         return found
@@ -483,11 +495,15 @@ class TikTokConnector(Connector):
             # Nothing is posted before the upload completes: simply try again.
             raise ConnectorError("TikTok did not answer the start of the upload.") from error
 
-    def _upload(
-        self, upload_url: str, data: bytes, mime_type: str, source: Mapping[str, Any]
-    ) -> None:
-        """PUT the file in the chunks ``source`` announced, in order."""
-        size, chunk, count = len(data), int(source["chunk_size"]), int(source["total_chunk_count"])
+    def _upload(self, upload_url: str, video: MediaFile, source: Mapping[str, Any]) -> None:
+        """PUT the file in the chunks ``source`` announced, in order, read from disk one
+        chunk at a time (a video may be gigabytes)."""
+        if not _tiktok_host(upload_url):
+            raise ConnectorError(
+                "TikTok gave an upload address that is not its own.", permanent=True
+            )
+        size = int(source["video_size"])
+        chunk, count = int(source["chunk_size"]), int(source["total_chunk_count"])
         # The upload address carries its own token: TikTok's bearer token is not sent there.
         uploader = Api(
             NETWORK,
@@ -498,6 +514,11 @@ class TikTokConnector(Connector):
             timeout=self.timeout,
         )
         try:
+            opened = video.path.open("rb")
+        except OSError as error:
+            uploader.close()
+            raise ConnectorError(f"{video.path.name} cannot be read.", permanent=True) from error
+        try:
             for number in range(count):
                 first = number * chunk
                 last = size - 1 if number == count - 1 else first + chunk - 1
@@ -505,9 +526,9 @@ class TikTokConnector(Connector):
                     uploader.call(
                         "PUT",
                         upload_url,
-                        content=data[first : last + 1],
+                        content=_piece(opened, first, last),
                         headers={
-                            "Content-Type": mime_type,
+                            "Content-Type": video.mime_type,
                             "Content-Range": f"bytes {first}-{last}/{size}",
                         },
                     )
@@ -518,6 +539,7 @@ class TikTokConnector(Connector):
                         ) from error
                     raise
         finally:
+            opened.close()
             uploader.close()
 
     def _status(self, publish_id: str) -> dict[str, Any]:
@@ -669,6 +691,19 @@ class TikTokConnector(Connector):
             or {}
         )
         return _count(user.get("follower_count"))
+
+
+def _piece(opened: Any, first: int, last: int) -> bytes:
+    opened.seek(first)
+    return bytes(opened.read(last - first + 1))
+
+
+def _tiktok_host(url: str) -> bool:
+    parsed = httpx.URL(url)
+    host = parsed.host or ""
+    return parsed.scheme == "https" and (
+        host == "tiktokapis.com" or host.endswith(".tiktokapis.com")
+    )
 
 
 class _Unaudited(Exception):
