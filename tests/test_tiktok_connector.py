@@ -361,3 +361,9 @@ def test_metrics_of_public_videos_and_followers(network):
     [query] = network.requests_to("POST", "/v2/video/query")
     assert body_of(query) == {"filters": {"video_ids": [VIDEO_ID]}}  # no publish ids
     assert made.fetch_followers() == 5120
+
+
+def test_the_composer_counts_a_caption_as_tiktok_does():
+    from socialdesk.content.composer import text_length
+
+    assert text_length("tiktok", "Loaf 🍞") == 7  # the emoji is two UTF-16 code units

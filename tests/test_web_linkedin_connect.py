@@ -258,3 +258,28 @@ def test_an_outsider_cannot_start_connecting(linkedin, workspace, outsider, sign
     response = start(client, workspace)
 
     assert response.status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_the_connect_page_says_what_the_operator_registers(linkedin, workspace, owner, signed_in):
+    client = signed_in(owner)
+
+    page = client.get(reverse("network_connect", args=[workspace.slug, "linkedin"]))
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Community Management API" in text
+    assert f"Redirect address to register: <code>{CALLBACK}</code>" in text
+    assert "Recorded exchanges written from LinkedIn" in text
+
+
+@pytest.mark.django_db
+def test_without_the_operators_app_the_page_says_to_ask_the_administrator(
+    linkedin, settings, workspace, owner, signed_in
+):
+    settings.NETWORK_APPS = {}
+    client = signed_in(owner)
+
+    page = client.get(reverse("network_connect", args=[workspace.slug, "linkedin"]))
+
+    assert "ask your administrator to configure LinkedIn Page" in page.content.decode()
