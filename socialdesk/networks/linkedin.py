@@ -464,7 +464,9 @@ class LinkedInConnector(Connector):
                     f"{TEXT_MAX}. Shorten it by {len(content.text) - TEXT_MAX}.",
                 )
             )
-        if not content.text.strip() and not content.media:
+        if not content.text.strip():
+            # LinkedIn takes a post of media alone, but its text is how a lost answer is
+            # found again (no idempotency key): Socialdesk asks for some.
             problems.append(Problem("text", "Write the post's text."))
         if content.thread:
             problems.append(
@@ -560,12 +562,15 @@ class LinkedInConnector(Connector):
             body["content"] = {
                 "media": {
                     "id": self._upload(media[0], "documents"),
-                    "title": media[0].path.stem[:400],
+                    "title": (media[0].alt_text or media[0].path.stem)[:400],
                 }
             }
         elif kinds and kinds[0] == "video":
             body["content"] = {
-                "media": {"id": self._upload_video(media[0]), "title": media[0].path.stem[:400]}
+                "media": {
+                    "id": self._upload_video(media[0]),
+                    "title": (media[0].alt_text or media[0].path.stem)[:400],
+                }
             }
         elif content.link is not None:
             article: dict[str, Any] = {"source": content.link.url}
@@ -575,9 +580,9 @@ class LinkedInConnector(Connector):
                 article["description"] = content.link.description
             body["content"] = {"article": article}
         response = self.api().call("POST", f"{API}/posts", json=body)
-        urn = response.headers.get("x-restli-id", "")
+        urn = response.headers.get("x-restli-id", "") or self._find_post(content) or ""
         if not urn:
-            # Created (201) but not said which: the engine reconciles by reading it back.
+            # Created (201) but neither said nor found yet: the engine reconciles later.
             raise OutcomeUnknown("LinkedIn created the post but did not say its id.")
         return urn
 
@@ -761,6 +766,8 @@ class LinkedInConnector(Connector):
     def _find_post(self, content: DeliveryContent) -> str | None:
         """Our recent post with this text (``RECONCILE_WINDOW``), or None."""
         wanted = _comparable(little_text(content.text))
+        if not wanted:
+            return None
         since = (datetime.now(UTC) - RECONCILE_WINDOW).timestamp() * 1000
         for post in self._recent_posts():
             made = post.get("createdAt") or post.get("publishedAt") or 0
