@@ -485,6 +485,7 @@ def test_the_inbox_reads_comments_on_recent_posts_but_not_the_pages_own(network)
     assert first.author.remote_id == "urn:li:person:A1b2C3d4"
     assert first.thread_key == f"{SHARE}|urn:li:person:A1b2C3d4"
     assert first.reference["comment_urn"].endswith("7312345700000000001)")
+    assert first.reference["parent_comment"] == ""
     assert first.sent_at.tzinfo is not None
     assert page.spent == {"reads": 4}
     # Read again from the cursor: nothing new.
@@ -513,6 +514,19 @@ def test_a_reply_is_a_comment_of_the_page_under_the_comment(network):
         "message": {"text": "See you!"},
         "parentComment": parent,
     }
+
+
+def test_a_reply_to_a_reply_goes_under_the_top_level_comment(network):
+    network.play("recent_posts")
+    made, _ = connector()
+    top = "urn:li:comment:(urn:li:activity:7312345678901234000,7312345700000000003)"
+    answer = "urn:li:comment:(urn:li:activity:7312345678901234000,7312345700000000009)"
+    target = {"object": SHARE, "comment_urn": answer, "parent_comment": top}
+
+    made.publish(DeliveryContent("Of course!", action="reply", target=target), KEY)
+
+    [reply] = network.requests_to("POST", f"/rest/socialActions/{linkedin.urn_path(top)}/comments")
+    assert body_of(reply)["parentComment"] == top
 
 
 def test_metrics_map_share_statistics_and_followers(network):

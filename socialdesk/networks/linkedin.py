@@ -734,7 +734,7 @@ class LinkedInConnector(Connector):
 
     def _reply(self, content: DeliveryContent) -> Published:
         target = content.target
-        post, parent = str(target.get("object", "")), str(target.get("comment_urn", ""))
+        post, parent = str(target.get("object", "")), _thread_of(target)
         if not post or not parent:
             raise ConnectorError(
                 "This reply does not say which LinkedIn comment it answers.", permanent=True
@@ -749,7 +749,7 @@ class LinkedInConnector(Connector):
         if content is None:
             return None
         if content.action == "reply":
-            parent = str(content.target.get("comment_urn", ""))
+            parent = _thread_of(content.target)
             found = self._comment_by_us(parent, content.text) if parent else ""
             return (
                 Published(found, post_url(str(content.target.get("object", "")))) if found else None
@@ -826,7 +826,11 @@ class LinkedInConnector(Connector):
                         text=str((comment.get("message") or {}).get("text", "")),
                         sent_at=datetime.fromtimestamp(created / 1000, UTC),
                         remote_url=post_url(urn),
-                        reference={"object": urn, "comment_urn": comment_urn},
+                        reference={
+                            "object": urn,
+                            "comment_urn": comment_urn,
+                            "parent_comment": parent,
+                        },
                         parent_remote_id=parent,
                         our_post_remote_id=urn,
                     )
@@ -875,6 +879,12 @@ def _piece(media: MediaFile, first: int, last: int) -> bytes:
     with media.path.open("rb") as opened:
         opened.seek(first)
         return opened.read(last - first + 1)
+
+
+def _thread_of(target: Mapping[str, Any]) -> str:
+    """The comment a reply goes under: LinkedIn keeps two levels, so a reply to a reply goes
+    under the top-level comment that one answers."""
+    return str(target.get("parent_comment") or target.get("comment_urn") or "")
 
 
 def _count(value: Any) -> int | None:
