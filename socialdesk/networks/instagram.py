@@ -129,9 +129,10 @@ ABOUT = NetworkAbout(
     text_unit="codepoints",
     operator_setup=(
         "Create a Business app on developers.facebook.com, add the Instagram product with "
-        "“API setup with Instagram login”, register the redirect address below under Business "
-        "login settings, and request Advanced Access (App Review) for instagram_business_basic, "
-        "instagram_business_content_publish, instagram_business_manage_comments and "
+        "“API setup with Instagram login”, register the redirect address shown here under "
+        "Business login settings, and request Advanced Access (App Review) for "
+        "instagram_business_basic, instagram_business_content_publish, "
+        "instagram_business_manage_comments and "
         "instagram_business_manage_insights. Set INSTAGRAM_CLIENT_ID to the Instagram app ID "
         "and INSTAGRAM_CLIENT_SECRET (or INSTAGRAM_CLIENT_SECRET_FILE) to its secret. "
         "Instagram fetches every photo and video from this server's address (SITE_URL, "
@@ -340,8 +341,17 @@ def media_problems(media: MediaFile) -> list[Problem]:
     return _file_problems(media, in_carousel=False)
 
 
+def _named(media: MediaFile) -> str:
+    """How people know the file: its alt text when it has one (the stored name is a
+    checksum), else its name."""
+    alt = " ".join(media.alt_text.split())
+    if alt:
+        return f"“{alt[:40]}…”" if len(alt) > 40 else f"“{alt}”"
+    return media.path.name
+
+
 def _file_problems(media: MediaFile, *, in_carousel: bool) -> list[Problem]:
-    name = media.path.name
+    name = _named(media)
     try:
         size = media.size
     except OSError:
@@ -353,10 +363,15 @@ def _file_problems(media: MediaFile, *, in_carousel: bool) -> list[Problem]:
     return [
         Problem(
             "media",
-            f"{name} is {media.mime_type}; Instagram takes JPEG images (save it as a .jpg) and "
-            "MP4 or MOV videos.",
+            f"{name} is a {_kind(media.mime_type)} file; Instagram takes JPEG images (save it "
+            "as a .jpg) and MP4 or MOV videos.",
         )
     ]
+
+
+def _kind(mime_type: str) -> str:
+    """``image/png`` → "PNG"."""
+    return mime_type.rpartition("/")[2].upper() or mime_type
 
 
 def _image_problems(media: MediaFile, name: str, size: int) -> list[Problem]:
@@ -537,8 +552,9 @@ class InstagramConnector(Connector):
             return {"calls": 1}
         items = len(content.media)
         containers = items + (1 if items > 1 else 0)
-        # Each container is made and looked at; then the limit, the publish, the permalink.
-        calls = 2 * containers + 3 + (1 if content.first_comment else 0)
+        # Each container is made and looked at; then the limit, the publish, the permalink,
+        # and for a first comment a look for it (a retry) and the comment.
+        calls = 2 * containers + 3 + (2 if content.first_comment else 0)
         return {"posts": 1, "calls": calls}
 
     def validate(self, content: DeliveryContent) -> list[Problem]:
@@ -577,7 +593,7 @@ class InstagramConnector(Connector):
                 problems.append(
                     Problem(
                         "media",
-                        f"{item.path.name} is not in the media library, so Instagram cannot "
+                        f"{_named(item)} is not in the media library, so Instagram cannot "
                         "fetch it.",
                     )
                 )
