@@ -17,7 +17,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from chromium import SHOTS, shoot, sign_in
+from chromium import SHOTS, axe_violations, shoot, sign_in
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
@@ -127,17 +127,30 @@ def test_connect_compose_a_carousel_schedule_and_publish_to_instagram(
         }
     )
     page.get_by_label("Describe image 1").fill("A stollen dusted with sugar")
+    page.get_by_label("Describe image 1").blur()  # its change redraws the previews
     preview = page.locator("[data-previews]").get_by_role(
         "region", name="Preview on Instagram @crumbbakery"
     )
     assert preview.locator(".pv-ig-dot").count() == 3
+    # In the order Instagram gets them: the library's in upload order, then the new upload.
+    shown = preview.locator(".pv-ig-frame img")
+    assert shown.get_attribute("alt") == "A round sourdough loaf"
     assert preview.locator(".pv-ig-count").inner_text() == "1/3"
     assert "more" in preview.locator(".pv-ig-caption").inner_text()
     assert "Order ahead at crumb.example/order" in preview.inner_text()
     preview.get_by_role("button", name="Show photo 2 of 3").click()
-    assert preview.locator(".pv-ig-frame img").get_attribute("alt") == "Cinnamon buns on a tray"
+    assert shown.get_attribute("alt") == "Cinnamon buns on a tray"
+    preview.get_by_role("button", name="Show photo 3 of 3").click()
+    assert shown.get_attribute("alt") == "A stollen dusted with sugar"
     preview.get_by_role("button", name="Show photo 1 of 3").click()
     preview.screenshot(path=str(SHOTS / "instagram-preview-desktop.png"))
+    inside = "selector => !!document.querySelector(selector)?.closest('[data-previews]')"
+    in_preview = [
+        f"{v['id']}: {v['help']} at {v['targets']}"
+        for v in axe_violations(page)
+        if any(page.evaluate(inside, target[0]) for target in v["targets"])
+    ]
+    assert not in_preview, in_preview
     shoot(page, "instagram-composer-desktop")
     page.get_by_role("button", name="Create post").click()
     page.wait_for_url(re.compile(rf"{base}/w/crumb/posts/\d+/$"))

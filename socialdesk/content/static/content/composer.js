@@ -128,17 +128,22 @@
   }
 
   // --- Previews: each network's post, simply styled ---
+  // In the order they are published: stored images by their id (the engine sends a post's
+  // media in upload order), then the new uploads.
   function images() {
     var found = [];
     form.querySelectorAll("[data-preview-image]").forEach(function (img) {
       var row = img.closest(".media-item");
-      var removed = row && row.querySelector("input[type=checkbox]:checked");
-      if (!removed) found.push({ src: img.src, alt: img.alt });
+      var box = row && row.querySelector("input[type=checkbox]");
+      var removed = box && box.checked;
+      var id = box ? parseInt(box.name.replace(/\D+/g, ""), 10) : 0;
+      if (!removed) found.push({ src: img.src, alt: img.alt, order: id || 0 });
     });
     form.querySelectorAll("[data-library-image]").forEach(function (img) {
       var box = img.closest("label").querySelector("input");
-      if (box.checked) found.push({ src: img.dataset.libraryImage, alt: img.dataset.alt });
+      if (box.checked) found.push({ src: img.dataset.libraryImage, alt: img.dataset.alt, order: parseInt(box.value, 10) || 0 });
     });
+    found.sort(function (a, b) { return a.order - b.order; });
     form.querySelectorAll("input[type=file]").forEach(function (input) {
       if (input.files && input.files[0]) {
         if (!input._previewUrl || input._previewFile !== input.files[0]) {
@@ -207,6 +212,7 @@
   // Instagram: the photo first (square, the carousel's dots under it), then the handle and
   // the caption, cut after two lines with "more" as the feed shows it, then the first comment.
   var IG_CAPTION_SHOWN = 125;
+  var igShown = {}; // channel id → the photo shown, kept while the previews are redrawn
   function instagramCard(channel, text, media, comment) {
     var handle = channel.handle.replace(/^@/, "");
     var card = document.createElement("article");
@@ -227,6 +233,7 @@
     if (media.length) {
       var shown = document.createElement("img");
       var show = function (i) {
+        igShown[channel.id] = i;
         shown.src = media[i].src;
         shown.alt = media[i].alt || "";
         shown.className = media[i].alt ? "" : "pv-no-alt";
@@ -252,7 +259,7 @@
           dots.appendChild(dot);
         });
       }
-      show(0);
+      show(Math.min(igShown[channel.id] || 0, media.length - 1));
       card.appendChild(frame);
       if (media.length > 1) card.appendChild(dots);
     } else {
