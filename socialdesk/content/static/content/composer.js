@@ -128,17 +128,22 @@
   }
 
   // --- Previews: each network's post, simply styled ---
+  // In the order they are published: stored images by their id (the engine sends a post's
+  // media in upload order), then the new uploads.
   function images() {
     var found = [];
     form.querySelectorAll("[data-preview-image]").forEach(function (img) {
       var row = img.closest(".media-item");
-      var removed = row && row.querySelector("input[type=checkbox]:checked");
-      if (!removed) found.push({ src: img.src, alt: img.alt });
+      var box = row && row.querySelector("input[type=checkbox]");
+      var removed = box && box.checked;
+      var id = box ? parseInt(box.name.replace(/\D+/g, ""), 10) : 0;
+      if (!removed) found.push({ src: img.src, alt: img.alt, order: id || 0 });
     });
     form.querySelectorAll("[data-library-image]").forEach(function (img) {
       var box = img.closest("label").querySelector("input");
-      if (box.checked) found.push({ src: img.dataset.libraryImage, alt: img.dataset.alt });
+      if (box.checked) found.push({ src: img.dataset.libraryImage, alt: img.dataset.alt, order: parseInt(box.value, 10) || 0 });
     });
+    found.sort(function (a, b) { return a.order - b.order; });
     form.querySelectorAll("input[type=file]").forEach(function (input) {
       if (input.files && input.files[0]) {
         if (!input._previewUrl || input._previewFile !== input.files[0]) {
@@ -204,6 +209,99 @@
     return card;
   }
 
+  // Instagram: the photo first (square, the carousel's dots under it), then the handle and
+  // the caption, cut after two lines with "more" as the feed shows it, then the first comment.
+  var IG_CAPTION_SHOWN = 125;
+  var igShown = {}; // channel id → the photo shown, kept while the previews are redrawn
+  function instagramCard(channel, text, media, comment) {
+    var handle = channel.handle.replace(/^@/, "");
+    var card = document.createElement("article");
+    card.className = "pv-ig";
+    var head = document.createElement("header");
+    head.className = "pv-ig-head";
+    var avatar = document.createElement("span");
+    avatar.className = "pv-ig-avatar";
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = (channel.display_name || handle).charAt(0).toUpperCase();
+    var who = document.createElement("strong");
+    who.textContent = handle;
+    head.append(avatar, who);
+    card.appendChild(head);
+
+    var frame = document.createElement("div");
+    frame.className = "pv-ig-frame";
+    if (media.length) {
+      var shown = document.createElement("img");
+      var show = function (i) {
+        igShown[channel.id] = i;
+        shown.src = media[i].src;
+        shown.alt = media[i].alt || "";
+        shown.className = media[i].alt ? "" : "pv-no-alt";
+        if (count) count.textContent = (i + 1) + "/" + media.length;
+        dots.querySelectorAll("button").forEach(function (dot, j) {
+          dot.setAttribute("aria-current", String(i === j));
+        });
+      };
+      frame.appendChild(shown);
+      var count = null;
+      var dots = document.createElement("div");
+      dots.className = "pv-ig-dots";
+      if (media.length > 1) {
+        count = document.createElement("span");
+        count.className = "pv-ig-count";
+        frame.appendChild(count);
+        media.forEach(function (m, i) {
+          var dot = document.createElement("button");
+          dot.type = "button";
+          dot.className = "pv-ig-dot";
+          dot.setAttribute("aria-label", "Show photo " + (i + 1) + " of " + media.length);
+          dot.addEventListener("click", function () { show(i); });
+          dots.appendChild(dot);
+        });
+      }
+      show(Math.min(igShown[channel.id] || 0, media.length - 1));
+      card.appendChild(frame);
+      if (media.length > 1) card.appendChild(dots);
+    } else {
+      frame.classList.add("is-empty");
+      frame.textContent = "Instagram posts need a photo or a video.";
+      card.appendChild(frame);
+    }
+
+    var actions = document.createElement("div");
+    actions.className = "pv-ig-actions";
+    actions.setAttribute("aria-hidden", "true");
+    actions.textContent = "♡  ◯  ➤";
+    card.appendChild(actions);
+
+    var caption = document.createElement("p");
+    caption.className = "pv-ig-caption";
+    var name = document.createElement("strong");
+    name.textContent = handle + " ";
+    caption.appendChild(name);
+    var chars = Array.from(text);
+    if (chars.length > IG_CAPTION_SHOWN) {
+      caption.appendChild(document.createTextNode(chars.slice(0, IG_CAPTION_SHOWN).join("").replace(/\s+$/, "") + "… "));
+      var more = document.createElement("span");
+      more.className = "pv-ig-more";
+      more.textContent = "more";
+      caption.appendChild(more);
+    } else {
+      caption.appendChild(document.createTextNode(text));
+    }
+    card.appendChild(caption);
+
+    if (comment) {
+      var first = document.createElement("p");
+      first.className = "pv-ig-comment";
+      var by = document.createElement("strong");
+      by.textContent = handle + " ";
+      first.append(by, document.createTextNode(comment));
+      card.appendChild(first);
+    }
+    return card;
+  }
+
   function renderPreviews() {
     var box = form.querySelector("[data-previews]");
     var list = chosen();
@@ -226,6 +324,12 @@
       title.innerHTML = '<span class="net net-' + c.network + '" aria-hidden="true"></span>';
       title.appendChild(document.createTextNode(c.network_name + " · " + c.handle));
       wrap.appendChild(title);
+      if (c.network === "instagram") {
+        var said = field("first_comment_" + c.id);
+        wrap.appendChild(instagramCard(c, versionOf(c), media, said ? said.value.trim() : ""));
+        box.appendChild(wrap);
+        return;
+      }
       wrap.appendChild(postCard(c, versionOf(c), media, ""));
       if (c.network !== "page") {
         parts.forEach(function (part, i) {
