@@ -456,6 +456,10 @@ NETWORK_APPS: dict[str, dict[str, str]] = {
     for prefix in OAUTH_NETWORK_PREFIXES
     if os.environ.get(f"{prefix}_CLIENT_ID", "").strip()
 }
+# Where networks that take media only by address (Instagram, Threads, Google Business Profile)
+# fetch Socialdesk's media files: a CDN or the web server in front of the media folder; empty:
+# SITE_URL + MEDIA_URL (networks.http.public_media_url).
+MEDIA_PUBLIC_URL = env_str("MEDIA_PUBLIC_URL", "").strip().rstrip("/")
 # Network → another server answering the network's own paths (``networks.http.endpoint``): a
 # network's sandbox, or the recorded exchanges in the tests. Empty in production.
 NETWORK_URL_OVERRIDES: dict[str, str] = {}

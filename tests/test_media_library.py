@@ -19,6 +19,7 @@ from PIL import ExifTags, Image
 from socialdesk.content import compat, media
 from socialdesk.content.media import delete_media, parse_ffprobe, search_media, upload_media
 from socialdesk.content.models import MediaAsset, MediaFolder, MediaTag
+from socialdesk.networks import catalog
 from socialdesk.networks.models import Channel, Network
 from socialdesk.publishing.models import DeliveryState
 
@@ -248,7 +249,9 @@ def test_an_image_without_alt_text_gets_a_note_and_with_it_fits_cleanly(workspac
 
 
 def test_badges_follow_the_networks_the_workspace_publishes_to(workspace):
-    assert compat.workspace_networks(workspace) == ["page", "bluesky", "mastodon"]
+    built = [about.network for about in catalog.built()]
+    assert compat.workspace_networks(workspace) == built
+    assert {"page", "bluesky", "mastodon", "instagram"} <= set(built)
     Channel.objects.create(workspace=workspace, network=Network.BLUESKY, handle="crumb.bsky")
     assert compat.workspace_networks(workspace) == ["bluesky"]
 

@@ -19,8 +19,8 @@ BUILT = [about.network for about in catalog.built()]
 
 def readme_rows() -> dict[str, str]:
     """network label → its row of the README's "Networks" table."""
-    text = README.read_text()
-    table = text.split("## Networks", 1)[1].split("\n\n", 2)[1]
+    section = README.read_text().split("## Networks", 1)[1]
+    table = section[section.index("| network | status |") :].split("\n\n", 1)[0]
     rows = {}
     for line in table.splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]

@@ -277,9 +277,12 @@ def test_validation_counts_emoji_bytes_and_checks_media(graph, profile, tmp_path
     assert "Part 2 of the thread is empty" in said
     assert threads.text_length("Brot 🥐") == 9
     assert profile.validate(DeliveryContent("Open today")) == []
-    settings.MEDIA_PUBLIC_URL = ""
-    no_address = profile.validate(DeliveryContent("Loaf", media=[jpeg(tmp_path, "l.jpg")]))
-    assert "MEDIA_PUBLIC_URL" in str(no_address)
+    settings.MEDIA_PUBLIC_URL = ""  # then SITE_URL + MEDIA_URL serves the library
+    assert profile.validate(DeliveryContent("Loaf", media=[jpeg(tmp_path, "l.jpg")])) == []
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    no_address = profile.validate(DeliveryContent("Loaf", media=[jpeg(elsewhere, "l.jpg")]))
+    assert "not in Socialdesk's media library" in str(no_address)
     assert not graph.sent
     too_many = [jpeg(tmp_path, f"{n}.jpg", (400, 400)) for n in range(21)]
     settings.MEDIA_PUBLIC_URL = "https://media.crumb.example/m"

@@ -97,9 +97,10 @@ def badge(asset: MediaAsset, network: str) -> Badge:
 
 
 def workspace_networks(workspace: Workspace) -> list[str]:
-    """The networks the workspace publishes to; every network while it has no channel yet."""
+    """The networks the workspace publishes to; every built network while it has no channel
+    yet (which would the file fit?)."""
     used = set(Channel.objects.filter(workspace=workspace).values_list("network", flat=True))
-    return [n.value for n in Network if n.value in used] or [n.value for n in Network]
+    return [n.value for n in Network if n.value in used] or [a.network for a in catalog.built()]
 
 
 def badges(asset: MediaAsset, networks: list[str]) -> list[Badge]:

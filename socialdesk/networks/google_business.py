@@ -53,7 +53,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -77,6 +76,7 @@ from .base import (
     RateLimit,
 )
 from .catalog import NetworkAbout
+from .http import public_media_url
 
 NETWORK = "google_business"
 LABEL = "Google Business Profile"
@@ -192,17 +192,6 @@ def _business(content: DeliveryContent) -> GoogleBusinessContent:
             "target": content.target,
         }
     )
-
-
-def public_media_url(media: MediaFile) -> str | None:
-    """The address Google fetches ``media`` from: ``SITE_URL`` + ``MEDIA_URL`` + its name
-    under ``MEDIA_ROOT``; None when the file is not in the media library."""
-    root = Path(settings.MEDIA_ROOT).resolve()
-    try:
-        name = Path(media.path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return None
-    return f"{settings.SITE_URL}{settings.MEDIA_URL}{name}"
 
 
 def _site_is_public() -> bool:
@@ -413,7 +402,7 @@ class GoogleBusinessConnector(Connector):
             )
         for media in post.media[:1]:
             problems += media_problems(media)
-            if public_media_url(media) is None:
+            if public_media_url(media.path) is None:
                 problems.append(Problem("media", f"{media.path.name} is not in the media library."))
             elif not _site_is_public():
                 problems.append(
@@ -505,7 +494,9 @@ class GoogleBusinessConnector(Connector):
             }
             body["offer"] = {k: v for k, v in offer.items() if v}
         if post.media:
-            body["media"] = [{"mediaFormat": "PHOTO", "sourceUrl": public_media_url(post.media[0])}]
+            body["media"] = [
+                {"mediaFormat": "PHOTO", "sourceUrl": public_media_url(post.media[0].path)}
+            ]
         return body
 
     def _until_processed(self, post: Mapping[str, Any]) -> Mapping[str, Any]:

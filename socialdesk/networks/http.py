@@ -27,7 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -206,3 +208,19 @@ def json_of(response: httpx.Response, label: str) -> Any:
         raise ConnectorError(
             f"{label} answered with something that is not JSON; it will be tried again."
         ) from error
+
+
+def public_media_url(path: Path) -> str | None:
+    """Where a network's servers fetch one of Socialdesk's media files (Instagram, Threads and
+    Google Business Profile take media only by address): ``MEDIA_PUBLIC_URL`` (a CDN or the
+    web server in front of the media folder) when set, else ``SITE_URL`` + ``MEDIA_URL``,
+    plus the file's name under ``MEDIA_ROOT``; None for a file outside the media library.
+    Files are named by their checksum, so an address tells nothing about other files."""
+    try:
+        name = Path(path).resolve().relative_to(Path(settings.MEDIA_ROOT).resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+    base = str(getattr(settings, "MEDIA_PUBLIC_URL", "") or "").rstrip("/")
+    if not base:
+        base = f"{settings.SITE_URL}{settings.MEDIA_URL}".rstrip("/")
+    return f"{base}/{quote(name)}"

@@ -22,7 +22,8 @@ expires.
 
 Publishing, Instagram's own container flow: each image or video becomes a media container
 (``POST /{ig-user-id}/media`` with ``image_url``/``video_url``: Instagram fetches the file
-itself, so media go out as public addresses of Socialdesk's media library, ``public_url``);
+itself, so media go out as public addresses of Socialdesk's media library,
+``http.public_media_url``);
 a carousel (2 to 10 items) is child containers (``is_carousel_item``) then a ``CAROUSEL``
 container naming them; a lone video is a reel (``media_type=REELS``). Containers are polled
 (``GET /{container-id}?fields=status_code,status``: IN_PROGRESS, FINISHED, ERROR, EXPIRED) for
@@ -69,7 +70,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -92,7 +92,7 @@ from .base import (
     RateLimit,
 )
 from .catalog import NetworkAbout
-from .http import Api, OutcomeUnknown, json_of
+from .http import Api, OutcomeUnknown, json_of, public_media_url
 
 NETWORK = "instagram"
 LABEL = "Instagram"
@@ -285,17 +285,6 @@ def build(credentials: dict[str, Any], store: Callable[[dict[str, Any]], None]) 
 
 
 # -- media --------------------------------------------------------------------------------
-
-
-def public_url(media: MediaFile) -> str | None:
-    """Where Instagram fetches this file: ``SITE_URL`` + ``MEDIA_URL`` + its name in the
-    media library (``MEDIA_ROOT``), as the site serves it; None for a file elsewhere."""
-    root = Path(settings.MEDIA_ROOT).resolve()
-    try:
-        name = Path(media.path).resolve().relative_to(root).as_posix()
-    except (ValueError, OSError):
-        return None
-    return f"{settings.SITE_URL}{settings.MEDIA_URL}{quote(name)}"
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
@@ -589,7 +578,7 @@ class InstagramConnector(Connector):
         in_carousel = len(media) >= MIN_CAROUSEL
         for item in media:
             problems += _file_problems(item, in_carousel=in_carousel)
-            if public_url(item) is None:
+            if public_media_url(item.path) is None:
                 problems.append(
                     Problem(
                         "media",
@@ -693,7 +682,7 @@ class InstagramConnector(Connector):
     def _item_container(
         self, media: MediaFile, *, caption: str = "", carousel: bool = False
     ) -> str:
-        url = public_url(media)
+        url = public_media_url(media.path)
         data: dict[str, Any] = {}
         if media.mime_type in IMAGE_TYPES:
             data["image_url"] = url

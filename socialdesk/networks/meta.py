@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 
 from .http import Api, retry_after_header
 
@@ -96,20 +93,3 @@ def graph_api(network: str, label: str, access_token: str, **kwargs: Any) -> Api
         limited=limited,
         **kwargs,
     )
-
-
-def public_media_url(path: Path) -> str | None:
-    """Where Meta's servers can fetch a media file from (Instagram and Threads take media by
-    URL only, "on a public server"): ``settings.MEDIA_PUBLIC_URL`` (the operator's public
-    address for ``MEDIA_ROOT``: a CDN or the web server in front of Socialdesk) plus the
-    file's path under ``MEDIA_ROOT``; None when not set or the file is elsewhere. Media
-    files are named by their checksum, so the address says nothing about the workspace's
-    other files."""
-    base = str(getattr(settings, "MEDIA_PUBLIC_URL", "") or "").rstrip("/")
-    if not base:
-        return None
-    try:
-        relative = Path(path).resolve().relative_to(Path(settings.MEDIA_ROOT).resolve())
-    except ValueError:
-        return None
-    return f"{base}/{quote(relative.as_posix())}"

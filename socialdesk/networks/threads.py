@@ -19,9 +19,9 @@ container with ``is_carousel_item``), ``GET /{container-id}?fields=status,error_
 polled until ``FINISHED`` (``ERROR`` and ``EXPIRED`` are permanent, with Threads' own
 ``error_message``; still ``IN_PROGRESS`` after ``media_timeout`` is transient), then ``POST
 /{user-id}/threads_publish`` publishes it. Threads fetches images and videos from a public
-address ("it must be on a public server"): Socialdesk gives ``meta.public_media_url``, which
-needs the operator's ``MEDIA_PUBLIC_URL``; without it, posts with media are refused by
-``validate`` with words that say so. Thread parts are replies, each to the part before
+address ("it must be on a public server"): ``http.public_media_url`` (``MEDIA_PUBLIC_URL``,
+else ``SITE_URL``); a media file outside the library is refused by ``validate`` with words
+that say so. Thread parts are replies, each to the part before
 (``reply_to_id``); the first comment is a reply to the post.
 
 Limits ("Overview", "Reply Management"): 250 API-published posts and 1,000 replies per
@@ -75,7 +75,7 @@ from .base import (
     RateLimit,
 )
 from .catalog import NetworkAbout
-from .http import Api, json_of
+from .http import Api, json_of, public_media_url
 
 NETWORK = "threads"
 LABEL = "Threads"
@@ -434,13 +434,12 @@ class ThreadsConnector(Connector):
             )
         for media in content.media:
             problems += media_problems(media)
-            if meta.public_media_url(media.path) is None:
+            if public_media_url(media.path) is None:
                 problems.append(
                     Problem(
                         "media",
-                        f"Threads fetches {media.path.name} from a public address, and this "
-                        "Socialdesk has none for its media: ask your administrator to set "
-                        "MEDIA_PUBLIC_URL, or post text only.",
+                        f"Threads fetches {media.path.name} from a public address, and it is "
+                        "not in Socialdesk's media library: add it to the library first.",
                     )
                 )
         if content.link and not content.link.url.startswith(("https://", "http://")):
@@ -519,7 +518,7 @@ class ThreadsConnector(Connector):
         )
 
     def _media_fields(self, media: MediaFile) -> dict[str, str]:
-        url = meta.public_media_url(media.path)
+        url = public_media_url(media.path)
         if url is None:
             raise ConnectorError(
                 "Threads needs a public address for media; MEDIA_PUBLIC_URL is not set.",
