@@ -69,3 +69,11 @@ bash "$(dirname "$0")/../peers/bluesky/install.sh" >/dev/null || {
   echo "Could not build the local Bluesky network. Try: bash peers/bluesky/install.sh" >&2
   exit 1
 }
+
+# The Matrix (Synapse), Nostr (nostr-relay) and WordPress servers the connector tests run
+# against: each Python server in a venv of its own in the same cache (its dependencies never
+# enter the product's venv), WordPress, PHP and MariaDB from Debian. Once; instant afterwards.
+bash "$(dirname "$0")/../peers/open/install.sh" >/dev/null || {
+  echo "Could not install the Matrix, Nostr and WordPress test servers. Try: bash peers/open/install.sh" >&2
+  exit 1
+}

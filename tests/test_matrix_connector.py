@@ -2,6 +2,9 @@
 publish (text, image, thread, first comment), exactly once, reconcile, delete, inbox,
 followers; and the homeserver's refusals as the engine's decisions."""
 
+# The server fixture is imported (one module, one server): pytest's arguments redefine it.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -20,12 +23,14 @@ pytestmark = [pytest.mark.any_database, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def room(matrix_server: MatrixServer) -> dict:  # noqa: F811
+def room(matrix_server: MatrixServer) -> dict:
     owner = matrix_server.register("news")
     reader = matrix_server.register("reader")
     alias_name = f"news{owner.user_id[5:11]}"
     created = matrix_server.call(
-        owner, "POST", "/_matrix/client/v3/createRoom",
+        owner,
+        "POST",
+        "/_matrix/client/v3/createRoom",
         json={"preset": "public_chat", "room_alias_name": alias_name, "name": "News"},
     )
     matrix_server.call(reader, "POST", f"/_matrix/client/v3/join/{created['room_id']}", json={})
@@ -38,7 +43,7 @@ def room(matrix_server: MatrixServer) -> dict:  # noqa: F811
 
 
 @pytest.fixture
-def allowed(settings, matrix_server: MatrixServer) -> None:  # noqa: F811
+def allowed(settings, matrix_server: MatrixServer) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = [matrix_server.url.removeprefix("http://")]
 
 
@@ -50,7 +55,9 @@ def connector(server: MatrixServer, room: dict, user: MatrixUser | None = None):
 def messages(server: MatrixServer, room: dict, limit: int = 30) -> list[dict]:
     """The room's recent events as the reader sees them, oldest first."""
     found = server.call(
-        room["reader"], "GET", f"/_matrix/client/v3/rooms/{room['room_id']}/messages",
+        room["reader"],
+        "GET",
+        f"/_matrix/client/v3/rooms/{room['room_id']}/messages",
         params={"dir": "b", "limit": str(limit)},
     )
     return [e for e in reversed(found["chunk"]) if e["type"] == "m.room.message"]
@@ -63,12 +70,19 @@ def picture(tmp_path: Path) -> MediaFile:
 
 
 def test_connect_logs_in_once_and_keeps_the_token_not_the_password(
-    matrix_server: MatrixServer, room: dict, allowed: None  # noqa: F811
+    matrix_server: MatrixServer,
+    room: dict,
+    allowed: None,
 ) -> None:
     owner = room["owner"]
     account = matrix.connect(
-        {"homeserver": matrix_server.url + "/", "room": room["alias"],
-         "user": owner.user_id, "password": owner.password, "access_token": ""}
+        {
+            "homeserver": matrix_server.url + "/",
+            "room": room["alias"],
+            "user": owner.user_id,
+            "password": owner.password,
+            "access_token": "",
+        }
     )
     assert account.credentials["room_id"] == room["room_id"]
     assert account.credentials["user_id"] == owner.user_id
@@ -77,29 +91,50 @@ def test_connect_logs_in_once_and_keeps_the_token_not_the_password(
     assert account.info.handle == owner.user_id
 
     with pytest.raises(ValidationError) as wrong:
-        matrix.connect({"homeserver": matrix_server.url, "room": room["alias"],
-                        "user": owner.user_id, "password": "not it"})
+        matrix.connect(
+            {
+                "homeserver": matrix_server.url,
+                "room": room["alias"],
+                "user": owner.user_id,
+                "password": "not it",
+            }
+        )
     assert "password" in wrong.value.message_dict
 
     stranger = matrix_server.register("stranger")
     with pytest.raises(ValidationError) as outside:
-        matrix.connect({"homeserver": matrix_server.url, "room": room["room_id"],
-                        "access_token": stranger.access_token})
+        matrix.connect(
+            {
+                "homeserver": matrix_server.url,
+                "room": room["room_id"],
+                "access_token": stranger.access_token,
+            }
+        )
     assert "has not joined" in outside.value.message_dict["room"][0]
 
 
 def test_connect_refuses_an_internal_address_the_operator_did_not_allow(
-    matrix_server: MatrixServer, room: dict, settings  # noqa: F811
+    matrix_server: MatrixServer,
+    room: dict,
+    settings,
 ) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = []
     with pytest.raises(ValidationError) as refused:
-        matrix.connect({"homeserver": matrix_server.url, "room": room["room_id"],
-                        "access_token": room["owner"].access_token})
+        matrix.connect(
+            {
+                "homeserver": matrix_server.url,
+                "room": room["room_id"],
+                "access_token": room["owner"].access_token,
+            }
+        )
     assert "SOCIALDESK_FETCH_ALLOW" in refused.value.message_dict["homeserver"][0]
 
 
 def test_publish_once_reconcile_and_delete(
-    matrix_server: MatrixServer, room: dict, allowed: None, tmp_path: Path  # noqa: F811
+    matrix_server: MatrixServer,
+    room: dict,
+    allowed: None,
+    tmp_path: Path,
 ) -> None:
     image = picture(tmp_path)
     content = DeliveryContent(
@@ -144,8 +179,11 @@ def test_publish_once_reconcile_and_delete(
     assert fresh.find_published("delivery-42", None) is None
     other_login = matrix_server.http.post(
         "/_matrix/client/v3/login",
-        json={"type": "m.login.password", "password": room["owner"].password,
-              "identifier": {"type": "m.id.user", "user": room["owner"].user_id}},
+        json={
+            "type": "m.login.password",
+            "password": room["owner"].password,
+            "identifier": {"type": "m.id.user", "user": room["owner"].user_id},
+        },
     ).json()["access_token"]
     elsewhere = matrix.MatrixConnector(matrix_server.url, other_login, room["room_id"])
     assert elsewhere.find_published("delivery-41", content) == published
@@ -158,17 +196,23 @@ def test_publish_once_reconcile_and_delete(
 
 
 def test_inbox_reads_replies_of_others_and_followers(
-    matrix_server: MatrixServer, room: dict, allowed: None  # noqa: F811
+    matrix_server: MatrixServer,
+    room: dict,
+    allowed: None,
 ) -> None:
     sender = connector(matrix_server, room)
     since = datetime.now(UTC) - timedelta(minutes=5)
     first = sender.fetch_inbox("", since)
     ours = sender.publish(DeliveryContent(text="Closed on Monday."), "delivery-50")
     matrix_server.call(
-        room["reader"], "PUT",
+        room["reader"],
+        "PUT",
         f"/_matrix/client/v3/rooms/{room['room_id']}/send/m.room.message/r1",
-        json={"msgtype": "m.text", "body": "> <@news> Closed on Monday.\n\nAnd Tuesday?",
-              "m.relates_to": {"m.in_reply_to": {"event_id": ours.remote_id}}},
+        json={
+            "msgtype": "m.text",
+            "body": "> <@news> Closed on Monday.\n\nAnd Tuesday?",
+            "m.relates_to": {"m.in_reply_to": {"event_id": ours.remote_id}},
+        },
     )
     page = sender.fetch_inbox(first.cursor, since)
     assert [item.text for item in page.items] == ["And Tuesday?"]
@@ -181,11 +225,17 @@ def test_inbox_reads_replies_of_others_and_followers(
 
 
 def test_revoked_token_and_rate_limit_are_the_engines_decisions(
-    matrix_server: MatrixServer, room: dict, allowed: None  # noqa: F811
+    matrix_server: MatrixServer,
+    room: dict,
+    allowed: None,
 ) -> None:
     user = matrix_server.register("gone")
-    matrix_server.call(room["owner"], "POST", f"/_matrix/client/v3/rooms/{room['room_id']}/invite",
-                       json={"user_id": user.user_id})
+    matrix_server.call(
+        room["owner"],
+        "POST",
+        f"/_matrix/client/v3/rooms/{room['room_id']}/invite",
+        json={"user_id": user.user_id},
+    )
     matrix_server.call(user, "POST", f"/_matrix/client/v3/join/{room['room_id']}", json={})
     matrix_server.call(user, "POST", "/_matrix/client/v3/logout", json={})
     with pytest.raises(ConnectorError) as revoked:
@@ -195,12 +245,19 @@ def test_revoked_token_and_rate_limit_are_the_engines_decisions(
     # Synapse's M_LIMIT_EXCEEDED (the test homeserver's limits are raised, so it is played).
     def limited(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
-            429, json={"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests",
-                       "retry_after_ms": 2500}
+            429,
+            json={
+                "errcode": "M_LIMIT_EXCEEDED",
+                "error": "Too Many Requests",
+                "retry_after_ms": 2500,
+            },
         )
 
     slow = matrix.MatrixConnector(
-        matrix_server.url, "t", room["room_id"], user_id="@x:localhost",
+        matrix_server.url,
+        "t",
+        room["room_id"],
+        user_id="@x:localhost",
         transport=httpx.MockTransport(limited),
     )
     with pytest.raises(ConnectorError) as waited:

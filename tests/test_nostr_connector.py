@@ -2,6 +2,9 @@
 connect, publish (a thread and a first comment as NIP-10 replies), exactly once through the
 delivery's label, reconcile, delete (NIP-09), inbox, metrics; and the relay's refusals."""
 
+# The server fixture is imported (one module, one server): pytest's arguments redefine it.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +26,7 @@ pytestmark = [pytest.mark.any_database, pytest.mark.slow]
 
 
 @pytest.fixture
-def allowed(settings, nostr_relay: str) -> None:  # noqa: F811
+def allowed(settings, nostr_relay: str) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = [nostr_relay.removeprefix("ws://")]
 
 
@@ -63,12 +66,13 @@ def test_keys_and_event_ids_follow_nip_01_and_nip_19() -> None:
     event = nostr.sign_event(secret, 1, "héllo", [["client", "socialdesk"]], created_at=1700000000)
     serialised = json.dumps(
         [0, event["pubkey"], 1700000000, 1, [["client", "socialdesk"]], "héllo"],
-        separators=(",", ":"), ensure_ascii=False,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     assert event["id"] == hashlib.sha256(serialised.encode()).hexdigest()
 
 
-def test_connect_checks_key_and_relays(nostr_relay: str, settings) -> None:  # noqa: F811
+def test_connect_checks_key_and_relays(nostr_relay: str, settings) -> None:
     key = os.urandom(32).hex()
     settings.SOCIALDESK_FETCH_ALLOW = []
     with pytest.raises(ValidationError) as refused:
@@ -88,7 +92,7 @@ def test_connect_checks_key_and_relays(nostr_relay: str, settings) -> None:  # n
     assert account.info.handle.startswith("npub1")
 
 
-def test_publish_once_reconcile_and_delete(nostr_relay: str, allowed: None) -> None:  # noqa: F811
+def test_publish_once_reconcile_and_delete(nostr_relay: str, allowed: None) -> None:
     secret = os.urandom(32)
     sender = nostr.NostrConnector(secret, [nostr_relay])
     content = DeliveryContent(
@@ -100,8 +104,9 @@ def test_publish_once_reconcile_and_delete(nostr_relay: str, allowed: None) -> N
 
     notes = query(nostr_relay, {"authors": [sender.pubkey], "kinds": [1]})
     by_text = {n["content"]: n for n in notes}
-    main, part, comment = (by_text[t] for t in ("Fresh bread today 🍞", "Rye on Thursdays.",
-                                                 "Ask for crust."))
+    main, part, comment = (
+        by_text[t] for t in ("Fresh bread today 🍞", "Rye on Thursdays.", "Ask for crust.")
+    )
     assert main["id"] == published.remote_id
     assert main["created_at"] >= before, "signed at send time"
     assert ["client", "socialdesk"] in main["tags"]
@@ -118,10 +123,14 @@ def test_publish_once_reconcile_and_delete(nostr_relay: str, allowed: None) -> N
     sender.delete(published.remote_id)
     assert query(nostr_relay, {"authors": [sender.pubkey], "kinds": [1]}) == []
     deletion = query(nostr_relay, {"authors": [sender.pubkey], "kinds": [5]})[0]
-    assert {t[1] for t in deletion["tags"] if t[0] == "e"} == {main["id"], part["id"], comment["id"]}
+    assert {t[1] for t in deletion["tags"] if t[0] == "e"} == {
+        main["id"],
+        part["id"],
+        comment["id"],
+    }
 
 
-def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:  # noqa: F811
+def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:
     sender = nostr.NostrConnector(os.urandom(32), [nostr_relay])
     reader = os.urandom(32)
     since = datetime.now(UTC) - timedelta(minutes=1)
@@ -133,7 +142,9 @@ def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:  # noqa: F8
     )
     assert send(nostr_relay, reply)[2] is True
     for kind, content in ((7, "+"), (6, "")):
-        event = nostr.sign_event(reader, kind, content, [["e", ours.remote_id], ["p", sender.pubkey]])
+        event = nostr.sign_event(
+            reader, kind, content, [["e", ours.remote_id], ["p", sender.pubkey]]
+        )
         assert send(nostr_relay, event)[2] is True
     follows = nostr.sign_event(reader, 3, "", [["p", sender.pubkey]])
     assert send(nostr_relay, follows)[2] is True
@@ -149,12 +160,14 @@ def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:  # noqa: F8
     assert sender.fetch_followers() == 1
 
 
-def test_refusals(nostr_relay: str, settings, tmp_path: Path) -> None:  # noqa: F811
+def test_refusals(nostr_relay: str, settings, tmp_path: Path) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = [nostr_relay.removeprefix("ws://"), "127.0.0.1:9"]
     sender = nostr.NostrConnector(os.urandom(32), [nostr_relay])
     image = tmp_path / "a.png"
     image.write_bytes(b"\x89PNG")
-    problems = sender.validate(DeliveryContent(text="x" * 5000, media=[MediaFile(image, "image/png")]))
+    problems = sender.validate(
+        DeliveryContent(text="x" * 5000, media=[MediaFile(image, "image/png")])
+    )
     assert {p.field for p in problems} == {"text", "media"}
     assert "public address" in problems[-1].message
 

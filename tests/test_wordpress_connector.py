@@ -3,6 +3,9 @@
 featured image with alt text, tags and category, first comment), exactly once through the
 slug, reconcile, trash, inbox, comment counts; and WordPress's refusals."""
 
+# The server fixture is imported (one module, one server): pytest's arguments redefine it.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,7 @@ REST = "/?rest_route="
 
 
 @pytest.fixture
-def allowed(settings, wordpress_site: WordPressSite) -> None:  # noqa: F811
+def allowed(settings, wordpress_site: WordPressSite) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = [wordpress_site.url.removeprefix("http://")]
 
 
@@ -31,7 +34,8 @@ def connector(site: WordPressSite) -> wordpress.WordPressConnector:
 
 
 def test_connect_with_an_application_password(
-    wordpress_site: WordPressSite, allowed: None  # noqa: F811
+    wordpress_site: WordPressSite,
+    allowed: None,
 ) -> None:
     site = wordpress_site
     account = wordpress.connect(
@@ -48,7 +52,8 @@ def test_connect_with_an_application_password(
 
 
 def test_connect_refuses_an_internal_address_the_operator_did_not_allow(
-    wordpress_site: WordPressSite, settings  # noqa: F811
+    wordpress_site: WordPressSite,
+    settings,
 ) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = []
     with pytest.raises(ValidationError) as refused:
@@ -57,7 +62,9 @@ def test_connect_refuses_an_internal_address_the_operator_did_not_allow(
 
 
 def test_publish_once_reconcile_and_trash(
-    wordpress_site: WordPressSite, allowed: None, tmp_path: Path  # noqa: F811
+    wordpress_site: WordPressSite,
+    allowed: None,
+    tmp_path: Path,
 ) -> None:
     image = tmp_path / "loaf.png"
     Image.new("RGB", (40, 30), (180, 120, 60)).save(image)
@@ -115,7 +122,8 @@ def test_publish_once_reconcile_and_trash(
 
 
 def test_inbox_reads_comments_of_others_and_counts_them(
-    wordpress_site: WordPressSite, allowed: None  # noqa: F811
+    wordpress_site: WordPressSite,
+    allowed: None,
 ) -> None:
     sender = connector(wordpress_site)
     since = datetime.now(UTC) - timedelta(minutes=5)
@@ -126,13 +134,21 @@ def test_inbox_reads_comments_of_others_and_counts_them(
         # by default); the administrator writes the comment in their name.
         reader = http.post(
             f"{REST}/wp/v2/users",
-            json={"username": "ana", "email": "ana@example.com", "password": "pw-ana-123",
-                  "name": "Ana"},
+            json={
+                "username": "ana",
+                "email": "ana@example.com",
+                "password": "pw-ana-123",
+                "name": "Ana",
+            },
         ).json()
         made = http.post(
             f"{REST}/wp/v2/comments",
-            json={"post": int(ours.remote_id), "author": reader["id"], "content": "And Tuesday?",
-                  "status": "approved"},
+            json={
+                "post": int(ours.remote_id),
+                "author": reader["id"],
+                "content": "And Tuesday?",
+                "status": "approved",
+            },
         )
         assert made.status_code == 201, made.text
     page = sender.fetch_inbox(first.cursor, since)
@@ -147,7 +163,7 @@ def test_inbox_reads_comments_of_others_and_counts_them(
     assert sender.fetch_followers() is None
 
 
-def test_refusals(wordpress_site: WordPressSite, allowed: None) -> None:  # noqa: F811
+def test_refusals(wordpress_site: WordPressSite, allowed: None) -> None:
     revoked = wordpress.WordPressConnector(wordpress_site.url, wordpress_site.username, "nope")
     with pytest.raises(ConnectorError) as error:
         revoked.publish(DeliveryContent(text="Hello\nworld"), "k-1")

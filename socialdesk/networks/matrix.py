@@ -167,7 +167,9 @@ def _guard(url: str) -> None:
     try:
         guarded_fetch.check(url)
     except (guarded_fetch.FetchRefused, guarded_fetch.FetchFailed) as error:
-        raise ConnectorError(f"The homeserver address is refused: {error}", permanent=True) from None
+        raise ConnectorError(
+            f"The homeserver address is refused: {error}", permanent=True
+        ) from None
 
 
 def _q(value: str) -> str:
@@ -547,9 +549,7 @@ def media_problems(media: MediaFile) -> list[Problem]:
 # -- connecting -------------------------------------------------------------------------------
 
 
-def connect(
-    values: dict[str, str], transport: httpx.BaseTransport | None = None
-) -> oauth.Account:
+def connect(values: dict[str, str], transport: httpx.BaseTransport | None = None) -> oauth.Account:
     homeserver = normalize_homeserver(values.get("homeserver", ""))
     try:
         guarded_fetch.check(homeserver)

@@ -51,7 +51,8 @@ from typing import Any, ClassVar
 import coincurve
 from django.core.exceptions import ValidationError
 from websockets.exceptions import WebSocketException
-from websockets.sync.client import ClientConnection, connect as ws_connect
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
 
 from socialdesk import guarded_fetch
 
@@ -265,9 +266,7 @@ class NostrConnector(Connector):
     network = "nostr"
     # Relays publish no common limit; nostr-relay has none by default, public relays allow a
     # few notes a minute. Socialdesk paces itself to that.
-    rate_limits: ClassVar[tuple[RateLimit, ...]] = (
-        RateLimit("events", 10, timedelta(minutes=1)),
-    )
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit("events", 10, timedelta(minutes=1)),)
     reads = True
     measures = True
     metric_table: ClassVar[tuple[MetricInfo, ...]] = (
@@ -378,9 +377,7 @@ class NostrConnector(Connector):
                 "checked before any retry."
             )
         if sent.refused:
-            transient = all(
-                "rate-limited" in words or "error:" in words for words in sent.refused
-            )
+            transient = all("rate-limited" in words or "error:" in words for words in sent.refused)
             raise ConnectorError(
                 "The relays refused the note: " + "; ".join(sent.refused) + ".",
                 permanent=not transient,
@@ -494,7 +491,9 @@ class NostrConnector(Connector):
         newest ``created_at`` already read; relays answer ``since`` inclusively, so notes of
         that second come again and are known by their ids)."""
         start = max(int(since.timestamp()), int(cursor) if cursor.isdigit() else 0)
-        events = self._query([{"kinds": [1], "#p": [self.pubkey], "since": start, "limit": INBOX_LIMIT}])
+        events = self._query(
+            [{"kinds": [1], "#p": [self.pubkey], "since": start, "limit": INBOX_LIMIT}]
+        )
         items = []
         newest = start
         for event in events:
@@ -549,9 +548,7 @@ class NostrConnector(Connector):
             for identifier in [about] if about else tagged:
                 if identifier in counts:
                     counts[identifier][kind] += 1
-        return {
-            i: Metrics(likes=c[7], reposts=c[6], replies=c[1]) for i, c in counts.items()
-        }
+        return {i: Metrics(likes=c[7], reposts=c[6], replies=c[1]) for i, c in counts.items()}
 
     def fetch_followers(self) -> int | None:
         lists = self._query([{"kinds": [3], "#p": [self.pubkey]}])

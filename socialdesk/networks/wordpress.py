@@ -141,8 +141,13 @@ def _revoked(response: httpx.Response) -> bool:
         code = str(response.json().get("code") or "")
     except (ValueError, AttributeError):
         return False
-    return code in ("incorrect_password", "invalid_username", "invalid_email",
-                    "application_passwords_disabled", "rest_not_logged_in")
+    return code in (
+        "incorrect_password",
+        "invalid_username",
+        "invalid_email",
+        "application_passwords_disabled",
+        "rest_not_logged_in",
+    )
 
 
 def normalize_site(url: str) -> str:
@@ -228,7 +233,9 @@ class WordPressConnector(Connector):
             try:
                 guarded_fetch.check(self.site_url)
             except (guarded_fetch.FetchRefused, guarded_fetch.FetchFailed) as error:
-                raise ConnectorError(f"The site address is refused: {error}", permanent=True) from None
+                raise ConnectorError(
+                    f"The site address is refused: {error}", permanent=True
+                ) from None
             self._guarded = True
         params = dict(kwargs.pop("params", None) or {})
         params["rest_route"] = route
@@ -295,8 +302,11 @@ class WordPressConnector(Connector):
             found = self._json(
                 "GET",
                 "/wp/v2/posts",
-                params={"slug": slug, "status": "publish,future,draft,pending,private",
-                        "context": "edit"},
+                params={
+                    "slug": slug,
+                    "status": "publish,future,draft,pending,private",
+                    "context": "edit",
+                },
             )
         except ConnectorError as error:
             # WordPress answers a wrong Application Password as if no one had signed in, and
@@ -326,7 +336,9 @@ class WordPressConnector(Connector):
 
     def _term(self, taxonomy: str, name: str) -> int:
         """The id of the tag or category called ``name`` (any case), created when missing."""
-        for term in self._json("GET", f"/wp/v2/{taxonomy}", params={"search": name, "per_page": 100}):
+        for term in self._json(
+            "GET", f"/wp/v2/{taxonomy}", params={"search": name, "per_page": 100}
+        ):
             if html.unescape(str(term.get("name") or "")).casefold() == name.casefold():
                 return int(term["id"])
         try:
@@ -340,7 +352,8 @@ class WordPressConnector(Connector):
     def _comment_once(self, post_id: int, text: str) -> None:
         me = self._me()
         mine = self._json(
-            "GET", "/wp/v2/comments",
+            "GET",
+            "/wp/v2/comments",
             params={"post": post_id, "author": me, "context": "edit", "status": "all"},
         )
         wanted = " ".join(text.split())
@@ -361,7 +374,8 @@ class WordPressConnector(Connector):
             post = self._by_slug(slug_for(idempotency_key, title_and_body(content.text)[0]))
             return Published(str(post["id"]), str(post.get("link") or "")) if post else None
         recent = self._json(
-            "GET", "/wp/v2/posts",
+            "GET",
+            "/wp/v2/posts",
             params={"per_page": 100, "status": "publish,future,draft", "context": "edit"},
         )
         for post in recent:
@@ -381,8 +395,9 @@ class WordPressConnector(Connector):
     def check_connection(self) -> AccountInfo:
         me = self._json("GET", "/wp/v2/users/me", params={"context": "edit"})
         self.user_id = str(me["id"])
-        return AccountInfo(str(me["id"]), str(me.get("username") or self.username),
-                           str(me.get("name") or ""))
+        return AccountInfo(
+            str(me["id"]), str(me.get("username") or self.username), str(me.get("name") or "")
+        )
 
     def _me(self) -> str:
         if not self.user_id:
@@ -406,9 +421,16 @@ class WordPressConnector(Connector):
         newest = cursor
         for page in range(1, INBOX_PAGES + 1):
             response = self._call(
-                "GET", "/wp/v2/comments",
-                params={"after": after, "orderby": "date_gmt", "order": "asc",
-                        "per_page": INBOX_PAGE, "page": page, "author_exclude": me},
+                "GET",
+                "/wp/v2/comments",
+                params={
+                    "after": after,
+                    "orderby": "date_gmt",
+                    "order": "asc",
+                    "per_page": INBOX_PAGE,
+                    "page": page,
+                    "author_exclude": me,
+                },
             )
             calls += 1
             comments = json_of(response, "WordPress")
@@ -423,7 +445,9 @@ class WordPressConnector(Connector):
         return InboxPage(items, newest, {"requests": calls})
 
     def _item(self, comment: Mapping[str, Any]) -> InboxItem:
-        text = re.sub(r"<[^>]+>", "", html.unescape(str((comment.get("content") or {}).get("rendered") or "")))
+        text = re.sub(
+            r"<[^>]+>", "", html.unescape(str((comment.get("content") or {}).get("rendered") or ""))
+        )
         post = str(comment.get("post") or "")
         parent = str(comment.get("parent") or "0")
         avatars = comment.get("author_avatar_urls") or {}
@@ -505,8 +529,12 @@ def connect(values: dict[str, str], transport: httpx.BaseTransport | None = None
     capabilities = me.get("capabilities") or {}
     if not (capabilities.get("publish_posts") and capabilities.get("upload_files")):
         raise ValidationError(
-            {"username": [f"{username} may not publish posts and upload files: make the user an "
-                          "Author (or above) on the site."]}
+            {
+                "username": [
+                    f"{username} may not publish posts and upload files: make the user an "
+                    "Author (or above) on the site."
+                ]
+            }
         )
     return oauth.Account(
         info=AccountInfo(str(me["id"]), str(me.get("username") or username), site),
