@@ -17,6 +17,7 @@ from PIL import Image
 
 from socialdesk.networks import matrix
 from socialdesk.networks.base import ConnectorError, DeliveryContent, ItemKind, MediaFile
+from socialdesk.networks.http import OutcomeUnknown
 from tests.peers_open import MatrixServer, MatrixUser, matrix_server  # noqa: F401
 
 pytestmark = [pytest.mark.any_database, pytest.mark.slow]
@@ -265,3 +266,34 @@ def test_revoked_token_and_rate_limit_are_the_engines_decisions(
     assert waited.value.rate_limited and not waited.value.permanent
     assert waited.value.retry_after is not None
     assert 1 < (waited.value.retry_after - datetime.now(UTC)).total_seconds() <= 2.5
+
+
+class LosesAnswers(httpx.HTTPTransport):
+    """Sends each write to the real homeserver, then loses its answer (a read timeout)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "PUT":
+            response.close()
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_a_lost_answer_is_an_unknown_outcome_that_reconciling_settles(
+    matrix_server: MatrixServer, room: dict, allowed: None
+) -> None:
+    content = DeliveryContent(text="Pretzels at noon.")
+    lossy = matrix.MatrixConnector(
+        matrix_server.url,
+        room["owner"].access_token,
+        room["room_id"],
+        transport=LosesAnswers(),
+    )
+    with pytest.raises(OutcomeUnknown):
+        lossy.publish(content, "delivery-60")
+    sender = connector(matrix_server, room)
+    found = sender.find_published("delivery-60", content)
+    assert found is not None
+    assert sender.publish(content, "delivery-60") == found  # the retry sends nothing new
+    bodies = [e["content"].get("body") for e in messages(matrix_server, room)]
+    assert bodies.count("Pretzels at noon.") == 1

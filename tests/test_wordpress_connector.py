@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
 from socialdesk.networks import wordpress
 from socialdesk.networks.base import ConnectorError, DeliveryContent, ItemKind, MediaFile
+from socialdesk.networks.http import OutcomeUnknown
 from tests.peers_open import WordPressSite, wordpress_site  # noqa: F401
 
 pytestmark = [pytest.mark.any_database, pytest.mark.slow]
@@ -171,3 +173,34 @@ def test_refusals(wordpress_site: WordPressSite, allowed: None) -> None:
     problems = connector(wordpress_site).validate(DeliveryContent(text="x" * 250 + "\nbody"))
     assert problems and problems[0].field == "text"
     assert connector(wordpress_site).fetch_metrics(["999999"]) == {}  # gone: left out
+
+
+class LosesAnswers(httpx.HTTPTransport):
+    """Sends each new post to the real site, then loses its answer (a read timeout)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.params.get("rest_route") == "/wp/v2/posts":
+            response.close()
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_a_lost_answer_is_an_unknown_outcome_that_reconciling_settles(
+    wordpress_site: WordPressSite, allowed: None
+) -> None:
+    content = DeliveryContent(text="Pretzels at noon\nSalted, warm.")
+    lossy = wordpress.WordPressConnector(
+        wordpress_site.url,
+        wordpress_site.username,
+        wordpress_site.app_password,
+        transport=LosesAnswers(),
+    )
+    with pytest.raises(OutcomeUnknown):
+        lossy.publish(content, "delivery-60")
+    sender = connector(wordpress_site)
+    found = sender.find_published("delivery-60", content)
+    assert found is not None
+    assert sender.publish(content, "delivery-60") == found  # found by its slug: no second post
+    with wordpress_site.client() as http:
+        assert len(http.get(f"{REST}/wp/v2/posts&search=Pretzels").json()) == 1
