@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,11 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 from websockets.sync.client import connect as ws_connect
+from websockets.sync.server import serve
 
 from socialdesk.networks import nostr
 from socialdesk.networks.base import ConnectorError, DeliveryContent, ItemKind, MediaFile
+from socialdesk.networks.http import OutcomeUnknown
 from tests.peers_open import nostr_relay  # noqa: F401
 
 pytestmark = [pytest.mark.any_database, pytest.mark.slow]
@@ -182,3 +185,46 @@ def test_refusals(nostr_relay: str, settings, tmp_path: Path) -> None:
     with pytest.raises(ConnectorError) as unreachable:
         gone.publish(DeliveryContent(text="hi"), "k")
     assert not unreachable.value.permanent
+
+
+@pytest.fixture
+def mute_relay(nostr_relay: str):
+    """A relay in front of the real one that stores what it is sent but never answers ``OK``
+    (an answer lost on the way back); queries pass through."""
+
+    def handle(client) -> None:
+        with ws_connect(nostr_relay, proxy=None) as upstream:
+            for message in client:
+                upstream.send(message)
+                if json.loads(message)[0] == "EVENT":
+                    upstream.recv(timeout=10)  # the real relay's OK, dropped
+                    continue
+                while True:
+                    answer = upstream.recv(timeout=10)
+                    client.send(answer)
+                    if json.loads(answer)[0] in ("EOSE", "CLOSED"):
+                        break
+
+    with serve(handle, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+        server.shutdown()
+
+
+def test_a_lost_answer_is_an_unknown_outcome_that_reconciling_settles(
+    nostr_relay: str, mute_relay: str, settings
+) -> None:
+    settings.SOCIALDESK_FETCH_ALLOW = [
+        nostr_relay.removeprefix("ws://"),
+        mute_relay.removeprefix("ws://"),
+    ]
+    secret = os.urandom(32)
+    content = DeliveryContent(text="Pretzels at noon.")
+    with pytest.raises(OutcomeUnknown):
+        nostr.NostrConnector(secret, [mute_relay], timeout=2).publish(content, "delivery-60")
+    sender = nostr.NostrConnector(secret, [nostr_relay])
+    found = sender.find_published("delivery-60", content)
+    assert found is not None
+    assert sender.publish(content, "delivery-60") == found  # not signed again
+    assert len(query(nostr_relay, {"authors": [sender.pubkey], "kinds": [1]})) == 1
