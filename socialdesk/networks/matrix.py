@@ -517,7 +517,8 @@ def _text_event(text: str) -> dict[str, Any]:
 def _image_event(media: MediaFile, uri: str) -> dict[str, Any]:
     return {
         "msgtype": "m.image",
-        # Clients show ``body`` to people who cannot see the image, and as its caption.
+        # Clients show ``body`` to people who cannot see the image (the file's name when it
+        # has no description).
         "body": media.alt_text or media.path.name,
         "filename": media.path.name,
         "url": uri,
@@ -538,10 +539,6 @@ def media_problems(media: MediaFile) -> list[Problem]:
     if size > MAX_UPLOAD:
         problems.append(
             Problem("media", f"{media.path.name} is over 50 MB, the usual homeserver limit.")
-        )
-    if not media.alt_text.strip():
-        problems.append(
-            Problem("media", f"Describe {media.path.name} (alt text): Matrix shows it as the body.")
         )
     return problems
 

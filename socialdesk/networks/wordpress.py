@@ -110,6 +110,8 @@ MAX_UPLOAD = 64 * 1024 * 1024  # PHP's upload_max_filesize decides; this is a co
 SLUG_MARK = "-sd"
 INBOX_PAGE = 100
 INBOX_PAGES = 5
+# Time zones run from UTC-12 to UTC+14: a site's local date is within this of its GMT date.
+TIME_ZONE_SLACK = timedelta(hours=14)
 
 
 @dataclass(frozen=True)
@@ -411,10 +413,14 @@ class WordPressConnector(Connector):
 
     def fetch_inbox(self, cursor: str, since: datetime) -> InboxPage:
         """Comments of others on the site after ``cursor`` (``<date_gmt>|<id>`` of the newest
-        already read), oldest first. WordPress's ``after`` is inclusive to the second:
-        comments of that second come again and are skipped by id."""
+        already read), oldest first. WordPress compares ``after`` with the comment's date in
+        the site's own time zone, which the API does not say: it is asked from
+        ``TIME_ZONE_SLACK`` earlier, and what was already read (or is older than ``since``)
+        is left out here by its GMT date and id."""
         last_date, _, last_id = cursor.partition("|")
-        after = last_date or since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        floor = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        start = max(last_date, floor)
+        after = (datetime.fromisoformat(start) - TIME_ZONE_SLACK).strftime("%Y-%m-%dT%H:%M:%S")
         me = self._me()
         items: list[InboxItem] = []
         calls = 0
@@ -436,6 +442,8 @@ class WordPressConnector(Connector):
             comments = json_of(response, "WordPress")
             for comment in comments:
                 date = str(comment.get("date_gmt") or "")
+                if date < floor:
+                    continue
                 if last_date and (date, int(comment["id"])) <= (last_date, int(last_id or 0)):
                     continue
                 items.append(self._item(comment))
