@@ -460,6 +460,7 @@ def _start_mariadb(datadir: Path, port: int) -> subprocess.Popen[bytes]:
                 "--skip-log-bin",
                 "--skip-name-resolve",
                 "--innodb-buffer-pool-size=16M",
+                "--innodb-log-file-size=8M",
                 "--user=root",
             ],
             stdout=output,
