@@ -133,6 +133,33 @@ def test_publish_once_reconcile_and_delete(nostr_relay: str, allowed: None) -> N
     }
 
 
+def test_images_go_as_public_addresses_with_imeta(
+    nostr_relay: str, allowed: None, settings, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.MEDIA_PUBLIC_URL = "https://media.bakery.example/m"
+    (tmp_path / "media").mkdir()
+    image = tmp_path / "media" / "loaf.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
+    sender = nostr.NostrConnector(os.urandom(32), [nostr_relay])
+    content = DeliveryContent(
+        text="Fresh bread", media=[MediaFile(image, "image/png", "A sourdough loaf")]
+    )
+    assert sender.validate(content) == []
+    published = sender.publish(content, "delivery-70")
+    (note,) = query(nostr_relay, {"ids": [published.remote_id]})
+    address = "https://media.bakery.example/m/media/loaf.png"
+    assert note["content"] == f"Fresh bread\n{address}"
+    assert [
+        "imeta",
+        f"url {address}",
+        "m image/png",
+        f"x {hashlib.sha256(image.read_bytes()).hexdigest()}",
+        f"size {image.stat().st_size}",
+        "alt A sourdough loaf",
+    ] in note["tags"]
+
+
 def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:
     sender = nostr.NostrConnector(os.urandom(32), [nostr_relay])
     reader = os.urandom(32)
@@ -166,13 +193,14 @@ def test_inbox_and_metrics(nostr_relay: str, allowed: None) -> None:
 def test_refusals(nostr_relay: str, settings, tmp_path: Path) -> None:
     settings.SOCIALDESK_FETCH_ALLOW = [nostr_relay.removeprefix("ws://"), "127.0.0.1:9"]
     sender = nostr.NostrConnector(os.urandom(32), [nostr_relay])
-    image = tmp_path / "a.png"
+    settings.MEDIA_ROOT = str(tmp_path / "library")
+    image = tmp_path / "a.png"  # outside the media library: no public address
     image.write_bytes(b"\x89PNG")
     problems = sender.validate(
         DeliveryContent(text="x" * 5000, media=[MediaFile(image, "image/png")])
     )
     assert {p.field for p in problems} == {"text", "media"}
-    assert "public address" in problems[-1].message
+    assert "media library" in problems[-1].message
 
     # A note dated over an hour ahead is refused by the relay: permanent, in its words.
     future = nostr.sign_event(os.urandom(32), 1, "later", [], created_at=int(time.time()) + 7200)

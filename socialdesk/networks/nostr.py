@@ -23,9 +23,11 @@ digest says nothing about the delivery; the label is visible to anyone reading t
 like the ``["client", "socialdesk"]`` tag (NIP-89) every note carries.
 
 Shapes: thread parts and the first comment are replies with NIP-10 marked ``e`` tags
-(``root``, then ``reply`` for the part before). Relays store no files: images would go as
-public URLs in the text with an ``imeta`` tag (NIP-92), and Socialdesk's media have no public
-address yet, so ``validate`` refuses attachments and says to link the image instead.
+(``root``, then ``reply`` for the part before). Relays store no files: each image goes as its
+public address (``http.public_media_url``: ``MEDIA_PUBLIC_URL``, else ``SITE_URL`` +
+``MEDIA_URL``, which must be reachable by the people reading) on a line of its own at the end
+of the note, described by an ``imeta`` tag (NIP-92: url, MIME type, SHA-256, size, alt text);
+a file outside the media library has no such address and is refused by ``validate``.
 Deleting is a kind 5 deletion request (NIP-09) for the note and the replies we made under it;
 relays may or may not honour it (the tests' relay does).
 
@@ -74,7 +76,7 @@ from .base import (
     RateLimit,
 )
 from .catalog import FormField, NetworkAbout
-from .http import OutcomeUnknown
+from .http import OutcomeUnknown, public_media_url
 
 ABOUT = NetworkAbout(
     network="nostr",
@@ -411,10 +413,22 @@ class NostrConnector(Connector):
                 problems.append(Problem("thread", f"Part {number} of the thread is empty."))
         for media in content.media:
             problems += media_problems(media)
+            if public_media_url(media.path) is None:
+                problems.append(
+                    Problem(
+                        "media",
+                        f"{media.path.name} is not in Socialdesk's media library, so it has no "
+                        "public address to put in the note: add it to the library first.",
+                    )
+                )
         return problems
 
-    def _tags(self, label: str, *replying: tuple[str, str]) -> list[list[str]]:
+    def _tags(
+        self, label: str, *replying: tuple[str, str], media: Sequence[MediaFile] = ()
+    ) -> list[list[str]]:
         tags = [list(CLIENT_TAG), ["L", LABEL_NAMESPACE], ["l", label, LABEL_NAMESPACE]]
+        for item in media:
+            tags.append(_imeta(item))
         for event_id_, marker in replying:
             tags.append(["e", event_id_, "", marker])
         if replying:
@@ -440,7 +454,13 @@ class NostrConnector(Connector):
                     replying.append((root, "root"))
                     if suffix != "#first-comment" and parent != root:
                         replying.append((parent, "reply"))
-                event = sign_event(self._secret, 1, text, self._tags(labels[suffix], *replying))
+                media = content.media if not suffix else ()
+                if media:
+                    text = "\n".join(
+                        [text.rstrip(), *(str(public_media_url(m.path)) for m in media)]
+                    )
+                tags = self._tags(labels[suffix], *replying, media=media)
+                event = sign_event(self._secret, 1, text, tags)
                 self._publish_event(event)
             if not root:
                 root = parent = str(event["id"])
@@ -555,14 +575,38 @@ class NostrConnector(Connector):
         return len({str(e.get("pubkey")) for e in lists})
 
 
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
 def media_problems(media: MediaFile) -> list[Problem]:
-    return [
-        Problem(
-            "media",
-            f"{media.path.name}: Nostr relays store no files. Put the image's public address "
-            "in the text instead (clients show it).",
-        )
+    if media.mime_type not in IMAGE_TYPES:
+        return [
+            Problem(
+                "media",
+                f"{media.path.name}: Nostr clients show JPEG, PNG, GIF or WebP images from a "
+                "note's addresses; link other files in the text.",
+            )
+        ]
+    return []
+
+
+def _imeta(media: MediaFile) -> list[str]:
+    """NIP-92's inline metadata of one image: its address, type, SHA-256, size and alt text."""
+    try:
+        data = media.path.read_bytes()
+    except OSError as error:
+        raise ConnectorError(
+            f"The image {media.path.name} cannot be read: {error.strerror}.", permanent=True
+        ) from None
+    fields = [
+        f"url {public_media_url(media.path)}",
+        f"m {media.mime_type}",
+        f"x {hashlib.sha256(data).hexdigest()}",
+        f"size {len(data)}",
     ]
+    if media.alt_text.strip():
+        fields.append(f"alt {' '.join(media.alt_text.split())}")
+    return ["imeta", *fields]
 
 
 def connect(values: dict[str, str]) -> oauth.Account:
