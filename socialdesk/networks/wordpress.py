@@ -117,8 +117,7 @@ TIME_ZONE_SLACK = timedelta(hours=14)
 @dataclass(frozen=True)
 class WordPressContent(DeliveryContent):
     """``DeliveryContent`` with what a blog post has besides: tag names (the post's labels)
-    and a category name (its pillar). ``content_for`` builds plain ``DeliveryContent`` today,
-    which publishes with no tags and the site's default category."""
+    and a category name (its pillar), filled by ``publishing.connectors.content_for``."""
 
     tags: tuple[str, ...] = ()
     category: str = ""

@@ -228,6 +228,16 @@ def content_for(delivery: Delivery, *, sending: bool = False) -> DeliveryContent
         # An update whose button opens the text's first link: posts have no topic, event,
         # offer or button of their own yet (networks.google_business).
         return content_from(fields)
+    if delivery.channel.network == Network.WORDPRESS:
+        from socialdesk.networks.wordpress import WordPressContent
+
+        # A blog post's tags are the post's labels, its category the post's pillar.
+        post = delivery.post
+        return WordPressContent(
+            **fields,
+            tags=tuple(label.name for label in post.labels.all()),
+            category=post.pillar.name if post.pillar is not None else "",
+        )
     return DeliveryContent(**fields)
 
 
