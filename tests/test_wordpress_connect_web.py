@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from socialdesk.content.models import Label, Pillar, Post
 from socialdesk.networks.base import DeliveryContent
 from socialdesk.networks.models import Channel
-from socialdesk.publishing.connectors import connector_for
+from socialdesk.publishing.connectors import connector_for, content_for
+from socialdesk.publishing.models import Delivery
 from tests.peers_open import WordPressSite, wordpress_site  # noqa: F401
 
 # The page and the channel behave the same on any database: run once, in the SQLite pass.
@@ -60,3 +63,23 @@ def test_connect_page_makes_a_channel_that_publishes(
     with wordpress_site.client() as http:
         post = http.get(f"/?rest_route=/wp/v2/posts/{published.remote_id}").json()
     assert post["title"]["rendered"] == "Opening hours"
+
+    # Through the engine's own content: the post's labels become tags, its pillar the category.
+    pillar = Pillar.objects.create(workspace=workspace, name="Seasonal")
+    post = Post.objects.create(
+        workspace=workspace, author=manager, text="Stollen week\nEvery loaf by hand.", pillar=pillar
+    )
+    post.labels.add(Label.objects.create(workspace=workspace, name="stollen"))
+    delivery = Delivery.objects.create(
+        workspace=workspace, post=post, channel=channel, scheduled_at=timezone.now()
+    )
+    content = content_for(delivery)
+    tagged = connector.publish(content, "w-2")
+    with wordpress_site.client() as http:
+        made = http.get(f"/?rest_route=/wp/v2/posts/{tagged.remote_id}").json()
+        tags = http.get("/", params={"rest_route": "/wp/v2/tags", "include": made["tags"]}).json()
+        categories = http.get(
+            "/", params={"rest_route": "/wp/v2/categories", "include": made["categories"]}
+        ).json()
+    assert [t["name"] for t in tags] == ["stollen"]
+    assert [c["name"] for c in categories] == ["Seasonal"]
