@@ -189,4 +189,15 @@ def test_each_network_previews_the_post_in_its_own_shape(browser, live_server, b
     page.locator("section[aria-labelledby=preview-title]").screenshot(
         path=str(SHOTS / "previews-networks.png")
     )
+
+    # A landscape photo alone: a plain 16:9 video on YouTube. No photo at all: Facebook shows
+    # the text's link as its card, and the networks that need a picture say so.
+    buns, loaf = bakery["photos"]
+    page.get_by_label(str(buns), exact=True).uncheck()
+    youtube.locator(".pv-yt-frame:not(.is-short)").wait_for()
+    assert not youtube.locator(".pv-yt-short").is_visible()
+    page.get_by_label(str(loaf), exact=True).uncheck()
+    assert fb.locator(".pv-fb-link-host").inner_text() == "CRUMB.EXAMPLE"
+    assert pin.get_by_text("A pin needs an image or a video.").is_visible()
+    assert tiktok.get_by_text("A TikTok post is one video.").is_visible()
     context.close()

@@ -535,18 +535,22 @@
 
   // YouTube: the video's frame (16:9, or 9:16 for a Short when the picture is portrait), the
   // title (the first line, 100 characters), the channel, the description under it.
+  var tallPhotos = {}; // src → portrait, kept so a redraw does not flick from 16:9 to 9:16
   function youtubeCard(c, text, media, parts, comment) {
     var card = el("article", "pv-card pv-yt");
     var frame = el("div", "pv-yt-frame");
     if (media.length) {
       var img = photo(media[0]);
-      img.addEventListener("load", function () {
-        var tall = img.naturalHeight >= img.naturalWidth;
+      var badge = el("span", "pv-yt-short", "Shorts");
+      var shape = function (tall) {
         frame.classList.toggle("is-short", tall);
         badge.hidden = !tall;
+      };
+      shape(tallPhotos[img.src] === true);
+      img.addEventListener("load", function () {
+        tallPhotos[img.src] = img.naturalHeight >= img.naturalWidth;
+        shape(tallPhotos[img.src]);
       });
-      var badge = el("span", "pv-yt-short", "Shorts");
-      badge.hidden = true;
       frame.append(img, badge);
     } else {
       frame.classList.add("is-empty");
