@@ -37,7 +37,7 @@ def test_a_built_network_says_how_it_connects_and_how_it_is_tested(network):
     about = catalog.about(network)
     assert about is not None and about.network == network
     assert about.connect in ("oauth", "form", "app_password", "instance_oauth", "none")
-    assert about.text_max > 0 and about.text_unit in ("graphemes", "codepoints")
+    assert about.text_max > 0 and about.text_unit in ("graphemes", "codepoints", "weighted")
     for words in (about.operator_setup, about.accounts, about.tested):
         assert len(words) > 10, f"{network}: say it in words"
     module = catalog.module(network)

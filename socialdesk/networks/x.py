@@ -89,10 +89,9 @@ ABOUT = catalog.NetworkAbout(
     network="x",
     connect="oauth",
     text_max=280,
-    # X weighs characters (``text_length``, which the composer's server-side check uses);
-    # the browser's live counter knows graphemes and code points only: code points, with
-    # links at 23, is its nearest reading (CJK and emoji count 1 there instead of 2).
-    text_unit="codepoints",
+    # X weighs characters: ``text_length`` on the server, the composer's "weighted" counter
+    # (content/static/content/composer.js ``xWeigh``) in the browser, links at 23 in both.
+    text_unit="weighted",
     url_length=23,
     operator_setup=(
         "In the X Developer Console (console.x.com), create an app in a project, turn on "

@@ -33,7 +33,54 @@
   var shortBlock = document.getElementById("composer-short-links");
   var shortLinks = shortBlock ? JSON.parse(shortBlock.textContent) : {};
 
+  // X weighs what it counts (networks/x.py text_length, twitter-text's configuration): a link
+  // 23, an emoji 2, a code point in these ranges 1 and any other (CJK, most non-Latin
+  // scripts) 2. Its link pattern also takes a bare domain with a common top-level domain.
+  var X_LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  var X_URL = /(?<![\w@.])(?:https?:\/\/[^\s<>"]+|(?:www\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|org|net|io|co|dev|app|shop|info|biz|me|uk|de|fr|es|it|nl|eu|us|ca|au|jp)\b(?:\/[^\s<>"]*)?)/gi;
+  var X_TRAILING = /[.,!?;:'")\]}]+$/;
+  var X_EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u;
+
+  function xPieces(text) {
+    if (!segmenter) return Array.from(text);
+    return Array.from(segmenter.segment(text), function (s) { return s.segment; });
+  }
+  function xGraphemeWeight(g) {
+    if (X_EMOJI.test(g)) return 2;
+    var w = 0;
+    for (var ch of g) {
+      var p = ch.codePointAt(0);
+      w += X_LIGHT.some(function (r) { return p >= r[0] && p <= r[1]; }) ? 1 : 2;
+    }
+    return w;
+  }
+  // The weight of ``text`` (NFC, as X reads it) and where, in that text, ``max`` is passed.
+  function xWeigh(text, max) {
+    text = text.normalize("NFC");
+    var total = 0, cutAt = -1, at = 0;
+    var add = function (w, end) {
+      total += w;
+      if (cutAt < 0 && max !== undefined && total > max) cutAt = end;
+    };
+    var plain = function (chunk) {
+      xPieces(chunk).forEach(function (g) { add(xGraphemeWeight(g), at); at += g.length; });
+    };
+    var last = 0;
+    text.replace(X_URL, function (link, start) {
+      var kept = link.replace(X_TRAILING, "");
+      plain(text.slice(last, start));
+      at = start;
+      add(23, start);
+      at = start + kept.length;
+      last = at;
+      return link;
+    });
+    plain(text.slice(last));
+    return { text: text, total: total, cutAt: cutAt < 0 ? text.length : cutAt };
+  }
+
   function count(rules, text) {
+    if (rules.unit === "weighted") return xWeigh(text).total; // links included, at 23
     if (rules.local_mentions) text = text.replace(REMOTE_MENTION, "$1@$3");
     var url = rules.url || shortLinks[String(rules.id)] || 0;
     if (url) {
@@ -302,6 +349,381 @@
     return card;
   }
 
+  // --- The networks of issue 16: each card shaped like the network's own post ---
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function avatarOf(channel, className) {
+    var a = el("span", className + " net-" + channel.network, (channel.display_name || channel.handle).replace(/^@/, "").charAt(0).toUpperCase());
+    a.setAttribute("aria-hidden", "true");
+    return a;
+  }
+  function photo(m, className) {
+    var img = document.createElement("img");
+    img.src = m.src;
+    img.alt = m.alt || "";
+    img.className = (className || "") + (m.alt ? "" : " pv-no-alt");
+    return img;
+  }
+  function grid(media, className) {
+    var box = el("div", "pv-grid pv-grid-" + Math.min(media.length, 4) + (className ? " " + className : ""));
+    media.forEach(function (m) { box.appendChild(photo(m)); });
+    return box;
+  }
+  // Where a text passes the network's limit (code points unless the network weighs them),
+  // the part beyond it: what the network would refuse, struck through as the counters say.
+  function cutAt(text, max, weighted) {
+    if (!max) return text.length;
+    if (weighted) return xWeigh(text, max).cutAt;
+    var chars = Array.from(text);
+    return chars.length > max ? chars.slice(0, max).join("").length : text.length;
+  }
+  function limited(text, channel, max, options) {
+    options = options || {};
+    if (options.weighted) text = text.normalize("NFC");
+    var at = cutAt(text, max, options.weighted);
+    var p = textBlock(text.slice(0, at), channel);
+    if (options.className) p.className += " " + options.className;
+    if (at < text.length) {
+      var over = el("span", "pv-over");
+      over.appendChild(el("span", "visually-hidden", " Over " + max.toLocaleString() + ", not published: "));
+      over.appendChild(document.createTextNode(text.slice(at)));
+      p.appendChild(over);
+    }
+    return p;
+  }
+  // A text shown up to ``shown`` code points, then "…" and the network's own "more" word.
+  function folded(text, channel, shown, more, className) {
+    var chars = Array.from(text);
+    if (chars.length <= shown) return textBlock(text, channel);
+    var p = textBlock(chars.slice(0, shown).join("").replace(/\s+$/, "") + "…", channel);
+    if (className) p.className += " " + className;
+    p.appendChild(document.createTextNode(" "));
+    p.appendChild(el("span", "pv-more", more));
+    return p;
+  }
+  function refused(what) {
+    return el("p", "pv-refused", what);
+  }
+  function firstLine(text) {
+    var trimmed = text.trim();
+    var at = trimmed.indexOf("\n");
+    return at < 0 ? [trimmed, ""] : [trimmed.slice(0, at).trim(), trimmed.slice(at + 1).trim()];
+  }
+  function actions(className, words) {
+    var row = el("div", "pv-actions " + className);
+    row.setAttribute("aria-hidden", "true");
+    words.forEach(function (w) { row.appendChild(el("span", "", w)); });
+    return row;
+  }
+  function host(url) {
+    return url.replace(/^https?:\/\//, "").replace(/[\/?#].*$/, "").replace(/^www\./, "");
+  }
+
+  // Facebook Page: page name, "Just now · 🌐", text, photos in Facebook's grid (one big
+  // and the rest under it), a link card when there is no photo, the bar, then comments
+  // (thread parts and the first comment are published as the Page's comments).
+  function facebookCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-card pv-fb");
+    var head = el("header", "pv-row");
+    var who = el("span", "pv-who");
+    who.append(el("strong", "", c.display_name), el("span", "pv-meta", "Just now · 🌐"));
+    head.append(avatarOf(c, "pv-round"), who);
+    card.append(head, textBlock(text, c));
+    if (media.length) card.appendChild(grid(media, "pv-fb-photos"));
+    else {
+      var link = (text.match(LINK) || [])[0];
+      if (link) {
+        var box = el("div", "pv-fb-link");
+        box.append(el("span", "pv-fb-link-img"), el("span", "pv-fb-link-host", host(link).toUpperCase()), el("span", "pv-fb-link-url", link));
+        box.firstChild.setAttribute("aria-hidden", "true");
+        card.appendChild(box);
+      }
+    }
+    card.appendChild(actions("pv-fb-bar", ["👍 Like", "💬 Comment", "↗ Share"]));
+    parts.concat(comment ? [comment] : []).forEach(function (said) {
+      var row = el("div", "pv-fb-comment");
+      var bubble = el("div", "pv-fb-bubble");
+      bubble.append(el("strong", "", c.display_name), textBlock(said, c));
+      row.append(avatarOf(c, "pv-round pv-small"), bubble);
+      card.appendChild(row);
+    });
+    return card;
+  }
+
+  // Google Business Profile: an update with the business name, one photo, the text (1,500)
+  // and the "Learn more" button Socialdesk adds for the text's first link.
+  function googleCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-card pv-gbp");
+    var head = el("header", "pv-row");
+    var who = el("span", "pv-who");
+    who.append(el("strong", "", c.display_name), el("span", "pv-meta", "Just now"));
+    head.append(avatarOf(c, "pv-round"), who);
+    card.appendChild(head);
+    if (media.length) card.appendChild(photo(media[0], "pv-gbp-photo"));
+    card.appendChild(limited(text, c, 1500));
+    if (text.match(LINK)) card.appendChild(el("span", "pv-gbp-button", "Learn more"));
+    else card.appendChild(el("p", "pv-note", "No button: a link in the text becomes “Learn more”."));
+    if (media.length > 1) card.appendChild(el("p", "pv-note", "Google shows the first photo."));
+    if (parts.length) card.appendChild(refused("A Google Business Profile update has no thread: the parts are refused."));
+    if (comment) card.appendChild(refused("Google Business Profile updates have no comments: the first comment is refused."));
+    return card;
+  }
+
+  // LinkedIn page: the organisation, its followers line, the text folded after about 210
+  // characters with "…see more", the photos, the bar, then the first comment.
+  function linkedinCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-card pv-li");
+    var head = el("header", "pv-row");
+    var who = el("span", "pv-who");
+    who.append(el("strong", "", c.display_name), el("span", "pv-meta", "Page followers"), el("span", "pv-meta", "Just now · 🌐"));
+    head.append(avatarOf(c, "pv-square"), who);
+    card.append(head, folded(text, c, 210, "see more", "pv-li-text"));
+    if (media.length) card.appendChild(grid(media));
+    card.appendChild(actions("pv-li-bar", ["👍 Like", "💬 Comment", "⟲ Repost", "➤ Send"]));
+    if (parts.length) card.appendChild(refused("LinkedIn has no threads: the parts are refused (use a first comment)."));
+    if (comment) {
+      var row = el("div", "pv-li-comment");
+      var bubble = el("div", "pv-li-bubble");
+      bubble.append(el("strong", "", c.display_name), textBlock(comment, c));
+      row.append(avatarOf(c, "pv-square pv-small"), bubble);
+      card.appendChild(row);
+    }
+    return card;
+  }
+
+  // X and Threads: posts one under the other, joined by a line from avatar to avatar (the
+  // thread parts, then the first comment, each a reply to the one before).
+  function threadCard(c, text, media, parts, comment, network) {
+    var x = network === "x";
+    var card = el("div", "pv-thread " + (x ? "pv-x" : "pv-th"));
+    var said = [text].concat(parts, comment ? [comment] : []);
+    said.forEach(function (words, i) {
+      var post = el("article", "pv-tpost" + (i < said.length - 1 ? " has-next" : ""));
+      var side = el("div", "pv-tside");
+      side.appendChild(avatarOf(c, "pv-round"));
+      var body = el("div", "pv-tbody");
+      var head = el("div", "pv-thead");
+      if (x) {
+        head.append(el("strong", "", c.display_name), el("span", "pv-meta", "@" + c.handle.replace(/^@/, "") + " · now"));
+      } else {
+        head.append(el("strong", "", c.handle.replace(/^@/, "")), el("span", "pv-meta", "now"));
+      }
+      body.appendChild(head);
+      if (i === said.length - 1 && comment && i > 0) body.appendChild(el("span", "pv-meta", "first comment"));
+      body.appendChild(limited(words, c, x ? 280 : 500, { weighted: x }));
+      if (i === 0 && media.length) {
+        body.appendChild(x ? grid(media, "pv-x-media") : (function () {
+          // A row that scrolls sideways, as Threads shows it: focusable so keys scroll it.
+          var row = el("div", "pv-th-media");
+          row.tabIndex = 0;
+          row.setAttribute("role", "group");
+          row.setAttribute("aria-label", "Photos, scroll sideways");
+          media.forEach(function (m) { row.appendChild(photo(m)); });
+          return row;
+        })());
+      }
+      body.appendChild(x ? actions("pv-x-actions", ["💬", "⟲", "♡", "▥"]) : actions("pv-th-actions", ["♡", "💬", "⟲", "➤"]));
+      post.append(side, body);
+      card.appendChild(post);
+    });
+    return card;
+  }
+
+  // YouTube: the video's frame (16:9, or 9:16 for a Short when the picture is portrait), the
+  // title (the first line, 100 characters), the channel, the description under it.
+  var tallPhotos = {}; // src → portrait, kept so a redraw does not flick from 16:9 to 9:16
+  function youtubeCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-card pv-yt");
+    var frame = el("div", "pv-yt-frame");
+    if (media.length) {
+      var img = photo(media[0]);
+      var badge = el("span", "pv-yt-short", "Shorts");
+      var shape = function (tall) {
+        frame.classList.toggle("is-short", tall);
+        badge.hidden = !tall;
+      };
+      shape(tallPhotos[img.src] === true);
+      img.addEventListener("load", function () {
+        tallPhotos[img.src] = img.naturalHeight >= img.naturalWidth;
+        shape(tallPhotos[img.src]);
+      });
+      frame.append(img, badge);
+    } else {
+      frame.classList.add("is-empty");
+      frame.textContent = "A YouTube post is one video.";
+    }
+    var split = firstLine(text);
+    card.append(frame, limited(split[0], c, 100, { className: "pv-yt-title" }));
+    var row = el("div", "pv-row pv-yt-channel");
+    row.append(avatarOf(c, "pv-round pv-small"), el("strong", "", c.display_name), el("span", "pv-meta", "0 views · now"));
+    card.appendChild(row);
+    if (split[1]) {
+      var desc = textBlock(split[1], c);
+      desc.classList.add("pv-yt-desc");
+      card.appendChild(desc);
+    }
+    if (parts.length) card.appendChild(refused("A YouTube video has no thread: the parts are refused."));
+    if (comment) {
+      var said = el("div", "pv-row pv-yt-comment");
+      var words = el("div", "pv-who");
+      words.append(el("strong", "", "@" + c.handle.replace(/^@/, "")), textBlock(comment, c));
+      said.append(avatarOf(c, "pv-round pv-small"), words);
+      card.appendChild(said);
+    }
+    return card;
+  }
+
+  // TikTok: a 9:16 frame, the caption over its bottom, the side buttons.
+  function tiktokCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-card pv-tt");
+    if (media.length) card.appendChild(photo(media[0], "pv-tt-video"));
+    var side = actions("pv-tt-side", ["♥", "💬", "↗"]);
+    var over = el("div", "pv-tt-caption");
+    over.append(el("strong", "", "@" + c.handle.replace(/^@/, "")), folded(text, c, 90, "more"));
+    card.append(side, over);
+    var notes = el("div", "pv-notes");
+    if (!media.length) notes.appendChild(refused("A TikTok post is one video."));
+    if (Array.from(text).length > 2200) notes.appendChild(refused("The caption is over 2,200 characters: TikTok refuses it."));
+    if (parts.length) notes.appendChild(refused("TikTok has no threads: the parts are refused."));
+    if (comment) notes.appendChild(refused("TikTok's API cannot comment: the first comment is refused."));
+    var wrap = el("div", "pv-tt-wrap");
+    wrap.append(card, notes);
+    return wrap;
+  }
+
+  // Pinterest: the pin's image with its round corners, the board's name, the description
+  // (500). Socialdesk's pins carry no title: Pinterest takes it from a link card only.
+  function pinterestCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-pin");
+    if (media.length) {
+      card.appendChild(photo(media[0], "pv-pin-img"));
+      if (media.length > 1) card.appendChild(el("span", "pv-pin-count", "1 of " + media.length));
+    } else card.appendChild(el("div", "pv-pin-img is-empty", "A pin needs an image or a video."));
+    card.appendChild(limited(text, c, 500, { className: "pv-pin-desc" }));
+    card.appendChild(el("p", "pv-note", "No title: Pinterest takes a pin's title from a link card, which this post has not."));
+    var who = el("div", "pv-row");
+    who.append(avatarOf(c, "pv-round pv-small"), el("span", "pv-meta", c.display_name));
+    card.appendChild(who);
+    if (parts.length) card.appendChild(refused("Pinterest has no threads: the parts are refused."));
+    if (comment) card.appendChild(refused("Pinterest's API cannot comment: the first comment is refused."));
+    return card;
+  }
+
+  // Telegram channel: bubbles with the channel's name, the photos above the text (a caption
+  // of 1,024 with a photo, else 4,096), each thread part one more message.
+  function telegramCard(c, text, media, parts, comment) {
+    var chat = el("div", "pv-tg");
+    [text].concat(parts).forEach(function (words, i) {
+      var bubble = el("article", "pv-tg-bubble");
+      if (i === 0 && media.length) bubble.appendChild(grid(media, "pv-tg-album"));
+      bubble.appendChild(el("strong", "pv-tg-name", c.display_name));
+      bubble.appendChild(limited(words, c, i === 0 && media.length ? 1024 : 4096));
+      bubble.appendChild(el("span", "pv-tg-time", "now"));
+      chat.appendChild(bubble);
+    });
+    if (comment) chat.appendChild(refused("A Telegram channel's comments live in its discussion group: the first comment is refused."));
+    return chat;
+  }
+
+  // Discord: the webhook's name with the app tag, the message, the attachments; thread
+  // parts follow as further messages under the same name.
+  function discordCard(c, text, media, parts, comment) {
+    var chat = el("article", "pv-dc");
+    var head = el("div", "pv-dc-head");
+    head.append(el("strong", "", c.display_name), el("span", "pv-dc-tag", "APP"), el("span", "pv-dc-time", "Today at now"));
+    chat.append(avatarOf(c, "pv-round"), head);
+    var body = el("div", "pv-dc-body");
+    body.appendChild(limited(text, c, 2000));
+    if (media.length) body.appendChild(grid(media, "pv-dc-files"));
+    parts.forEach(function (words) { body.appendChild(limited(words, c, 2000)); });
+    chat.appendChild(body);
+    if (comment) chat.appendChild(refused("A webhook message has no comments: the first comment is refused."));
+    return chat;
+  }
+
+  // Matrix room: the sender's messages, each image its own event, the thread parts in the
+  // announcement's thread, the first comment a reply.
+  function matrixCard(c, text, media, parts, comment) {
+    var room = el("article", "pv-mx");
+    var head = el("div", "pv-row");
+    head.append(avatarOf(c, "pv-round pv-small"), el("strong", "pv-mx-name", c.display_name), el("span", "pv-meta", c.handle));
+    room.append(head, textBlock(text, c));
+    media.forEach(function (m) { room.appendChild(photo(m, "pv-mx-img")); });
+    if (parts.length) {
+      var thread = el("div", "pv-mx-thread");
+      thread.appendChild(el("span", "pv-meta", "Thread · " + parts.length + (parts.length === 1 ? " reply" : " replies")));
+      parts.forEach(function (words) { thread.appendChild(textBlock(words, c)); });
+      room.appendChild(thread);
+    }
+    if (comment) {
+      var reply = el("div", "pv-mx-reply");
+      var quote = el("blockquote", "pv-mx-quote", "In reply to " + c.display_name);
+      reply.append(quote, textBlock(comment, c));
+      room.appendChild(reply);
+    }
+    return room;
+  }
+
+  // Nostr: a note signed by the channel's key (shown short, as clients do), replies for the
+  // thread parts and the first comment. Relays keep no files: images are refused.
+  function nostrCard(c, text, media, parts, comment) {
+    var key = c.handle.length > 20 ? c.handle.slice(0, 10) + "…" + c.handle.slice(-4) : c.handle;
+    var card = el("div", "pv-thread pv-ns");
+    var said = [text].concat(parts, comment ? [comment] : []);
+    said.forEach(function (words, i) {
+      var post = el("article", "pv-tpost" + (i < said.length - 1 ? " has-next" : ""));
+      var side = el("div", "pv-tside");
+      side.appendChild(avatarOf(c, "pv-round"));
+      var body = el("div", "pv-tbody");
+      var head = el("div", "pv-thead");
+      head.append(el("strong", "", c.display_name), el("span", "pv-meta pv-ns-key", key));
+      body.append(head, textBlock(words, c));
+      post.append(side, body);
+      card.appendChild(post);
+    });
+    if (media.length) card.appendChild(refused("Nostr notes carry no files here: link the image in the text instead."));
+    return card;
+  }
+
+  // WordPress: the first line is the title, the first image the featured image, the rest
+  // (and the thread parts, as more paragraphs) the post, shown as its excerpt of 55 words.
+  function wordpressCard(c, text, media, parts, comment) {
+    var card = el("article", "pv-wp");
+    if (media.length) card.appendChild(photo(media[0], "pv-wp-featured"));
+    var split = firstLine(text);
+    card.appendChild(el("p", "pv-wp-title", split[0] || "(no title: WordPress needs a first line)"));
+    card.appendChild(el("p", "pv-meta", "By " + c.display_name + " · Just now"));
+    var words = [split[1]].concat(parts).join(" ").split(/\s+/).filter(Boolean);
+    var excerpt = words.slice(0, 55).join(" ") + (words.length > 55 ? " […]" : "");
+    card.appendChild(el("p", "pv-wp-excerpt", excerpt));
+    if (comment) {
+      var said = el("div", "pv-wp-comment");
+      said.append(el("strong", "", c.display_name + " says:"), textBlock(comment, c));
+      card.appendChild(said);
+    }
+    return card;
+  }
+
+  var CARDS = {
+    facebook: facebookCard,
+    google_business: googleCard,
+    linkedin: linkedinCard,
+    x: function (c, t, m, p, f) { return threadCard(c, t, m, p, f, "x"); },
+    threads: function (c, t, m, p, f) { return threadCard(c, t, m, p, f, "threads"); },
+    youtube: youtubeCard,
+    tiktok: tiktokCard,
+    pinterest: pinterestCard,
+    telegram: telegramCard,
+    discord: discordCard,
+    matrix: matrixCard,
+    nostr: nostrCard,
+    wordpress: wordpressCard
+  };
+
   function renderPreviews() {
     var box = form.querySelector("[data-previews]");
     var list = chosen();
@@ -327,6 +749,12 @@
       if (c.network === "instagram") {
         var said = field("first_comment_" + c.id);
         wrap.appendChild(instagramCard(c, versionOf(c), media, said ? said.value.trim() : ""));
+        box.appendChild(wrap);
+        return;
+      }
+      if (CARDS[c.network]) {
+        var own = field("first_comment_" + c.id);
+        wrap.appendChild(CARDS[c.network](c, versionOf(c), media, parts, own ? own.value.trim() : ""));
         box.appendChild(wrap);
         return;
       }
