@@ -49,9 +49,9 @@ MODULES: dict[str, str] = {
 class NetworkAbout:
     """What people and the composer need to know about one network.
 
-    ``text_max`` counted in ``text_unit`` ("graphemes" or "codepoints"), with every link
-    counting ``url_length`` characters (0: as typed). ``operator_setup``: what the operator
-    registers on the network's developer site (app, review, scopes, redirect address);
+    ``text_max`` counted in ``text_unit`` ("graphemes", "codepoints", or X's "weighted"), with
+    every link counting ``url_length`` characters (0: as typed). ``operator_setup``: what the
+    operator registers on the network's developer site (app, review, scopes, redirect address);
     ``accounts``: which account types work; ``tested``: how Socialdesk's tests reach it;
     ``reads``: what the inbox and analytics get from it, plainly (API tiers, deprecations);
     ``reference``: the official reference the module follows."""
