@@ -15,6 +15,8 @@ reposts + replies + quotes, each counted where the network gives it (a metric a 
 not give is None, and adds nothing). Unless a fixed age is asked for, a delivery counts with
 its latest reading (its highest bucket), so a post published yesterday counts with its +24 h
 numbers: comparing periods is fair only for periods old enough, and the page says so.
+The overview's figures per channel and day come from the daily rollup of those latest
+readings (``rollups.reading_days``), which says the same as summing them, in fewer rows.
 """
 
 from __future__ import annotations
