@@ -167,7 +167,9 @@ def reading_days(
     of their latest readings' engagement)."""
     ensure(channel_ids, zone)
     rows = ReadingDay.objects.filter(channel_id__in=channel_ids, day__gte=first, day__lte=last)
-    return [dict(row) for row in rows.values("channel_id", "day", "posts", "engagement")]
+    # No order: the default one (by channel) would join the channels to sort by their names.
+    found = rows.order_by().values("channel_id", "day", "posts", "engagement")
+    return [dict(row) for row in found]
 
 
 def delivery_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
