@@ -16,3 +16,13 @@ class AnalyticsConfig(AppConfig):
         from .links import network_texts
 
         connectors.link_rewriter = network_texts
+
+        # A delivery deleted from the database takes its snapshots with it: its day in the
+        # daily rollup is recounted in the same transaction.
+        from django.db.models.signals import post_delete
+
+        from socialdesk.publishing.models import Delivery
+
+        from .rollups import delivery_deleted
+
+        post_delete.connect(delivery_deleted, sender=Delivery, dispatch_uid="reading-days")

@@ -47,6 +47,7 @@ from socialdesk.publishing import pacing
 from socialdesk.publishing.connectors import connector_for
 from socialdesk.publishing.models import Delivery, DeliveryState
 
+from . import rollups
 from .models import (
     BUCKETS,
     ChannelDay,
@@ -356,6 +357,13 @@ def _store(
         schedule.due_at = due_time(schedule.published_at, following) if following else None
         schedule.misses = 0
     with transaction.atomic():
+        # A delivery deleted since it was due (its schedule went with it) gets no snapshot.
+        alive = set(
+            Delivery.objects.filter(pk__in=[s.delivery_id for s in snapshots]).values_list(
+                "pk", flat=True
+            )
+        )
+        snapshots = [snapshot for snapshot in snapshots if snapshot.delivery_id in alive]
         # A snapshot already stored for that age (a poll that overran its lease) is kept.
         MetricSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True)
         mark_latest([snapshot.delivery_id for snapshot in snapshots])
@@ -367,18 +375,28 @@ def _store(
 
 def mark_latest(delivery_ids: Sequence[int]) -> None:
     """Mark each delivery's snapshot at its highest bucket as ``latest``, and no other: two
-    UPDATEs for a whole chunk, on the (delivery, bucket) unique index."""
+    UPDATEs for a whole chunk, on the (delivery, bucket) unique index; then recount the
+    days of those deliveries in the daily rollup (``rollups.refresh``), in the same
+    transaction."""
     if not delivery_ids:
         return
-    MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, latest=True).update(latest=False)
-    highest = (
-        MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id"))
-        .order_by("-bucket")
-        .values("bucket")[:1]
-    )
-    MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, bucket=Subquery(highest)).update(
-        latest=True
-    )
+    with transaction.atomic():
+        MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, latest=True).update(
+            latest=False
+        )
+        highest = (
+            MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id"))
+            .order_by("-bucket")
+            .values("bucket")[:1]
+        )
+        MetricSnapshot.objects.filter(
+            delivery_id__in=delivery_ids, bucket=Subquery(highest)
+        ).update(latest=True)
+        rollups.refresh(
+            MetricSnapshot.objects.filter(delivery_id__in=delivery_ids, latest=True).values_list(
+                "channel_id", "published_at"
+            )
+        )
 
 
 # -- reading what was stored -----------------------------------------------------------------

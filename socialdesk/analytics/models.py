@@ -85,8 +85,10 @@ class MetricSnapshot(WorkspaceOwned):
                 fields=["channel", "bucket", "published_at"], name="snapshot_benchmark_idx"
             ),
             # Serves the Analytics pages: a period's deliveries, as last read (``reading``).
+            # The interactions are in it so that a period's engagement (top posts, rankings)
+            # is read from the index alone, without a visit to each row.
             models.Index(
-                fields=["channel", "published_at"],
+                fields=["channel", "published_at", "likes", "reposts", "replies", "quotes"],
                 name="snapshot_latest_idx",
                 condition=Q(latest=True),
             ),
@@ -173,6 +175,42 @@ class ChannelDay(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"channel {self.channel_id} on {self.day}"
+
+
+class ReadingDay(models.Model):
+    """A channel's posts of one local day as last read: how many of its deliveries published
+    that day have a reading, and the sum of their latest engagement (likes + reposts +
+    replies + quotes, a metric the network does not give adding 0). Days are those of the
+    zone its ``ReadingRollup`` names (the workspace's). The rollup the Analytics overview
+    reads, so a 90-day period costs ~90 rows per channel whatever the number of posts; kept
+    by ``rollups`` (see there for how it stays exact). A day without a reading has no row."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    posts = models.PositiveIntegerField(default=0)
+    engagement = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["channel", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "day"], name="one_reading_day_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id} on {self.day}: {self.posts} posts"
+
+
+class ReadingRollup(models.Model):
+    """Which zone a channel's ``ReadingDay`` rows are counted in. No row: the channel's days
+    were never counted (``rollups.ensure`` counts them at the first read); a zone other than
+    the workspace's: its zone changed, and the days are counted again at the next read."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"readings of channel {self.channel_id} by day in {self.zone}"
 
 
 def bucket_for_age(age: timedelta) -> int | None:

@@ -15,6 +15,8 @@ reposts + replies + quotes, each counted where the network gives it (a metric a 
 not give is None, and adds nothing). Unless a fixed age is asked for, a delivery counts with
 its latest reading (its highest bucket), so a post published yesterday counts with its +24 h
 numbers: comparing periods is fair only for periods old enough, and the page says so.
+The overview's figures per channel and day come from the daily rollup of those latest
+readings (``rollups.reading_days``), which says the same as summing them, in fewer rows.
 """
 
 from __future__ import annotations
@@ -337,15 +339,12 @@ def _on_or_before(days: list[tuple[date, int]], day: date) -> int | None:
 
 
 def _figures(workspace: Workspace, channels: dict[int, Channel], period: Period) -> dict[str, Any]:
+    from .rollups import reading_days  # rollups reads this module's engagement_expression
+
     ids = list(channels)
-    readings = latest_readings(ids, period.start, period.end)
-    # Per channel and local day: few rows (channels × days), whatever the number of posts.
-    per_day = (
-        readings.annotate(day=local_day(period))
-        .values("channel_id", "day")
-        .annotate(posts=Count("delivery_id"), engagement=Sum(engagement_expression()))
-        .order_by()
-    )
+    # Per channel and local day, from the daily rollup: channels × days rows, whatever the
+    # number of posts and snapshots.
+    per_day = reading_days(ids, period.start.tzinfo or UTC, period.first, period.last)
     followers = _followers_by_day(ids, period.first, period.last)
     by_network: dict[str, dict[str, Any]] = {}
     engagement = 0
@@ -437,13 +436,16 @@ def change(current: float | int | None, previous: float | int | None) -> dict[st
 
 
 def top_posts(channels: dict[int, Channel], period: Period, limit: int = 5) -> list[dict[str, Any]]:
-    rows = (
-        latest_readings(list(channels), period.start, period.end)
-        .annotate(value=engagement_expression())
-        .order_by("-value", "-published_at", "-id")
-        .values(*_ROW_FIELDS, "value")[:limit]
+    """The period's ``limit`` deliveries with the most engagement (latest readings). The
+    winners are found first on the snapshots alone, then only they are joined to their
+    posts: SQLite would otherwise join every reading of the period before sorting."""
+    order = ("-value", "-published_at", "-id")
+    readings = latest_readings(list(channels), period.start, period.end).annotate(
+        value=engagement_expression()
     )
-    return [_row(row, channels) for row in rows]
+    best = list(readings.order_by(*order).values_list("id", flat=True)[:limit])
+    rows = MetricSnapshot.objects.filter(pk__in=best).annotate(value=engagement_expression())
+    return [_row(row, channels) for row in rows.order_by(*order).values(*_ROW_FIELDS, "value")]
 
 
 def overview(workspace: Workspace, period: Period) -> dict[str, Any]:
