@@ -109,6 +109,53 @@ def fresh_connectors_and_queue():
     forget_connectors()
 
 
+@pytest.fixture(scope="module")
+def module_demo(django_db_setup, django_db_blocker):
+    """The demo bakery (``socialdesk.demo``), built once for the whole test module: building
+    it costs seconds, and most demo tests only read it.
+
+    It is built inside a transaction that stays open until the module's last test and is
+    then rolled back, so the next module finds the database as empty as ever. Each test still
+    asks for ``db``: its own transaction is a savepoint inside this one, so whatever a test
+    changes (even rebuilding the demo) is undone before the next test, which finds the demo
+    as built. Not for ``transactional_db`` or ``live_server`` tests (they empty tables).
+
+    Returns the ``Demo`` with two more attributes: ``now``, the moment it was built for, and
+    ``seconds``, how long building it took. The tests' own settings (fast password hashing,
+    no dispatcher) are in force while it is built, as they are inside a test."""
+    import time
+
+    from django.db import transaction
+    from django.test import override_settings
+
+    from socialdesk.demo import build_demo
+
+    now = timezone.now().replace(microsecond=0)
+    test_settings = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        PUBLISHING_DISPATCHER=False,
+    )
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with test_settings:
+                started = time.perf_counter()
+                built = build_demo(now=now)
+                built.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+                built.now = now  # type: ignore[attr-defined]
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 def make_user(email: str, name: str = "") -> User:
     return User.objects.create_user(email=email, password=PASSWORD, name=name)
 
