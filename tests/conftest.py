@@ -8,7 +8,7 @@ API token acting as that user in their workspace.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -111,33 +111,208 @@ def fresh_connectors_and_queue():
     forget_connectors()
 
 
+def built_for_the_module(django_db_blocker, build: Callable[[], object]) -> Iterator[object]:
+    """Run ``build`` inside a transaction that stays open until the module's last test and is
+    then rolled back, so the next module finds the database as empty as ever; yield what it
+    returned. For module-scoped fixtures of what many tests only read (the demo, the cast).
+
+    Each test still asks for ``db``: its own transaction is a savepoint inside this one, so
+    whatever a test changes is undone before the next test, which finds what was built as it
+    was built. Not for ``transactional_db`` or ``live_server`` tests (they empty tables).
+    The tests' own settings (fast password hashing, no dispatcher) are in force while it
+    builds, as they are inside a test."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    test_settings = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        PUBLISHING_DISPATCHER=False,
+    )
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with test_settings:
+                built = build()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def module_demo(django_db_setup, django_db_blocker):
+    """The demo bakery (``socialdesk.demo``), built once for the whole test module (see
+    ``built_for_the_module``): building it costs seconds, and most demo tests only read it.
+
+    Returns the ``Demo`` with two more attributes: ``now``, the moment it was built for, and
+    ``seconds``, how long building it took."""
+    import time
+
+    from socialdesk.demo import build_demo
+
+    def build():
+        now = timezone.now().replace(microsecond=0)
+        started = time.perf_counter()
+        built = build_demo(now=now)
+        built.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+        built.now = now  # type: ignore[attr-defined]
+        return built
+
+    yield from built_for_the_module(django_db_blocker, build)
+
+
+@pytest.fixture(scope="module")
+def module_cast(django_db_setup, django_db_blocker) -> Iterator[dict]:
+    """The cast below (both workspaces, one member per role, the outsider, the channel, the
+    post and the taxonomy) built once for the whole test module (see ``built_for_the_module``),
+    for a module of many small tests: building it costs more than most tests' own work.
+    A module uses it by overriding ``workspace``, ``other_workspace``, ``members``,
+    ``outsider``, ``channel``, ``post`` and ``taxonomy`` with ``cast_fixtures``."""
+
+    def build() -> dict:
+        bakery = the_bakery()
+        rival = the_rival()
+        people = the_members(bakery)
+        own_channel = the_channel(bakery)
+        return {
+            "workspace": bakery.pk,
+            "other_workspace": rival.pk,
+            "members": {role: user.pk for role, user in people.items()},
+            "outsider": the_outsider(rival).pk,
+            "channel": own_channel.pk,
+            "post": the_post(bakery, people["owner"], own_channel).pk,
+            "taxonomy": {name: row.pk for name, row in the_taxonomy(bakery).items()},
+        }
+
+    yield from built_for_the_module(django_db_blocker, build)  # type: ignore[misc]
+
+
 def make_user(email: str, name: str = "") -> User:
     return User.objects.create_user(email=email, password=PASSWORD, name=name)
 
 
-@pytest.fixture
-def workspace(db) -> Workspace:
+def the_bakery() -> Workspace:
     # Publishes without approval unless a test turns it on (new workspaces require it).
     return Workspace.objects.create(
         name="Crumb & Co", slug="crumb", time_zone="Europe/Paris", requires_approval=False
     )
 
 
-@pytest.fixture
-def other_workspace(db) -> Workspace:
+def the_rival() -> Workspace:
     return Workspace.objects.create(
         name="Rival Rolls", slug="rival", time_zone="America/New_York", requires_approval=False
     )
 
 
-@pytest.fixture
-def members(workspace) -> dict[str, User]:
+def the_members(workspace: Workspace) -> dict[str, User]:
     people = {}
     for role in ROLES:
         user = make_user(f"{role}@crumb.test", name=role.title())
         Membership.objects.create(workspace=workspace, user=user, role=role)
         people[role] = user
     return people
+
+
+def the_outsider(other_workspace: Workspace) -> User:
+    user = make_user("outsider@rival.test", name="Outsider")
+    Membership.objects.create(workspace=other_workspace, user=user, role=Role.OWNER)
+    return user
+
+
+def the_channel(workspace: Workspace) -> Channel:
+    return Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+
+
+def the_taxonomy(workspace: Workspace) -> dict:
+    today = timezone.localdate()
+    return {
+        "label": Label.objects.create(workspace=workspace, name="seasonal"),
+        "pillar": Pillar.objects.create(
+            workspace=workspace, name="Behind the scenes", target_share=30
+        ),
+        "campaign": Campaign.objects.create(
+            workspace=workspace,
+            name="Christmas stollen",
+            starts_on=today,
+            ends_on=today + timedelta(days=30),
+            utm_campaign="stollen",
+        ),
+    }
+
+
+def the_post(workspace: Workspace, owner: User, channel: Channel) -> Post:
+    return create_post(
+        workspace,
+        owner,
+        PostContent(
+            text="Fresh sourdough at 7 🍞",
+            channel_ids=[channel.pk],
+            scheduled_at=timezone.now() + timedelta(days=2),
+        ),
+    )
+
+
+def cast_fixtures() -> tuple:
+    """Fixtures that take the cast from ``module_cast`` instead of making it for each test
+    (fresh instances, read from the database): a module that wants that assigns them,
+    ``workspace, other_workspace, members, outsider, channel, post, taxonomy =
+    cast_fixtures()``."""
+
+    @pytest.fixture
+    def workspace(db, module_cast) -> Workspace:
+        return Workspace.objects.get(pk=module_cast["workspace"])
+
+    @pytest.fixture
+    def other_workspace(db, module_cast) -> Workspace:
+        return Workspace.objects.get(pk=module_cast["other_workspace"])
+
+    @pytest.fixture
+    def members(db, module_cast) -> dict[str, User]:
+        users = User.objects.in_bulk(module_cast["members"].values())
+        return {role: users[pk] for role, pk in module_cast["members"].items()}
+
+    @pytest.fixture
+    def outsider(db, module_cast) -> User:
+        return User.objects.get(pk=module_cast["outsider"])
+
+    @pytest.fixture
+    def channel(db, module_cast) -> Channel:
+        return Channel.objects.get(pk=module_cast["channel"])
+
+    @pytest.fixture
+    def post(db, module_cast) -> Post:
+        return Post.objects.get(pk=module_cast["post"])
+
+    @pytest.fixture
+    def taxonomy(db, module_cast) -> dict:
+        kinds = {"label": Label, "pillar": Pillar, "campaign": Campaign}
+        return {
+            name: kinds[name].objects.get(pk=pk) for name, pk in module_cast["taxonomy"].items()
+        }
+
+    return workspace, other_workspace, members, outsider, channel, post, taxonomy
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return the_bakery()
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return the_rival()
+
+
+@pytest.fixture
+def members(workspace) -> dict[str, User]:
+    return the_members(workspace)
 
 
 @pytest.fixture
@@ -178,9 +353,7 @@ def analyst(members) -> User:
 
 @pytest.fixture
 def outsider(other_workspace) -> User:
-    user = make_user("outsider@rival.test", name="Outsider")
-    Membership.objects.create(workspace=other_workspace, user=user, role=Role.OWNER)
-    return user
+    return the_outsider(other_workspace)
 
 
 @pytest.fixture
@@ -205,7 +378,7 @@ def signed_in(client: Client) -> Callable[[User], Client]:
 
 @pytest.fixture
 def channel(workspace) -> Channel:
-    return Channel.objects.create(workspace=workspace, network=Network.PAGE, handle="crumb")
+    return the_channel(workspace)
 
 
 @pytest.fixture
@@ -215,33 +388,12 @@ def other_channel(other_workspace) -> Channel:
 
 @pytest.fixture
 def taxonomy(workspace) -> dict:
-    today = timezone.localdate()
-    return {
-        "label": Label.objects.create(workspace=workspace, name="seasonal"),
-        "pillar": Pillar.objects.create(
-            workspace=workspace, name="Behind the scenes", target_share=30
-        ),
-        "campaign": Campaign.objects.create(
-            workspace=workspace,
-            name="Christmas stollen",
-            starts_on=today,
-            ends_on=today + timedelta(days=30),
-            utm_campaign="stollen",
-        ),
-    }
+    return the_taxonomy(workspace)
 
 
 @pytest.fixture
 def post(workspace, owner, channel) -> Post:
-    return create_post(
-        workspace,
-        owner,
-        PostContent(
-            text="Fresh sourdough at 7 🍞",
-            channel_ids=[channel.pk],
-            scheduled_at=timezone.now() + timedelta(days=2),
-        ),
-    )
+    return the_post(workspace, owner, channel)
 
 
 @pytest.fixture

@@ -21,16 +21,15 @@ from socialdesk.analytics.models import (
     Report,
     ShortLink,
 )
-from socialdesk.demo import build_demo
 from socialdesk.networks.models import Network
 
-pytestmark = pytest.mark.slow  # builds the whole demo
+pytestmark = pytest.mark.slow  # builds the whole demo (once for the module)
 
 
 @pytest.fixture
-def demo(db):
-    now = timezone.now().replace(microsecond=0)
-    return build_demo(now=now), now
+def demo(db, module_demo):
+    """The demo, built once for the module (conftest's ``module_demo``), and its ``now``."""
+    return module_demo, module_demo.now
 
 
 def test_six_months_of_snapshots_at_ages_reached_and_none_for_what_a_network_does_not_give(demo):

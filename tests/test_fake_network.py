@@ -17,6 +17,9 @@ from fake_network import (
 
 from socialdesk.networks.base import Connector, ConnectorError, DeliveryContent
 
+# No database: the SQLite pass alone runs these (scripts/test.sh).
+pytestmark = pytest.mark.any_database
+
 BREAD = DeliveryContent(text="Rye on Fridays")
 
 

@@ -19,23 +19,20 @@ from socialdesk.inbox.models import (
     SavedReply,
 )
 
-# The demo plans its posts from the real clock, so its "now" is today's.
+# The moment the demo was built for (its history runs 90 days back from it): set by ``demo``.
 NOW = timezone.now().replace(microsecond=0)
 
-pytestmark = pytest.mark.slow  # each test builds the whole demo
-
-
-@pytest.fixture(autouse=True)
-def now_at_the_start():
-    """The demo plans posts minutes ahead of ``now``: a ``now`` taken when the module was
-    collected is in the past by the time a long suite reaches these tests."""
-    global NOW
-    NOW = timezone.now().replace(microsecond=0)
+pytestmark = pytest.mark.slow  # builds the whole demo, once for the module, again in one test
 
 
 @pytest.fixture
-def demo(db, now_at_the_start):
-    return build_demo(now=NOW)
+def demo(db, module_demo):
+    """The demo, built once for the module (conftest's ``module_demo``) from the real clock
+    when the module starts: a ``now`` taken when the module was collected is in the past by
+    the time a long suite reaches these tests, and the demo plans posts minutes ahead."""
+    global NOW
+    NOW = module_demo.now
+    return module_demo
 
 
 def test_ninety_days_of_history_in_french_and_english(demo):
@@ -104,8 +101,8 @@ def test_open_work_today_spam_rules_and_saved_replies(demo):
     assert max(conversation.messages.count() for conversation in gone_wrong) >= 3
 
 
-def test_the_same_now_gives_the_same_history(db):
-    first = build_demo(now=NOW)
+def test_the_same_now_gives_the_same_history(demo):
+    first = demo  # built for NOW on an empty database
     texts_first = list(
         Message.objects.filter(workspace=first.workspace)
         .order_by("sent_at", "remote_id")
@@ -120,10 +117,9 @@ def test_the_same_now_gives_the_same_history(db):
     assert texts_first == texts_second
 
 
-def test_the_inbox_history_is_fast_to_build(db):
+def test_the_inbox_history_is_fast_to_build(demo):
     from socialdesk.inbox import demo as inbox_demo
 
-    build_demo(now=NOW)
     workspace = Conversation.objects.first().workspace
     Conversation.objects.filter(workspace=workspace).delete()
     for model in (SavedReply, Rule):

@@ -3,27 +3,23 @@ local news feed, the spike it was alerted to, a critical-words alert and a lead;
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from socialdesk.demo import build_demo
 from socialdesk.inbox.models import Contact
 from socialdesk.listening import alerts
 from socialdesk.listening.models import Alert, Mention, MentionMatch, Source, Topic
 
-pytestmark = pytest.mark.slow  # builds the whole demo
+pytestmark = pytest.mark.slow  # builds the whole demo (once for the module)
 
 
 @pytest.fixture
-def demo(db):
-    started = time.perf_counter()
-    built = build_demo(now=timezone.now().replace(microsecond=0))
-    built.seconds = time.perf_counter() - started
-    return built
+def demo(db, module_demo):
+    """The demo, built once for the module (conftest's ``module_demo``, which times it)."""
+    return module_demo
 
 
 def test_the_bakery_follows_itself_and_two_rivals_for_ninety_days(demo):

@@ -2,7 +2,11 @@
 
 import ssl
 
+import pytest
+
 from socialdesk import tls
+
+pytestmark = pytest.mark.any_database  # no database
 
 
 def test_the_shared_context_is_made_once_and_verifies_certificates_and_host_names():
