@@ -325,7 +325,8 @@ def test_restoring_a_backup_from_an_older_version_applies_the_newer_migrations(t
     leaf = next(
         node
         for node in sorted(graph.leaf_nodes())
-        if node[0] in ("workspaces", "publishing", "inbox") and not graph.node_map[node].children
+        if node[0] in ("workspaces", "publishing", "inbox", "networks", "analytics")
+        and not graph.node_map[node].children
     )
     app = leaf[0]
     parent = next(node for node in graph.node_map[leaf].parents if node[0] == app)
