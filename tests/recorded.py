@@ -20,9 +20,9 @@ gives ``query``, those query or form fields (a subset; the first matching exchan
 put the specific ones first). It gets the next response of its list; the last one repeats.
 In a response, ``{base}`` becomes this server's address, ``{recent}`` a time five minutes ago,
 ``{N min ago}`` that many minutes ago, ``{now_epoch}``/``{epoch+N}`` the epoch seconds now or
-N seconds from now (rate-limit resets), and ``{q:name}`` the request's query parameter
-``name`` (the OAuth consent page's redirect back: ``"Location": "{q:redirect_uri}?code=c1&
-state={q:state}"``).
+N seconds from now (rate-limit resets; a negative N counts from the server's anchor, a fixed
+"now" until ``reset``), and ``{q:name}`` the request's query parameter ``name`` (the OAuth
+consent page's redirect back: ``"Location": "{q:redirect_uri}?code=c1&state={q:state}"``).
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ _EPOCH_PLUS = re.compile(r"\{epoch([+-]\d+)\}")
 _QUERY = re.compile(r"\{q:([A-Za-z0-9_]+)\}")
 
 
-def _minutes_ago(minutes: int) -> str:
-    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+def _minutes_ago(minutes: int, anchor: float) -> str:
+    moment = datetime.fromtimestamp(anchor, UTC) - timedelta(minutes=minutes)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -72,6 +73,9 @@ class RecordedNetwork:
         self.routes: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         self.sent: list[Sent] = []
         self.delay = 0.0  # seconds before answering (a slow network; timeouts)
+        # "Now" for the recordings' relative times, fixed until ``reset``: the same comment
+        # keeps its time from one request to the next, as on a real network.
+        self.anchor = time.time()
         recorded = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -143,10 +147,15 @@ class RecordedNetwork:
 
     def fill(self, text: str, sent: Sent) -> str:
         now = time.time()
-        text = text.replace("{base}", self.url).replace("{recent}", _minutes_ago(5))
+        text = text.replace("{base}", self.url).replace("{recent}", _minutes_ago(5, self.anchor))
         text = text.replace("{now_epoch}", str(int(now)))
-        text = _EPOCH_PLUS.sub(lambda m: str(int(now) + int(m.group(1))), text)
-        text = _MINUTES_AGO.sub(lambda m: _minutes_ago(int(m.group(1))), text)
+        # A moment in the past (when a comment was written) is fixed from the anchor; one in
+        # the future (a rate limit's reset) is counted from this answer.
+        text = _EPOCH_PLUS.sub(
+            lambda m: str(int(now if int(m.group(1)) > 0 else self.anchor) + int(m.group(1))),
+            text,
+        )
+        text = _MINUTES_AGO.sub(lambda m: _minutes_ago(int(m.group(1)), self.anchor), text)
         return _QUERY.sub(lambda m: (sent.query.get(m.group(1)) or [""])[0], text)
 
     def play(self, *names: str) -> None:
@@ -191,6 +200,7 @@ class RecordedNetwork:
         self.routes.clear()
         self.sent.clear()
         self.delay = 0.0
+        self.anchor = time.time()
 
     def stop(self) -> None:
         self.server.shutdown()
