@@ -279,3 +279,30 @@ def test_two_threads_refreshing_one_token_ask_the_network_once(example):
         s for s in example.requests_to("POST", "/oauth/token") if s.form.get("refresh_token")
     ]
     assert len(refreshes) == 1
+
+
+def test_a_form_network_that_cannot_be_reached_is_a_clear_refusal_not_a_500(
+    browser, owner, token_for, workspace, monkeypatch
+):
+    from socialdesk.networks import telegram
+
+    def unreachable(values):
+        raise ConnectorError("Telegram could not be reached; it will be tried again.")
+
+    monkeypatch.setattr(telegram, "connect", unreachable)
+    page = browser.post(
+        reverse("network_connect", args=[workspace.slug, "telegram"]),
+        {"bot_token": "123:abc", "chat": "@crumbnews", "time_zone": ""},
+    )
+    assert page.status_code == 400
+    assert "could not be reached" in page.content.decode()
+    fields = {f.name: "x" for f in telegram.FORM_FIELDS}
+    answer = call(
+        "POST",
+        f"/workspaces/{workspace.slug}/networks/telegram/connect",
+        token_for(owner),
+        {"fields": fields},
+    )
+    assert answer.status_code == 422  # the API's answer to a refusal (api_support)
+    assert "could not be reached" in answer.content.decode()
+    assert not Channel.objects.filter(network="telegram").exists()

@@ -19,6 +19,8 @@ from socialdesk.workspaces.models import validate_time_zone
 from socialdesk.workspaces.services import save_owned
 
 from . import catalog, connect_views, oauth, services
+from .base import ConnectorError
+from .http import OutcomeUnknown
 from .models import Channel
 
 router = Router(tags=["channels"])
@@ -302,7 +304,11 @@ def networks_connect(
         raise ValidationError(missing)
     if payload.time_zone:
         validate_time_zone(payload.time_zone)
-    account = module.connect(dict(payload.fields))  # type: ignore[union-attr]
+    try:
+        account = module.connect(dict(payload.fields))  # type: ignore[union-attr]
+    except (ConnectorError, OutcomeUnknown) as error:
+        # A module's connect should say it in a ValidationError; never a 500 if one does not.
+        raise ValidationError(f"{out['label']}: {error}") from None
     flow = {
         "network": network,
         "time_zone": payload.time_zone,

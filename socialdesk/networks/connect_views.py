@@ -26,6 +26,8 @@ from socialdesk.workspaces.access import get_in_workspace
 from socialdesk.workspaces.models import Membership
 
 from . import catalog, oauth
+from .base import ConnectorError
+from .http import OutcomeUnknown
 from .models import Channel
 
 # Connected on the Channels page itself, by their older flows.
@@ -134,6 +136,10 @@ def connect_page(request: HttpRequest, slug: str, network: str) -> HttpResponse:
         connected = oauth.connect(membership.workspace, flow, account, by=request.user)  # type: ignore[arg-type]
     except ValidationError as exc:
         apply_errors(form, exc, {})
+        return _page(request, membership, about, form, status=400)
+    except (ConnectorError, OutcomeUnknown) as exc:
+        # A module's connect should say it in a ValidationError; never a 500 if one does not.
+        apply_errors(form, ValidationError(f"{catalog.label(network)}: {exc}"), {})
         return _page(request, membership, about, form, status=400)
     messages.success(request, f"{connected.handle} is connected. You can publish to it now.")
     return redirect("channel_list", slug=slug)
